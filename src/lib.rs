@@ -1,0 +1,3 @@
+//! Placeholder crate docs.
+pub mod core;
+pub mod sim;

@@ -1,0 +1,436 @@
+//! Engines: where a [`SimPlan`] runs, and what a run produces.
+//!
+//! - [`EngineKind::Virtual`]: the project's own executor and virtual clock
+//!   ([`super::executor`]). No tokio. The fast path.
+//! - [`EngineKind::Tokio`]: the same world on a current-thread tokio runtime
+//!   with paused time, proving the core runs on the production runtime.
+//!
+//! Both drive the run the same way: apply the controls due now (enqueues,
+//! then timed faults), let every ready task run, check the stop rule, then
+//! move time to the next timer or control. The run ends when every rollout is
+//! terminal (`all_terminal`), at `stop.at`, when the virtual-time budget or
+//! the event budget is exceeded, or when nothing is left to happen.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::core::clock::Clock;
+use crate::core::queue::{QueueSnapshot, WorkerId};
+
+use super::executor::{TaskId, VirtualExecutor};
+use super::invariants::{self, InvariantReport};
+use super::plan::{SimPlan, StopWhen, TimedAction};
+use super::trace::{EventKind, Trace, TraceHash};
+use super::world::{Control, World};
+
+/// Which engine runs a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    /// The project's own deterministic executor.
+    Virtual,
+    /// tokio, current-thread, paused time.
+    Tokio,
+}
+
+impl EngineKind {
+    /// The name used in scenario files and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Virtual => "virtual",
+            Self::Tokio => "tokio",
+        }
+    }
+}
+
+impl std::fmt::Display for EngineKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum StopReason {
+    /// Every rollout became terminal (`stop.when: all_terminal`).
+    AllTerminal,
+    /// `stop.at` was reached.
+    StopAt,
+    /// The virtual-time budget `stop.within` ran out first.
+    TimeBudget {
+        /// The budget, in ms.
+        within_ms: u64,
+    },
+    /// The event budget ran out first.
+    EventBudget {
+        /// The budget.
+        max_events: usize,
+    },
+    /// Nothing was left to happen (every worker gone), before the stop rule held.
+    Stalled,
+}
+
+impl StopReason {
+    /// True when the run ended as its stop rule asked.
+    pub fn is_clean(self) -> bool {
+        matches!(self, Self::AllTerminal | Self::StopAt)
+    }
+
+    /// A sentence for reports.
+    pub fn describe(self) -> String {
+        match self {
+            Self::AllTerminal => "every rollout terminal".into(),
+            Self::StopAt => "reached stop.at".into(),
+            Self::TimeBudget { within_ms } => {
+                format!("virtual-time budget stop.within = {within_ms}ms exceeded")
+            }
+            Self::EventBudget { max_events } => format!("event budget of {max_events} events exceeded"),
+            Self::Stalled => "stalled: no worker left and nothing scheduled".into(),
+        }
+    }
+}
+
+/// A worker's state when the run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkerState {
+    /// Its runner was still running.
+    Alive,
+    /// It was crashed and not restarted.
+    Crashed,
+    /// Its runner ended with an error.
+    Failed,
+}
+
+/// Everything a run produced.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// The engine it ran on.
+    pub engine: EngineKind,
+    /// Why it ended.
+    pub stop: StopReason,
+    /// The virtual time at which it ended.
+    pub ended_at: Duration,
+    /// Wall-clock time the run took (reporting only; never in the trace).
+    pub wall: Duration,
+    /// The queue's final state: rollouts, attempts, spans.
+    pub snapshot: QueueSnapshot,
+    /// Each worker's final state.
+    pub workers: BTreeMap<WorkerId, WorkerState>,
+    /// The event trace.
+    pub trace: Trace,
+    /// Its hash.
+    pub trace_hash: TraceHash,
+    /// Every built-in invariant, checked.
+    pub invariants: Vec<InvariantReport>,
+}
+
+/// Runs `plan` on `engine`.
+pub fn run(plan: &SimPlan, engine: EngineKind) -> RunResult {
+    let started = Instant::now();
+    let plan = Rc::new(plan.clone());
+    let mut result = match engine {
+        EngineKind::Virtual => run_virtual(plan.clone()),
+        EngineKind::Tokio => run_tokio(plan.clone()),
+    };
+    result.invariants = invariants::check_all(&plan, &result);
+    result.wall = started.elapsed();
+    result
+}
+
+/// Spawning and dropping worker tasks, however the engine does it.
+trait TaskHost {
+    type Handle;
+    fn spawn(&mut self, task: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>) -> Self::Handle;
+    fn cancel(&mut self, handle: &Self::Handle);
+    fn is_alive(&self, handle: &Self::Handle) -> bool;
+}
+
+/// The workers of a run and what became of them.
+struct Workers<H> {
+    tasks: BTreeMap<WorkerId, (H, WorkerState)>,
+}
+
+impl<H> Workers<H> {
+    fn start<C: Clock + 'static, T: TaskHost<Handle = H>>(world: &World<C>, host: &mut T) -> Self {
+        let tasks = world
+            .plan
+            .workers
+            .iter()
+            .map(|w| (w.clone(), (host.spawn(Box::pin(world.worker_task(w.clone()))), WorkerState::Alive)))
+            .collect();
+        Self { tasks }
+    }
+
+    fn apply<C: Clock + 'static, T: TaskHost<Handle = H>>(&mut self, world: &World<C>, host: &mut T, control: &Control) {
+        match control {
+            Control::Enqueue(i) => world.enqueue(*i),
+            Control::Fault(TimedAction::Crash(worker)) => {
+                if let Some((handle, state)) = self.tasks.get_mut(worker)
+                    && *state == WorkerState::Alive
+                {
+                    host.cancel(handle);
+                    *state = WorkerState::Crashed;
+                    world.record_worker(worker, EventKind::WorkerCrashed);
+                }
+            }
+            Control::Fault(TimedAction::Restart(worker)) => {
+                let alive = self.tasks.get(worker).is_some_and(|(h, s)| *s == WorkerState::Alive && host.is_alive(h));
+                if !alive {
+                    world.record_worker(worker, EventKind::WorkerRestarted);
+                    let handle = host.spawn(Box::pin(world.worker_task(worker.clone())));
+                    self.tasks.insert(worker.clone(), (handle, WorkerState::Alive));
+                }
+            }
+        }
+    }
+
+    fn any_alive<T: TaskHost<Handle = H>>(&self, host: &T) -> bool {
+        self.tasks.values().any(|(h, s)| *s == WorkerState::Alive && host.is_alive(h))
+    }
+
+    fn finish<T: TaskHost<Handle = H>>(self, host: &mut T) -> BTreeMap<WorkerId, WorkerState> {
+        self.tasks
+            .into_iter()
+            .map(|(w, (h, s))| {
+                let state = if s == WorkerState::Alive && !host.is_alive(&h) { WorkerState::Failed } else { s };
+                host.cancel(&h);
+                (w, state)
+            })
+            .collect()
+    }
+}
+
+fn finish_world<C: Clock + 'static>(
+    world: World<C>,
+    engine: EngineKind,
+    stop: StopReason,
+    ended_at: Duration,
+    workers: BTreeMap<WorkerId, WorkerState>,
+) -> RunResult {
+    let World { queue, trace, .. } = world;
+    let snapshot = Rc::try_unwrap(queue).map_or_else(|q| q.snapshot(), |q| q.into_snapshot());
+    let trace = trace.take();
+    let trace_hash = trace.hash();
+    RunResult {
+        engine,
+        stop,
+        ended_at,
+        wall: Duration::ZERO,
+        snapshot,
+        workers,
+        trace,
+        trace_hash,
+        invariants: Vec::new(),
+    }
+}
+
+impl TaskHost for VirtualExecutor {
+    type Handle = TaskId;
+    fn spawn(&mut self, task: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>) -> TaskId {
+        VirtualExecutor::spawn(self, task)
+    }
+    fn cancel(&mut self, handle: &TaskId) {
+        VirtualExecutor::cancel(self, *handle);
+    }
+    fn is_alive(&self, handle: &TaskId) -> bool {
+        VirtualExecutor::is_alive(self, *handle)
+    }
+}
+
+fn run_virtual(plan: Rc<SimPlan>) -> RunResult {
+    let mut exec = VirtualExecutor::new();
+    let clock = exec.clock();
+    let world = World::new(plan.clone(), clock.clone());
+    let controls = world.controls();
+    let mut next_control = 0;
+    let mut workers = Workers::start(&world, &mut exec);
+    let within = plan.stop.within;
+    let stop = loop {
+        let now = clock.now();
+        while let Some((at, control)) = controls.get(next_control)
+            && *at <= now
+        {
+            workers.apply(&world, &mut exec, control);
+            next_control += 1;
+        }
+        exec.run_ready();
+        if world.trace.len() > plan.limits.max_events {
+            break StopReason::EventBudget { max_events: plan.limits.max_events };
+        }
+        if plan.stop.when == StopWhen::AllTerminal && world.all_terminal() {
+            break StopReason::AllTerminal;
+        }
+        let next = [exec.next_deadline(), controls.get(next_control).map(|(at, _)| *at)]
+            .into_iter()
+            .flatten()
+            .min();
+        if let StopWhen::At(at) = plan.stop.when
+            && at <= within
+            && next.is_none_or(|n| n > at)
+        {
+            exec.advance_to(at);
+            break StopReason::StopAt;
+        }
+        match next {
+            // A live runner always has an interval timer pending, so this
+            // means every worker is gone and nothing else is scheduled.
+            None => break StopReason::Stalled,
+            Some(next) if next > within => {
+                exec.advance_to(within);
+                break StopReason::TimeBudget { within_ms: within.as_millis() as u64 };
+            }
+            Some(next) => exec.advance_to(next),
+        }
+    };
+    let ended_at = clock.now();
+    let workers = workers.finish(&mut exec);
+    drop(exec);
+    finish_world(world, EngineKind::Virtual, stop, ended_at, workers)
+}
+
+struct TokioHost;
+
+impl TaskHost for TokioHost {
+    type Handle = tokio::task::JoinHandle<()>;
+    fn spawn(&mut self, task: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>) -> Self::Handle {
+        tokio::task::spawn_local(task)
+    }
+    fn cancel(&mut self, handle: &Self::Handle) {
+        handle.abort();
+    }
+    fn is_alive(&self, handle: &Self::Handle) -> bool {
+        !handle.is_finished()
+    }
+}
+
+fn run_tokio(plan: Rc<SimPlan>) -> RunResult {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a current-thread runtime with time always builds");
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, async move {
+        let clock = crate::core::clock::TokioClock::new();
+        let world = World::new(plan.clone(), clock);
+        let changed = Rc::new(tokio::sync::Notify::new());
+        {
+            let changed = changed.clone();
+            world.queue.set_status_listener(move |_, _| changed.notify_one());
+        }
+        let controls = world.controls();
+        let mut next_control = 0;
+        let mut host = TokioHost;
+        let mut workers = Workers::start(&world, &mut host);
+        let within = plan.stop.within;
+        let stop_at = match plan.stop.when {
+            StopWhen::At(at) if at <= within => Some(at),
+            _ => None,
+        };
+        let stop = loop {
+            let now = clock.now();
+            while let Some((at, control)) = controls.get(next_control)
+                && *at <= now
+            {
+                workers.apply(&world, &mut host, control);
+                next_control += 1;
+            }
+            // Let every task that is ready at this instant run before judging.
+            tokio::task::yield_now().await;
+            if world.trace.len() > plan.limits.max_events {
+                break StopReason::EventBudget { max_events: plan.limits.max_events };
+            }
+            if plan.stop.when == StopWhen::AllTerminal && world.all_terminal() {
+                break StopReason::AllTerminal;
+            }
+            if !workers.any_alive(&host) && next_control >= controls.len() {
+                break StopReason::Stalled;
+            }
+            let next_control_at = controls.get(next_control).map(|(at, _)| *at);
+            let wake_at = [next_control_at, stop_at, Some(within)].into_iter().flatten().min().unwrap_or(within);
+            tokio::select! {
+                biased;
+                _ = changed.notified() => {}
+                _ = clock.sleep_until(wake_at) => {
+                    let now = clock.now();
+                    if stop_at.is_some_and(|at| now >= at) && next_control_at.is_none_or(|c| c > now) {
+                        break StopReason::StopAt;
+                    }
+                    if now >= within && next_control_at.is_none_or(|c| c > now) {
+                        break StopReason::TimeBudget { within_ms: within.as_millis() as u64 };
+                    }
+                }
+            }
+        };
+        let ended_at = clock.now();
+        let workers = workers.finish(&mut host);
+        tokio::task::yield_now().await;
+        finish_world(world, EngineKind::Tokio, stop, ended_at, workers)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::queue::{QueueOp, RolloutId, RolloutStatus};
+    use crate::core::runner::BackoffPolicy;
+    use crate::core::telemetry::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC, Reward};
+    use crate::sim::faults::{FaultStep, OpScript};
+    use crate::sim::plan::{RolloutPlan, RunStep, StepResult};
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// Spec case C-02, built in code.
+    fn c02() -> SimPlan {
+        let mut plan = SimPlan::default();
+        plan.runner.poll_interval = ms(10);
+        plan.runner.heartbeat_interval = ms(25);
+        plan.runner.reassignment_interval = ms(20);
+        plan.runner.worker_timeout = ms(120);
+        plan.runner.backoff = BackoffPolicy { initial: ms(5), max: ms(20) };
+        plan.rollouts.push(RolloutPlan {
+            id: RolloutId::new("r1"),
+            input: serde_json::json!({"prompt": "2+2"}),
+            enqueue_at: Duration::ZERO,
+            attempts: vec![RunStep {
+                duration: ms(5),
+                result: StepResult::Succeeded {
+                    output: "4".into(),
+                    rewards: vec![Reward::new("exact_match", 1.0)],
+                },
+            }],
+        });
+        plan.fault_scripts.insert(
+            QueueOp::Dequeue,
+            OpScript::Shared(vec![FaultStep::Fail { times: 3, message: "unavailable".into() }]),
+        );
+        plan
+    }
+
+    #[test]
+    fn c02_gives_three_failures_and_35_ms_on_both_engines() {
+        for engine in [EngineKind::Virtual, EngineKind::Tokio] {
+            let run = run(&c02(), engine);
+            assert_eq!(run.stop, StopReason::AllTerminal, "{engine}");
+            assert_eq!(run.ended_at, ms(45), "{engine}");
+            let r1 = run.snapshot.rollout("r1").unwrap();
+            assert_eq!(r1.status, RolloutStatus::Succeeded);
+            let attempt = &r1.attempts[0].id;
+            let spans = &run.snapshot.spans;
+            assert_eq!(spans.rewards(attempt, RETRY_FAILURES_METRIC)[0].value, 3.0);
+            assert_eq!(spans.rewards(attempt, RETRY_BACKOFF_METRIC)[0].value, 35.0);
+            for inv in &run.invariants {
+                assert!(inv.held, "{engine}: {inv:?}");
+            }
+            let again = super::run(&c02(), engine);
+            assert_eq!(run.trace_hash, again.trace_hash);
+        }
+    }
+}

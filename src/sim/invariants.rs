@@ -1,0 +1,338 @@
+//! The built-in invariants, checked after every run.
+//!
+//! Each one reads the run's event trace and the queue's final state and
+//! predicts from the harness's own records rather than trusting the runner's
+//! counters. In particular the expected retry metrics come from the fault
+//! log: a poll *failed* when any queue call on its path failed (except
+//! heartbeats during execution, which the runner tolerates), and an attempt
+//! must carry the metrics exactly when the polls just before the one that
+//! dequeued it failed, with the count and the sum of the policy's delays.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::core::queue::{AttemptId, AttemptStatus, QueueOp, RolloutId, WorkerId};
+use crate::core::telemetry::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC};
+
+use super::engine::{RunResult, StopReason, WorkerState};
+use super::plan::{SimPlan, StopWhen};
+use super::trace::{CallResult, EventKind};
+
+/// The names of the built-in invariants, in the order they are checked.
+pub const INVARIANTS: [&str; 6] = [
+    "all-terminal",
+    "retry-metrics-iff-recovered",
+    "backoff-policy",
+    "attempt-ids",
+    "no-stranded-attempt",
+    "spans-persisted",
+];
+
+/// Violations kept per invariant; the rest are counted.
+const MAX_LISTED: usize = 20;
+
+/// The verdict of one invariant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InvariantReport {
+    /// Its name, one of [`INVARIANTS`].
+    pub name: &'static str,
+    /// True when no violation was found.
+    pub held: bool,
+    /// The first violations, each a sentence.
+    pub violations: Vec<String>,
+    /// How many violations there were in all.
+    pub violation_count: usize,
+}
+
+#[derive(Default)]
+struct Findings(Vec<String>, usize);
+
+impl Findings {
+    fn add(&mut self, message: String) {
+        if self.0.len() < MAX_LISTED {
+            self.0.push(message);
+        }
+        self.1 += 1;
+    }
+
+    fn report(self, name: &'static str) -> InvariantReport {
+        InvariantReport {
+            name,
+            held: self.1 == 0,
+            violations: self.0,
+            violation_count: self.1,
+        }
+    }
+}
+
+/// Checks every invariant on a finished run.
+pub fn check_all(plan: &SimPlan, run: &RunResult) -> Vec<InvariantReport> {
+    let polls = PollLedger::read(plan, run);
+    vec![
+        all_terminal(plan, run),
+        retry_metrics(plan, run, &polls),
+        polls.backoff.report("backoff-policy"),
+        attempt_ids(run),
+        no_stranded(run),
+        spans_persisted(run),
+    ]
+}
+
+fn all_terminal(plan: &SimPlan, run: &RunResult) -> InvariantReport {
+    let mut found = Findings::default();
+    if plan.stop.when == StopWhen::AllTerminal && run.stop != StopReason::AllTerminal {
+        let open: Vec<_> = run.snapshot.rollouts.iter().filter(|r| !r.status.is_terminal()).collect();
+        let missing = plan.rollouts.len().saturating_sub(run.snapshot.rollouts.len());
+        let mut message = format!(
+            "{} of {} rollouts not terminal when the run ended ({})",
+            open.len() + missing,
+            plan.rollouts.len(),
+            run.stop.describe()
+        );
+        let listed: Vec<String> = open.iter().take(5).map(|r| format!("{} {}", r.id, r.status)).collect();
+        if !listed.is_empty() {
+            message.push_str(&format!(": {}", listed.join(", ")));
+            if open.len() > 5 {
+                message.push_str(", ...");
+            }
+        }
+        found.add(message);
+    }
+    found.report("all-terminal")
+}
+
+/// What the fault log says about each worker's polls.
+struct PollLedger {
+    /// Per dequeued attempt: (consecutive failed polls before, their backoff in ms).
+    expected: BTreeMap<AttemptId, (u32, u64)>,
+    backoff: Findings,
+}
+
+#[derive(Default)]
+struct WorkerPolls {
+    failed_in_a_row: u32,
+    in_poll: bool,
+    poll_failed: bool,
+    dequeued_at: Option<Duration>,
+    backoff_until: Option<(Duration, u64)>,
+}
+
+impl WorkerPolls {
+    fn close_poll(&mut self) {
+        if self.in_poll {
+            self.failed_in_a_row = if self.poll_failed { self.failed_in_a_row + 1 } else { 0 };
+        }
+        self.in_poll = false;
+        self.poll_failed = false;
+        self.dequeued_at = None;
+    }
+}
+
+impl PollLedger {
+    fn read(plan: &SimPlan, run: &RunResult) -> Self {
+        let policy = plan.runner.backoff;
+        let total_ms = |n: u32| (1..=n).map(|k| policy.delay(k).as_millis() as u64).sum::<u64>();
+        let mut workers: BTreeMap<&WorkerId, WorkerPolls> = BTreeMap::new();
+        let mut expected = BTreeMap::new();
+        let mut backoff = Findings::default();
+        for event in &run.trace.events {
+            let Some(worker) = &event.worker else { continue };
+            let w = workers.entry(worker).or_default();
+            match &event.kind {
+                EventKind::WorkerStarted
+                | EventKind::WorkerCrashed
+                | EventKind::WorkerRestarted
+                | EventKind::WorkerFailed { .. } => *w = WorkerPolls::default(),
+                EventKind::HeartbeatTick => w.close_poll(),
+                EventKind::PollTick => {
+                    w.close_poll();
+                    w.in_poll = true;
+                }
+                EventKind::Call { op, attempt, result } if w.in_poll => match result {
+                    CallResult::Failed { .. } => {
+                        let during_execution = *op == QueueOp::Heartbeat
+                            && attempt.is_some()
+                            && w.dequeued_at.is_some_and(|start| event.at > start);
+                        if !during_execution {
+                            w.poll_failed = true;
+                        }
+                    }
+                    CallResult::Dequeued { attempt } => {
+                        w.dequeued_at = Some(event.at);
+                        expected.insert(attempt.clone(), (w.failed_in_a_row, total_ms(w.failed_in_a_row)));
+                    }
+                    _ => {}
+                },
+                EventKind::PollFailed { failures, delay_ms, .. } => {
+                    let count = w.failed_in_a_row + 1;
+                    let want = policy.delay(count).as_millis() as u64;
+                    if !w.poll_failed {
+                        backoff.add(format!(
+                            "{worker} backed off at {} ms, but no call of that poll failed",
+                            event.at.as_millis()
+                        ));
+                    } else if *delay_ms != want || *failures != count {
+                        backoff.add(format!(
+                            "{worker} slept {delay_ms} ms after failure {failures} at {} ms; the policy gives {want} ms for failure {count}",
+                            event.at.as_millis()
+                        ));
+                    }
+                    w.backoff_until = Some((event.at + Duration::from_millis(*delay_ms), *delay_ms));
+                }
+                EventKind::BackoffEnded { delay_ms } => {
+                    if let Some((until, slept)) = w.backoff_until.take()
+                        && (until != event.at || slept != *delay_ms)
+                    {
+                        backoff.add(format!(
+                            "{worker}'s {slept} ms backoff should have ended at {} ms, ended at {} ms",
+                            until.as_millis(),
+                            event.at.as_millis()
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Self { expected, backoff }
+    }
+}
+
+fn retry_metrics(plan: &SimPlan, run: &RunResult, polls: &PollLedger) -> InvariantReport {
+    let mut found = Findings::default();
+    let spans = &run.snapshot.spans;
+    for (attempt, &(failures, backoff_ms)) in &polls.expected {
+        if spans.attempt(attempt).is_empty() {
+            continue; // never flushed: nothing to judge
+        }
+        let got_failures = spans.rewards(attempt, RETRY_FAILURES_METRIC);
+        let got_backoff = spans.rewards(attempt, RETRY_BACKOFF_METRIC);
+        let values = |r: &[crate::core::telemetry::Reward]| r.iter().map(|r| r.value.to_string()).collect::<Vec<_>>().join(", ");
+        if plan.runner.retry_metrics && failures > 0 {
+            let ok = got_failures.len() == 1
+                && got_failures[0].value == f64::from(failures)
+                && got_backoff.len() == 1
+                && got_backoff[0].value == backoff_ms as f64;
+            if !ok {
+                found.add(format!(
+                    "{attempt} followed {failures} failed polls ({backoff_ms} ms backoff) but carries failures [{}] and backoff [{}]",
+                    values(&got_failures),
+                    values(&got_backoff)
+                ));
+            }
+        } else if !got_failures.is_empty() || !got_backoff.is_empty() {
+            let why = if failures == 0 { "followed no failed poll" } else { "has retry_metrics off" };
+            found.add(format!(
+                "{attempt} {why} but carries failures [{}] and backoff [{}]",
+                values(&got_failures),
+                values(&got_backoff)
+            ));
+        }
+    }
+    found.report("retry-metrics-iff-recovered")
+}
+
+fn attempt_ids(run: &RunResult) -> InvariantReport {
+    let mut found = Findings::default();
+    for rollout in &run.snapshot.rollouts {
+        for (i, attempt) in rollout.attempts.iter().enumerate() {
+            let want = AttemptId::new(rollout.id.clone(), i as u32 + 1);
+            if attempt.id != want {
+                found.add(format!("attempt {} of {} is numbered {}", i + 1, rollout.id, attempt.id));
+            }
+        }
+        let running = rollout.attempts.iter().filter(|a| a.status == AttemptStatus::Running).count();
+        if running > 1 {
+            found.add(format!("{} has {running} running attempts", rollout.id));
+        }
+    }
+    let mut open: BTreeMap<RolloutId, (AttemptId, WorkerId)> = BTreeMap::new();
+    for event in &run.trace.events {
+        match &event.kind {
+            EventKind::Call { result: CallResult::Dequeued { attempt }, .. } => {
+                let worker = event.worker.clone().unwrap_or_else(|| WorkerId::new("?"));
+                if let Some((other, on)) = open.get(&attempt.rollout) {
+                    found.add(format!(
+                        "{attempt} started on {worker} at {} ms while {other} was still running on {on}",
+                        event.at.as_millis()
+                    ));
+                }
+                open.insert(attempt.rollout.clone(), (attempt.clone(), worker));
+            }
+            EventKind::AttemptFinished { attempt, recorded: true, .. } => {
+                open.remove(&attempt.rollout);
+            }
+            EventKind::Call { result: CallResult::TimedOut { attempts }, .. } => {
+                for a in attempts {
+                    open.remove(&a.rollout);
+                }
+            }
+            _ => {}
+        }
+    }
+    found.report("attempt-ids")
+}
+
+fn no_stranded(run: &RunResult) -> InvariantReport {
+    let mut current: BTreeMap<&WorkerId, &AttemptId> = BTreeMap::new();
+    for event in &run.trace.events {
+        let Some(worker) = &event.worker else { continue };
+        match &event.kind {
+            EventKind::AttemptStarted { attempt, .. } => {
+                current.insert(worker, attempt);
+            }
+            EventKind::PollProcessed
+            | EventKind::PollFailed { .. }
+            | EventKind::WorkerCrashed
+            | EventKind::WorkerFailed { .. }
+            | EventKind::WorkerRestarted => {
+                current.remove(worker);
+            }
+            _ => {}
+        }
+    }
+    let mut found = Findings::default();
+    for rollout in &run.snapshot.rollouts {
+        for attempt in rollout.attempts.iter().filter(|a| a.status == AttemptStatus::Running) {
+            let state = run.workers.get(&attempt.worker).copied();
+            let processing = current.get(&attempt.worker) == Some(&&attempt.id);
+            if state != Some(WorkerState::Alive) || !processing {
+                let why = match state {
+                    Some(WorkerState::Crashed) => "which crashed".to_string(),
+                    Some(WorkerState::Failed) => "whose runner failed".to_string(),
+                    None => "which does not exist".to_string(),
+                    Some(WorkerState::Alive) => "which is no longer processing it".to_string(),
+                };
+                found.add(format!(
+                    "{} is still running at the end, on {} {why} (last heartbeat at {} ms)",
+                    attempt.id,
+                    attempt.worker,
+                    attempt.last_heartbeat.as_millis()
+                ));
+            }
+        }
+    }
+    found.report("no-stranded-attempt")
+}
+
+fn spans_persisted(run: &RunResult) -> InvariantReport {
+    let mut found = Findings::default();
+    for rollout in &run.snapshot.rollouts {
+        for attempt in &rollout.attempts {
+            if !matches!(attempt.status, AttemptStatus::Succeeded | AttemptStatus::Failed) {
+                continue;
+            }
+            let spans = run.snapshot.spans.attempt(&attempt.id);
+            if spans.is_empty() {
+                found.add(format!("{} finished {} with no persisted spans", attempt.id, attempt.status));
+                continue;
+            }
+            let ids: Vec<u32> = spans.iter().map(|s| s.sequence_id).collect();
+            if ids.iter().copied().ne(1..=ids.len() as u32) {
+                found.add(format!("{} has span sequence ids {ids:?}, not 1..{}", attempt.id, ids.len()));
+            }
+        }
+    }
+    found.report("spans-persisted")
+}
