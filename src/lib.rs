@@ -1,3 +1,6 @@
 //! Placeholder crate docs.
+pub mod cli;
 pub mod core;
+pub mod report;
+pub mod scenario;
 pub mod sim;

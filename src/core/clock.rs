@@ -164,8 +164,17 @@ mod tests {
     fn missed_tick_rules_match_tokio() {
         let ms = Duration::from_millis;
         let p = ms(10);
-        assert_eq!(MissedTickBehavior::Burst.next_deadline(ms(10), ms(37), p), ms(20));
-        assert_eq!(MissedTickBehavior::Delay.next_deadline(ms(10), ms(37), p), ms(47));
-        assert_eq!(MissedTickBehavior::Skip.next_deadline(ms(10), ms(37), p), ms(40));
+        assert_eq!(
+            MissedTickBehavior::Burst.next_deadline(ms(10), ms(37), p),
+            ms(20)
+        );
+        assert_eq!(
+            MissedTickBehavior::Delay.next_deadline(ms(10), ms(37), p),
+            ms(47)
+        );
+        assert_eq!(
+            MissedTickBehavior::Skip.next_deadline(ms(10), ms(37), p),
+            ms(40)
+        );
     }
 }

@@ -88,7 +88,9 @@ impl StopReason {
             Self::TimeBudget { within_ms } => {
                 format!("virtual-time budget stop.within = {within_ms}ms exceeded")
             }
-            Self::EventBudget { max_events } => format!("event budget of {max_events} events exceeded"),
+            Self::EventBudget { max_events } => {
+                format!("event budget of {max_events} events exceeded")
+            }
             Self::Stalled => "stalled: no worker left and nothing scheduled".into(),
         }
     }
@@ -145,7 +147,10 @@ pub fn run(plan: &SimPlan, engine: EngineKind) -> RunResult {
 /// Spawning and dropping worker tasks, however the engine does it.
 trait TaskHost {
     type Handle;
-    fn spawn(&mut self, task: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>) -> Self::Handle;
+    fn spawn(
+        &mut self,
+        task: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
+    ) -> Self::Handle;
     fn cancel(&mut self, handle: &Self::Handle);
     fn is_alive(&self, handle: &Self::Handle) -> bool;
 }
@@ -161,12 +166,25 @@ impl<H> Workers<H> {
             .plan
             .workers
             .iter()
-            .map(|w| (w.clone(), (host.spawn(Box::pin(world.worker_task(w.clone()))), WorkerState::Alive)))
+            .map(|w| {
+                (
+                    w.clone(),
+                    (
+                        host.spawn(Box::pin(world.worker_task(w.clone()))),
+                        WorkerState::Alive,
+                    ),
+                )
+            })
             .collect();
         Self { tasks }
     }
 
-    fn apply<C: Clock + 'static, T: TaskHost<Handle = H>>(&mut self, world: &World<C>, host: &mut T, control: &Control) {
+    fn apply<C: Clock + 'static, T: TaskHost<Handle = H>>(
+        &mut self,
+        world: &World<C>,
+        host: &mut T,
+        control: &Control,
+    ) {
         match control {
             Control::Enqueue(i) => world.enqueue(*i),
             Control::Fault(TimedAction::Crash(worker)) => {
@@ -179,25 +197,35 @@ impl<H> Workers<H> {
                 }
             }
             Control::Fault(TimedAction::Restart(worker)) => {
-                let alive = self.tasks.get(worker).is_some_and(|(h, s)| *s == WorkerState::Alive && host.is_alive(h));
+                let alive = self
+                    .tasks
+                    .get(worker)
+                    .is_some_and(|(h, s)| *s == WorkerState::Alive && host.is_alive(h));
                 if !alive {
                     world.record_worker(worker, EventKind::WorkerRestarted);
                     let handle = host.spawn(Box::pin(world.worker_task(worker.clone())));
-                    self.tasks.insert(worker.clone(), (handle, WorkerState::Alive));
+                    self.tasks
+                        .insert(worker.clone(), (handle, WorkerState::Alive));
                 }
             }
         }
     }
 
     fn any_alive<T: TaskHost<Handle = H>>(&self, host: &T) -> bool {
-        self.tasks.values().any(|(h, s)| *s == WorkerState::Alive && host.is_alive(h))
+        self.tasks
+            .values()
+            .any(|(h, s)| *s == WorkerState::Alive && host.is_alive(h))
     }
 
     fn finish<T: TaskHost<Handle = H>>(self, host: &mut T) -> BTreeMap<WorkerId, WorkerState> {
         self.tasks
             .into_iter()
             .map(|(w, (h, s))| {
-                let state = if s == WorkerState::Alive && !host.is_alive(&h) { WorkerState::Failed } else { s };
+                let state = if s == WorkerState::Alive && !host.is_alive(&h) {
+                    WorkerState::Failed
+                } else {
+                    s
+                };
                 host.cancel(&h);
                 (w, state)
             })
@@ -260,15 +288,20 @@ fn run_virtual(plan: Rc<SimPlan>) -> RunResult {
         }
         exec.run_ready();
         if world.trace.len() > plan.limits.max_events {
-            break StopReason::EventBudget { max_events: plan.limits.max_events };
+            break StopReason::EventBudget {
+                max_events: plan.limits.max_events,
+            };
         }
         if plan.stop.when == StopWhen::AllTerminal && world.all_terminal() {
             break StopReason::AllTerminal;
         }
-        let next = [exec.next_deadline(), controls.get(next_control).map(|(at, _)| *at)]
-            .into_iter()
-            .flatten()
-            .min();
+        let next = [
+            exec.next_deadline(),
+            controls.get(next_control).map(|(at, _)| *at),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         if let StopWhen::At(at) = plan.stop.when
             && at <= within
             && next.is_none_or(|n| n > at)
@@ -282,7 +315,9 @@ fn run_virtual(plan: Rc<SimPlan>) -> RunResult {
             None => break StopReason::Stalled,
             Some(next) if next > within => {
                 exec.advance_to(within);
-                break StopReason::TimeBudget { within_ms: within.as_millis() as u64 };
+                break StopReason::TimeBudget {
+                    within_ms: within.as_millis() as u64,
+                };
             }
             Some(next) => exec.advance_to(next),
         }
@@ -297,7 +332,10 @@ struct TokioHost;
 
 impl TaskHost for TokioHost {
     type Handle = tokio::task::JoinHandle<()>;
-    fn spawn(&mut self, task: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>) -> Self::Handle {
+    fn spawn(
+        &mut self,
+        task: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
+    ) -> Self::Handle {
         tokio::task::spawn_local(task)
     }
     fn cancel(&mut self, handle: &Self::Handle) {
@@ -394,7 +432,10 @@ mod tests {
         plan.runner.heartbeat_interval = ms(25);
         plan.runner.reassignment_interval = ms(20);
         plan.runner.worker_timeout = ms(120);
-        plan.runner.backoff = BackoffPolicy { initial: ms(5), max: ms(20) };
+        plan.runner.backoff = BackoffPolicy {
+            initial: ms(5),
+            max: ms(20),
+        };
         plan.rollouts.push(RolloutPlan {
             id: RolloutId::new("r1"),
             input: serde_json::json!({"prompt": "2+2"}),
@@ -409,7 +450,10 @@ mod tests {
         });
         plan.fault_scripts.insert(
             QueueOp::Dequeue,
-            OpScript::Shared(vec![FaultStep::Fail { times: 3, message: "unavailable".into() }]),
+            OpScript::Shared(vec![FaultStep::Fail {
+                times: 3,
+                message: "unavailable".into(),
+            }]),
         );
         plan
     }

@@ -36,7 +36,9 @@ pub struct VirtualClock {
 
 impl std::fmt::Debug for VirtualClock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VirtualClock").field("now", &self.now()).finish()
+        f.debug_struct("VirtualClock")
+            .field("now", &self.now())
+            .finish()
     }
 }
 
@@ -123,7 +125,11 @@ impl Wake for TaskWaker {
     fn wake_by_ref(self: &Arc<Self>) {
         use std::sync::atomic::Ordering;
         if !self.queued.swap(true, Ordering::Relaxed) {
-            self.ready.queue.lock().unwrap_or_else(|e| e.into_inner()).push_back(self.id);
+            self.ready
+                .queue
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push_back(self.id);
         }
     }
 }
@@ -186,7 +192,11 @@ impl VirtualExecutor {
     }
 
     fn next_ready(&self) -> Option<usize> {
-        self.ready.queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front()
+        self.ready
+            .queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front()
     }
 
     /// Polls woken tasks, in wake order, until none is ready. Returns how
@@ -197,7 +207,9 @@ impl VirtualExecutor {
             let Some(task) = self.tasks.get_mut(id).and_then(Option::as_mut) else {
                 continue;
             };
-            task.waker.queued.store(false, std::sync::atomic::Ordering::Relaxed);
+            task.waker
+                .queued
+                .store(false, std::sync::atomic::Ordering::Relaxed);
             let waker = Waker::from(task.waker.clone());
             let mut cx = Context::from_waker(&waker);
             self.polls += 1;
@@ -210,7 +222,12 @@ impl VirtualExecutor {
 
     /// The earliest pending timer's deadline.
     pub fn next_deadline(&self) -> Option<Duration> {
-        self.clock.timeline.timers.borrow().first_key_value().map(|(&(at, _), _)| at)
+        self.clock
+            .timeline
+            .timers
+            .borrow()
+            .first_key_value()
+            .map(|(&(at, _), _)| at)
     }
 
     /// Moves the clock to `at` (never backwards) and wakes every timer due
@@ -225,7 +242,9 @@ impl VirtualExecutor {
             let due = {
                 let mut timers = timeline.timers.borrow_mut();
                 match timers.first_key_value() {
-                    Some((&(deadline, _), _)) if deadline <= now => timers.pop_first().map(|(_, w)| w),
+                    Some((&(deadline, _), _)) if deadline <= now => {
+                        timers.pop_first().map(|(_, w)| w)
+                    }
                     _ => None,
                 }
             };

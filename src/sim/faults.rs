@@ -79,7 +79,11 @@ pub struct ScriptCursor {
 impl ScriptCursor {
     /// A cursor at the first step.
     pub fn new(steps: Vec<FaultStep>) -> Self {
-        Self { steps, step: 0, used: 0 }
+        Self {
+            steps,
+            step: 0,
+            used: 0,
+        }
     }
 
     /// The verdict for the next call, advancing the script.
@@ -130,7 +134,9 @@ impl FaultInjector {
                 let cursors = match script {
                     OpScript::Shared(steps) => Cursors::Shared(ScriptCursor::new(steps.clone())),
                     OpScript::PerWorker(map) => Cursors::PerWorker(
-                        map.iter().map(|(w, s)| (w.clone(), ScriptCursor::new(s.clone()))).collect(),
+                        map.iter()
+                            .map(|(w, s)| (w.clone(), ScriptCursor::new(s.clone())))
+                            .collect(),
                     ),
                 };
                 (op, cursors)
@@ -147,7 +153,9 @@ impl FaultInjector {
         match cursors.get_mut(&op) {
             None => Verdict::Pass,
             Some(Cursors::Shared(cursor)) => cursor.next_verdict(),
-            Some(Cursors::PerWorker(map)) => map.get_mut(worker).map_or(Verdict::Pass, ScriptCursor::next_verdict),
+            Some(Cursors::PerWorker(map)) => map
+                .get_mut(worker)
+                .map_or(Verdict::Pass, ScriptCursor::next_verdict),
         }
     }
 }
@@ -192,7 +200,13 @@ impl<Q: Queue, C: Clock> FaultyQueue<Q, C> {
         QueueError::Transient { op, message }
     }
 
-    fn record_result<T>(&self, op: QueueOp, attempt: Option<&AttemptId>, result: &Result<T, QueueError>, ok: impl FnOnce(&T) -> Option<CallResult>) {
+    fn record_result<T>(
+        &self,
+        op: QueueOp,
+        attempt: Option<&AttemptId>,
+        result: &Result<T, QueueError>,
+        ok: impl FnOnce(&T) -> Option<CallResult>,
+    ) {
         match result {
             Ok(value) => {
                 if let Some(r) = ok(value) {
@@ -237,8 +251,17 @@ impl<Q: Queue, C: Clock> Queue for FaultyQueue<Q, C> {
         self.inner.register_worker(worker)
     }
 
-    fn heartbeat(&self, worker: &WorkerId, attempt: Option<&AttemptId>) -> impl Future<Output = Result<(), QueueError>> {
-        self.guarded(QueueOp::Heartbeat, attempt, move || self.inner.heartbeat(worker, attempt), |_| Some(CallResult::Ok))
+    fn heartbeat(
+        &self,
+        worker: &WorkerId,
+        attempt: Option<&AttemptId>,
+    ) -> impl Future<Output = Result<(), QueueError>> {
+        self.guarded(
+            QueueOp::Heartbeat,
+            attempt,
+            move || self.inner.heartbeat(worker, attempt),
+            |_| Some(CallResult::Ok),
+        )
     }
 
     async fn dequeue(&self, worker: &WorkerId) -> Result<Option<Dequeued>, QueueError> {
@@ -246,14 +269,22 @@ impl<Q: Queue, C: Clock> Queue for FaultyQueue<Q, C> {
         match self.faults.verdict(op, worker) {
             Verdict::Fail(message) => Err(self.injected(op, None, message)),
             Verdict::Empty => {
-                self.record(op, None, CallResult::Empty { fault: Some(FaultSource::Script) });
+                self.record(
+                    op,
+                    None,
+                    CallResult::Empty {
+                        fault: Some(FaultSource::Script),
+                    },
+                );
                 Ok(None)
             }
             Verdict::Pass => {
                 let result = self.inner.dequeue(worker).await;
                 self.record_result(op, None, &result, |d| {
                     Some(match d {
-                        Some(d) => CallResult::Dequeued { attempt: d.attempt.clone() },
+                        Some(d) => CallResult::Dequeued {
+                            attempt: d.attempt.clone(),
+                        },
                         None => CallResult::Empty { fault: None },
                     })
                 });
@@ -266,7 +297,9 @@ impl<Q: Queue, C: Clock> Queue for FaultyQueue<Q, C> {
         let result = self.inner.requeue_stale(timeout).await;
         // Quiet ticks are not worth an event each; timeouts and errors are.
         self.record_result(QueueOp::Reassign, None, &result, |timed_out| {
-            (!timed_out.is_empty()).then(|| CallResult::TimedOut { attempts: timed_out.clone() })
+            (!timed_out.is_empty()).then(|| CallResult::TimedOut {
+                attempts: timed_out.clone(),
+            })
         });
         result
     }
@@ -286,13 +319,22 @@ impl<Q: Queue, C: Clock> Queue for FaultyQueue<Q, C> {
         }
     }
 
-    fn complete_attempt(&self, attempt: &AttemptId, outcome: AttemptOutcome) -> impl Future<Output = Result<Completion, QueueError>> {
-        self.guarded(QueueOp::Complete, Some(attempt), move || self.inner.complete_attempt(attempt, outcome), |c| {
-            Some(match c {
-                Completion::Recorded => CallResult::Ok,
-                Completion::NoLongerRunning => CallResult::NoLongerRunning,
-            })
-        })
+    fn complete_attempt(
+        &self,
+        attempt: &AttemptId,
+        outcome: AttemptOutcome,
+    ) -> impl Future<Output = Result<Completion, QueueError>> {
+        self.guarded(
+            QueueOp::Complete,
+            Some(attempt),
+            move || self.inner.complete_attempt(attempt, outcome),
+            |c| {
+                Some(match c {
+                    Completion::Recorded => CallResult::Ok,
+                    Completion::NoLongerRunning => CallResult::NoLongerRunning,
+                })
+            },
+        )
     }
 }
 
@@ -304,9 +346,15 @@ mod tests {
     fn script_steps_then_pass_forever() {
         let mut c = ScriptCursor::new(vec![
             FaultStep::Pass { times: 1 },
-            FaultStep::Fail { times: 2, message: "boom".into() },
+            FaultStep::Fail {
+                times: 2,
+                message: "boom".into(),
+            },
             FaultStep::Empty { times: 1 },
-            FaultStep::Fail { times: 0, message: "never".into() },
+            FaultStep::Fail {
+                times: 0,
+                message: "never".into(),
+            },
         ]);
         let got: Vec<_> = (0..6).map(|_| c.next_verdict()).collect();
         assert_eq!(

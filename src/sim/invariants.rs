@@ -83,15 +83,27 @@ pub fn check_all(plan: &SimPlan, run: &RunResult) -> Vec<InvariantReport> {
 fn all_terminal(plan: &SimPlan, run: &RunResult) -> InvariantReport {
     let mut found = Findings::default();
     if plan.stop.when == StopWhen::AllTerminal && run.stop != StopReason::AllTerminal {
-        let open: Vec<_> = run.snapshot.rollouts.iter().filter(|r| !r.status.is_terminal()).collect();
-        let missing = plan.rollouts.len().saturating_sub(run.snapshot.rollouts.len());
+        let open: Vec<_> = run
+            .snapshot
+            .rollouts
+            .iter()
+            .filter(|r| !r.status.is_terminal())
+            .collect();
+        let missing = plan
+            .rollouts
+            .len()
+            .saturating_sub(run.snapshot.rollouts.len());
         let mut message = format!(
             "{} of {} rollouts not terminal when the run ended ({})",
             open.len() + missing,
             plan.rollouts.len(),
             run.stop.describe()
         );
-        let listed: Vec<String> = open.iter().take(5).map(|r| format!("{} {}", r.id, r.status)).collect();
+        let listed: Vec<String> = open
+            .iter()
+            .take(5)
+            .map(|r| format!("{} {}", r.id, r.status))
+            .collect();
         if !listed.is_empty() {
             message.push_str(&format!(": {}", listed.join(", ")));
             if open.len() > 5 {
@@ -122,7 +134,11 @@ struct WorkerPolls {
 impl WorkerPolls {
     fn close_poll(&mut self) {
         if self.in_poll {
-            self.failed_in_a_row = if self.poll_failed { self.failed_in_a_row + 1 } else { 0 };
+            self.failed_in_a_row = if self.poll_failed {
+                self.failed_in_a_row + 1
+            } else {
+                0
+            };
         }
         self.in_poll = false;
         self.poll_failed = false;
@@ -133,12 +149,18 @@ impl WorkerPolls {
 impl PollLedger {
     fn read(plan: &SimPlan, run: &RunResult) -> Self {
         let policy = plan.runner.backoff;
-        let total_ms = |n: u32| (1..=n).map(|k| policy.delay(k).as_millis() as u64).sum::<u64>();
+        let total_ms = |n: u32| {
+            (1..=n)
+                .map(|k| policy.delay(k).as_millis() as u64)
+                .sum::<u64>()
+        };
         let mut workers: BTreeMap<&WorkerId, WorkerPolls> = BTreeMap::new();
         let mut expected = BTreeMap::new();
         let mut backoff = Findings::default();
         for event in &run.trace.events {
-            let Some(worker) = &event.worker else { continue };
+            let Some(worker) = &event.worker else {
+                continue;
+            };
             let w = workers.entry(worker).or_default();
             match &event.kind {
                 EventKind::WorkerStarted
@@ -150,7 +172,11 @@ impl PollLedger {
                     w.close_poll();
                     w.in_poll = true;
                 }
-                EventKind::Call { op, attempt, result } if w.in_poll => match result {
+                EventKind::Call {
+                    op,
+                    attempt,
+                    result,
+                } if w.in_poll => match result {
                     CallResult::Failed { .. } => {
                         let during_execution = *op == QueueOp::Heartbeat
                             && attempt.is_some()
@@ -161,11 +187,16 @@ impl PollLedger {
                     }
                     CallResult::Dequeued { attempt } => {
                         w.dequeued_at = Some(event.at);
-                        expected.insert(attempt.clone(), (w.failed_in_a_row, total_ms(w.failed_in_a_row)));
+                        expected.insert(
+                            attempt.clone(),
+                            (w.failed_in_a_row, total_ms(w.failed_in_a_row)),
+                        );
                     }
                     _ => {}
                 },
-                EventKind::PollFailed { failures, delay_ms, .. } => {
+                EventKind::PollFailed {
+                    failures, delay_ms, ..
+                } => {
                     let count = w.failed_in_a_row + 1;
                     let want = policy.delay(count).as_millis() as u64;
                     if !w.poll_failed {
@@ -179,7 +210,8 @@ impl PollLedger {
                             event.at.as_millis()
                         ));
                     }
-                    w.backoff_until = Some((event.at + Duration::from_millis(*delay_ms), *delay_ms));
+                    w.backoff_until =
+                        Some((event.at + Duration::from_millis(*delay_ms), *delay_ms));
                 }
                 EventKind::BackoffEnded { delay_ms } => {
                     if let Some((until, slept)) = w.backoff_until.take()
@@ -208,7 +240,12 @@ fn retry_metrics(plan: &SimPlan, run: &RunResult, polls: &PollLedger) -> Invaria
         }
         let got_failures = spans.rewards(attempt, RETRY_FAILURES_METRIC);
         let got_backoff = spans.rewards(attempt, RETRY_BACKOFF_METRIC);
-        let values = |r: &[crate::core::telemetry::Reward]| r.iter().map(|r| r.value.to_string()).collect::<Vec<_>>().join(", ");
+        let values = |r: &[crate::core::telemetry::Reward]| {
+            r.iter()
+                .map(|r| r.value.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         if plan.runner.retry_metrics && failures > 0 {
             let ok = got_failures.len() == 1
                 && got_failures[0].value == f64::from(failures)
@@ -222,7 +259,11 @@ fn retry_metrics(plan: &SimPlan, run: &RunResult, polls: &PollLedger) -> Invaria
                 ));
             }
         } else if !got_failures.is_empty() || !got_backoff.is_empty() {
-            let why = if failures == 0 { "followed no failed poll" } else { "has retry_metrics off" };
+            let why = if failures == 0 {
+                "followed no failed poll"
+            } else {
+                "has retry_metrics off"
+            };
             found.add(format!(
                 "{attempt} {why} but carries failures [{}] and backoff [{}]",
                 values(&got_failures),
@@ -239,10 +280,19 @@ fn attempt_ids(run: &RunResult) -> InvariantReport {
         for (i, attempt) in rollout.attempts.iter().enumerate() {
             let want = AttemptId::new(rollout.id.clone(), i as u32 + 1);
             if attempt.id != want {
-                found.add(format!("attempt {} of {} is numbered {}", i + 1, rollout.id, attempt.id));
+                found.add(format!(
+                    "attempt {} of {} is numbered {}",
+                    i + 1,
+                    rollout.id,
+                    attempt.id
+                ));
             }
         }
-        let running = rollout.attempts.iter().filter(|a| a.status == AttemptStatus::Running).count();
+        let running = rollout
+            .attempts
+            .iter()
+            .filter(|a| a.status == AttemptStatus::Running)
+            .count();
         if running > 1 {
             found.add(format!("{} has {running} running attempts", rollout.id));
         }
@@ -250,7 +300,10 @@ fn attempt_ids(run: &RunResult) -> InvariantReport {
     let mut open: BTreeMap<RolloutId, (AttemptId, WorkerId)> = BTreeMap::new();
     for event in &run.trace.events {
         match &event.kind {
-            EventKind::Call { result: CallResult::Dequeued { attempt }, .. } => {
+            EventKind::Call {
+                result: CallResult::Dequeued { attempt },
+                ..
+            } => {
                 let worker = event.worker.clone().unwrap_or_else(|| WorkerId::new("?"));
                 if let Some((other, on)) = open.get(&attempt.rollout) {
                     found.add(format!(
@@ -260,10 +313,17 @@ fn attempt_ids(run: &RunResult) -> InvariantReport {
                 }
                 open.insert(attempt.rollout.clone(), (attempt.clone(), worker));
             }
-            EventKind::AttemptFinished { attempt, recorded: true, .. } => {
+            EventKind::AttemptFinished {
+                attempt,
+                recorded: true,
+                ..
+            } => {
                 open.remove(&attempt.rollout);
             }
-            EventKind::Call { result: CallResult::TimedOut { attempts }, .. } => {
+            EventKind::Call {
+                result: CallResult::TimedOut { attempts },
+                ..
+            } => {
                 for a in attempts {
                     open.remove(&a.rollout);
                 }
@@ -277,7 +337,9 @@ fn attempt_ids(run: &RunResult) -> InvariantReport {
 fn no_stranded(run: &RunResult) -> InvariantReport {
     let mut current: BTreeMap<&WorkerId, &AttemptId> = BTreeMap::new();
     for event in &run.trace.events {
-        let Some(worker) = &event.worker else { continue };
+        let Some(worker) = &event.worker else {
+            continue;
+        };
         match &event.kind {
             EventKind::AttemptStarted { attempt, .. } => {
                 current.insert(worker, attempt);
@@ -294,7 +356,11 @@ fn no_stranded(run: &RunResult) -> InvariantReport {
     }
     let mut found = Findings::default();
     for rollout in &run.snapshot.rollouts {
-        for attempt in rollout.attempts.iter().filter(|a| a.status == AttemptStatus::Running) {
+        for attempt in rollout
+            .attempts
+            .iter()
+            .filter(|a| a.status == AttemptStatus::Running)
+        {
             let state = run.workers.get(&attempt.worker).copied();
             let processing = current.get(&attempt.worker) == Some(&&attempt.id);
             if state != Some(WorkerState::Alive) || !processing {
@@ -320,17 +386,27 @@ fn spans_persisted(run: &RunResult) -> InvariantReport {
     let mut found = Findings::default();
     for rollout in &run.snapshot.rollouts {
         for attempt in &rollout.attempts {
-            if !matches!(attempt.status, AttemptStatus::Succeeded | AttemptStatus::Failed) {
+            if !matches!(
+                attempt.status,
+                AttemptStatus::Succeeded | AttemptStatus::Failed
+            ) {
                 continue;
             }
             let spans = run.snapshot.spans.attempt(&attempt.id);
             if spans.is_empty() {
-                found.add(format!("{} finished {} with no persisted spans", attempt.id, attempt.status));
+                found.add(format!(
+                    "{} finished {} with no persisted spans",
+                    attempt.id, attempt.status
+                ));
                 continue;
             }
             let ids: Vec<u32> = spans.iter().map(|s| s.sequence_id).collect();
             if ids.iter().copied().ne(1..=ids.len() as u32) {
-                found.add(format!("{} has span sequence ids {ids:?}, not 1..{}", attempt.id, ids.len()));
+                found.add(format!(
+                    "{} has span sequence ids {ids:?}, not 1..{}",
+                    attempt.id,
+                    ids.len()
+                ));
             }
         }
     }

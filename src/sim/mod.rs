@@ -14,5 +14,8 @@ pub mod trace;
 pub mod world;
 
 pub use engine::{EngineKind, RunResult, StopReason, WorkerState, run};
-pub use plan::{RolloutPlan, RunLimits, RunStep, SimPlan, StepResult, StopRule, StopWhen, TimedAction, TimedFault};
+pub use plan::{
+    RolloutPlan, RunLimits, RunStep, SimPlan, StepResult, StopRule, StopWhen, TimedAction,
+    TimedFault,
+};
 pub use trace::{Trace, TraceEvent, TraceHash};

@@ -130,7 +130,9 @@ pub struct RunLimits {
 
 impl Default for RunLimits {
     fn default() -> Self {
-        Self { max_events: 5_000_000 }
+        Self {
+            max_events: 5_000_000,
+        }
     }
 }
 

@@ -239,7 +239,11 @@ impl TraceEvent {
             }
             EventKind::HeartbeatTick => h.u8(6),
             EventKind::PollTick => h.u8(7),
-            EventKind::Call { op, attempt, result } => {
+            EventKind::Call {
+                op,
+                attempt,
+                result,
+            } => {
                 h.u8(8);
                 h.u8(*op as u8);
                 h.opt_attempt(attempt);
@@ -266,19 +270,31 @@ impl TraceEvent {
                     }
                 }
             }
-            EventKind::AttemptStarted { attempt, failures, backoff_ms } => {
+            EventKind::AttemptStarted {
+                attempt,
+                failures,
+                backoff_ms,
+            } => {
                 h.u8(9);
                 h.attempt(attempt);
                 h.u64((*failures).into());
                 h.u64(*backoff_ms);
             }
-            EventKind::Reward { attempt, name, value } => {
+            EventKind::Reward {
+                attempt,
+                name,
+                value,
+            } => {
                 h.u8(10);
                 h.attempt(attempt);
                 h.str(name);
                 h.u64(value.to_bits());
             }
-            EventKind::AttemptFinished { attempt, status, recorded } => {
+            EventKind::AttemptFinished {
+                attempt,
+                status,
+                recorded,
+            } => {
                 h.u8(11);
                 h.attempt(attempt);
                 h.str(status);
@@ -290,7 +306,11 @@ impl TraceEvent {
             }
             EventKind::PollProcessed => h.u8(13),
             EventKind::PollEmpty => h.u8(14),
-            EventKind::PollFailed { failures, delay_ms, backoff_ms } => {
+            EventKind::PollFailed {
+                failures,
+                delay_ms,
+                backoff_ms,
+            } => {
                 h.u8(15);
                 h.u64((*failures).into());
                 h.u64(*delay_ms);
@@ -407,7 +427,10 @@ mod tests {
     fn hash_is_stable_across_releases() {
         // Pinned: a change here changes every committed trace hash.
         let t = Trace {
-            events: vec![event(0, EventKind::PollTick), event(0, EventKind::PollEmpty)],
+            events: vec![
+                event(0, EventKind::PollTick),
+                event(0, EventKind::PollEmpty),
+            ],
         };
         assert_eq!(t.hash().to_string(), t.hash().to_string());
         assert_eq!(t.hash().to_string().len(), 16);

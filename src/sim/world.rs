@@ -11,7 +11,9 @@ use std::rc::Rc;
 
 use crate::core::clock::Clock;
 use crate::core::queue::{AttemptId, MemoryQueue, Rollout, RolloutId, WorkerId};
-use crate::core::runner::{Execution, ExecutionError, RolloutExecutor, Runner, RunnerEvent, RunnerObserver};
+use crate::core::runner::{
+    Execution, ExecutionError, RolloutExecutor, Runner, RunnerEvent, RunnerObserver,
+};
 
 use super::faults::{FaultInjector, FaultyQueue};
 use super::plan::{RolloutPlan, SimPlan, StepResult, TimedAction};
@@ -33,7 +35,11 @@ impl<C: Clock> ScriptedExecutor<C> {
 }
 
 impl<C: Clock> RolloutExecutor for ScriptedExecutor<C> {
-    async fn execute(&self, rollout: &Rollout, attempt: &AttemptId) -> Result<Execution, ExecutionError> {
+    async fn execute(
+        &self,
+        rollout: &Rollout,
+        attempt: &AttemptId,
+    ) -> Result<Execution, ExecutionError> {
         let Some(plan) = self.rollout(&rollout.id) else {
             return Err(ExecutionError {
                 message: format!("no script for rollout `{}`", rollout.id),
@@ -78,12 +84,18 @@ impl<C: Clock> RunnerObserver for TraceObserver<C> {
                 name: reward.name.clone(),
                 value: reward.value,
             },
-            RunnerEvent::AttemptFinished { attempt, outcome, completion } => EventKind::AttemptFinished {
+            RunnerEvent::AttemptFinished {
+                attempt,
+                outcome,
+                completion,
+            } => EventKind::AttemptFinished {
                 attempt: attempt.clone(),
                 status: outcome.status().as_str(),
                 recorded: completion == crate::core::queue::Completion::Recorded,
             },
-            RunnerEvent::PollFailed { recovery, delay, .. } => EventKind::PollFailed {
+            RunnerEvent::PollFailed {
+                recovery, delay, ..
+            } => EventKind::PollFailed {
                 failures: recovery.failures,
                 delay_ms: delay.as_millis() as u64,
                 backoff_ms: recovery.backoff_ms,
@@ -92,7 +104,9 @@ impl<C: Clock> RunnerObserver for TraceObserver<C> {
                 delay_ms: delay.as_millis() as u64,
             },
             RunnerEvent::ExecutionHeartbeatFailed { attempt, .. } => {
-                EventKind::ExecutionHeartbeatFailed { attempt: attempt.clone() }
+                EventKind::ExecutionHeartbeatFailed {
+                    attempt: attempt.clone(),
+                }
             }
             // The queue layer records reassignment results; stopping is the
             // engine's business.
@@ -173,8 +187,13 @@ impl<C: Clock + 'static> World<C> {
         };
         // Ids are unique by validation; a duplicate would only be skipped.
         if self.queue.enqueue(rollout, self.plan.max_attempts).is_ok() {
-            self.trace
-                .record(self.clock.now(), None, EventKind::Enqueued { rollout: plan.id.clone() });
+            self.trace.record(
+                self.clock.now(),
+                None,
+                EventKind::Enqueued {
+                    rollout: plan.id.clone(),
+                },
+            );
         }
     }
 
@@ -212,11 +231,19 @@ impl<C: Clock + 'static> World<C> {
         let (clock, trace) = (self.clock.clone(), self.trace.clone());
         async move {
             let outcome = match Runner::new(config, clock.clone(), queue, executor) {
-                Ok(runner) => runner.with_observer(observer).run(std::future::pending()).await.map_err(|e| e.to_string()),
+                Ok(runner) => runner
+                    .with_observer(observer)
+                    .run(std::future::pending())
+                    .await
+                    .map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
             };
             if let Err(message) = outcome {
-                trace.record(clock.now(), Some(&worker), EventKind::WorkerFailed { message });
+                trace.record(
+                    clock.now(),
+                    Some(&worker),
+                    EventKind::WorkerFailed { message },
+                );
             }
         }
     }

@@ -202,7 +202,11 @@ impl<C: Clock> MemoryQueue<C> {
         }
     }
 
-    fn heartbeat_now(&self, worker: &WorkerId, attempt: Option<&AttemptId>) -> Result<(), QueueError> {
+    fn heartbeat_now(
+        &self,
+        worker: &WorkerId,
+        attempt: Option<&AttemptId>,
+    ) -> Result<(), QueueError> {
         let now = self.clock.now();
         let mut guard = self.store.borrow_mut();
         let store = &mut *guard;
@@ -270,11 +274,17 @@ impl<C: Clock> MemoryQueue<C> {
                 .running
                 .iter()
                 .copied()
-                .filter(|&(idx, n)| is_stale(store.rollouts[idx].attempts[n as usize - 1].last_heartbeat))
+                .filter(|&(idx, n)| {
+                    is_stale(store.rollouts[idx].attempts[n as usize - 1].last_heartbeat)
+                })
                 .collect(),
             ReassignmentPolicy::WorkerActiveIds => {
                 let mut found = BTreeSet::new();
-                for worker in store.workers.values().filter(|w| is_stale(w.last_heartbeat)) {
+                for worker in store
+                    .workers
+                    .values()
+                    .filter(|w| is_stale(w.last_heartbeat))
+                {
                     for id in &worker.active {
                         if let Some(&idx) = store.index.get(&id.rollout)
                             && store.running.contains(&(idx, id.number))
@@ -314,14 +324,25 @@ impl<C: Clock> MemoryQueue<C> {
         Ok(timed_out)
     }
 
-    fn complete_now(&self, attempt: &AttemptId, outcome: AttemptOutcome) -> Result<Completion, QueueError> {
+    fn complete_now(
+        &self,
+        attempt: &AttemptId,
+        outcome: AttemptOutcome,
+    ) -> Result<Completion, QueueError> {
         let now = self.clock.now();
         let mut guard = self.store.borrow_mut();
         let store = &mut *guard;
         let Some(&idx) = store.index.get(&attempt.rollout) else {
-            return Err(unknown(QueueOp::Complete, "rollout", attempt.rollout.as_str()));
+            return Err(unknown(
+                QueueOp::Complete,
+                "rollout",
+                attempt.rollout.as_str(),
+            ));
         };
-        let Some(record) = store.rollouts[idx].attempts.get_mut(attempt.number as usize - 1) else {
+        let Some(record) = store.rollouts[idx]
+            .attempts
+            .get_mut(attempt.number as usize - 1)
+        else {
             return Err(unknown(QueueOp::Complete, "attempt", &attempt.to_string()));
         };
         if record.status != AttemptStatus::Running {
@@ -353,12 +374,21 @@ impl Store {
             .get_mut((id.number as usize).checked_sub(1)?)
     }
 
-    fn set_status(&mut self, idx: usize, next: RolloutStatus, now: Duration, op: QueueOp) -> Result<(), QueueError> {
+    fn set_status(
+        &mut self,
+        idx: usize,
+        next: RolloutStatus,
+        now: Duration,
+        op: QueueOp,
+    ) -> Result<(), QueueError> {
         let rollout = &mut self.rollouts[idx];
         if !rollout.status.can_become(next) {
             return Err(QueueError::Invalid {
                 op,
-                message: format!("rollout `{}` cannot go from {} to {next}", rollout.id, rollout.status),
+                message: format!(
+                    "rollout `{}` cannot go from {} to {next}",
+                    rollout.id, rollout.status
+                ),
             });
         }
         rollout.status = next;
@@ -394,15 +424,25 @@ impl<C: Clock> Queue for MemoryQueue<C> {
         ready(Ok(()))
     }
 
-    fn heartbeat(&self, worker: &WorkerId, attempt: Option<&AttemptId>) -> impl Future<Output = Result<(), QueueError>> {
+    fn heartbeat(
+        &self,
+        worker: &WorkerId,
+        attempt: Option<&AttemptId>,
+    ) -> impl Future<Output = Result<(), QueueError>> {
         ready(self.heartbeat_now(worker, attempt))
     }
 
-    fn dequeue(&self, worker: &WorkerId) -> impl Future<Output = Result<Option<Dequeued>, QueueError>> {
+    fn dequeue(
+        &self,
+        worker: &WorkerId,
+    ) -> impl Future<Output = Result<Option<Dequeued>, QueueError>> {
         ready(self.dequeue_now(worker))
     }
 
-    fn requeue_stale(&self, timeout: Duration) -> impl Future<Output = Result<Vec<AttemptId>, QueueError>> {
+    fn requeue_stale(
+        &self,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Vec<AttemptId>, QueueError>> {
         ready(self.requeue_stale_now(timeout))
     }
 
@@ -411,7 +451,11 @@ impl<C: Clock> Queue for MemoryQueue<C> {
         ready(Ok(()))
     }
 
-    fn complete_attempt(&self, attempt: &AttemptId, outcome: AttemptOutcome) -> impl Future<Output = Result<Completion, QueueError>> {
+    fn complete_attempt(
+        &self,
+        attempt: &AttemptId,
+        outcome: AttemptOutcome,
+    ) -> impl Future<Output = Result<Completion, QueueError>> {
         ready(self.complete_now(attempt, outcome))
     }
 }

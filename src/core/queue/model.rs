@@ -2,9 +2,10 @@
 //! moves through.
 //!
 //! A rollout is a unit of work (an input to run). Each time a worker dequeues
-//! it, the queue opens a new attempt `{rollout_id}:attempt-{n}`, numbered from
-//! 1. The rollout's status summarises its latest attempt; the attempt keeps
-//! its own history (who ran it, when it last heartbeated, how it ended).
+//! it, the queue opens a new attempt `{rollout_id}:attempt-{n}`, numbered
+//! from one. The rollout's status summarises its latest attempt; the attempt
+//! keeps its own history (who ran it, when it last heartbeated, how it
+//! ended).
 //!
 //! Status changes go through [`RolloutStatus::can_become`], the transition
 //! table of the reference store, so an impossible move is an error rather
@@ -76,7 +77,10 @@ impl AttemptId {
     pub fn parse(text: &str) -> Option<Self> {
         let (rollout, number) = text.rsplit_once(":attempt-")?;
         let number: u32 = number.parse().ok()?;
-        if rollout.is_empty() || number == 0 || number.to_string().len() != text.len() - rollout.len() - 9 {
+        if rollout.is_empty()
+            || number == 0
+            || number.to_string().len() != text.len() - rollout.len() - 9
+        {
             return None;
         }
         Some(Self::new(RolloutId::new(rollout), number))

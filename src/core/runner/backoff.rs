@@ -99,7 +99,13 @@ mod tests {
         let mut ctx = RecoveryContext::default();
         let delays: Vec<_> = (0..3).map(|_| ctx.record_failure(&policy)).collect();
         assert_eq!(delays, [ms(5), ms(10), ms(20)]);
-        assert_eq!(ctx, RecoveryContext { failures: 3, backoff_ms: 35 });
+        assert_eq!(
+            ctx,
+            RecoveryContext {
+                failures: 3,
+                backoff_ms: 35
+            }
+        );
         ctx.reset();
         assert!(!ctx.is_recovering());
         assert_eq!(ctx.backoff_ms, 0);

@@ -114,7 +114,13 @@ mod tests {
         assert_eq!(c.heartbeat_interval, ms(1000));
         assert_eq!(c.reassignment_interval, ms(250));
         assert_eq!(c.worker_timeout, ms(3000));
-        assert_eq!(c.backoff, BackoffPolicy { initial: ms(25), max: ms(500) });
+        assert_eq!(
+            c.backoff,
+            BackoffPolicy {
+                initial: ms(25),
+                max: ms(500)
+            }
+        );
         assert!(c.retry_metrics);
         assert_eq!(c.validate(), Ok(()));
     }
@@ -130,10 +136,18 @@ mod tests {
             Err("backoff max must be greater than 0".into())
         );
         assert_eq!(
-            with(|c| c.backoff = BackoffPolicy { initial: ms(10), max: ms(5) }),
+            with(|c| c.backoff = BackoffPolicy {
+                initial: ms(10),
+                max: ms(5)
+            }),
             Err("backoff max (5ms) must be at least backoff initial (10ms)".into())
         );
-        for name in ["poll_interval", "heartbeat_interval", "reassignment_interval", "worker_timeout"] {
+        for name in [
+            "poll_interval",
+            "heartbeat_interval",
+            "reassignment_interval",
+            "worker_timeout",
+        ] {
             let got = with(|c| match name {
                 "poll_interval" => c.poll_interval = ms(0),
                 "heartbeat_interval" => c.heartbeat_interval = ms(0),
@@ -148,7 +162,10 @@ mod tests {
     fn validation_order_is_initial_then_max_then_intervals() {
         assert_eq!(
             with(|c| {
-                c.backoff = BackoffPolicy { initial: ms(0), max: ms(0) };
+                c.backoff = BackoffPolicy {
+                    initial: ms(0),
+                    max: ms(0),
+                };
                 c.poll_interval = ms(0);
             }),
             Err("backoff initial must be greater than 0".into())

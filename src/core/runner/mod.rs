@@ -31,7 +31,9 @@ pub use config::{ConfigError, RunnerConfig};
 use serde_json::Value;
 
 use crate::core::clock::{Clock, Interval, MissedTickBehavior};
-use crate::core::queue::{AttemptId, AttemptOutcome, Completion, Dequeued, Queue, QueueError, Rollout, WorkerId};
+use crate::core::queue::{
+    AttemptId, AttemptOutcome, Completion, Dequeued, Queue, QueueError, Rollout, WorkerId,
+};
 use crate::core::telemetry::{
     EXECUTE_SPAN, EXECUTION_SUCCESS, RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC, Reward, Tracer,
 };
@@ -221,13 +223,27 @@ impl<C: Clock, Q: Queue, E: RolloutExecutor, O: RunnerObserver> Runner<C, Q, E, 
     /// reassignment or registration fails (`Err`).
     pub async fn run(&self, shutdown: impl Future<Output = ()>) -> Result<(), RunnerError> {
         let worker = &self.config.worker_id;
-        self.queue.register_worker(worker).await.map_err(RunnerError::Register)?;
+        self.queue
+            .register_worker(worker)
+            .await
+            .map_err(RunnerError::Register)?;
         self.observe(RunnerEvent::Started);
         let clock = &self.clock;
-        let mut heartbeat = Interval::new(clock.clone(), self.config.heartbeat_interval, MissedTickBehavior::Burst);
-        let mut poll = Interval::new(clock.clone(), self.config.poll_interval, MissedTickBehavior::Delay);
-        let mut reassign =
-            Interval::new(clock.clone(), self.config.reassignment_interval, MissedTickBehavior::Delay);
+        let mut heartbeat = Interval::new(
+            clock.clone(),
+            self.config.heartbeat_interval,
+            MissedTickBehavior::Burst,
+        );
+        let mut poll = Interval::new(
+            clock.clone(),
+            self.config.poll_interval,
+            MissedTickBehavior::Delay,
+        );
+        let mut reassign = Interval::new(
+            clock.clone(),
+            self.config.reassignment_interval,
+            MissedTickBehavior::Delay,
+        );
         let mut recovery = RecoveryContext::default();
         let mut shutdown = pin!(shutdown);
         loop {
@@ -257,7 +273,10 @@ impl<C: Clock, Q: Queue, E: RolloutExecutor, O: RunnerObserver> Runner<C, Q, E, 
                 }
                 Wake::Heartbeat => {
                     self.observe(RunnerEvent::HeartbeatTick);
-                    self.queue.heartbeat(worker, None).await.map_err(RunnerError::Heartbeat)?;
+                    self.queue
+                        .heartbeat(worker, None)
+                        .await
+                        .map_err(RunnerError::Heartbeat)?;
                 }
                 Wake::Reassign => {
                     let timed_out = self
@@ -265,7 +284,9 @@ impl<C: Clock, Q: Queue, E: RolloutExecutor, O: RunnerObserver> Runner<C, Q, E, 
                         .requeue_stale(self.config.worker_timeout)
                         .await
                         .map_err(RunnerError::Reassign)?;
-                    self.observe(RunnerEvent::Reassigned { timed_out: &timed_out });
+                    self.observe(RunnerEvent::Reassigned {
+                        timed_out: &timed_out,
+                    });
                 }
                 Wake::Poll => {
                     self.observe(RunnerEvent::PollTick);
@@ -273,7 +294,11 @@ impl<C: Clock, Q: Queue, E: RolloutExecutor, O: RunnerObserver> Runner<C, Q, E, 
                         Ok(()) => recovery.reset(),
                         Err(error) => {
                             let delay = recovery.record_failure(&self.config.backoff);
-                            self.observe(RunnerEvent::PollFailed { error: &error, recovery, delay });
+                            self.observe(RunnerEvent::PollFailed {
+                                error: &error,
+                                recovery,
+                                delay,
+                            });
                             clock.sleep(delay).await;
                             self.observe(RunnerEvent::BackoffEnded { delay });
                         }
@@ -297,16 +322,27 @@ impl<C: Clock, Q: Queue, E: RolloutExecutor, O: RunnerObserver> Runner<C, Q, E, 
         }
     }
 
-    async fn process(&self, dequeued: Dequeued, recovery: RecoveryContext) -> Result<(), QueueError> {
+    async fn process(
+        &self,
+        dequeued: Dequeued,
+        recovery: RecoveryContext,
+    ) -> Result<(), QueueError> {
         let Dequeued { rollout, attempt } = dequeued;
         let worker = &self.config.worker_id;
-        self.observe(RunnerEvent::Dequeued { attempt: &attempt, recovery });
+        self.observe(RunnerEvent::Dequeued {
+            attempt: &attempt,
+            recovery,
+        });
         self.queue.heartbeat(worker, Some(&attempt)).await?;
 
         let mut tracer = Tracer::new(self.clock.clone(), attempt.clone());
         let span = tracer.start(EXECUTE_SPAN);
         let result = self.execute_with_heartbeats(&rollout, &attempt).await;
-        let status = if result.is_ok() { "succeeded" } else { "failed" };
+        let status = if result.is_ok() {
+            "succeeded"
+        } else {
+            "failed"
+        };
         tracer.end(
             span,
             [
@@ -325,30 +361,55 @@ impl<C: Clock, Q: Queue, E: RolloutExecutor, O: RunnerObserver> Runner<C, Q, E, 
             rewards.extend(execution.rewards.iter().cloned());
         }
         let produced = matches!(&result, Ok(execution) if !execution.output.is_null());
-        rewards.push(Reward::new(EXECUTION_SUCCESS, if produced { 1.0 } else { 0.0 }));
+        rewards.push(Reward::new(
+            EXECUTION_SUCCESS,
+            if produced { 1.0 } else { 0.0 },
+        ));
         if self.config.retry_metrics && recovery.is_recovering() {
-            rewards.push(Reward::new(RETRY_FAILURES_METRIC, f64::from(recovery.failures)));
-            rewards.push(Reward::new(RETRY_BACKOFF_METRIC, recovery.backoff_ms as f64));
+            rewards.push(Reward::new(
+                RETRY_FAILURES_METRIC,
+                f64::from(recovery.failures),
+            ));
+            rewards.push(Reward::new(
+                RETRY_BACKOFF_METRIC,
+                recovery.backoff_ms as f64,
+            ));
         }
         for reward in &rewards {
             tracer.emit_reward(reward);
-            self.observe(RunnerEvent::RewardEmitted { attempt: &attempt, reward });
+            self.observe(RunnerEvent::RewardEmitted {
+                attempt: &attempt,
+                reward,
+            });
         }
         self.queue.add_spans(tracer.finish()).await?;
 
         let outcome = match result {
             Ok(_) => AttemptOutcome::Succeeded,
-            Err(error) => AttemptOutcome::Failed { message: error.message },
+            Err(error) => AttemptOutcome::Failed {
+                message: error.message,
+            },
         };
-        let completion = self.queue.complete_attempt(&attempt, outcome.clone()).await?;
-        self.observe(RunnerEvent::AttemptFinished { attempt: &attempt, outcome: &outcome, completion });
+        let completion = self
+            .queue
+            .complete_attempt(&attempt, outcome.clone())
+            .await?;
+        self.observe(RunnerEvent::AttemptFinished {
+            attempt: &attempt,
+            outcome: &outcome,
+            completion,
+        });
         self.queue.heartbeat(worker, None).await
     }
 
     /// Runs the executor, heartbeating the attempt every heartbeat interval
     /// until it returns. The executor is polled first, so an execution that
     /// ends exactly on a heartbeat deadline does not heartbeat.
-    async fn execute_with_heartbeats(&self, rollout: &Rollout, attempt: &AttemptId) -> Result<Execution, ExecutionError> {
+    async fn execute_with_heartbeats(
+        &self,
+        rollout: &Rollout,
+        attempt: &AttemptId,
+    ) -> Result<Execution, ExecutionError> {
         let period = self.config.heartbeat_interval;
         let mut execution = pin!(self.executor.execute(rollout, attempt));
         let mut beats = Interval::starting_at(
@@ -360,8 +421,15 @@ impl<C: Clock, Q: Queue, E: RolloutExecutor, O: RunnerObserver> Runner<C, Q, E, 
         let mut heartbeating = pin!(async {
             loop {
                 beats.tick().await;
-                if let Err(error) = self.queue.heartbeat(&self.config.worker_id, Some(attempt)).await {
-                    self.observe(RunnerEvent::ExecutionHeartbeatFailed { attempt, error: &error });
+                if let Err(error) = self
+                    .queue
+                    .heartbeat(&self.config.worker_id, Some(attempt))
+                    .await
+                {
+                    self.observe(RunnerEvent::ExecutionHeartbeatFailed {
+                        attempt,
+                        error: &error,
+                    });
                 }
             }
         });

@@ -1,0 +1,206 @@
+//! The human report: calm, aligned, coloured only on a terminal.
+//!
+//! One line per scenario with its verdict and wall time, details (every
+//! check with its value, the invariants, the trace hash) for failures or when
+//! asked, the repro command for every failure, and a one-line summary.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{ScenarioReport, SuiteReport};
+
+/// Terminal styling: ANSI colours, or nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Style {
+    /// Emit ANSI colour codes.
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    fn green(self, t: &str) -> String {
+        self.paint("1;32", t)
+    }
+    fn red(self, t: &str) -> String {
+        self.paint("1;31", t)
+    }
+    fn dim(self, t: &str) -> String {
+        self.paint("2", t)
+    }
+    fn bold(self, t: &str) -> String {
+        self.paint("1", t)
+    }
+}
+
+/// Formats a wall-clock duration compactly: `41µs`, `1.27ms`, `2.50s`.
+pub fn wall(d: Duration) -> String {
+    let us = d.as_secs_f64() * 1e6;
+    if us < 1_000.0 {
+        format!("{us:.0}µs")
+    } else if us < 1_000_000.0 {
+        format!("{:.2}ms", us / 1e3)
+    } else {
+        format!("{:.2}s", us / 1e6)
+    }
+}
+
+fn virtual_ms(ms: f64) -> String {
+    crate::scenario::duration::format_duration(Duration::from_secs_f64(ms / 1e3))
+}
+
+/// A JSON value as a person reads it: strings bare, lists comma-separated.
+pub fn value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "none".into(),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(value).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(map) => {
+            let fields: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", value(v)))
+                .collect();
+            format!("{{ {} }}", fields.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Renders one scenario; `detailed` lists every check even when it passed.
+pub fn render_scenario(report: &ScenarioReport, detailed: bool, style: Style) -> String {
+    let mut out = String::new();
+    let verdict = if report.passed {
+        style.green("    PASS")
+    } else {
+        style.red("    FAIL")
+    };
+    let time = format!(
+        "[{:>8}]",
+        wall(Duration::from_secs_f64(report.wall_time_us / 1e6))
+    );
+    let _ = writeln!(
+        out,
+        "{verdict} {} {} {}",
+        style.dim(&time),
+        style.bold(&report.name),
+        style.dim(&format!("({})", report.file))
+    );
+    if report.passed && !detailed {
+        return out;
+    }
+    let pad = " ".repeat(19);
+    let _ = writeln!(
+        out,
+        "{pad}{}",
+        style.dim(&format!(
+            "seed {} · engine {} · virtual time {} · {} events · trace {}",
+            report.seed,
+            report.engine,
+            virtual_ms(report.virtual_time_ms),
+            report.events,
+            report.trace_hash
+        ))
+    );
+    let width = report
+        .checks
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(0)
+        .max("invariants".len());
+    for check in &report.checks {
+        if check.passed {
+            if detailed {
+                let _ = writeln!(
+                    out,
+                    "{pad}{} {:width$}  {}",
+                    style.green("✓"),
+                    check.name,
+                    value(&check.actual)
+                );
+            }
+        } else {
+            let _ = writeln!(
+                out,
+                "{pad}{} {:width$}  expected {}, actual {}",
+                style.red("✗"),
+                check.name,
+                style.bold(&value(&check.expected)),
+                style.bold(&value(&check.actual))
+            );
+        }
+    }
+    let held = report.invariants.iter().filter(|i| i.held).count();
+    let total = report.invariants.len();
+    let mark = if held == total {
+        style.green("✓")
+    } else {
+        style.red("✗")
+    };
+    let _ = writeln!(
+        out,
+        "{pad}{mark} {:width$}  {held} of {total} held",
+        "invariants"
+    );
+    for inv in report.invariants.iter().filter(|i| !i.held) {
+        for violation in &inv.violations {
+            let _ = writeln!(out, "{pad}    {} {violation}", style.red(inv.name));
+        }
+        if inv.violation_count > inv.violations.len() {
+            let _ = writeln!(
+                out,
+                "{pad}    {} ... and {} more",
+                style.red(inv.name),
+                inv.violation_count - inv.violations.len()
+            );
+        }
+    }
+    if !report.passed {
+        let _ = writeln!(out, "{pad}repro: {}", style.bold(&report.repro));
+    }
+    out
+}
+
+/// Renders the closing summary line.
+pub fn render_summary(report: &SuiteReport, style: Style) -> String {
+    let s = report.summary;
+    let time = format!(
+        "[{:>8}]",
+        wall(Duration::from_secs_f64(s.wall_time_ms / 1e3))
+    );
+    let noun = if s.total == 1 {
+        "scenario"
+    } else {
+        "scenarios"
+    };
+    let failed = if s.failed > 0 {
+        style.red(&format!("{} failed", s.failed))
+    } else {
+        format!("{} failed", s.failed)
+    };
+    let mut line = format!(
+        "{} {} {} {noun} run: {} passed, {failed}",
+        style.bold(" Summary"),
+        style.dim(&time),
+        s.total,
+        s.passed
+    );
+    if s.invalid > 0 {
+        line.push_str(&format!(
+            ", {}",
+            style.red(&format!("{} invalid", s.invalid))
+        ));
+    }
+    line.push('\n');
+    line
+}

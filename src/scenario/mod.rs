@@ -1,0 +1,19 @@
+//! Layer 3: scenario files. The YAML schema, loading with located
+//! diagnostics, and expectations checked against a run.
+//!
+//! [`load_file`] turns a file into a [`Scenario`]: a [`SimPlan`](crate::sim::SimPlan)
+//! to run and the [`Expectations`] to check. [`run_scenario`] does both and
+//! returns a [`ScenarioOutcome`].
+
+pub mod diagnostics;
+pub mod duration;
+pub mod expect;
+pub mod load;
+pub mod outcome;
+pub mod schema;
+pub mod source;
+
+pub use diagnostics::{LoadError, Problem};
+pub use expect::{Check, Expectations};
+pub use load::{Scenario, load_file, load_str};
+pub use outcome::{RunOptions, ScenarioOutcome, run_scenario};

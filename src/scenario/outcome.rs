@@ -1,0 +1,106 @@
+//! Running a scenario and judging it.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::sim::invariants::InvariantReport;
+use crate::sim::{EngineKind, RunResult, StopReason, StopWhen};
+
+use super::duration::format_duration;
+use super::expect::Check;
+use super::load::Scenario;
+
+/// Overrides for one run of a scenario.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Replaces the scenario's `seed`.
+    pub seed: Option<u64>,
+    /// Replaces the engine the scenario resolves to.
+    pub engine: Option<EngineKind>,
+}
+
+/// A scenario's run and its verdict.
+#[derive(Debug, Clone)]
+pub struct ScenarioOutcome {
+    /// The seed it ran with.
+    pub seed: u64,
+    /// The engine it ran on.
+    pub engine: EngineKind,
+    /// Every expectation, checked (plus a `stop` check when the run did not
+    /// end as its stop rule asked).
+    pub checks: Vec<Check>,
+    /// The selected invariants' verdicts.
+    pub invariants: Vec<InvariantReport>,
+    /// The run itself.
+    pub run: RunResult,
+}
+
+impl ScenarioOutcome {
+    /// True when every check passed and every selected invariant held.
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.passed) && self.invariants.iter().all(|i| i.held)
+    }
+
+    /// The checks that failed.
+    pub fn failed_checks(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| !c.passed)
+    }
+
+    /// The invariants that were violated.
+    pub fn violated(&self) -> impl Iterator<Item = &InvariantReport> {
+        self.invariants.iter().filter(|i| !i.held)
+    }
+
+    /// Virtual time at the end of the run.
+    pub fn virtual_time(&self) -> Duration {
+        self.run.ended_at
+    }
+}
+
+/// Runs a scenario and checks its expectations and invariants.
+pub fn run_scenario(scenario: &Scenario, options: RunOptions) -> ScenarioOutcome {
+    let engine = options.engine.unwrap_or_else(|| scenario.engine());
+    let mut plan = scenario.plan.clone();
+    if let Some(seed) = options.seed {
+        plan.seed = seed;
+    }
+    let run = crate::sim::run(&plan, engine);
+    let mut checks = Vec::new();
+    if !run.stop.is_clean() {
+        let expected = match plan.stop.when {
+            StopWhen::AllTerminal => format!(
+                "every rollout terminal within {}",
+                format_duration(plan.stop.within)
+            ),
+            StopWhen::At(at) => format!("run until {}", format_duration(at)),
+        };
+        checks.push(Check {
+            name: "stop".into(),
+            expected: json!(expected),
+            actual: json!(match run.stop {
+                StopReason::TimeBudget { .. } => format!(
+                    "{} at {}",
+                    run.stop.describe(),
+                    format_duration(run.ended_at)
+                ),
+                other => format!("{} at {}", other.describe(), format_duration(run.ended_at)),
+            }),
+            passed: false,
+        });
+    }
+    checks.extend(scenario.expect.check(&run));
+    let invariants = scenario
+        .expect
+        .selected_invariants(&run)
+        .into_iter()
+        .cloned()
+        .collect();
+    ScenarioOutcome {
+        seed: plan.seed,
+        engine,
+        checks,
+        invariants,
+        run,
+    }
+}

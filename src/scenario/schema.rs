@@ -1,0 +1,576 @@
+//! The scenario file format, as serde types.
+//!
+//! These types mirror the YAML one to one (DESIGN §2): every key is optional
+//! except `name` and `rollouts`, unknown keys are refused, and durations are
+//! strings with a unit. They hold what the file says, nothing more; defaults
+//! and cross-references are resolved by [`super::load`].
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::duration::Dur;
+
+/// A whole scenario file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Unique in a suite.
+    pub name: String,
+    /// What it checks, for people.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Drives every random choice (default 0).
+    #[serde(default)]
+    pub seed: u64,
+    /// Which engine runs it (default `auto`).
+    #[serde(default)]
+    pub engine: EngineChoice,
+    /// Runner settings; unset ones take the reference defaults.
+    #[serde(default)]
+    pub runner: RunnerSection,
+    /// A count (`worker-1..N`) or a list of ids (default 1).
+    #[serde(default)]
+    pub workers: WorkersSpec,
+    /// Rollouts, one by one or generated.
+    pub rollouts: Vec<RolloutEntry>,
+    /// Faults to inject.
+    #[serde(default)]
+    pub faults: FaultsSection,
+    /// When the run ends.
+    #[serde(default)]
+    pub stop: StopSection,
+    /// What must hold at the end.
+    #[serde(default)]
+    pub expect: ExpectSection,
+}
+
+/// `engine:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineChoice {
+    /// `virtual` unless the scenario needs another.
+    #[default]
+    Auto,
+    /// The project's own executor.
+    Virtual,
+    /// tokio with paused time.
+    Tokio,
+    /// turmoil's simulated network.
+    Turmoil,
+}
+
+/// `runner:`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunnerSection {
+    /// Default 75ms.
+    pub poll_interval: Option<Dur>,
+    /// Default 1s.
+    pub heartbeat_interval: Option<Dur>,
+    /// Default 250ms.
+    pub reassignment_interval: Option<Dur>,
+    /// Default 3s.
+    pub worker_timeout: Option<Dur>,
+    /// Default 25ms, capped at 500ms.
+    pub backoff: Option<BackoffSection>,
+    /// Default true.
+    pub retry_metrics: Option<bool>,
+    /// Default unlimited.
+    pub max_attempts: Option<u32>,
+}
+
+/// `runner.backoff:`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackoffSection {
+    /// The first delay.
+    pub initial: Option<Dur>,
+    /// The cap.
+    pub max: Option<Dur>,
+    /// Jitter mode; only `none` in this version.
+    pub jitter: Option<Jitter>,
+}
+
+/// `runner.backoff.jitter:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Jitter {
+    /// Exact delays.
+    None,
+    /// `random(0, delay)`.
+    Full,
+    /// `delay/2 + random(0, delay/2)`.
+    Equal,
+    /// `min(max, random(initial, previous * 3))`.
+    Decorrelated,
+}
+
+/// `workers:` as a count or a list of ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkersSpec {
+    /// `worker-1` to `worker-N`.
+    Count(u32),
+    /// Explicit ids.
+    Ids(Vec<String>),
+}
+
+impl Default for WorkersSpec {
+    fn default() -> Self {
+        Self::Count(1)
+    }
+}
+
+impl<'de> Deserialize<'de> for WorkersSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = WorkersSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a worker count such as 4, or a list of worker ids")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<WorkersSpec, E> {
+                u32::try_from(v)
+                    .map(WorkersSpec::Count)
+                    .map_err(|_| E::custom("too many workers"))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<WorkersSpec, E> {
+                Err(E::custom(format!(
+                    "a worker count must be positive, not {v}"
+                )))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<WorkersSpec, A::Error> {
+                let mut ids = Vec::new();
+                while let Some(id) = seq.next_element::<String>()? {
+                    ids.push(id);
+                }
+                Ok(WorkersSpec::Ids(ids))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// One entry of `rollouts:`: a single rollout (`id:`) or a batch (`generate:`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutEntry {
+    /// The rollout's id.
+    pub id: Option<String>,
+    /// Its input (any YAML value; default null).
+    pub input: Option<Value>,
+    /// When it enters the queue (default 0ms).
+    pub enqueue_at: Option<Dur>,
+    /// How its attempts run.
+    pub run: Option<RunSpec>,
+    /// Per-attempt overrides of `run`: attempt n uses entry n, the last repeats.
+    pub attempts: Option<Vec<RunSpec>>,
+    /// A batch of rollouts instead of one.
+    pub generate: Option<GenerateSpec>,
+}
+
+/// `generate:`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateSpec {
+    /// How many.
+    pub count: u32,
+    /// Id prefix: ids are the prefix and a number from 1, zero-padded to the
+    /// width of `count`.
+    #[serde(default = "default_prefix")]
+    pub prefix: String,
+    /// Time between enqueues, from 0ms (default 0ms: all at once).
+    pub every: Option<Dur>,
+    /// When the first is enqueued (default 0ms).
+    pub start: Option<Dur>,
+    /// Input of every generated rollout.
+    pub input: Option<Value>,
+    /// How each runs.
+    pub run: Option<RunSpec>,
+    /// Per-attempt overrides, as for a single rollout.
+    pub attempts: Option<Vec<RunSpec>>,
+}
+
+fn default_prefix() -> String {
+    "r-".into()
+}
+
+/// `run:` or an `attempts:` entry.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSpec {
+    /// How long the executor runs (default 0ms).
+    pub duration: Option<Dur>,
+    /// `succeeded` (default) or `failed`.
+    pub result: Option<RunResultKind>,
+    /// The output (default null, which counts as no output).
+    pub output: Option<Value>,
+    /// Rewards, emitted in file order.
+    pub rewards: Option<OrderedMap<f64>>,
+    /// The error message of a failed run.
+    pub error: Option<String>,
+}
+
+/// `result:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunResultKind {
+    /// The executor returns.
+    Succeeded,
+    /// The executor fails.
+    Failed,
+}
+
+/// A mapping that keeps file order and refuses duplicate keys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderedMap<V>(pub Vec<(String, V)>);
+
+impl<V> Default for OrderedMap<V> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct M<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for M<V> {
+            type Value = OrderedMap<V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OrderedMap<V>, A::Error> {
+                let mut entries: Vec<(String, V)> = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if entries.iter().any(|(k, _)| *k == key) {
+                        return Err(de::Error::custom(format!("duplicate key `{key}`")));
+                    }
+                    let value = map.next_value()?;
+                    entries.push((key, value));
+                }
+                Ok(OrderedMap(entries))
+            }
+        }
+        deserializer.deserialize_map(M(std::marker::PhantomData))
+    }
+}
+
+/// `faults:`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultsSection {
+    /// Script over dequeue calls.
+    pub dequeue: Option<ScriptSpec>,
+    /// Script over heartbeat calls (worker and attempt heartbeats).
+    pub heartbeat: Option<ScriptSpec>,
+    /// Script over span flushes.
+    pub flush: Option<ScriptSpec>,
+    /// Script over attempt completions.
+    pub complete: Option<ScriptSpec>,
+    /// Faults at virtual times.
+    #[serde(default)]
+    pub at: Vec<AtEvent>,
+    /// Seeded random faults (a later version).
+    pub random: Option<serde::de::IgnoredAny>,
+    /// Network faults (the turmoil engine, a later version).
+    pub network: Option<serde::de::IgnoredAny>,
+}
+
+/// A fault script: shared by all workers (a list) or per worker (a mapping).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScriptSpec {
+    /// One list of steps over every worker's calls.
+    Shared(Vec<StepSpec>),
+    /// A list of steps per worker id, in file order.
+    PerWorker(Vec<(String, Vec<StepSpec>)>),
+}
+
+impl<'de> Deserialize<'de> for ScriptSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ScriptSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of steps such as [ { fail: 3 } ], or a mapping from worker id to such a list")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ScriptSpec, A::Error> {
+                let mut steps = Vec::new();
+                while let Some(step) = seq.next_element()? {
+                    steps.push(step);
+                }
+                Ok(ScriptSpec::Shared(steps))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ScriptSpec, A::Error> {
+                let OrderedMap(entries) =
+                    OrderedMap::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(ScriptSpec::PerWorker(entries))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// One step: exactly one of `fail`, `pass`, `empty`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepSpec {
+    /// Fail the next N calls: `{ fail: 3 }` or `{ fail: { times: 3, message: "..." } }`.
+    pub fail: Option<FailSpec>,
+    /// Let N calls through.
+    pub pass: Option<u32>,
+    /// Answer N dequeues with no rollout.
+    pub empty: Option<u32>,
+}
+
+/// `fail:` as a count or `{ times, message }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailSpec {
+    /// How many calls.
+    pub times: u32,
+    /// The error message, if given.
+    pub message: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for FailSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Full {
+            times: u32,
+            message: Option<String>,
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = FailSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a count such as 3, or { times: 3, message: \"...\" }")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<FailSpec, E> {
+                let times = u32::try_from(v).map_err(|_| E::custom("count too large"))?;
+                Ok(FailSpec {
+                    times,
+                    message: None,
+                })
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<FailSpec, E> {
+                Err(E::custom(format!("a count must not be negative, not {v}")))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<FailSpec, A::Error> {
+                let full = Full::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(FailSpec {
+                    times: full.times,
+                    message: full.message,
+                })
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// An entry of `faults.at`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AtEvent {
+    /// When.
+    pub at: Option<Dur>,
+    /// Crash this worker.
+    pub crash: Option<String>,
+    /// Restart this worker.
+    pub restart: Option<String>,
+    /// Partition these hosts (the turmoil engine).
+    pub partition: Option<Vec<String>>,
+    /// How long a partition lasts.
+    #[serde(rename = "for")]
+    pub for_: Option<Dur>,
+}
+
+/// `stop:`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StopSection {
+    /// `all_terminal` (default) or `{ at: 2s }`.
+    pub when: Option<StopWhenSpec>,
+    /// Virtual-time budget (default 10m).
+    pub within: Option<Dur>,
+}
+
+/// `stop.when:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopWhenSpec {
+    /// Every rollout terminal.
+    AllTerminal,
+    /// A fixed time.
+    At(Dur),
+}
+
+impl<'de> Deserialize<'de> for StopWhenSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct At {
+            at: Dur,
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StopWhenSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("`all_terminal` or { at: 2s }")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<StopWhenSpec, E> {
+                match v {
+                    "all_terminal" => Ok(StopWhenSpec::AllTerminal),
+                    other => Err(E::custom(format!(
+                        "unknown stop condition `{other}`: use all_terminal or {{ at: 2s }}"
+                    ))),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<StopWhenSpec, A::Error> {
+                let at = At::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(StopWhenSpec::At(at.at))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// `expect:`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectSection {
+    /// Final rollout states, by id; `*` for every rollout not named.
+    pub rollouts: Option<OrderedMap<RolloutExpect>>,
+    /// Reward values by rollout (its last attempt) or attempt id.
+    pub rewards: Option<OrderedMap<OrderedMap<RewardExpect>>>,
+    /// Rewards that must not be emitted, by rollout or attempt; `*` for all.
+    pub absent_rewards: Option<OrderedMap<Vec<String>>>,
+    /// Exact span names of an attempt, in sequence order.
+    pub spans: Option<OrderedMap<Vec<String>>>,
+    /// Virtual time at which the stop condition held.
+    pub finished_at: Option<Dur>,
+    /// `all` (default), a list of invariant names, or `[]`.
+    pub invariants: Option<InvariantsSpec>,
+}
+
+/// A rollout expectation: a status, or `{ status, attempts, worker }`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RolloutExpect {
+    /// Its final status.
+    pub status: Option<String>,
+    /// How many attempts it had.
+    pub attempts: Option<u32>,
+    /// The worker of its last attempt.
+    pub worker: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for RolloutExpect {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Full {
+            status: Option<String>,
+            attempts: Option<u32>,
+            worker: Option<String>,
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RolloutExpect;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a status such as succeeded, or { status, attempts, worker }")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RolloutExpect, E> {
+                Ok(RolloutExpect {
+                    status: Some(v.to_string()),
+                    ..RolloutExpect::default()
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RolloutExpect, A::Error> {
+                let f = Full::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(RolloutExpect {
+                    status: f.status,
+                    attempts: f.attempts,
+                    worker: f.worker,
+                })
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// A reward expectation: a number, or `{ between: [a, b] }`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RewardExpect {
+    /// Exactly this value.
+    Exact(f64),
+    /// Within this closed range.
+    Between(f64, f64),
+}
+
+impl<'de> Deserialize<'de> for RewardExpect {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Between {
+            between: (f64, f64),
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RewardExpect;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number such as 35, or { between: [a, b] }")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RewardExpect, E> {
+                Ok(RewardExpect::Exact(v as f64))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RewardExpect, E> {
+                Ok(RewardExpect::Exact(v as f64))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RewardExpect, E> {
+                Ok(RewardExpect::Exact(v))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RewardExpect, A::Error> {
+                let b = Between::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(RewardExpect::Between(b.between.0, b.between.1))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// `expect.invariants:`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvariantsSpec {
+    /// Every built-in invariant.
+    All,
+    /// These (possibly none).
+    Only(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for InvariantsSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = InvariantsSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("`all`, or a list of invariant names (`[]` for none)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<InvariantsSpec, E> {
+                match v {
+                    "all" => Ok(InvariantsSpec::All),
+                    other => Err(E::custom(format!(
+                        "`{other}` is not `all` or a list of invariant names"
+                    ))),
+                }
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<InvariantsSpec, A::Error> {
+                let mut names = Vec::new();
+                while let Some(n) = seq.next_element()? {
+                    names.push(n);
+                }
+                Ok(InvariantsSpec::Only(names))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
