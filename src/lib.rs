@@ -1,4 +1,61 @@
-//! Placeholder crate docs.
+//! # rollout-sim
+//!
+//! A deterministic simulation test (DST) harness for a rollout runner's poll
+//! loop. The runner is the real thing; time, the queue and faults are
+//! simulated, so a scenario that takes minutes of runner time runs in
+//! microseconds and produces the same bytes on every run.
+//!
+//! ## The model
+//!
+//! A **rollout** waits in a **queue**. A **worker** runs a [`Runner`](core::runner::Runner)
+//! that polls the queue on a tick; each successful dequeue opens an
+//! **attempt** (`r1:attempt-1`) which the runner executes, heartbeats and
+//! completes. When a poll fails (the queue errors on dequeue or while the
+//! rollout is processed), the runner backs off with a capped exponential
+//! [`BackoffPolicy`](core::runner::BackoffPolicy) and remembers the failures
+//! in a [`RecoveryContext`](core::runner::RecoveryContext). When it next
+//! processes a rollout, it emits the retry-recovery metrics
+//! `runner.poll_retry_failures_before_rollout` and
+//! `runner.poll_retry_backoff_ms_before_rollout` as `reward.emit` spans
+//! (spec 1958), changing no outcome.
+//!
+//! The crate is built in layers, each depending only on those below:
+//!
+//! 1. [`core`]: the system under test: [`Clock`](core::clock::Clock),
+//!    [`Queue`](core::queue::Queue) and the reference in-memory store,
+//!    telemetry ([`Span`](core::telemetry::Span), tracer, span store) and the
+//!    runner. It knows nothing of simulation.
+//! 2. [`sim`]: engines (the project's own virtual executor, and tokio with
+//!    paused time), fault injection, the event trace and its hash, and the
+//!    built-in invariants. Input is a plain [`SimPlan`](sim::SimPlan).
+//! 3. [`scenario`]: the YAML format, loading with located diagnostics, and
+//!    expectations.
+//! 4. [`report`] and [`cli`]: what people and CI read.
+//!
+//! ## Embedding
+//!
+//! Run a scenario file from code:
+//!
+//! ```
+//! use rollout_sim::scenario::{load_str, run_scenario, RunOptions};
+//!
+//! let scenario = load_str("inline.yaml", r#"
+//! name: inline
+//! runner: { poll_interval: 10ms, backoff: { initial: 5ms, max: 20ms } }
+//! rollouts: [ { id: r1, run: { duration: 5ms, output: "4" } } ]
+//! faults: { dequeue: [ { fail: 3 } ] }
+//! expect:
+//!   rewards: { r1: { runner.poll_retry_backoff_ms_before_rollout: 35 } }
+//! "#).unwrap();
+//! let outcome = run_scenario(&scenario, RunOptions::default());
+//! assert!(outcome.passed());
+//! ```
+//!
+//! Or build a [`SimPlan`](sim::SimPlan) directly and call [`sim::run`], or
+//! drive a [`Runner`](core::runner::Runner) over a queue of your own on the
+//! [`VirtualExecutor`](sim::executor::VirtualExecutor) (see
+//! `examples/delayed_queue.rs`).
+
 pub mod cli;
 pub mod core;
 pub mod report;

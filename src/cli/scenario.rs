@@ -70,11 +70,14 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 fn print_invalid(error: &LoadError) {
     let mut stderr = std::io::stderr().lock();
-    let _ = stderr.write_all(error.plain().as_bytes());
+    // People get the snippet with the offending text underlined; logs and
+    // pipes get one stable `file:line:column: message` line per problem.
     if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         for report in error.reports() {
             let _ = writeln!(stderr, "{:?}", miette::Report::new(report));
         }
+    } else {
+        let _ = stderr.write_all(error.plain().as_bytes());
     }
 }
 
