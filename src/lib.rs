@@ -56,6 +56,8 @@
 //! [`VirtualExecutor`](sim::executor::VirtualExecutor) (see
 //! `examples/delayed_queue.rs`).
 
+#![warn(missing_docs)]
+
 pub mod cli;
 pub mod core;
 pub mod report;

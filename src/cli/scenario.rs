@@ -1,16 +1,27 @@
 //! `rollout-sim scenario PATH...`: run scenario files and judge them.
+//!
+//! Files are loaded first (every invalid file is reported, all problems at
+//! once), then the valid ones run on `--jobs` threads. Results print in input
+//! order as soon as each is ready; output files are written at the end,
+//! whole or not at all.
 
 use std::io::Write;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use clap::Args;
 
 use super::{EngineArg, Exit, Format, program_name, stdout_color};
 use crate::report::human::{self, Style};
-use crate::report::{InvalidFile, ScenarioReport, SuiteReport, json};
+use crate::report::write::{OutputError, write_atomically};
+use crate::report::{
+    DeterminismReport, InvalidFile, ScenarioReport, SuiteReport, events, json, junit, spans,
+    timeline,
+};
 use crate::scenario::{LoadError, Problem, RunOptions, Scenario, load_file, run_scenario};
-use crate::sim::EngineKind;
+use crate::sim::{EngineKind, RunResult};
 
 /// Arguments of `scenario`.
 #[derive(Debug, Clone, Args)]
@@ -24,13 +35,35 @@ pub struct ScenarioArgs {
     /// Run on this engine instead of the one each scenario resolves to.
     #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
     pub engine: EngineArg,
-    /// Output format.
+    /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Also write JUnit XML here: one test case per (scenario, seed).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also write every persisted span here: FILE.jsonl (JSON Lines) or FILE.db (SQLite).
+    #[arg(long, value_name = "FILE")]
+    pub spans: Option<PathBuf>,
+    /// Also write the event trace here, as JSON Lines.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub trace: Option<PathBuf>,
+    /// Also draw the timeline here, as SVG: one lane per worker.
+    #[arg(long, value_name = "FILE.svg")]
+    pub timeline: Option<PathBuf>,
+    /// Run each scenario twice from scratch and compare the traces event by
+    /// event; exit 3 on any difference.
+    #[arg(long)]
+    pub check_determinism: bool,
+    /// Scenario files to run at once (default: the machine's cores).
+    #[arg(long, short)]
+    pub jobs: Option<NonZeroUsize>,
     /// List every check, also for scenarios that pass (the default for a
     /// single scenario).
     #[arg(long, short)]
     pub verbose: bool,
+    /// Test-only: perturb the virtual engine's scheduling on purpose.
+    #[arg(long, hide = true)]
+    pub perturb_scheduling: bool,
 }
 
 /// Every scenario file under `paths`, in order: files as given, folders
@@ -81,9 +114,110 @@ fn print_invalid(error: &LoadError) {
     }
 }
 
+/// Refuses output paths that cannot work, before anything runs.
+fn check_outputs(args: &ScenarioArgs) -> Result<(), OutputError> {
+    let outputs = [&args.junit, &args.spans, &args.trace, &args.timeline];
+    for path in outputs.into_iter().flatten() {
+        let parent = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !parent.is_dir() {
+            return Err(OutputError::new(
+                path,
+                format!("the folder {} does not exist", parent.display()),
+            ));
+        }
+        if path.is_dir() {
+            return Err(OutputError::new(path, "it is a folder"));
+        }
+    }
+    if let Some(path) = &args.spans
+        && !matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("jsonl" | "db" | "sqlite" | "sqlite3")
+        )
+    {
+        return Err(OutputError::new(
+            path,
+            "the spans file must end in .jsonl (JSON Lines) or .db (SQLite)",
+        ));
+    }
+    Ok(())
+}
+
+/// One scenario's result, with its run kept when an output file needs it.
+struct Judged {
+    report: ScenarioReport,
+    run: Option<RunResult>,
+}
+
+fn judge(
+    scenario: &Scenario,
+    options: RunOptions,
+    program: &str,
+    keep_run: bool,
+    check_determinism: bool,
+) -> Judged {
+    let outcome = run_scenario(scenario, options);
+    let mut report = ScenarioReport::new(scenario, &outcome, program);
+    if check_determinism {
+        let again = run_scenario(scenario, options);
+        report.determinism = Some(DeterminismReport::compare(&outcome.run, &again.run));
+    }
+    Judged {
+        report,
+        run: keep_run.then_some(outcome.run),
+    }
+}
+
+/// Runs `scenarios` on `jobs` threads, calling `done` in input order as
+/// results become available.
+fn run_in_order(
+    scenarios: &[Scenario],
+    jobs: usize,
+    work: impl Fn(&Scenario) -> Judged + Sync,
+    mut done: impl FnMut(&Judged),
+) -> Vec<Judged> {
+    let mut results: Vec<Option<Judged>> = (0..scenarios.len()).map(|_| None).collect();
+    let next = AtomicUsize::new(0);
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(scenarios.len()).max(1) {
+            let sender = sender.clone();
+            let (next, work) = (&next, &work);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(scenario) = scenarios.get(i) else {
+                        break;
+                    };
+                    if sender.send((i, work(scenario))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(sender);
+        let mut printed = 0;
+        for (i, judged) in receiver {
+            results[i] = Some(judged);
+            while let Some(Some(ready)) = results.get(printed) {
+                done(ready);
+                printed += 1;
+            }
+        }
+    });
+    results.into_iter().flatten().collect()
+}
+
 /// Runs the `scenario` subcommand.
 pub fn run(args: &ScenarioArgs) -> Exit {
     let started = Instant::now();
+    if let Err(e) = check_outputs(args) {
+        eprintln!("error: {e}");
+        return Exit::Invalid;
+    }
     let files = match collect_files(&args.paths) {
         Ok(files) => files,
         Err(e) => {
@@ -126,24 +260,69 @@ pub fn run(args: &ScenarioArgs) -> Exit {
             EngineArg::Virtual => Some(EngineKind::Virtual),
             EngineArg::Tokio => Some(EngineKind::Tokio),
         },
+        perturb_scheduling: args.perturb_scheduling,
     };
     let program = program_name();
     let style = Style {
         color: stdout_color(),
     };
     let detailed = args.verbose || files.len() == 1;
-    let mut reports = Vec::with_capacity(scenarios.len());
+    let keep_runs = args.spans.is_some() || args.trace.is_some() || args.timeline.is_some();
+    let jobs = args
+        .jobs
+        .map(NonZeroUsize::get)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get));
     let mut stdout = std::io::stdout().lock();
-    for scenario in &scenarios {
-        let outcome = run_scenario(scenario, options);
-        let report = ScenarioReport::new(scenario, &outcome, &program);
-        if args.format == Format::Human {
-            let _ = stdout.write_all(human::render_scenario(&report, detailed, style).as_bytes());
+    let judged = run_in_order(
+        &scenarios,
+        jobs,
+        |s| judge(s, options, &program, keep_runs, args.check_determinism),
+        |j| {
+            if args.format == Format::Human {
+                let _ =
+                    stdout.write_all(human::render_scenario(&j.report, detailed, style).as_bytes());
+                let _ = stdout.flush();
+            }
+        },
+    );
+    let runs: Vec<(&ScenarioReport, &RunResult)> = judged
+        .iter()
+        .filter_map(|j| j.run.as_ref().map(|r| (&j.report, r)))
+        .collect();
+    let mut write_failed = false;
+    let mut write = |path: &Option<PathBuf>, render: &dyn Fn() -> Result<(), OutputError>| {
+        if path.is_some()
+            && let Err(e) = render()
+        {
+            eprintln!("error: {e}");
+            write_failed = true;
         }
-        reports.push(report);
-    }
+    };
+    let reports: Vec<&ScenarioReport> = judged.iter().map(|j| &j.report).collect();
+    write(&args.junit, &|| {
+        write_atomically(
+            args.junit.as_deref().unwrap_or(Path::new("")),
+            junit::render(&reports).as_bytes(),
+        )
+    });
+    write(&args.spans, &|| {
+        spans::write(args.spans.as_deref().unwrap_or(Path::new("")), &runs)
+    });
+    write(&args.trace, &|| {
+        write_atomically(
+            args.trace.as_deref().unwrap_or(Path::new("")),
+            events::render_jsonl(&runs).as_bytes(),
+        )
+    });
+    write(&args.timeline, &|| {
+        write_atomically(
+            args.timeline.as_deref().unwrap_or(Path::new("")),
+            timeline::render(&runs).as_bytes(),
+        )
+    });
+
     let suite = SuiteReport::new(
-        reports,
+        judged.into_iter().map(|j| j.report).collect(),
         invalid.iter().map(InvalidFile::new).collect(),
         started.elapsed(),
     );
@@ -152,7 +331,9 @@ pub fn run(args: &ScenarioArgs) -> Exit {
         Format::Json => stdout.write_all(json::render(&suite).as_bytes()),
     };
     let _ = stdout.flush();
-    if !invalid.is_empty() {
+    if suite.summary.nondeterministic > 0 {
+        Exit::NonDeterministic
+    } else if !invalid.is_empty() || write_failed {
         Exit::Invalid
     } else if suite.summary.failed > 0 {
         Exit::Failed

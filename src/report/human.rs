@@ -79,10 +79,11 @@ pub fn value(v: &Value) -> String {
 /// Renders one scenario; `detailed` lists every check even when it passed.
 pub fn render_scenario(report: &ScenarioReport, detailed: bool, style: Style) -> String {
     let mut out = String::new();
-    let verdict = if report.passed {
-        style.green("    PASS")
-    } else {
-        style.red("    FAIL")
+    let deterministic = report.determinism.as_ref().is_none_or(|d| d.deterministic);
+    let verdict = match (deterministic, report.passed) {
+        (false, _) => style.red("  NONDET"),
+        (true, true) => style.green("    PASS"),
+        (true, false) => style.red("    FAIL"),
     };
     let time = format!(
         "[{:>8}]",
@@ -95,7 +96,7 @@ pub fn render_scenario(report: &ScenarioReport, detailed: bool, style: Style) ->
         style.bold(&report.name),
         style.dim(&format!("({})", report.file))
     );
-    if report.passed && !detailed {
+    if report.passed && deterministic && !detailed {
         return out;
     }
     let pad = " ".repeat(19);
@@ -165,8 +166,32 @@ pub fn render_scenario(report: &ScenarioReport, detailed: bool, style: Style) ->
             );
         }
     }
-    if !report.passed {
-        let _ = writeln!(out, "{pad}repro: {}", style.bold(&report.repro));
+    if let Some(d) = report.determinism.as_ref().filter(|d| !d.deterministic) {
+        let at = d.diverged_at.unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "{pad}{} traces diverge at event {at} (run 1: {} events, trace {}; run 2: {} events, trace {})",
+            style.red("✗ determinism"),
+            d.events[0],
+            d.trace_hashes[0],
+            d.events[1],
+            d.trace_hashes[1]
+        );
+        let show = |e: &Option<Value>| {
+            e.as_ref()
+                .map_or("(end of trace)".to_string(), |e| e.to_string())
+        };
+        let _ = writeln!(out, "{pad}    run 1: {}", show(&d.first_run_event));
+        let _ = writeln!(out, "{pad}    run 2: {}", show(&d.second_run_event));
+    }
+    let deterministic = report.determinism.as_ref().is_none_or(|d| d.deterministic);
+    if !report.passed || !deterministic {
+        let extra = if deterministic {
+            ""
+        } else {
+            " --check-determinism"
+        };
+        let _ = writeln!(out, "{pad}repro: {}{extra}", style.bold(&report.repro));
     }
     out
 }

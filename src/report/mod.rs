@@ -5,8 +5,13 @@
 //! disagree. The JSON schema is versioned by [`REPORT_SCHEMA`]; its fields
 //! keep their order between runs so two reports diff cleanly.
 
+pub mod events;
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod spans;
+pub mod timeline;
+pub mod write;
 
 use std::collections::BTreeMap;
 
@@ -59,6 +64,46 @@ pub struct ScenarioReport {
     pub rewards: BTreeMap<String, Vec<(String, Value)>>,
     /// The command that reruns exactly this.
     pub repro: String,
+    /// The determinism check, when `--check-determinism` asked for one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub determinism: Option<DeterminismReport>,
+}
+
+/// The verdict of running a scenario twice from scratch.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeterminismReport {
+    /// True when both runs produced the same trace.
+    pub deterministic: bool,
+    /// Events in the first and second run.
+    pub events: [usize; 2],
+    /// Trace hashes of the first and second run.
+    pub trace_hashes: [String; 2],
+    /// The index of the first event that differs.
+    pub diverged_at: Option<usize>,
+    /// That event in each run (null past the end of a run).
+    pub first_run_event: Option<Value>,
+    /// See `first_run_event`.
+    pub second_run_event: Option<Value>,
+}
+
+impl DeterminismReport {
+    /// Compares two runs of the same scenario and seed.
+    pub fn compare(first: &crate::sim::RunResult, second: &crate::sim::RunResult) -> Self {
+        let diverged_at = first.trace.first_divergence(&second.trace);
+        let event = |run: &crate::sim::RunResult| {
+            diverged_at
+                .and_then(|i| run.trace.events.get(i))
+                .and_then(|e| serde_json::to_value(e).ok())
+        };
+        Self {
+            deterministic: diverged_at.is_none(),
+            events: [first.trace.events.len(), second.trace.events.len()],
+            trace_hashes: [first.trace_hash.to_string(), second.trace_hash.to_string()],
+            diverged_at,
+            first_run_event: event(first),
+            second_run_event: event(second),
+        }
+    }
 }
 
 impl ScenarioReport {
@@ -91,6 +136,7 @@ impl ScenarioReport {
             trace_hash: run.trace_hash.to_string(),
             rewards,
             repro: repro_command(program, &scenario.path, outcome.seed, outcome.engine),
+            determinism: None,
         }
     }
 }
@@ -188,6 +234,8 @@ pub struct Summary {
     pub failed: usize,
     /// Files that could not be loaded.
     pub invalid: usize,
+    /// Scenarios whose two runs differed (with `--check-determinism`).
+    pub nondeterministic: usize,
     /// Wall time of the whole invocation, in ms.
     pub wall_time_ms: f64,
 }
@@ -205,6 +253,10 @@ impl SuiteReport {
             passed,
             failed: scenarios.len() - passed,
             invalid: invalid.len(),
+            nondeterministic: scenarios
+                .iter()
+                .filter(|s| s.determinism.as_ref().is_some_and(|d| !d.deterministic))
+                .count(),
             wall_time_ms: wall.as_secs_f64() * 1e3,
         };
         Self {

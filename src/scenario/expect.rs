@@ -56,6 +56,8 @@ pub struct RolloutExpectation {
     pub attempts: Option<u32>,
     /// The worker of its last attempt.
     pub worker: Option<String>,
+    /// The error message it ended with.
+    pub error: Option<String>,
 }
 
 /// An expected reward value.
@@ -270,6 +272,16 @@ fn rollout_checks(snap: &QueueSnapshot, id: &str, want: &RolloutExpectation) -> 
         checks.push(check(
             format!("rollouts.{id}.worker"),
             json!(worker),
+            json!(got),
+            passed,
+        ));
+    }
+    if let Some(error) = &want.error {
+        let got = record.and_then(|r| r.error.clone());
+        let passed = got.as_deref() == Some(error.as_str());
+        checks.push(check(
+            format!("rollouts.{id}.error"),
+            json!(error),
             json!(got),
             passed,
         ));

@@ -253,6 +253,7 @@ impl Validator<'_> {
             timed_faults,
             stop,
             limits: RunLimits::default(),
+            perturb_scheduling: false,
         };
         Scenario {
             path: path_str.to_string(),
@@ -804,6 +805,7 @@ impl Validator<'_> {
                 status,
                 attempts: want.attempts,
                 worker: want.worker.clone(),
+                error: want.error.clone(),
             };
             if key == "*" {
                 out.other_rollouts = Some(expectation);

@@ -18,6 +18,9 @@ pub struct RunOptions {
     pub seed: Option<u64>,
     /// Replaces the engine the scenario resolves to.
     pub engine: Option<EngineKind>,
+    /// Test-only: see [`SimPlan::perturb_scheduling`](crate::sim::SimPlan).
+    #[doc(hidden)]
+    pub perturb_scheduling: bool,
 }
 
 /// A scenario's run and its verdict.
@@ -65,6 +68,7 @@ pub fn run_scenario(scenario: &Scenario, options: RunOptions) -> ScenarioOutcome
     if let Some(seed) = options.seed {
         plan.seed = seed;
     }
+    plan.perturb_scheduling |= options.perturb_scheduling;
     let run = crate::sim::run(&plan, engine);
     let mut checks = Vec::new();
     if !run.stop.is_clean() {

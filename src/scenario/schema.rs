@@ -453,7 +453,7 @@ pub struct ExpectSection {
     pub invariants: Option<InvariantsSpec>,
 }
 
-/// A rollout expectation: a status, or `{ status, attempts, worker }`.
+/// A rollout expectation: a status, or `{ status, attempts, worker, error }`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RolloutExpect {
     /// Its final status.
@@ -462,6 +462,8 @@ pub struct RolloutExpect {
     pub attempts: Option<u32>,
     /// The worker of its last attempt.
     pub worker: Option<String>,
+    /// The error message it ended with.
+    pub error: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for RolloutExpect {
@@ -472,12 +474,13 @@ impl<'de> Deserialize<'de> for RolloutExpect {
             status: Option<String>,
             attempts: Option<u32>,
             worker: Option<String>,
+            error: Option<String>,
         }
         struct V;
         impl<'de> Visitor<'de> for V {
             type Value = RolloutExpect;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a status such as succeeded, or { status, attempts, worker }")
+                f.write_str("a status such as succeeded, or { status, attempts, worker, error }")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<RolloutExpect, E> {
                 Ok(RolloutExpect {
@@ -491,6 +494,7 @@ impl<'de> Deserialize<'de> for RolloutExpect {
                     status: f.status,
                     attempts: f.attempts,
                     worker: f.worker,
+                    error: f.error,
                 })
             }
         }

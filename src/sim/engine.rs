@@ -270,8 +270,15 @@ impl TaskHost for VirtualExecutor {
     }
 }
 
+/// Counts perturbed runs in this process, so each one is late somewhere else.
+static PERTURBED_RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 fn run_virtual(plan: Rc<SimPlan>) -> RunResult {
     let mut exec = VirtualExecutor::new();
+    if plan.perturb_scheduling {
+        let nonce = PERTURBED_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        exec.make_advance_late(nonce % 3 + 2);
+    }
     let clock = exec.clock();
     let world = World::new(plan.clone(), clock.clone());
     let controls = world.controls();

@@ -146,6 +146,8 @@ pub struct VirtualExecutor {
     tasks: Vec<Option<Task>>,
     ready: Arc<ReadyQueue>,
     polls: u64,
+    advances: u64,
+    late_advance: Option<u64>,
 }
 
 impl VirtualExecutor {
@@ -230,9 +232,22 @@ impl VirtualExecutor {
             .map(|(&(at, _), _)| at)
     }
 
+    /// Test-only: the `n`th advance of the clock overshoots by 1 ms, as a
+    /// scheduler that is sometimes late would.
+    #[doc(hidden)]
+    pub fn make_advance_late(&mut self, n: u64) {
+        self.late_advance = Some(n);
+    }
+
     /// Moves the clock to `at` (never backwards) and wakes every timer due
     /// by then, in deadline then registration order.
     pub fn advance_to(&mut self, at: Duration) {
+        self.advances += 1;
+        let at = if self.late_advance == Some(self.advances) {
+            at + Duration::from_millis(1)
+        } else {
+            at
+        };
         let timeline = &self.clock.timeline;
         if at > timeline.now.get() {
             timeline.now.set(at);

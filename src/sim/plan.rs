@@ -159,6 +159,11 @@ pub struct SimPlan {
     pub stop: StopRule,
     /// Bounds.
     pub limits: RunLimits,
+    /// Test-only: make the virtual engine deliberately non-deterministic (a
+    /// timer fires 1 ms late, a different one on each run in the process), to
+    /// prove that determinism checks catch it.
+    #[doc(hidden)]
+    pub perturb_scheduling: bool,
 }
 
 impl Default for SimPlan {
@@ -174,6 +179,7 @@ impl Default for SimPlan {
             timed_faults: Vec::new(),
             stop: StopRule::default(),
             limits: RunLimits::default(),
+            perturb_scheduling: false,
         }
     }
 }

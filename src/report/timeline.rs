@@ -1,0 +1,395 @@
+//! The timeline picture: virtual time across, one lane per worker.
+//!
+//! Each lane shows poll ticks (grey marks), heartbeats (blue dots), poll
+//! failures (red crosses), backoff sleeps (orange bars labelled with their
+//! length), attempts (bars coloured by outcome, labelled with the attempt id)
+//! and crashes and restarts (black markers). One panel per scenario run, each
+//! with a time axis and a legend. Plain SVG, no scripts, so it opens anywhere.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::ScenarioReport;
+use crate::core::queue::{QueueOp, WorkerId};
+use crate::scenario::duration::format_duration;
+use crate::sim::RunResult;
+use crate::sim::trace::{CallResult, EventKind};
+
+const WIDTH: f64 = 1200.0;
+const LEFT: f64 = 120.0;
+const RIGHT: f64 = 30.0;
+const LANE: f64 = 64.0;
+const HEADER: f64 = 58.0;
+const FOOTER: f64 = 56.0;
+/// Shapes drawn per panel at most, so a huge run still gives a usable file.
+const MAX_SHAPES: usize = 20_000;
+
+fn esc(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A tick spacing of 1, 2 or 5 times a power of ten giving about 10 ticks.
+fn tick_step(total_ms: f64) -> f64 {
+    let raw = (total_ms / 10.0).max(1e-3);
+    let power = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * power)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * power)
+}
+
+enum Bar {
+    Attempt {
+        label: String,
+        start: Duration,
+        end: Duration,
+        outcome: &'static str,
+    },
+    Backoff {
+        start: Duration,
+        end: Duration,
+        ms: u64,
+    },
+}
+
+struct Lane {
+    polls: Vec<Duration>,
+    heartbeats: Vec<Duration>,
+    failures: Vec<(Duration, String)>,
+    bars: Vec<Bar>,
+    marks: Vec<(Duration, &'static str)>,
+}
+
+fn lanes(run: &RunResult) -> BTreeMap<WorkerId, Lane> {
+    let mut lanes: BTreeMap<WorkerId, Lane> = BTreeMap::new();
+    let mut open_attempt: BTreeMap<WorkerId, (String, Duration)> = BTreeMap::new();
+    let mut open_backoff: BTreeMap<WorkerId, (Duration, u64)> = BTreeMap::new();
+    let mut timed_out = std::collections::BTreeSet::new();
+    for event in &run.trace.events {
+        if let EventKind::Call {
+            result: CallResult::TimedOut { attempts },
+            ..
+        } = &event.kind
+        {
+            timed_out.extend(attempts.iter().map(|a| a.to_string()));
+        }
+        let Some(worker) = &event.worker else {
+            continue;
+        };
+        let lane = lanes.entry(worker.clone()).or_insert_with(|| Lane {
+            polls: Vec::new(),
+            heartbeats: Vec::new(),
+            failures: Vec::new(),
+            bars: Vec::new(),
+            marks: Vec::new(),
+        });
+        let t = event.at;
+        let mut close_attempt = |lane: &mut Lane, outcome: &'static str| {
+            if let Some((label, start)) = open_attempt.remove(worker) {
+                let outcome = if outcome == "succeeded" && timed_out.contains(&label) {
+                    "timeout"
+                } else {
+                    outcome
+                };
+                lane.bars.push(Bar::Attempt {
+                    label,
+                    start,
+                    end: t,
+                    outcome,
+                });
+            }
+        };
+        match &event.kind {
+            EventKind::PollTick => lane.polls.push(t),
+            EventKind::Call {
+                op: QueueOp::Heartbeat,
+                result: CallResult::Ok,
+                ..
+            } => lane.heartbeats.push(t),
+            EventKind::Call {
+                op,
+                result: CallResult::Failed { message, .. },
+                ..
+            } => lane.failures.push((t, format!("{op}: {message}"))),
+            EventKind::AttemptStarted { attempt, .. } => {
+                open_attempt.insert(worker.clone(), (attempt.to_string(), t));
+            }
+            EventKind::AttemptFinished {
+                status, recorded, ..
+            } => close_attempt(lane, if *recorded { status } else { "timeout" }),
+            EventKind::PollFailed { delay_ms, .. } => {
+                close_attempt(lane, "lost");
+                open_backoff.insert(worker.clone(), (t, *delay_ms));
+            }
+            EventKind::BackoffEnded { .. } => {
+                if let Some((start, ms)) = open_backoff.remove(worker) {
+                    lane.bars.push(Bar::Backoff { start, end: t, ms });
+                }
+            }
+            EventKind::WorkerCrashed => {
+                close_attempt(lane, "lost");
+                if let Some((start, ms)) = open_backoff.remove(worker) {
+                    lane.bars.push(Bar::Backoff { start, end: t, ms });
+                }
+                lane.marks.push((t, "crash"));
+            }
+            EventKind::WorkerRestarted => lane.marks.push((t, "restart")),
+            EventKind::WorkerFailed { .. } => lane.marks.push((t, "runner failed")),
+            _ => {}
+        }
+    }
+    let end = run.ended_at;
+    for (worker, (label, start)) in open_attempt {
+        if let Some(lane) = lanes.get_mut(&worker) {
+            lane.bars.push(Bar::Attempt {
+                label,
+                start,
+                end,
+                outcome: "running",
+            });
+        }
+    }
+    for (worker, (start, ms)) in open_backoff {
+        if let Some(lane) = lanes.get_mut(&worker) {
+            lane.bars.push(Bar::Backoff { start, end, ms });
+        }
+    }
+    lanes
+}
+
+fn attempt_color(outcome: &str) -> &'static str {
+    match outcome {
+        "succeeded" => "#2e9d52",
+        "failed" => "#d64545",
+        "running" => "#6b8fd6",
+        _ => "#9a9a9a",
+    }
+}
+
+fn panel(out: &mut String, top: f64, report: &ScenarioReport, run: &RunResult) -> f64 {
+    let lanes = lanes(run);
+    let total_ms = (run.ended_at.as_secs_f64() * 1e3).max(1.0);
+    let plot = WIDTH - LEFT - RIGHT;
+    let x = |t: Duration| LEFT + t.as_secs_f64() * 1e3 / total_ms * plot;
+    let height = HEADER + LANE * lanes.len().max(1) as f64 + FOOTER;
+    let _ = writeln!(
+        out,
+        r##"<g transform="translate(0,{top})"><text x="16" y="22" font-size="15" font-weight="bold">{}</text><text x="16" y="40" font-size="11" fill="#555">{} · seed {} · engine {} · virtual time {} · trace {} · {}</text>"##,
+        esc(&report.name),
+        esc(&report.file),
+        report.seed,
+        report.engine,
+        format_duration(run.ended_at),
+        report.trace_hash,
+        if report.passed { "PASS" } else { "FAIL" }
+    );
+    let lanes_top = HEADER;
+    let lanes_bottom = HEADER + LANE * lanes.len().max(1) as f64;
+    // Axis: grid lines and labels every step.
+    let step = tick_step(total_ms);
+    let mut t = 0.0;
+    while t <= total_ms + 1e-9 {
+        let px = LEFT + t / total_ms * plot;
+        let label = format_duration(Duration::from_secs_f64(t / 1e3));
+        let _ = writeln!(
+            out,
+            r##"<line x1="{px:.1}" y1="{lanes_top}" x2="{px:.1}" y2="{lanes_bottom}" stroke="#e4e4e4"/><text x="{px:.1}" y="{:.1}" font-size="10" fill="#555" text-anchor="middle">{label}</text>"##,
+            lanes_bottom + 14.0
+        );
+        t += step;
+    }
+    let _ = writeln!(
+        out,
+        r##"<text x="{:.1}" y="{:.1}" font-size="10" fill="#555" text-anchor="end">virtual time</text>"##,
+        WIDTH - RIGHT,
+        lanes_bottom + 28.0
+    );
+    let mut shapes = 0usize;
+    for (i, (worker, lane)) in lanes.iter().enumerate() {
+        let y0 = lanes_top + LANE * i as f64;
+        let mid = y0 + LANE / 2.0;
+        let fill = if i % 2 == 0 { "#fafafa" } else { "#f2f2f2" };
+        let _ = writeln!(
+            out,
+            r##"<rect x="{LEFT}" y="{y0}" width="{plot}" height="{LANE}" fill="{fill}"/><text x="{:.1}" y="{:.1}" font-size="12" text-anchor="end">{}</text>"##,
+            LEFT - 10.0,
+            mid + 4.0,
+            esc(worker.as_str())
+        );
+        for &t in &lane.polls {
+            if shapes < MAX_SHAPES {
+                let _ = writeln!(
+                    out,
+                    r##"<line x1="{0:.1}" y1="{1:.1}" x2="{0:.1}" y2="{2:.1}" stroke="#8a8a8a"/>"##,
+                    x(t),
+                    mid + 14.0,
+                    mid + 24.0
+                );
+                shapes += 1;
+            }
+        }
+        for &t in &lane.heartbeats {
+            if shapes < MAX_SHAPES {
+                let _ = writeln!(
+                    out,
+                    r##"<circle cx="{:.1}" cy="{:.1}" r="2.5" fill="#3b6fd6"/>"##,
+                    x(t),
+                    y0 + 8.0
+                );
+                shapes += 1;
+            }
+        }
+        for bar in &lane.bars {
+            if shapes >= MAX_SHAPES {
+                break;
+            }
+            shapes += 1;
+            match bar {
+                Bar::Attempt {
+                    label,
+                    start,
+                    end,
+                    outcome,
+                } => {
+                    let (x0, x1) = (x(*start), x(*end).max(x(*start) + 2.0));
+                    let _ = writeln!(
+                        out,
+                        r##"<rect x="{x0:.1}" y="{:.1}" width="{:.1}" height="18" rx="3" fill="{}"><title>{} {outcome}: {} to {}</title></rect><text x="{:.1}" y="{:.1}" font-size="10">{} {outcome}</text>"##,
+                        mid - 9.0,
+                        x1 - x0,
+                        attempt_color(outcome),
+                        esc(label),
+                        format_duration(*start),
+                        format_duration(*end),
+                        x0,
+                        mid - 13.0,
+                        esc(label)
+                    );
+                }
+                Bar::Backoff { start, end, ms } => {
+                    let (x0, x1) = (x(*start), x(*end).max(x(*start) + 2.0));
+                    let _ = writeln!(
+                        out,
+                        r##"<rect x="{x0:.1}" y="{:.1}" width="{:.1}" height="10" fill="#f0a030"><title>backoff {ms}ms</title></rect><text x="{:.1}" y="{:.1}" font-size="10" fill="#a86400" text-anchor="middle">{ms}ms</text>"##,
+                        mid - 5.0,
+                        x1 - x0,
+                        (x0 + x1) / 2.0,
+                        mid - 8.0
+                    );
+                }
+            }
+        }
+        for (t, message) in &lane.failures {
+            if shapes < MAX_SHAPES {
+                let (cx, cy) = (x(*t), mid);
+                let _ = writeln!(
+                    out,
+                    r##"<g stroke="#d62020" stroke-width="2.2"><title>{}</title><line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}"/><line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}"/></g>"##,
+                    esc(message),
+                    cx - 5.0,
+                    cy - 5.0,
+                    cx + 5.0,
+                    cy + 5.0,
+                    cx - 5.0,
+                    cy + 5.0,
+                    cx + 5.0,
+                    cy - 5.0
+                );
+                shapes += 1;
+            }
+        }
+        for (t, label) in &lane.marks {
+            let px = x(*t);
+            let _ = writeln!(
+                out,
+                r##"<line x1="{px:.1}" y1="{y0:.1}" x2="{px:.1}" y2="{:.1}" stroke="#111" stroke-width="2"/><text x="{:.1}" y="{:.1}" font-size="10" font-weight="bold">{label}</text>"##,
+                y0 + LANE,
+                px + 3.0,
+                y0 + LANE - 4.0
+            );
+        }
+    }
+    // Legend.
+    let ly = lanes_bottom + 44.0;
+    let items: [(&str, &str); 7] = [
+        ("poll tick", "poll"),
+        ("heartbeat", "heartbeat"),
+        ("poll failure", "failure"),
+        ("backoff sleep", "backoff"),
+        ("attempt succeeded", "ok"),
+        ("attempt failed", "failed"),
+        ("attempt timed out / lost", "lost"),
+    ];
+    let mut lx = LEFT;
+    for (label, kind) in items {
+        let swatch = match kind {
+            "poll" => format!(
+                r##"<line x1="{0:.1}" y1="{1:.1}" x2="{0:.1}" y2="{2:.1}" stroke="#8a8a8a"/>"##,
+                lx + 5.0,
+                ly - 9.0,
+                ly + 1.0
+            ),
+            "heartbeat" => format!(
+                r##"<circle cx="{:.1}" cy="{:.1}" r="3" fill="#3b6fd6"/>"##,
+                lx + 5.0,
+                ly - 4.0
+            ),
+            "failure" => format!(
+                r##"<g stroke="#d62020" stroke-width="2"><line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}"/><line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}"/></g>"##,
+                lx,
+                ly - 9.0,
+                lx + 10.0,
+                ly + 1.0,
+                lx,
+                ly + 1.0,
+                lx + 10.0,
+                ly - 9.0
+            ),
+            "backoff" => format!(
+                r##"<rect x="{lx:.1}" y="{:.1}" width="14" height="8" fill="#f0a030"/>"##,
+                ly - 8.0
+            ),
+            "ok" => format!(
+                r##"<rect x="{lx:.1}" y="{:.1}" width="14" height="10" rx="2" fill="{}"/>"##,
+                ly - 9.0,
+                attempt_color("succeeded")
+            ),
+            "failed" => format!(
+                r##"<rect x="{lx:.1}" y="{:.1}" width="14" height="10" rx="2" fill="{}"/>"##,
+                ly - 9.0,
+                attempt_color("failed")
+            ),
+            _ => format!(
+                r##"<rect x="{lx:.1}" y="{:.1}" width="14" height="10" rx="2" fill="{}"/>"##,
+                ly - 9.0,
+                attempt_color("timeout")
+            ),
+        };
+        let _ = writeln!(
+            out,
+            r##"{swatch}<text x="{:.1}" y="{ly:.1}" font-size="11">{label}</text>"##,
+            lx + 18.0
+        );
+        lx += 24.0 + label.len() as f64 * 6.2 + 16.0;
+    }
+    out.push_str("</g>\n");
+    height
+}
+
+/// The SVG document for these runs, one panel each.
+pub fn render(runs: &[(&ScenarioReport, &RunResult)]) -> String {
+    let mut body = String::new();
+    let mut top = 0.0;
+    for (report, run) in runs {
+        top += panel(&mut body, top, report, run) + 12.0;
+    }
+    let height = top.max(1.0);
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height}\" viewBox=\"0 0 {WIDTH} {height}\" font-family=\"Helvetica, Arial, sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n{body}</svg>\n"
+    )
+}
