@@ -1,0 +1,10 @@
+//! Runs `examples/delayed_queue.rs` in-process: `cargo test` builds examples
+//! but does not run them, so the example's assertions are checked here.
+
+#[path = "../examples/delayed_queue.rs"]
+mod example;
+
+#[test]
+fn delayed_queue_example_runs_and_its_assertions_hold() {
+    example::main();
+}
