@@ -321,3 +321,74 @@ fn unwritable_outputs_are_exit_2_with_a_clear_error() {
             .contains("must end in .jsonl (JSON Lines) or .db (SQLite)")
     );
 }
+
+/// Wall times are the only thing that differs between runs; blank them.
+fn normalise_wall_times(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let mut line = line.to_string();
+        if let (Some(open), Some(close)) = (line.find('['), line.find(']'))
+            && (line.contains("PASS") || line.contains("FAIL") || line.contains("Summary"))
+            && close > open
+        {
+            line.replace_range(open..=close, "[WALL]");
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn the_human_report_is_exact() {
+    let out = run(&["scenario", "scenarios/c02.yaml"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(normalise_wall_times(&text(&out)), snapshot("c02.human.txt"));
+    assert!(
+        !text(&out).contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
+}
+
+#[test]
+fn the_json_report_is_exact_apart_from_wall_times() {
+    let out = run(&["scenario", "scenarios/c02.yaml", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let mut report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    report["summary"]["wall_time_ms"] = 0.into();
+    for s in report["scenarios"].as_array_mut().unwrap() {
+        s["wall_time_us"] = 0.into();
+    }
+    let expected: serde_json::Value = serde_json::from_str(&snapshot("c02.report.json")).unwrap();
+    assert_eq!(report, expected);
+    // Field order is part of the contract: two runs diff cleanly.
+    let raw = text(&out);
+    let order = [
+        "\"file\"",
+        "\"name\"",
+        "\"seed\"",
+        "\"engine\"",
+        "\"scenario_hash\"",
+        "\"tool_version\"",
+        "\"passed\"",
+        "\"checks\"",
+        "\"invariants\"",
+        "\"stop\"",
+        "\"virtual_time_ms\"",
+        "\"wall_time_us\"",
+        "\"events\"",
+        "\"trace_hash\"",
+        "\"rewards\"",
+        "\"repro\"",
+    ];
+    let scenario = &raw[raw.find("\"scenarios\"").unwrap()..];
+    let positions: Vec<usize> = order.iter().map(|k| scenario.find(k).unwrap()).collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "fields out of order: {positions:?}"
+    );
+    assert_eq!(
+        report["scenarios"][0].as_object().unwrap().len(),
+        order.len()
+    );
+}
