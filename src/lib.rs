@@ -25,8 +25,9 @@
 //!    [`Queue`](core::queue::Queue) and the reference in-memory store,
 //!    telemetry ([`Span`](core::telemetry::Span), tracer, span store) and the
 //!    runner. It knows nothing of simulation.
-//! 2. [`sim`]: engines (the project's own virtual executor, and tokio with
-//!    paused time), fault injection, the event trace and its hash, and the
+//! 2. [`sim`]: engines (the project's own virtual executor, tokio with
+//!    paused time, and turmoil's simulated network with the queue as a
+//!    server host), fault injection, the event trace and its hash, and the
 //!    built-in invariants. Input is a plain [`SimPlan`](sim::SimPlan).
 //! 3. [`scenario`]: the YAML format, loading with located diagnostics, and
 //!    expectations.
@@ -60,6 +61,7 @@
 
 pub mod cli;
 pub mod core;
+pub mod explore;
 pub mod report;
 pub mod scenario;
 pub mod sim;

@@ -2,7 +2,8 @@
 //! removes the two metric reward spans and changes nothing else.
 //!
 //! For every scenario file under `scenarios/` (found at test time), the plan
-//! runs on the virtual engine with `retry_metrics` on and off, and:
+//! runs on the engine it resolves to (virtual, or turmoil for the network
+//! scenarios) with `retry_metrics` on and off, and:
 //! - the rollout outcomes are identical (status, attempt count, and each
 //!   attempt's status, worker, start and end);
 //! - the spans are identical once the two metric spans are filtered out
@@ -21,7 +22,7 @@ use std::time::Duration;
 use rollout_sim::core::queue::{AttemptStatus, RolloutStatus};
 use rollout_sim::core::telemetry::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC, Span};
 use rollout_sim::scenario::load_file;
-use rollout_sim::sim::{EngineKind, RunResult, run};
+use rollout_sim::sim::{RunResult, run};
 
 const METRICS: [&str; 2] = [RETRY_FAILURES_METRIC, RETRY_BACKOFF_METRIC];
 
@@ -140,8 +141,10 @@ fn retry_metrics_off_changes_nothing_but_the_two_metric_spans() {
         plan_on.runner.retry_metrics = true;
         let mut plan_off = scenario.plan.clone();
         plan_off.runner.retry_metrics = false;
-        let on = run(&plan_on, EngineKind::Virtual);
-        let off = run(&plan_off, EngineKind::Virtual);
+        // Its own engine: virtual, or turmoil for the network scenarios.
+        let engine = scenario.engine();
+        let on = run(&plan_on, engine);
+        let off = run(&plan_off, engine);
 
         let metric_spans_on = on
             .snapshot

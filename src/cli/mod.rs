@@ -4,7 +4,11 @@
 //! 0 all passed, 1 a scenario failed, 2 bad command line or invalid scenario
 //! file, 3 non-determinism found.
 
+pub mod explain;
+pub mod explore;
+pub mod freeze;
 pub mod scenario;
+pub mod schema;
 
 use std::io::IsTerminal;
 
@@ -44,6 +48,17 @@ pub struct Cli {
 pub enum Command {
     /// Run scenario files, or every *.yaml/*.yml under a folder.
     Scenario(scenario::ScenarioArgs),
+    /// Sweep a scenario over many seeds: pass/fail counts, distributions,
+    /// failing seeds with repro commands.
+    Explore(explore::ExploreArgs),
+    /// Combine the JSON reports of sweep shards into one.
+    Merge(explore::MergeArgs),
+    /// Write a scenario with a seed's random faults as explicit script steps.
+    Freeze(freeze::FreezeArgs),
+    /// Print the timeline a scenario's scripted faults imply, without running it.
+    Explain(explain::ExplainArgs),
+    /// Print the JSON Schema of the scenario format, for editors.
+    Schema(schema::SchemaArgs),
 }
 
 /// `--engine`.
@@ -55,6 +70,35 @@ pub enum EngineArg {
     Virtual,
     /// tokio, current-thread, paused time.
     Tokio,
+    /// turmoil: the queue and each worker as hosts on a simulated network.
+    Turmoil,
+}
+
+/// `--reassignment`: how the queue finds stale attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReassignmentArg {
+    /// Ours: time out every running attempt with a stale heartbeat.
+    Scan,
+    /// The reference store's: only attempts in workers' active ids.
+    Reference,
+}
+
+impl ReassignmentArg {
+    /// The queue policy it selects.
+    pub fn policy(self) -> crate::core::queue::ReassignmentPolicy {
+        match self {
+            Self::Scan => crate::core::queue::ReassignmentPolicy::ScanAllAttempts,
+            Self::Reference => crate::core::queue::ReassignmentPolicy::WorkerActiveIds,
+        }
+    }
+
+    /// The name on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scan => "scan",
+            Self::Reference => "reference",
+        }
+    }
 }
 
 /// `--format`.
@@ -106,5 +150,10 @@ where
     };
     match cli.command {
         Command::Scenario(args) => scenario::run(&args),
+        Command::Explore(args) => explore::run(&args),
+        Command::Merge(args) => explore::merge(&args),
+        Command::Freeze(args) => freeze::run(&args),
+        Command::Explain(args) => explain::run(&args),
+        Command::Schema(args) => schema::run(&args),
     }
 }

@@ -61,6 +61,9 @@ pub struct ScenarioArgs {
     /// single scenario).
     #[arg(long, short)]
     pub verbose: bool,
+    /// Override how the queue finds stale attempts (the scenarios' `queue.reassignment`).
+    #[arg(long, value_enum)]
+    pub reassignment: Option<super::ReassignmentArg>,
     /// Test-only: perturb the virtual engine's scheduling on purpose.
     #[arg(long, hide = true)]
     pub perturb_scheduling: bool,
@@ -101,7 +104,8 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-fn print_invalid(error: &LoadError) {
+/// Prints a load error: underlined snippets on a terminal, plain lines otherwise.
+pub fn print_invalid(error: &LoadError) {
     let mut stderr = std::io::stderr().lock();
     // People get the snippet with the offending text underlined; logs and
     // pipes get one stable `file:line:column: message` line per problem.
@@ -211,6 +215,16 @@ fn run_in_order(
     results.into_iter().flatten().collect()
 }
 
+/// The engine `--engine` asks for; `None` for `auto`.
+pub fn engine_override(arg: EngineArg) -> Option<EngineKind> {
+    match arg {
+        EngineArg::Auto => None,
+        EngineArg::Virtual => Some(EngineKind::Virtual),
+        EngineArg::Tokio => Some(EngineKind::Tokio),
+        EngineArg::Turmoil => Some(EngineKind::Turmoil),
+    }
+}
+
 /// Runs the `scenario` subcommand.
 pub fn run(args: &ScenarioArgs) -> Exit {
     let started = Instant::now();
@@ -243,6 +257,11 @@ pub fn run(args: &ScenarioArgs) -> Exit {
                             s.name, other.path
                         )),
                     ));
+                } else if let Some(Err(e)) =
+                    engine_override(args.engine).map(|engine| s.check_engine(engine))
+                {
+                    // `--engine virtual` on a scenario with network faults.
+                    invalid.push(e);
                 } else {
                     scenarios.push(s);
                 }
@@ -255,12 +274,9 @@ pub fn run(args: &ScenarioArgs) -> Exit {
     }
     let options = RunOptions {
         seed: args.seed,
-        engine: match args.engine {
-            EngineArg::Auto => None,
-            EngineArg::Virtual => Some(EngineKind::Virtual),
-            EngineArg::Tokio => Some(EngineKind::Tokio),
-        },
+        engine: engine_override(args.engine),
         perturb_scheduling: args.perturb_scheduling,
+        reassignment: args.reassignment.map(super::ReassignmentArg::policy),
     };
     let program = program_name();
     let style = Style {

@@ -26,16 +26,16 @@ impl Style {
             text.to_string()
         }
     }
-    fn green(self, t: &str) -> String {
+    pub(crate) fn green(self, t: &str) -> String {
         self.paint("1;32", t)
     }
-    fn red(self, t: &str) -> String {
+    pub(crate) fn red(self, t: &str) -> String {
         self.paint("1;31", t)
     }
-    fn dim(self, t: &str) -> String {
+    pub(crate) fn dim(self, t: &str) -> String {
         self.paint("2", t)
     }
-    fn bold(self, t: &str) -> String {
+    pub(crate) fn bold(self, t: &str) -> String {
         self.paint("1", t)
     }
 }
@@ -56,25 +56,7 @@ fn virtual_ms(ms: f64) -> String {
     crate::scenario::duration::format_duration(Duration::from_secs_f64(ms / 1e3))
 }
 
-/// A JSON value as a person reads it: strings bare, lists comma-separated.
-pub fn value(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "none".into(),
-        Value::Array(items) => format!(
-            "[{}]",
-            items.iter().map(value).collect::<Vec<_>>().join(", ")
-        ),
-        Value::Object(map) => {
-            let fields: Vec<String> = map
-                .iter()
-                .map(|(k, v)| format!("{k}: {}", value(v)))
-                .collect();
-            format!("{{ {} }}", fields.join(", "))
-        }
-        other => other.to_string(),
-    }
-}
+pub use crate::scenario::expect::display_value as value;
 
 /// Renders one scenario; `detailed` lists every check even when it passed.
 pub fn render_scenario(report: &ScenarioReport, detailed: bool, style: Style) -> String {

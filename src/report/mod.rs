@@ -10,6 +10,7 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod spans;
+pub mod sweep;
 pub mod timeline;
 pub mod write;
 
@@ -141,24 +142,7 @@ impl ScenarioReport {
     }
 }
 
-/// The command that reruns one scenario with its seed and engine.
-pub fn repro_command(program: &str, file: &str, seed: u64, engine: EngineKind) -> String {
-    format!(
-        "{program} scenario {} --seed {seed} --engine {engine}",
-        shell_quote(file)
-    )
-}
-
-fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-+:=@".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
+pub use crate::scenario::outcome::repro_command;
 
 /// One invalid file, as reports show it.
 #[derive(Debug, Clone, Serialize)]

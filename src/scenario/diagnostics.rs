@@ -6,11 +6,15 @@
 //! [`miette::Diagnostic`] it renders the snippet with the offending text
 //! underlined, for people.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode, SourceSpan};
 
-use super::source::{ByteSpan, Path, display_path, line_col};
+use super::source::{
+    ByteSpan, MAX_NESTING, Path, PathSegment, ScreenError, SourceMap, display_path,
+    floor_char_boundary, line_col, parse_path,
+};
 
 /// One thing wrong with a scenario file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,18 +40,115 @@ impl Problem {
         }
     }
 
+    /// A problem found at `path` by a check after parsing. The message is
+    /// prefixed with the path (`workers[1]: duplicate worker id`), as serde's
+    /// own messages are, unless it already names it.
+    pub fn located(
+        path: Path,
+        span: Option<ByteSpan>,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) -> Self {
+        let message = message.into();
+        let shown = display_path(&path);
+        let message = if shown.is_empty() || message.starts_with(&shown) {
+            message
+        } else {
+            format!("{shown}: {message}")
+        };
+        Self {
+            message,
+            span,
+            help,
+            path: Some(path),
+        }
+    }
+
+    /// A file refused by [`SourceMap::screen`] before it was deserialized.
+    pub fn from_screen(error: ScreenError) -> Self {
+        Self {
+            message: error.message,
+            span: error.span,
+            help: error.help,
+            path: None,
+        }
+    }
+
+    /// A parse or type error from the YAML deserializer, and the first
+    /// such error of every other top-level section of the file: serde stops
+    /// at the first error, so each section is deserialized again on its own
+    /// to report them all at once.
+    pub fn from_yaml_all(error: &serde_yaml::Error, source: &str, map: &SourceMap) -> Vec<Self> {
+        let mut problems = vec![Self::from_yaml(error, source)];
+        for (segment, _, value) in map.children(&[]) {
+            let (PathSegment::Key(key), Some(value)) = (segment, value) else {
+                continue;
+            };
+            let Some(check) = section_check(&key) else {
+                continue;
+            };
+            // The section's text, from its value to the next top-level key,
+            // indented as in the file so block mappings stay valid YAML.
+            let start = value.offset;
+            let end = source[start..]
+                .match_indices('\n')
+                .map(|(i, _)| start + i + 1)
+                .find(|&line| {
+                    source[line..]
+                        .chars()
+                        .next()
+                        .is_some_and(|c| !c.is_whitespace() && c != '#' && c != '-')
+                })
+                .unwrap_or(source.len());
+            let (_, column) = line_col(source, start);
+            let pad = column - 1;
+            let text = format!("{}{}", " ".repeat(pad), &source[start..end]);
+            if SourceMap::screen(&text).is_err() {
+                continue; // an alias to an anchor elsewhere, say
+            }
+            let Err(e) = check(&text) else { continue };
+            let mut problem = Self::from_yaml_at(&e, &text, &[PathSegment::Key(key.clone())]);
+            problem.span = problem.span.map(|s| ByteSpan {
+                offset: start + s.offset.saturating_sub(pad),
+                len: s.len,
+            });
+            if !problems
+                .iter()
+                .any(|p| p.span == problem.span && p.message == problem.message)
+            {
+                problems.push(problem);
+            }
+        }
+        problems
+    }
+
     /// A parse or type error from the YAML deserializer.
     pub fn from_yaml(error: &serde_yaml::Error, source: &str) -> Self {
-        let text = error.to_string();
-        // serde_norway appends the location to the message; we show it apart.
-        let message = match text
-            .rfind(" at line ")
-            .or_else(|| text.rfind(" at position "))
-        {
-            Some(cut) if error.location().is_some() => text[..cut].to_string(),
-            _ => text,
+        Self::from_yaml_at(error, source, &[])
+    }
+
+    /// A parse or type error from deserializing the value at `base`.
+    fn from_yaml_at(error: &serde_yaml::Error, source: &str, base: &[PathSegment]) -> Self {
+        let text = strip_marks(&error.to_string());
+        // serde_norway prefixes the path of the value: `runner.poll_interval: ...`.
+        let (path, body) = match text.split_once(": ") {
+            Some((prefix, body)) => match parse_path(prefix) {
+                Some(path) => (Some(path), body.to_string()),
+                None => (None, text.clone()),
+            },
+            None => (None, text.clone()),
         };
-        let span = error.location().map(|loc| {
+        let path = match path {
+            Some(p) => Some([base, &p].concat()),
+            None if base.is_empty() => None,
+            None => Some(base.to_vec()),
+        };
+        let (body, mut help) = explain(&body, path.as_deref());
+        let message = match &path {
+            Some(p) => format!("{}: {body}", display_path(p)),
+            None => body,
+        };
+        let mut span = error.location().map(|loc| {
             // 1-based line and column, the column counted in characters.
             let offset = offset_of(
                 source,
@@ -64,14 +165,181 @@ impl Problem {
                 len: token_len(source, offset).max(len),
             }
         });
-        let help = did_you_mean(&message).or_else(|| type_help(&message));
+        // serde points a duplicate key at the start of its mapping; point at
+        // the repeated key instead.
+        if let Some(key) = quoted_after(&message, "duplicate field `")
+            .or_else(|| quoted_after(&message, "duplicate key `"))
+        {
+            let mut at = path.clone().unwrap_or_default();
+            at.push(PathSegment::Key(key.to_string()));
+            if let Some(found) = SourceMap::build(source).key(&at) {
+                span = Some(found);
+            }
+            help.get_or_insert_with(|| format!("`{key}` may appear only once here"));
+        }
         Self {
             message,
             span,
             help,
-            path: None,
+            path,
         }
     }
+}
+
+type SectionCheck = fn(&str) -> Result<(), serde_yaml::Error>;
+
+fn check_as<T: serde::de::DeserializeOwned>(text: &str) -> Result<(), serde_yaml::Error> {
+    serde_yaml::from_str::<T>(text).map(|_| ())
+}
+
+/// How to deserialize each top-level section of a scenario file on its own.
+/// A section missing here is only checked with the whole file.
+fn section_check(key: &str) -> Option<SectionCheck> {
+    use super::schema::*;
+    Some(match key {
+        "name" => check_as::<String>,
+        "description" => check_as::<Option<String>>,
+        "seed" => check_as::<u64>,
+        "engine" => check_as::<EngineChoice>,
+        "runner" => check_as::<RunnerSection>,
+        "workers" => check_as::<WorkersSpec>,
+        "rollouts" => check_as::<Vec<RolloutEntry>>,
+        "faults" => check_as::<FaultsSection>,
+        "queue" => check_as::<QueueSection>,
+        "stop" => check_as::<StopSection>,
+        "expect" => check_as::<ExpectSection>,
+        _ => return None,
+    })
+}
+
+/// Removes serde_norway's ` at line L column C` and ` at position N`, which
+/// the location shows, keeping the start of an enclosing construct.
+fn strip_marks(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut first = true;
+    loop {
+        let Some(at) = rest
+            .find(" at line ")
+            .or_else(|| rest.find(" at position "))
+        else {
+            out.push_str(rest);
+            break;
+        };
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 4..];
+        let end = after.find(',').unwrap_or(after.len());
+        let mark = &after[..end];
+        let is_mark = mark
+            .split_whitespace()
+            .all(|w| matches!(w, "line" | "column" | "position") || w.parse::<u64>().is_ok());
+        if !is_mark {
+            out.push_str(" at ");
+            rest = after;
+            continue;
+        }
+        if !first {
+            // The start of what was being parsed: `while parsing a flow
+            // mapping at line 4 column 10`.
+            out.push_str(" that starts at ");
+            out.push_str(mark);
+        }
+        first = false;
+        rest = &after[end..];
+    }
+    out
+}
+
+/// The text between `marker` and the next backquote.
+fn quoted_after<'a>(message: &'a str, marker: &str) -> Option<&'a str> {
+    let rest = message.split(marker).nth(1)?;
+    rest.split_once('`').map(|(k, _)| k)
+}
+
+/// Rewrites serde's wording for people and finds what would be valid.
+fn explain(body: &str, path: Option<&[PathSegment]>) -> (String, Option<String>) {
+    // Our own visitors put the fix after "; ".
+    if let Some((message, help)) = body.split_once("; ") {
+        return (message.to_string(), Some(help.to_string()));
+    }
+    if body.starts_with("unknown field `") || body.starts_with("unknown variant `") {
+        return (body.to_string(), did_you_mean(body));
+    }
+    if let Some(field) = quoted_after(body, "missing field `") {
+        let help = if path.is_none_or(|p| p.is_empty()) {
+            "every scenario needs `name:` and `rollouts:`".to_string()
+        } else {
+            format!("add `{field}:` to this mapping")
+        };
+        return (body.to_string(), Some(help));
+    }
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = body.strip_prefix(prefix)
+            && let Some((found, expected)) = rest.rsplit_once(", expected ")
+        {
+            let (wanted, help) = expected_form(expected);
+            let found = match found {
+                "unit value" => "nothing (null)".to_string(),
+                "sequence" => "a list".to_string(),
+                "map" => "a mapping".to_string(),
+                other => other.to_string(),
+            };
+            let message = if path.is_none_or(|p| p.is_empty()) && expected.starts_with("struct ") {
+                format!("a scenario file must be a mapping, not {found}")
+            } else {
+                format!("expected {wanted}, found {found}")
+            };
+            let help = if found.starts_with("nothing") {
+                Some("give it a value, or remove the key to use the default".to_string())
+            } else {
+                help
+            };
+            let help = help.or_else(|| type_help(&message));
+            return (message, help);
+        }
+    }
+    if let Some(rest) = body.strip_prefix("invalid length ")
+        && let Some((n, expected)) = rest.split_once(", expected ")
+    {
+        let (wanted, help) = expected_form(expected);
+        return (format!("expected {wanted}, found {n} items"), help);
+    }
+    match body {
+        "recursion limit exceeded" => (
+            format!("nesting deeper than {MAX_NESTING} levels"),
+            Some("scenario files are shallow; flatten this value".into()),
+        ),
+        "repetition limit exceeded" => (
+            "aliases expand to too many nodes (an alias bomb?)".into(),
+            Some("use fewer aliases".into()),
+        ),
+        _ => (body.to_string(), type_help(body)),
+    }
+}
+
+/// serde's name for an expected type, in words, and how to write one.
+fn expected_form(expected: &str) -> (String, Option<String>) {
+    let (wanted, help): (&str, &str) = match expected {
+        "u8" | "u16" | "u32" | "u64" | "usize" => (
+            "a whole number (0 or more)",
+            "write a whole number such as 3",
+        ),
+        "i8" | "i16" | "i32" | "i64" | "isize" | "an integer" => {
+            ("a whole number", "write a whole number such as 3")
+        }
+        "f32" | "f64" => ("a number", "write a number such as 0.5"),
+        "a boolean" => ("true or false", "write true or false"),
+        "a string" => ("a string", "quote it if it looks like a number: \"123\""),
+        "a sequence" => ("a list", "write a list: [a, b], or one `- item` per line"),
+        "a map" => ("a mapping", "write `key: value` pairs"),
+        "a tuple of size 2" | "tuple of size 2" => (
+            "a list of two numbers",
+            "write two numbers, low then high: [0.5, 1.0]",
+        ),
+        other if other.starts_with("struct ") => ("a mapping", "write `key: value` pairs"),
+        other => return (other.to_string(), None),
+    };
+    (wanted.to_string(), Some(help.to_string()))
 }
 
 /// Byte offset of a 0-based line and column (in characters).
@@ -91,24 +359,33 @@ fn offset_of(source: &str, line: usize, column: usize) -> usize {
 
 /// The length of the word at `offset`, so the underline covers a key.
 fn token_len(source: &str, offset: usize) -> usize {
-    source[offset.min(source.len())..]
+    let offset = floor_char_boundary(source, offset);
+    source[offset..]
         .char_indices()
         .find(|(_, c)| c.is_whitespace() || matches!(c, ':' | ',' | '}' | ']'))
-        .map_or(source.len() - offset.min(source.len()), |(i, _)| i)
+        .map_or(source.len() - offset, |(i, _)| i)
 }
 
-/// For serde's "unknown field `x`, expected one of `a`, `b`", the nearest
-/// valid name.
-fn did_you_mean(message: &str) -> Option<String> {
-    let rest = message.split("unknown field `").nth(1)?;
+/// For serde's "unknown field `x`, expected one of `a`, `b`" (or "unknown
+/// variant"), the nearest valid name.
+pub fn did_you_mean(message: &str) -> Option<String> {
+    let rest = message
+        .split("unknown field `")
+        .nth(1)
+        .or_else(|| message.split("unknown variant `").nth(1))?;
     let (given, rest) = rest.split_once('`')?;
     let valid: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
-    let best = valid
-        .iter()
-        .map(|v| (edit_distance(given, v), *v))
+    nearest(given, valid).map(|best| format!("did you mean `{best}`?"))
+}
+
+/// The candidate closest to `given`, if it is close enough to be a typo.
+pub fn nearest<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|v| (edit_distance(given, v), v))
         .min()
-        .filter(|(d, v)| *d <= 2.max(v.len() / 3))?;
-    Some(format!("did you mean `{}`?", best.1))
+        .filter(|(d, v)| *d > 0 && *d <= 2.max(v.chars().count() / 3))
+        .map(|(_, v)| v)
 }
 
 fn type_help(message: &str) -> Option<String> {
@@ -172,25 +449,20 @@ impl LoadError {
         )
     }
 
-    /// One line per problem: `file:line:column: message (help)`.
+    /// One line per problem: `file:line:column: message; help`.
     pub fn plain(&self) -> String {
         let mut out = String::new();
         for p in &self.problems {
+            let message = one_line(&p.message);
             match p.span {
                 Some(span) => {
                     let (line, col) = line_col(&self.source, span.offset);
-                    out.push_str(&format!("{}:{line}:{col}: {}", self.path, p.message));
+                    out.push_str(&format!("{}:{line}:{col}: {message}", self.path));
                 }
-                None => out.push_str(&format!("{}: {}", self.path, p.message)),
-            }
-            if let Some(path) = &p.path
-                && !path.is_empty()
-                && !p.message.contains(&display_path(path))
-            {
-                out.push_str(&format!(" (at `{}`)", display_path(path)));
+                None => out.push_str(&format!("{}: {message}", self.path)),
             }
             if let Some(help) = &p.help {
-                out.push_str(&format!("; {help}"));
+                out.push_str(&format!("; {}", one_line(help)));
             }
             out.push('\n');
         }
@@ -216,6 +488,26 @@ impl fmt::Display for LoadError {
 }
 
 impl std::error::Error for LoadError {}
+
+/// `text` with control characters escaped (`\n`), so that a key or value
+/// quoted from the file cannot break the one-line-per-problem format.
+fn one_line(text: &str) -> Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        Cow::Owned(
+            text.chars()
+                .map(|c| {
+                    if c.is_control() {
+                        c.escape_default().to_string()
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(text)
+    }
+}
 
 /// One problem with its file, renderable by miette.
 #[derive(Debug)]

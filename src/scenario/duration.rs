@@ -1,6 +1,6 @@
 //! Durations as scenario files write them: a number and a unit.
 //!
-//! `5ms`, `1.5s`, `2m`, `1h`, `250us`. Bare numbers are refused, because
+//! `5ms`, `1.5s`, `2m`, `1h`, `7d`, `250us`. Bare numbers are refused, because
 //! `timeout: 30` is ambiguous and the wrong guess costs a day of debugging.
 //! The runner's timers are whole milliseconds, so a duration must come out
 //! to a whole number of milliseconds.
@@ -21,9 +21,20 @@ pub const DURATION_FORM: &str = "a duration such as 5ms, 1.5s or 2m";
 /// Parses `5ms`, `1.5s`, ... into a [`Duration`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
+    if text.is_empty() {
+        return Err(format!(
+            "an empty string is not a duration; write {DURATION_FORM}"
+        ));
+    }
+    if let Some(positive) = text.strip_prefix('-') {
+        return Err(format!(
+            "`{text}` is negative; durations are 0ms or more, such as {}",
+            positive.trim()
+        ));
+    }
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(|| format!("`{text}` has no unit: write {DURATION_FORM}"))?;
+        .ok_or_else(|| format!("`{text}` has no unit; write {text}ms or {text}s"))?;
     let (number, unit) = text.split_at(split);
     let nanos_per_unit: u128 = match unit.trim() {
         "ns" => 1,
@@ -32,10 +43,22 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "s" => 1_000_000_000,
         "m" | "min" => 60_000_000_000,
         "h" => 3_600_000_000_000,
+        "d" => 86_400_000_000_000,
         other => {
-            return Err(format!(
-                "unknown unit `{other}` in `{text}`: use ms, s, m or h"
-            ));
+            let unit = match other {
+                "sec" | "secs" | "second" | "seconds" => "s",
+                "msec" | "msecs" | "millis" | "millisecond" | "milliseconds" => "ms",
+                "mins" | "minute" | "minutes" => "m",
+                "hr" | "hrs" | "hour" | "hours" => "h",
+                "day" | "days" => "d",
+                _ => "",
+            };
+            let help = if unit.is_empty() {
+                format!("use ms, s, m, h or d, as in {}ms", number.trim())
+            } else {
+                format!("write {}{unit}", number.trim())
+            };
+            return Err(format!("unknown unit `{other}` in `{text}`; {help}"));
         }
     };
     if number.is_empty()
@@ -43,30 +66,31 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         || number.starts_with('.')
         || number.ends_with('.')
     {
-        return Err(format!("`{text}` is not {DURATION_FORM}"));
+        return Err(format!("`{text}` is not a duration; write {DURATION_FORM}"));
     }
     let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
     if whole.len() > 15 || frac.len() > 9 {
         return Err(format!(
-            "`{text}` is too large or too precise for a duration"
+            "`{text}` is too large or too precise for a duration; the largest is about 584 years, the finest 1ns"
         ));
     }
     let whole: u128 = whole
         .parse()
-        .map_err(|_| format!("`{text}` is not {DURATION_FORM}"))?;
+        .map_err(|_| format!("`{text}` is not a duration; write {DURATION_FORM}"))?;
     let frac_value: u128 = if frac.is_empty() {
         0
     } else {
         frac.parse()
-            .map_err(|_| format!("`{text}` is not {DURATION_FORM}"))?
+            .map_err(|_| format!("`{text}` is not a duration; write {DURATION_FORM}"))?
     };
     let scale = 10u128.pow(frac.len() as u32);
     let total = whole * nanos_per_unit + frac_value * nanos_per_unit / scale;
     if (frac_value * nanos_per_unit) % scale != 0 {
         return Err(format!("`{text}` is finer than a nanosecond"));
     }
-    let total =
-        u64::try_from(total).map_err(|_| format!("`{text}` is too large for a duration"))?;
+    let total = u64::try_from(total).map_err(|_| {
+        format!("`{text}` is too large for a duration; the largest is about 584 years")
+    })?;
     Ok(Duration::from_nanos(total))
 }
 
@@ -75,6 +99,13 @@ pub fn format_duration(d: Duration) -> String {
     let ns = d.as_nanos();
     if ns == 0 {
         return "0ms".into();
+    }
+    const HOUR: u128 = 3_600_000_000_000;
+    if ns % (24 * HOUR) == 0 {
+        return format!("{}d", ns / (24 * HOUR));
+    }
+    if ns % HOUR == 0 {
+        return format!("{}h", ns / HOUR);
     }
     if ns % 60_000_000_000 == 0 && ns >= 60_000_000_000 {
         return format!("{}m", ns / 60_000_000_000);
@@ -122,25 +153,38 @@ impl<'de> Deserialize<'de> for Dur {
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Dur, E> {
                 let d = parse_duration(v).map_err(E::custom)?;
                 if d.subsec_nanos() % 1_000_000 != 0 {
+                    let ms = d.as_nanos() / 1_000_000;
                     return Err(E::custom(format!(
-                        "`{v}` is not a whole number of milliseconds; the runner's timers are whole milliseconds"
+                        "`{v}` is not a whole number of milliseconds; the runner's timers count whole milliseconds: write {}ms or {}ms",
+                        ms,
+                        ms + 1
                     )));
                 }
                 Ok(Dur(d))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Dur, E> {
                 Err(E::custom(format!(
-                    "a bare number ({v}) is not a duration: write {v}ms or {v}s"
+                    "a bare number ({v}) is not a duration; write it with a unit: {v}ms or {v}s"
                 )))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Dur, E> {
                 Err(E::custom(format!(
-                    "a bare number ({v}) is not a duration: write {DURATION_FORM}"
+                    "a bare number ({v}) is not a duration, and durations are 0ms or more; write {DURATION_FORM}"
                 )))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Dur, E> {
                 Err(E::custom(format!(
-                    "a bare number ({v}) is not a duration: write {v}s or {v}ms"
+                    "a bare number ({v}) is not a duration; write it with a unit: {v}s or {v}ms"
+                )))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Dur, E> {
+                Err(E::custom(format!(
+                    "`{v}` is not a duration; write {DURATION_FORM}"
+                )))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Dur, E> {
+                Err(E::custom(format!(
+                    "an empty value is not a duration; write {DURATION_FORM}, or remove the key"
                 )))
             }
         }
@@ -160,6 +204,8 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(ms(120_000)));
         assert_eq!(parse_duration("250us"), Ok(Duration::from_micros(250)));
         assert!(parse_duration("5").unwrap_err().contains("no unit"));
+        assert!(parse_duration("-5ms").unwrap_err().contains("negative"));
+        assert!(parse_duration("5sec").unwrap_err().contains("write 5s"));
         assert!(
             parse_duration("5 parsecs")
                 .unwrap_err()
@@ -175,6 +221,9 @@ mod tests {
         assert_eq!(format_duration(ms(35)), "35ms");
         assert_eq!(format_duration(ms(2000)), "2s");
         assert_eq!(format_duration(ms(600_000)), "10m");
+        assert_eq!(format_duration(ms(5_400_000)), "90m");
+        assert_eq!(format_duration(ms(7_200_000)), "2h");
+        assert_eq!(format_duration(ms(7 * 86_400_000)), "7d");
         assert_eq!(format_duration(Duration::ZERO), "0ms");
     }
 }

@@ -102,6 +102,8 @@ pub struct Expectations {
     pub finished_at: Option<Duration>,
     /// The invariants asserted.
     pub invariants: Vec<&'static str>,
+    /// Invariants that must be violated (known-defect reproducers).
+    pub violated: Vec<&'static str>,
 }
 
 /// One checked expectation.
@@ -216,6 +218,15 @@ impl Expectations {
                 passed,
             ));
         }
+        for name in &self.violated {
+            let held = run.invariants.iter().any(|r| r.name == *name && r.held);
+            checks.push(check(
+                format!("violated.{name}"),
+                json!("violated"),
+                json!(if held { "held" } else { "violated" }),
+                !held,
+            ));
+        }
         if let Some(want) = self.finished_at {
             let passed = run.stop.is_clean() && run.ended_at == want;
             let actual = if run.stop.is_clean() {
@@ -287,4 +298,29 @@ fn rollout_checks(snap: &QueueSnapshot, id: &str, want: &RolloutExpectation) -> 
         ));
     }
     checks
+}
+
+/// A JSON value as a person reads it: strings bare, lists comma-separated,
+/// null as `none`.
+pub fn display_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "none".into(),
+        Value::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(display_value)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Value::Object(map) => {
+            let fields: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", display_value(v)))
+                .collect();
+            format!("{{ {} }}", fields.join(", "))
+        }
+        other => other.to_string(),
+    }
 }

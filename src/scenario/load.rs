@@ -23,11 +23,11 @@ use crate::core::queue::{
 use crate::core::runner::{BackoffPolicy, RunnerConfig};
 use crate::core::telemetry::Reward;
 use crate::sim::EngineKind;
-use crate::sim::faults::{DEFAULT_FAULT_MESSAGE, FaultStep, OpScript};
+use crate::sim::faults::{DEFAULT_FAULT_MESSAGE, FaultStep, OpScript, RandomRates};
 use crate::sim::invariants::INVARIANTS;
 use crate::sim::plan::{
-    RolloutPlan, RunLimits, RunStep, SimPlan, StepResult, StopRule, StopWhen, TimedAction,
-    TimedFault,
+    NetHost, NetworkFaults, NetworkPlan, RolloutPlan, RunLimits, RunStep, SimPlan, StepResult,
+    StopRule, StopWhen, TimedAction, TimedFault,
 };
 
 use super::diagnostics::{LoadError, Problem};
@@ -63,16 +63,37 @@ pub struct Scenario {
     pub plan: SimPlan,
     /// What must hold.
     pub expect: Expectations,
+    /// The first thing in the file only the turmoil engine runs, located.
+    pub turmoil_only: Option<Problem>,
 }
 
 impl Scenario {
-    /// The engine `auto` resolves to for this scenario.
+    /// The engine this scenario runs on: `auto` is `turmoil` when the
+    /// scenario uses a network feature, `virtual` otherwise.
     pub fn engine(&self) -> EngineKind {
         match self.engine {
             EngineChoice::Tokio => EngineKind::Tokio,
-            EngineChoice::Auto | EngineChoice::Virtual | EngineChoice::Turmoil => {
-                EngineKind::Virtual
+            EngineChoice::Virtual => EngineKind::Virtual,
+            EngineChoice::Turmoil => EngineKind::Turmoil,
+            EngineChoice::Auto if self.turmoil_only.is_some() => EngineKind::Turmoil,
+            EngineChoice::Auto => EngineKind::Virtual,
+        }
+    }
+
+    /// Whether the scenario can run on `engine`: a located error (re-reading
+    /// the file for its text) when it uses what only the turmoil engine runs.
+    pub fn check_engine(&self, engine: EngineKind) -> Result<(), LoadError> {
+        match &self.turmoil_only {
+            Some(problem) if engine != EngineKind::Turmoil => {
+                let source = std::fs::read_to_string(&self.path).unwrap_or_default();
+                let mut problem = problem.clone();
+                problem.message = format!("{}, not the {engine} engine", problem.message);
+                if source.is_empty() {
+                    problem.span = None;
+                }
+                Err(LoadError::new(&self.path, source, vec![problem]))
             }
+            _ => Ok(()),
         }
     }
 }
@@ -93,13 +114,22 @@ pub fn load_file(path: &FsPath) -> Result<Scenario, LoadError> {
     }
     let bytes = std::fs::read(path).map_err(|e| LoadError::io(&display, &e))?;
     let source = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.into_bytes();
+        // Shown with the bad bytes replaced, so the line can still be found.
+        let shown = String::from_utf8_lossy(&bytes).into_owned();
         LoadError::single(
             &display,
-            String::new(),
-            Problem::new(format!(
-                "the file is not UTF-8 (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            )),
+            shown,
+            Problem {
+                message: format!(
+                    "the file is not UTF-8: invalid byte 0x{:02x} at offset {at}",
+                    bytes[at]
+                ),
+                span: Some(super::source::ByteSpan { offset: at, len: 1 }),
+                help: Some("save the file as UTF-8".into()),
+                path: None,
+            },
         )
     })?;
     load_str(&display, &source)
@@ -116,30 +146,57 @@ pub fn load_str(path: &str, source: &str) -> Result<Scenario, LoadError> {
             )),
         ));
     }
-    let file: ScenarioFile = match serde_yaml::from_str(source) {
-        Ok(file) => file,
+    // Screen the YAML first: syntax errors, deep nesting, alias bombs and
+    // extra documents are refused here, located, in time linear in the file;
+    // serde only sees text that passed.
+    let map = match SourceMap::screen(source) {
+        Ok(map) => map,
         Err(e) => {
-            let problem = Problem::from_yaml(&e, source);
+            let problem = Problem::from_screen(e);
             return Err(LoadError::new(path, source.to_string(), vec![problem]));
         }
     };
-    let map = SourceMap::build(source);
+    let file: ScenarioFile = match serde_yaml::from_str(source) {
+        Ok(file) => file,
+        Err(e) => {
+            let problems = Problem::from_yaml_all(&e, source, &map);
+            return Err(LoadError::new(path, source.to_string(), problems));
+        }
+    };
     let mut v = Validator {
         problems: Vec::new(),
+        omitted: 0,
         map: &map,
+        within: StopRule::default().within,
     };
     let scenario = v.resolve(path, source, file);
     if v.problems.is_empty() {
         Ok(scenario)
     } else {
+        if v.omitted > 0 {
+            v.problems.push(Problem::new(format!(
+                "{} more problems not shown (the first {MAX_PROBLEMS} are listed)",
+                v.omitted
+            )));
+        }
         Err(LoadError::new(path, source.to_string(), v.problems))
     }
 }
 
+/// The most problems listed for one file; the rest are counted.
+pub const MAX_PROBLEMS: usize = 100;
+
 struct Validator<'a> {
     problems: Vec<Problem>,
+    /// Problems past [`MAX_PROBLEMS`], counted but not kept.
+    omitted: usize,
     map: &'a SourceMap,
+    /// `stop.within`, once known: repeating timed faults run until then.
+    within: Duration,
 }
+
+/// The most times one `faults.at` entry may repeat with `every`.
+pub const MAX_REPEATS: u64 = 10_000;
 
 fn path(segments: &[&dyn ToSegment]) -> Path {
     segments.iter().map(|s| s.segment()).collect()
@@ -169,67 +226,40 @@ impl ToSegment for usize {
 
 impl Validator<'_> {
     fn problem(&mut self, at: Path, message: impl Into<String>, help: Option<String>) {
+        if self.problems.len() >= MAX_PROBLEMS {
+            self.omitted += 1;
+            return;
+        }
         let span = self.map.locate(&at);
-        self.problems.push(Problem {
-            message: message.into(),
-            span,
-            help,
-            path: Some(at),
-        });
+        self.problems
+            .push(Problem::located(at, span, message, help));
     }
 
     /// Like [`problem`](Self::problem) but points at a mapping key.
     fn key_problem(&mut self, at: Path, message: impl Into<String>, help: Option<String>) {
+        if self.problems.len() >= MAX_PROBLEMS {
+            self.omitted += 1;
+            return;
+        }
         let span = self.map.key(&at).or_else(|| self.map.locate(&at));
-        self.problems.push(Problem {
-            message: message.into(),
-            span,
-            help,
-            path: Some(at),
-        });
+        self.problems
+            .push(Problem::located(at, span, message, help));
     }
 
     fn resolve(&mut self, path_str: &str, source: &str, file: ScenarioFile) -> Scenario {
-        let unsupported = |v: &mut Self, at: Path, what: &str, issue: &str| {
-            v.key_problem(
-                at,
-                format!("{what} is not supported by this version of rollout-sim"),
-                Some(format!("it arrives with {issue}; remove it for now")),
-            );
-        };
-        if file.engine == EngineChoice::Turmoil {
-            unsupported(
-                self,
-                path(&[&"engine"]),
-                "the turmoil engine",
-                "the turmoil engine",
-            );
-        }
-        if file.faults.random.is_some() {
-            unsupported(
-                self,
-                path(&[&"faults", &"random"]),
-                "`faults.random`",
-                "seeded fault overlays",
-            );
-        }
-        if file.faults.network.is_some() {
-            unsupported(
-                self,
-                path(&[&"faults", &"network"]),
-                "`faults.network`",
-                "the turmoil engine",
-            );
-        }
-
         let runner = self.runner(&file.runner);
+        let random_faults = self.random_faults(file.faults.random.as_ref());
         let workers = self.workers(&file.workers);
         let rollouts = self.rollouts(&file.rollouts);
         let rollout_ids: BTreeSet<&str> = rollouts.iter().map(|r| r.id.as_str()).collect();
         let worker_ids: BTreeSet<&str> = workers.iter().map(|w| w.as_str()).collect();
-        let (fault_scripts, timed_faults) = self.faults(&file.faults, &worker_ids);
         let stop = self.stop(&file.stop);
+        self.within = stop.within;
+        let (fault_scripts, timed_faults) = self.faults(&file.faults, &worker_ids);
         let expect = self.expect(&file.expect, &rollout_ids, &worker_ids);
+        self.cannot_hold(&file, &rollouts, &stop, &expect);
+        let network = self.network(&file);
+        let turmoil_only = self.turmoil_only(&file);
 
         let max_attempts = file.runner.max_attempts;
         if max_attempts == Some(0) {
@@ -245,7 +275,10 @@ impl Validator<'_> {
         let plan = SimPlan {
             seed: file.seed,
             runner,
-            reassignment: ReassignmentPolicy::default(),
+            reassignment: match file.queue.reassignment {
+                None | Some(ReassignmentSpec::Scan) => ReassignmentPolicy::ScanAllAttempts,
+                Some(ReassignmentSpec::Reference) => ReassignmentPolicy::WorkerActiveIds,
+            },
             workers,
             rollouts,
             max_attempts,
@@ -254,6 +287,9 @@ impl Validator<'_> {
             stop,
             limits: RunLimits::default(),
             perturb_scheduling: false,
+            random_faults,
+            record_verdicts: false,
+            network,
         };
         Scenario {
             path: path_str.to_string(),
@@ -263,22 +299,185 @@ impl Validator<'_> {
             engine: file.engine,
             plan,
             expect,
+            turmoil_only,
         }
+    }
+
+    fn random_faults(&mut self, section: Option<&RandomSection>) -> BTreeMap<QueueOp, RandomRates> {
+        let mut rates = BTreeMap::new();
+        let Some(section) = section else { return rates };
+        for (op, name, spec) in [
+            (QueueOp::Dequeue, "dequeue", section.dequeue),
+            (QueueOp::Heartbeat, "heartbeat", section.heartbeat),
+            (QueueOp::Flush, "flush", section.flush),
+            (QueueOp::Complete, "complete", section.complete),
+        ] {
+            let Some(spec) = spec else { continue };
+            let fail_rate = spec.fail_rate.unwrap_or(0.0);
+            let empty_rate = spec.empty_rate.unwrap_or(0.0);
+            for (key, value) in [("fail_rate", fail_rate), ("empty_rate", empty_rate)] {
+                if !(0.0..=1.0).contains(&value) {
+                    self.problem(
+                        path(&[&"faults", &"random", &name, &key]),
+                        format!("{key} must be between 0 and 1, not {value}"),
+                        Some("a probability such as 0.1 for 10%".into()),
+                    );
+                }
+            }
+            if spec.empty_rate.is_some() && op != QueueOp::Dequeue {
+                self.key_problem(
+                    path(&[&"faults", &"random", &name, &"empty_rate"]),
+                    format!("`empty_rate` is for dequeue, not {name}"),
+                    Some("use `fail_rate`".into()),
+                );
+            }
+            if fail_rate + empty_rate > 1.0 && fail_rate <= 1.0 && empty_rate <= 1.0 {
+                self.problem(
+                    path(&[&"faults", &"random", &name]),
+                    format!(
+                        "fail_rate + empty_rate is {}, more than 1",
+                        fail_rate + empty_rate
+                    ),
+                    None,
+                );
+            }
+            rates.insert(
+                op,
+                RandomRates {
+                    fail_rate,
+                    empty_rate,
+                },
+            );
+        }
+        rates
+    }
+
+    /// The turmoil engine's settings: `faults.network`, and the worker
+    /// hosts' `runner.request_timeout` and `runner.restart_after`.
+    fn network(&mut self, file: &ScenarioFile) -> NetworkPlan {
+        let defaults = NetworkPlan::default();
+        let request_timeout = file
+            .runner
+            .request_timeout
+            .map_or(defaults.request_timeout, |d| d.0);
+        if request_timeout.is_zero() {
+            self.problem(
+                path(&[&"runner", &"request_timeout"]),
+                "request_timeout must be greater than 0",
+                None,
+            );
+        }
+        let faults = file.faults.network.as_ref().map(|n| {
+            let (min, max) = n
+                .latency
+                .map_or((Duration::ZERO, Duration::ZERO), |l| (l.min.0, l.max.0));
+            if max < min {
+                self.problem(
+                    path(&[&"faults", &"network", &"latency", &"max"]),
+                    format!(
+                        "latency max ({}) is below min ({})",
+                        super::duration::format_duration(max),
+                        super::duration::format_duration(min)
+                    ),
+                    Some("write { min: 1ms, max: 5ms }; min = max for a fixed latency".into()),
+                );
+            }
+            let loss_rate = n.loss_rate.unwrap_or(0.0);
+            if !(0.0..=1.0).contains(&loss_rate) {
+                self.problem(
+                    path(&[&"faults", &"network", &"loss_rate"]),
+                    format!("loss_rate must be between 0 and 1, not {loss_rate}"),
+                    Some("a probability per message, such as 0.05 for 5%".into()),
+                );
+            }
+            NetworkFaults {
+                latency_min: min,
+                latency_max: max.max(min),
+                loss_rate: loss_rate.clamp(0.0, 1.0),
+            }
+        });
+        NetworkPlan {
+            faults,
+            request_timeout,
+            restart_after: file.runner.restart_after.map(|d| d.0),
+        }
+    }
+
+    /// The first thing in the file that only the turmoil engine runs, as a
+    /// located problem to report if another engine is asked for. Reports it
+    /// at once when the file itself asks for `virtual` or `tokio`.
+    fn turmoil_only(&mut self, file: &ScenarioFile) -> Option<Problem> {
+        let at_event = file.faults.at.iter().enumerate().find_map(|(i, e)| {
+            [
+                ("partition", e.partition.is_some()),
+                ("repair", e.repair.is_some()),
+                ("hold", e.hold.is_some()),
+                ("release", e.release.is_some()),
+                ("bounce", e.bounce.is_some()),
+                ("latency", e.latency.is_some()),
+            ]
+            .into_iter()
+            .find(|(_, given)| *given)
+            .map(|(key, _)| {
+                (
+                    path(&[&"faults", &"at", &i, &key]),
+                    format!("`{key}` events"),
+                )
+            })
+        });
+        let (at, what) = at_event
+            .or_else(|| {
+                file.faults.network.as_ref().map(|_| {
+                    (
+                        path(&[&"faults", &"network"]),
+                        "`faults.network`".to_string(),
+                    )
+                })
+            })
+            .or_else(|| {
+                file.runner.restart_after.map(|_| {
+                    (
+                        path(&[&"runner", &"restart_after"]),
+                        "`runner.restart_after`".to_string(),
+                    )
+                })
+            })?;
+        let span = self.map.key(&at).or_else(|| self.map.locate(&at));
+        let problem = Problem {
+            message: format!("{what}: only the turmoil engine runs this"),
+            span,
+            help: Some(
+                "write `engine: turmoil`, or leave `engine` out: `auto` picks turmoil for network faults"
+                    .into(),
+            ),
+            path: Some(at),
+        };
+        if let EngineChoice::Virtual | EngineChoice::Tokio = file.engine {
+            let name = if file.engine == EngineChoice::Virtual {
+                "virtual"
+            } else {
+                "tokio"
+            };
+            self.problems.push(Problem {
+                message: format!(
+                    "{what}: only the turmoil engine runs this, but the scenario asks for `engine: {name}`"
+                ),
+                ..problem.clone()
+            });
+        }
+        Some(problem)
     }
 
     fn runner(&mut self, section: &RunnerSection) -> RunnerConfig {
         let defaults = RunnerConfig::default();
         let get = |d: Option<super::duration::Dur>, default: Duration| d.map_or(default, |d| d.0);
         let backoff = section.backoff.clone().unwrap_or_default();
-        if let Some(j) = backoff.jitter
-            && j != Jitter::None
-        {
-            self.problem(
-                path(&[&"runner", &"backoff", &"jitter"]),
-                "jittered backoff is not supported by this version of rollout-sim",
-                Some("use `jitter: none`; full, equal and decorrelated arrive with seeded fault overlays".into()),
-            );
-        }
+        let jitter = match backoff.jitter.unwrap_or(Jitter::None) {
+            Jitter::None => crate::core::runner::backoff::Jitter::None,
+            Jitter::Full => crate::core::runner::backoff::Jitter::Full,
+            Jitter::Equal => crate::core::runner::backoff::Jitter::Equal,
+            Jitter::Decorrelated => crate::core::runner::backoff::Jitter::Decorrelated,
+        };
         let config = RunnerConfig {
             worker_id: defaults.worker_id.clone(),
             poll_interval: get(section.poll_interval, defaults.poll_interval),
@@ -291,19 +490,50 @@ impl Validator<'_> {
             backoff: BackoffPolicy {
                 initial: get(backoff.initial, defaults.backoff.initial),
                 max: get(backoff.max, defaults.backoff.max),
+                jitter,
             },
             retry_metrics: section.retry_metrics.unwrap_or(defaults.retry_metrics),
+            // Per worker, derived from the scenario seed by the simulator.
+            jitter_seed: 0,
         };
-        if let Err(e) = config.validate() {
+        // `validate` stops at the first broken rule; report every one by
+        // repairing each in a copy and validating again.
+        let mut probe = config.clone();
+        while let Err(e) = probe.validate() {
             use crate::core::runner::ConfigError as E;
-            let at = match &e {
-                E::BackoffInitialZero => path(&[&"runner", &"backoff", &"initial"]),
-                E::BackoffMaxZero | E::BackoffMaxBelowInitial { .. } => {
-                    path(&[&"runner", &"backoff", &"max"])
+            let one_ms = Duration::from_millis(1);
+            let (at, help) = match &e {
+                E::BackoffInitialZero => {
+                    probe.backoff.initial = one_ms.max(probe.backoff.max);
+                    (
+                        path(&[&"runner", &"backoff", &"initial"]),
+                        "the first retry delay, such as 25ms",
+                    )
                 }
-                E::ZeroInterval { name } => path(&[&"runner", &name.to_string()]),
+                E::BackoffMaxZero | E::BackoffMaxBelowInitial { .. } => {
+                    probe.backoff.max = probe.backoff.initial.max(one_ms);
+                    (
+                        path(&[&"runner", &"backoff", &"max"]),
+                        "the cap on the delay: at least `initial`, such as 500ms",
+                    )
+                }
+                E::ZeroInterval { name } => {
+                    match *name {
+                        "poll_interval" => probe.poll_interval = one_ms,
+                        "heartbeat_interval" => probe.heartbeat_interval = one_ms,
+                        "reassignment_interval" => probe.reassignment_interval = one_ms,
+                        _ => probe.worker_timeout = one_ms,
+                    }
+                    (
+                        path(&[&"runner", &name.to_string()]),
+                        "a timer fires every interval: 1ms or more",
+                    )
+                }
             };
-            self.problem(at, e.to_string(), None);
+            self.problem(at, e.to_string(), Some(help.into()));
+            if self.problems.len() >= MAX_PROBLEMS {
+                break;
+            }
         }
         config
     }
@@ -459,8 +689,12 @@ impl Validator<'_> {
 
     fn rollouts(&mut self, entries: &[RolloutEntry]) -> Vec<RolloutPlan> {
         let mut plans = Vec::new();
-        let mut seen: BTreeMap<String, Path> = BTreeMap::new();
+        // The entry each plan came from, for duplicate ids (found after the
+        // loop by sorting, so a million generated ids cost no map).
+        let mut entry_of: Vec<u32> = Vec::new();
         let mut total: u64 = 0;
+        // Every rollout holds its own copy of its input, outputs and rewards.
+        let mut payload: u64 = 0;
         if entries.is_empty() {
             self.problem(
                 path(&[&"rollouts"]),
@@ -486,14 +720,14 @@ impl Validator<'_> {
                     if let Some(message) = bad_rollout_id(id) {
                         self.problem(id_at.clone(), message, None);
                     }
-                    if seen.insert(id.clone(), id_at.clone()).is_some() {
-                        self.problem(
-                            id_at,
-                            format!("duplicate rollout id `{id}`"),
-                            Some("rollout ids must be unique".into()),
-                        );
-                    }
                     let attempts = self.attempts(&at, entry.run.as_ref(), entry.attempts.as_ref());
+                    entry_of.push(i as u32);
+                    payload =
+                        payload.saturating_add(payload_bytes(entry.input.as_ref(), &attempts));
+                    if payload > MAX_PAYLOAD_BYTES {
+                        self.payload_problem(at.clone(), payload);
+                        return plans;
+                    }
                     plans.push(RolloutPlan {
                         id: RolloutId::new(id),
                         input: entry.input.clone().unwrap_or(Value::Null),
@@ -539,17 +773,17 @@ impl Validator<'_> {
                     let every = generate.every.map_or(Duration::ZERO, |d| d.0);
                     let start = generate.start.map_or(Duration::ZERO, |d| d.0);
                     let input = generate.input.clone().unwrap_or(Value::Null);
+                    payload = payload.saturating_add(
+                        payload_bytes(Some(&input), &attempts)
+                            .saturating_mul(u64::from(generate.count)),
+                    );
+                    if payload > MAX_PAYLOAD_BYTES {
+                        self.payload_problem(g_at.clone(), payload);
+                        return plans;
+                    }
                     for n in 1..=generate.count {
                         let id = format!("{}{:0width$}", generate.prefix, n);
-                        if seen.contains_key(&id) {
-                            self.problem(
-                                g_at.clone(),
-                                format!("generated id `{id}` duplicates another rollout id"),
-                                Some("choose another `prefix`".into()),
-                            );
-                            break;
-                        }
-                        seen.insert(id.clone(), g_at.clone());
+                        entry_of.push(i as u32);
                         plans.push(RolloutPlan {
                             id: RolloutId::new(&id),
                             input: input.clone(),
@@ -568,7 +802,52 @@ impl Validator<'_> {
                 return plans;
             }
         }
+        self.duplicate_ids(entries, &plans, &entry_of);
         plans
+    }
+
+    fn payload_problem(&mut self, at: Path, bytes: u64) {
+        self.problem(
+            at,
+            format!(
+                "the rollouts' inputs, outputs and rewards would take about {} MiB; the limit is {} MiB",
+                bytes >> 20,
+                MAX_PAYLOAD_BYTES >> 20
+            ),
+            Some("each generated rollout holds its own copy of `input`, `run` and `attempts`: make them smaller, or generate fewer".into()),
+        );
+    }
+
+    /// Every rollout id used twice: the second and later uses are reported,
+    /// once per `generate` entry.
+    fn duplicate_ids(&mut self, entries: &[RolloutEntry], plans: &[RolloutPlan], entry_of: &[u32]) {
+        let mut order: Vec<u32> = (0..plans.len() as u32).collect();
+        // Stable: equal ids stay in file order, so the first is the original.
+        order.sort_by(|a, b| plans[*a as usize].id.cmp(&plans[*b as usize].id));
+        let mut reported: BTreeSet<u32> = BTreeSet::new();
+        for pair in order.windows(2) {
+            let (first, again) = (pair[0] as usize, pair[1] as usize);
+            if plans[first].id != plans[again].id {
+                continue;
+            }
+            let entry = entry_of[again];
+            let id = plans[again].id.as_str();
+            if entries[entry as usize].generate.is_some() {
+                if reported.insert(entry) {
+                    self.problem(
+                        path(&[&"rollouts", &(entry as usize), &"generate"]),
+                        format!("generated id `{id}` duplicates another rollout id"),
+                        Some("choose another `prefix`".into()),
+                    );
+                }
+            } else {
+                self.problem(
+                    path(&[&"rollouts", &(entry as usize), &"id"]),
+                    format!("duplicate rollout id `{id}`"),
+                    Some("rollout ids must be unique".into()),
+                );
+            }
+        }
     }
 
     fn script(&mut self, op: &str, spec: &[StepSpec], at: Path) -> Vec<FaultStep> {
@@ -664,43 +943,207 @@ impl Validator<'_> {
                 );
                 continue;
             };
-            if event.partition.is_some() || event.for_.is_some() {
-                let mut p = at.clone();
-                p.push("partition".into());
-                self.key_problem(
-                    p,
-                    "`partition` events need the turmoil engine, which this version does not have",
-                    Some("use `crash` and `restart` on the virtual or tokio engine".into()),
-                );
+            let Some(actions) = self.timed_actions(&at, event, workers) else {
                 continue;
-            }
-            let action = match (&event.crash, &event.restart) {
-                (Some(w), None) => (w, TimedAction::Crash(WorkerId::new(w)), "crash"),
-                (None, Some(w)) => (w, TimedAction::Restart(WorkerId::new(w)), "restart"),
-                _ => {
-                    self.problem(
-                        at,
-                        "a timed fault needs exactly one of `crash` or `restart`",
-                        None,
-                    );
-                    continue;
-                }
             };
-            if !workers.contains(action.0.as_str()) {
-                let mut p = at.clone();
-                p.push(action.2.into());
-                self.problem(
-                    p,
-                    format!("unknown worker `{}`", action.0),
-                    Some(known("workers", workers)),
-                );
+            for first in self.repeat(
+                &path(&[&"faults", &"at", &i, &"every"]),
+                when.0,
+                event.every,
+            ) {
+                for (offset, action) in &actions {
+                    timed.push(TimedFault {
+                        at: first.saturating_add(*offset),
+                        action: action.clone(),
+                    });
+                }
             }
-            timed.push(TimedFault {
-                at: when.0,
-                action: action.1,
-            });
         }
         (scripts, timed)
+    }
+
+    /// What one `faults.at` entry does, as actions at offsets from its `at`
+    /// (a `partition` or `hold` with `for` ends by itself); `None` when it is
+    /// invalid.
+    fn timed_actions(
+        &mut self,
+        at: &Path,
+        event: &AtEvent,
+        workers: &BTreeSet<&str>,
+    ) -> Option<Vec<(Duration, TimedAction)>> {
+        let sub = |key: &str| {
+            let mut p = at.clone();
+            p.push(key.to_string().into());
+            p
+        };
+        let given: Vec<&str> = [
+            ("crash", event.crash.is_some()),
+            ("restart", event.restart.is_some()),
+            ("partition", event.partition.is_some()),
+            ("repair", event.repair.is_some()),
+            ("hold", event.hold.is_some()),
+            ("release", event.release.is_some()),
+            ("bounce", event.bounce.is_some()),
+            ("latency", event.latency.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, given)| given.then_some(k))
+        .collect();
+        let [key] = given[..] else {
+            self.problem(
+                at.clone(),
+                "a timed fault needs exactly one of `crash`, `restart`, `partition`, `repair`, `hold`, `release`, `bounce` or `latency`",
+                Some("write { at: 120ms, crash: worker-1 } or { at: 50ms, partition: [worker-1, queue], for: 200ms }".into()),
+            );
+            return None;
+        };
+        if let Some(d) = event.for_ {
+            if !matches!(key, "partition" | "hold" | "latency") {
+                self.key_problem(
+                    sub("for"),
+                    format!("`for` goes with `partition`, `hold` or `latency`, not `{key}`"),
+                    Some("remove `for`, or schedule the next event at its own time".into()),
+                );
+            } else if d.0.is_zero() {
+                self.problem(sub("for"), "`for` must be greater than 0", None);
+            }
+        }
+        let worker = |v: &mut Self, name: &str, key: &str| -> WorkerId {
+            if !workers.contains(name) {
+                let help = if name == "queue" {
+                    "the queue host can only be bounced: write { bounce: queue }".to_string()
+                } else {
+                    known("workers", workers)
+                };
+                v.problem(sub(key), format!("unknown worker `{name}`"), Some(help));
+            }
+            WorkerId::new(name)
+        };
+        let host = |v: &mut Self, name: &str, at: Path| -> NetHost {
+            if name == "queue" {
+                if workers.contains("queue") {
+                    v.problem(
+                        at,
+                        "`queue` names both the queue host and a worker",
+                        Some("rename the worker".into()),
+                    );
+                }
+                NetHost::Queue
+            } else {
+                if !workers.contains(name) {
+                    v.problem(
+                        at,
+                        format!("unknown host `{name}`"),
+                        Some(format!(
+                            "`queue` or a worker; {}",
+                            known("workers", workers)
+                        )),
+                    );
+                }
+                NetHost::Worker(WorkerId::new(name))
+            }
+        };
+        let pair = |v: &mut Self, hosts: &[String]| -> Option<(NetHost, NetHost)> {
+            let [a, b] = hosts else {
+                v.problem(
+                    sub(key),
+                    format!("`{key}` takes two hosts, not {}", hosts.len()),
+                    Some(format!("write {key}: [worker-1, queue]")),
+                );
+                return None;
+            };
+            let at_a = {
+                let mut p = sub(key);
+                p.push(0.into());
+                p
+            };
+            let at_b = {
+                let mut p = sub(key);
+                p.push(1.into());
+                p
+            };
+            let (a, b) = (host(v, a, at_a), host(v, b, at_b.clone()));
+            if a == b {
+                v.problem(at_b, format!("`{key}` needs two different hosts"), None);
+                return None;
+            }
+            Some((a, b))
+        };
+        let lasting = |start: TimedAction, end: TimedAction| {
+            let mut actions = vec![(Duration::ZERO, start)];
+            if let Some(d) = event.for_ {
+                actions.push((d.0, end));
+            }
+            actions
+        };
+        let actions = match key {
+            "crash" => vec![(
+                Duration::ZERO,
+                TimedAction::Crash(worker(self, event.crash.as_deref()?, "crash")),
+            )],
+            "restart" => vec![(
+                Duration::ZERO,
+                TimedAction::Restart(worker(self, event.restart.as_deref()?, "restart")),
+            )],
+            "bounce" => vec![(
+                Duration::ZERO,
+                TimedAction::Bounce(host(self, event.bounce.as_deref()?, sub("bounce"))),
+            )],
+            "partition" => {
+                let (a, b) = pair(self, event.partition.as_deref()?)?;
+                lasting(
+                    TimedAction::Partition(a.clone(), b.clone()),
+                    TimedAction::Repair(a, b),
+                )
+            }
+            "hold" => {
+                let (a, b) = pair(self, event.hold.as_deref()?)?;
+                lasting(
+                    TimedAction::Hold(a.clone(), b.clone()),
+                    TimedAction::Release(a, b),
+                )
+            }
+            "latency" => lasting(
+                TimedAction::Latency(event.latency.map(|d| d.0)),
+                TimedAction::Latency(None),
+            ),
+            "repair" => {
+                let (a, b) = pair(self, event.repair.as_deref()?)?;
+                vec![(Duration::ZERO, TimedAction::Repair(a, b))]
+            }
+            _ => {
+                let (a, b) = pair(self, event.release.as_deref()?)?;
+                vec![(Duration::ZERO, TimedAction::Release(a, b))]
+            }
+        };
+        Some(actions)
+    }
+
+    /// The times of a timed fault at `first`, repeated `every` until
+    /// `stop.within` (bounded by [`MAX_REPEATS`]).
+    fn repeat(
+        &mut self,
+        at: &Path,
+        first: Duration,
+        every: Option<super::duration::Dur>,
+    ) -> Vec<Duration> {
+        let Some(every) = every.map(|d| d.0) else {
+            return vec![first];
+        };
+        if every.is_zero() {
+            self.problem(at.clone(), "`every` must be greater than 0", None);
+            return vec![first];
+        }
+        let count = self.within.saturating_sub(first).as_nanos() / every.as_nanos() + 1;
+        if count > u128::from(MAX_REPEATS) {
+            self.problem(
+                at.clone(),
+                format!("repeating every {} until stop.within gives {count} events; the limit is {MAX_REPEATS}", super::duration::format_duration(every)),
+                Some("repeat less often, or shorten stop.within".into()),
+            );
+            return vec![first];
+        }
+        (0..count as u32).map(|k| first + every * k).collect()
     }
 
     fn stop(&mut self, stop: &StopSection) -> StopRule {
@@ -717,15 +1160,23 @@ impl Validator<'_> {
             self.problem(
                 path(&[&"stop", &"within"]),
                 format!(
-                    "stop.within is limited to {}",
-                    super::duration::format_duration(MAX_WITHIN)
+                    "stop.within ({}) is longer than the limit of {} days",
+                    super::duration::format_duration(within),
+                    MAX_WITHIN.as_secs() / 86_400
                 ),
-                None,
+                Some("write 7d or less".into()),
             );
         }
         let when = match stop.when {
             None | Some(StopWhenSpec::AllTerminal) => StopWhen::AllTerminal,
             Some(StopWhenSpec::At(at)) => {
+                if at.0.is_zero() {
+                    self.problem(
+                        path(&[&"stop", &"when", &"at"]),
+                        "stop.when.at must be greater than 0: the run would end before it starts",
+                        Some("give the run some time, such as { at: 2s }".into()),
+                    );
+                }
                 if at.0 > within {
                     self.problem(
                         path(&[&"stop", &"when", &"at"]),
@@ -743,6 +1194,18 @@ impl Validator<'_> {
     }
 
     fn target(&mut self, at: Path, key: &str, rollouts: &BTreeSet<&str>) -> Option<Target> {
+        if let Some((rollout, number)) = key.rsplit_once(":attempt-")
+            && AttemptId::parse(key).is_none()
+        {
+            self.key_problem(
+                at,
+                format!("`{key}` is not an attempt id: attempt numbers are whole numbers from 1"),
+                Some(format!(
+                    "write `{rollout}:attempt-1` for the first attempt (`{number}` given)"
+                )),
+            );
+            return None;
+        }
         if let Some(attempt) = AttemptId::parse(key) {
             if rollouts.contains(attempt.rollout.as_str()) {
                 return Some(Target::Attempt(attempt));
@@ -753,7 +1216,7 @@ impl Validator<'_> {
                     "`{key}` names an attempt of unknown rollout `{}`",
                     attempt.rollout
                 ),
-                Some(known("rollouts", rollouts)),
+                Some(known_near("rollouts", attempt.rollout.as_str(), rollouts)),
             );
             return None;
         }
@@ -763,7 +1226,7 @@ impl Validator<'_> {
         self.key_problem(
             at,
             format!("unknown rollout `{key}`"),
-            Some(known("rollouts", rollouts)),
+            Some(known_near("rollouts", key, rollouts)),
         );
         None
     }
@@ -784,10 +1247,15 @@ impl Validator<'_> {
                 let parsed = RolloutStatus::parse(s);
                 if parsed.is_none() {
                     let names: Vec<&str> = RolloutStatus::ALL.iter().map(|s| s.as_str()).collect();
+                    let mut status_at = at.clone();
+                    status_at.push("status".into());
+                    let near = super::diagnostics::nearest(s, names.iter().copied())
+                        .map(|n| format!("did you mean `{n}`? "))
+                        .unwrap_or_default();
                     self.problem(
-                        at.clone(),
+                        status_at,
                         format!("unknown status `{s}`"),
-                        Some(format!("one of {}", names.join(", "))),
+                        Some(format!("{near}one of {}", names.join(", "))),
                     );
                 }
                 parsed
@@ -795,10 +1263,12 @@ impl Validator<'_> {
             if let Some(w) = &want.worker
                 && !workers.contains(w.as_str())
             {
+                let mut worker_at = at.clone();
+                worker_at.push("worker".into());
                 self.problem(
-                    at.clone(),
+                    worker_at,
                     format!("unknown worker `{w}`"),
-                    Some(known("workers", workers)),
+                    Some(known_near("workers", w, workers)),
                 );
             }
             let expectation = RolloutExpectation {
@@ -815,7 +1285,7 @@ impl Validator<'_> {
                 self.key_problem(
                     at,
                     format!("unknown rollout `{key}`"),
-                    Some(known("rollouts", rollouts)),
+                    Some(known_near("rollouts", key, rollouts)),
                 );
             }
         }
@@ -876,7 +1346,229 @@ impl Validator<'_> {
                     .collect()
             }
         };
+        for (i, name) in expect.violated.iter().flatten().enumerate() {
+            match INVARIANTS.iter().find(|n| **n == name.as_str()) {
+                Some(n) => {
+                    out.violated.push(*n);
+                    out.invariants.retain(|x| x != n);
+                }
+                None => self.problem(
+                    path(&[&"expect", &"violated", &i]),
+                    format!("unknown invariant `{name}`"),
+                    Some(format!("one of {}", INVARIANTS.join(", "))),
+                ),
+            }
+        }
         out
+    }
+}
+
+/// Expectations and settings that no run can satisfy, decided from the file
+/// alone (the rest is left to the run).
+impl Validator<'_> {
+    fn cannot_hold(
+        &mut self,
+        file: &ScenarioFile,
+        rollouts: &[RolloutPlan],
+        stop: &StopRule,
+        expect: &Expectations,
+    ) {
+        use super::duration::format_duration as fmt;
+        let within = stop.within;
+        // The last moment anything can happen.
+        let horizon = match stop.when {
+            StopWhen::At(at) => at.min(within),
+            StopWhen::AllTerminal => within,
+        };
+        let rule = match stop.when {
+            StopWhen::At(at) if at < within => format!("stop.when.at ({})", fmt(at)),
+            _ => format!("stop.within ({})", fmt(within)),
+        };
+        if within.is_zero() {
+            // Already reported; every time would be "too late".
+            return;
+        }
+        for (i, event) in file.faults.at.iter().enumerate() {
+            if let Some(at) = event.at
+                && at.0 > horizon
+            {
+                self.problem(
+                    path(&[&"faults", &"at", &i, &"at"]),
+                    format!("this fault at {at} never happens: the run ends by {rule}"),
+                    Some("move it earlier, or remove it".into()),
+                );
+            }
+        }
+        if stop.when == StopWhen::AllTerminal {
+            for (i, entry) in file.rollouts.iter().enumerate() {
+                let (at, when) = match (&entry.generate, entry.enqueue_at) {
+                    (None, Some(when)) => (path(&[&"rollouts", &i, &"enqueue_at"]), when.0),
+                    (Some(g), _) if g.count > 0 => {
+                        let start = g.start.map_or(Duration::ZERO, |d| d.0);
+                        let every = g.every.map_or(Duration::ZERO, |d| d.0);
+                        let last = start.saturating_add(every.saturating_mul(g.count - 1));
+                        (path(&[&"rollouts", &i, &"generate"]), last)
+                    }
+                    _ => continue,
+                };
+                if when > within {
+                    self.problem(
+                        at,
+                        format!(
+                            "a rollout enqueued at {} can never finish: the run stops at stop.within ({})",
+                            fmt(when),
+                            fmt(within)
+                        ),
+                        Some("enqueue it earlier, or raise `stop.within`".into()),
+                    );
+                }
+            }
+        }
+        if let Some(finished) = file.expect.finished_at {
+            let at = path(&[&"expect", &"finished_at"]);
+            match stop.when {
+                StopWhen::At(stop_at) if finished.0 != stop_at => self.problem(
+                    at,
+                    format!(
+                        "finished_at ({finished}) can never hold: a run with `stop.when: {{ at: {} }}` ends at {}",
+                        fmt(stop_at),
+                        fmt(stop_at)
+                    ),
+                    Some(format!("write `finished_at: {}`, or remove it", fmt(stop_at))),
+                ),
+                StopWhen::AllTerminal if finished.0 > within => self.problem(
+                    at,
+                    format!(
+                        "finished_at ({finished}) can never hold: the run stops at stop.within ({}) at the latest",
+                        fmt(within)
+                    ),
+                    Some("raise `stop.within`, or expect an earlier time".into()),
+                ),
+                _ => {}
+            }
+        }
+        if let StopWhen::At(stop_at) = stop.when {
+            if let Some(InvariantsSpec::Only(names)) = &file.expect.invariants
+                && let Some(i) = names.iter().position(|n| n == "all-terminal")
+            {
+                self.problem(
+                    path(&[&"expect", &"invariants", &i]),
+                    format!(
+                        "`all-terminal` is checked only with `stop.when: all_terminal`; this scenario stops at {}, so it would hold without checking anything",
+                        fmt(stop_at)
+                    ),
+                    Some("remove it, or stop with `when: all_terminal` and expect statuses under `expect.rollouts`".into()),
+                );
+            }
+            // A rollout cannot end before it is enqueued and its first
+            // attempt has run.
+            let earliest = |r: &RolloutPlan| r.enqueue_at.saturating_add(r.step(1).duration);
+            let named: BTreeSet<&str> = expect.rollouts.iter().map(|(id, _)| id.as_str()).collect();
+            let late = |want: &RolloutExpectation, r: &RolloutPlan| {
+                want.status.is_some_and(|s| s.is_terminal()) && earliest(r) > stop_at
+            };
+            for (id, want) in &expect.rollouts {
+                if let Some(r) = rollouts.iter().find(|r| r.id == *id)
+                    && late(want, r)
+                {
+                    self.problem(
+                        path(&[&"expect", &"rollouts", &id.to_string()]),
+                        format!(
+                            "`{id}` cannot be {} by stop.when.at ({}): it is enqueued at {} and its first attempt runs {}",
+                            want.status.map_or("", |s| s.as_str()),
+                            fmt(stop_at),
+                            fmt(r.enqueue_at),
+                            fmt(r.step(1).duration)
+                        ),
+                        Some("stop later, or expect the status it has then (such as running)".into()),
+                    );
+                }
+            }
+            if let Some(want) = &expect.other_rollouts {
+                let mut late_ones = rollouts
+                    .iter()
+                    .filter(|r| !named.contains(r.id.as_str()) && late(want, r));
+                if let Some(first) = late_ones.next() {
+                    let more = late_ones.count();
+                    self.problem(
+                        path(&[&"expect", &"rollouts", &"*"]),
+                        format!(
+                            "`*: {}` cannot hold by stop.when.at ({}): `{}` is enqueued at {} and its first attempt runs {}{}",
+                            want.status.map_or("", |s| s.as_str()),
+                            fmt(stop_at),
+                            first.id,
+                            fmt(first.enqueue_at),
+                            fmt(first.step(1).duration),
+                            if more > 0 { format!(" ({more} more like it)") } else { String::new() }
+                        ),
+                        Some("stop later, or name the rollouts that finish in time".into()),
+                    );
+                }
+            }
+        }
+        // Attempts beyond `max_attempts` never exist.
+        if let Some(max) = file.runner.max_attempts.filter(|m| *m > 0) {
+            let sections = [
+                (
+                    "rewards",
+                    file.expect
+                        .rewards
+                        .as_ref()
+                        .map(|m| m.0.iter().map(|(k, _)| k).collect::<Vec<_>>()),
+                ),
+                (
+                    "absent_rewards",
+                    file.expect
+                        .absent_rewards
+                        .as_ref()
+                        .map(|m| m.0.iter().map(|(k, _)| k).collect()),
+                ),
+                (
+                    "spans",
+                    file.expect
+                        .spans
+                        .as_ref()
+                        .map(|m| m.0.iter().map(|(k, _)| k).collect()),
+                ),
+            ];
+            for (section, keys) in sections {
+                for key in keys.into_iter().flatten() {
+                    if let Some(attempt) = AttemptId::parse(key)
+                        && attempt.number > max
+                    {
+                        self.key_problem(
+                            path(&[&"expect", &section, &key.clone()]),
+                            format!("`{key}` can never exist: runner.max_attempts is {max}"),
+                            Some(format!("attempts are numbered 1 to {max}")),
+                        );
+                    }
+                }
+            }
+            for (key, want) in file.expect.rollouts.iter().flat_map(|m| m.0.iter()) {
+                if let Some(n) = want.attempts
+                    && n > max
+                {
+                    self.problem(
+                        path(&[&"expect", &"rollouts", &key.clone(), &"attempts"]),
+                        format!("`attempts: {n}` can never hold: runner.max_attempts is {max}"),
+                        Some(format!("at most {max}")),
+                    );
+                }
+            }
+        }
+        for (key, want) in file.expect.rollouts.iter().flat_map(|m| m.0.iter()) {
+            let status = want.status.as_deref().and_then(RolloutStatus::parse);
+            if want.attempts == Some(0) && status.is_some_and(|s| s.is_terminal()) {
+                self.problem(
+                    path(&[&"expect", &"rollouts", &key.clone(), &"attempts"]),
+                    format!(
+                        "`attempts: 0` contradicts `status: {}`: a rollout ends only through an attempt",
+                        status.map_or("", |s| s.as_str())
+                    ),
+                    Some("a rollout never dequeued is `queuing` with 0 attempts".into()),
+                );
+            }
+        }
     }
 }
 
@@ -891,6 +1583,55 @@ fn bad_rollout_id(id: &str) -> Option<String> {
         ))
     } else {
         None
+    }
+}
+
+/// The most memory, estimated, that the rollouts' payloads (inputs, outputs,
+/// rewards and error messages, over every rollout) may take.
+pub const MAX_PAYLOAD_BYTES: u64 = 64 << 20;
+
+/// An estimate of the memory one rollout's payload takes: its input and,
+/// per scripted attempt, output, rewards and error message.
+fn payload_bytes(input: Option<&Value>, attempts: &[RunStep]) -> u64 {
+    let steps: u64 = attempts
+        .iter()
+        .map(|step| match &step.result {
+            StepResult::Succeeded { output, rewards } => value_bytes(output).saturating_add(
+                rewards
+                    .iter()
+                    .map(|r| 64 + r.name.len() as u64)
+                    .sum::<u64>(),
+            ),
+            StepResult::Failed { message } => 24 + message.len() as u64,
+        })
+        .sum();
+    input.map_or(0, value_bytes).saturating_add(steps)
+}
+
+/// An estimate of the heap a JSON value takes (serde_json's layout: 32
+/// bytes a value, B-tree nodes of 11 entries for objects).
+fn value_bytes(value: &Value) -> u64 {
+    match value {
+        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+        Value::String(s) => 24 + s.len() as u64,
+        Value::Array(items) => items.iter().fold(24 + 32 * items.len() as u64, |sum, v| {
+            sum.saturating_add(value_bytes(v))
+        }),
+        Value::Object(map) => map.iter().fold(
+            576 * (map.len() as u64).div_ceil(11).max(1),
+            |sum, (k, v)| {
+                sum.saturating_add(24 + k.len() as u64)
+                    .saturating_add(value_bytes(v))
+            },
+        ),
+    }
+}
+
+/// [`known`], led by the nearest name when `given` looks like a typo of one.
+fn known_near(what: &str, given: &str, names: &BTreeSet<&str>) -> String {
+    match super::diagnostics::nearest(given, names.iter().copied()) {
+        Some(near) => format!("did you mean `{near}`? {}", known(what, names)),
+        None => known(what, names),
     }
 }
 

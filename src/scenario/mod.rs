@@ -8,10 +8,12 @@
 pub mod diagnostics;
 pub mod duration;
 pub mod expect;
+mod json_schema;
 pub mod load;
 pub mod outcome;
 pub mod schema;
 pub mod source;
+pub mod write;
 
 pub use diagnostics::{LoadError, Problem};
 pub use expect::{Check, Expectations};

@@ -21,6 +21,8 @@ pub struct RunOptions {
     /// Test-only: see [`SimPlan::perturb_scheduling`](crate::sim::SimPlan).
     #[doc(hidden)]
     pub perturb_scheduling: bool,
+    /// Replaces the scenario's `queue.reassignment`.
+    pub reassignment: Option<crate::core::queue::ReassignmentPolicy>,
 }
 
 /// A scenario's run and its verdict.
@@ -64,11 +66,22 @@ impl ScenarioOutcome {
 /// Runs a scenario and checks its expectations and invariants.
 pub fn run_scenario(scenario: &Scenario, options: RunOptions) -> ScenarioOutcome {
     let engine = options.engine.unwrap_or_else(|| scenario.engine());
-    let mut plan = scenario.plan.clone();
-    if let Some(seed) = options.seed {
-        plan.seed = seed;
+    // Copy the plan only to override it: a plan of a million rollouts is
+    // hundreds of megabytes.
+    let mut plan = std::borrow::Cow::Borrowed(&scenario.plan);
+    if let Some(seed) = options.seed
+        && seed != plan.seed
+    {
+        plan.to_mut().seed = seed;
     }
-    plan.perturb_scheduling |= options.perturb_scheduling;
+    if options.perturb_scheduling {
+        plan.to_mut().perturb_scheduling = true;
+    }
+    if let Some(policy) = options.reassignment
+        && policy != plan.reassignment
+    {
+        plan.to_mut().reassignment = policy;
+    }
     let run = crate::sim::run(&plan, engine);
     let mut checks = Vec::new();
     if !run.stop.is_clean() {
@@ -106,5 +119,25 @@ pub fn run_scenario(scenario: &Scenario, options: RunOptions) -> ScenarioOutcome
         checks,
         invariants,
         run,
+    }
+}
+
+/// The command that reruns one scenario with its seed and engine;
+/// `program` is how the tool was invoked (`rollout-sim`, `cargo run --`).
+pub fn repro_command(program: &str, file: &str, seed: u64, engine: EngineKind) -> String {
+    format!(
+        "{program} scenario {} --seed {seed} --engine {engine}",
+        shell_quote(file)
+    )
+}
+
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:=@".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
     }
 }

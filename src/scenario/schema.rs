@@ -4,9 +4,15 @@
 //! except `name` and `rollouts`, unknown keys are refused, and durations are
 //! strings with a unit. They hold what the file says, nothing more; defaults
 //! and cross-references are resolved by [`super::load`].
+//!
+//! Every type here must implement `schemars::JsonSchema`: derive it beside
+//! `Deserialize`, or, for a hand-written `Deserialize`, write a matching
+//! impl in `json_schema.rs`. `rollout-sim schema` prints the result and a
+//! test checks every file under `scenarios/` against it.
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -14,7 +20,7 @@ use serde_json::Value;
 use super::duration::Dur;
 
 /// A whole scenario file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioFile {
     /// Unique in a suite.
@@ -39,6 +45,9 @@ pub struct ScenarioFile {
     /// Faults to inject.
     #[serde(default)]
     pub faults: FaultsSection,
+    /// The queue's behaviour.
+    #[serde(default)]
+    pub queue: QueueSection,
     /// When the run ends.
     #[serde(default)]
     pub stop: StopSection,
@@ -48,7 +57,7 @@ pub struct ScenarioFile {
 }
 
 /// `engine:`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum EngineChoice {
     /// `virtual` unless the scenario needs another.
@@ -63,7 +72,7 @@ pub enum EngineChoice {
 }
 
 /// `runner:`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunnerSection {
     /// Default 75ms.
@@ -80,22 +89,28 @@ pub struct RunnerSection {
     pub retry_metrics: Option<bool>,
     /// Default unlimited.
     pub max_attempts: Option<u32>,
+    /// The turmoil engine's per-request timeout of a worker's queue client
+    /// (default 1s; other engines ignore it).
+    pub request_timeout: Option<Dur>,
+    /// The turmoil engine: start a worker's runner again this long after it
+    /// ended with an error (default: it stays down).
+    pub restart_after: Option<Dur>,
 }
 
 /// `runner.backoff:`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BackoffSection {
     /// The first delay.
     pub initial: Option<Dur>,
     /// The cap.
     pub max: Option<Dur>,
-    /// Jitter mode; only `none` in this version.
+    /// Jitter mode (default `none`).
     pub jitter: Option<Jitter>,
 }
 
 /// `runner.backoff.jitter:`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Jitter {
     /// Exact delays.
@@ -106,6 +121,48 @@ pub enum Jitter {
     Equal,
     /// `min(max, random(initial, previous * 3))`.
     Decorrelated,
+}
+
+/// `queue:`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSection {
+    /// How stale attempts are found: `scan` (ours, default) or `reference`.
+    pub reassignment: Option<ReassignmentSpec>,
+}
+
+/// `queue.reassignment:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReassignmentSpec {
+    /// Time out every running attempt with a stale heartbeat.
+    Scan,
+    /// Only attempts in workers' active ids (the reference store's defect).
+    Reference,
+}
+
+/// `faults.random:`: rates per operation.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RandomSection {
+    /// Dequeue calls: `fail_rate` and `empty_rate`.
+    pub dequeue: Option<RatesSpec>,
+    /// Heartbeat calls: `fail_rate`.
+    pub heartbeat: Option<RatesSpec>,
+    /// Span flushes: `fail_rate`.
+    pub flush: Option<RatesSpec>,
+    /// Attempt completions: `fail_rate`.
+    pub complete: Option<RatesSpec>,
+}
+
+/// The rates of one operation in `faults.random`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RatesSpec {
+    /// Probability in [0, 1] that a call fails.
+    pub fail_rate: Option<f64>,
+    /// Probability in [0, 1] that a dequeue finds nothing (dequeue only).
+    pub empty_rate: Option<f64>,
 }
 
 /// `workers:` as a count or a list of ids.
@@ -132,9 +189,9 @@ impl<'de> Deserialize<'de> for WorkersSpec {
                 f.write_str("a worker count such as 4, or a list of worker ids")
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<WorkersSpec, E> {
-                u32::try_from(v)
-                    .map(WorkersSpec::Count)
-                    .map_err(|_| E::custom("too many workers"))
+                u32::try_from(v).map(WorkersSpec::Count).map_err(|_| {
+                    E::custom(format!("{v} workers is far too many; the limit is 1024"))
+                })
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<WorkersSpec, E> {
                 Err(E::custom(format!(
@@ -154,7 +211,7 @@ impl<'de> Deserialize<'de> for WorkersSpec {
 }
 
 /// One entry of `rollouts:`: a single rollout (`id:`) or a batch (`generate:`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RolloutEntry {
     /// The rollout's id.
@@ -172,7 +229,7 @@ pub struct RolloutEntry {
 }
 
 /// `generate:`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GenerateSpec {
     /// How many.
@@ -198,7 +255,7 @@ fn default_prefix() -> String {
 }
 
 /// `run:` or an `attempts:` entry.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunSpec {
     /// How long the executor runs (default 0ms).
@@ -214,7 +271,7 @@ pub struct RunSpec {
 }
 
 /// `result:`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RunResultKind {
     /// The executor returns.
@@ -258,7 +315,7 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
 }
 
 /// `faults:`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FaultsSection {
     /// Script over dequeue calls.
@@ -272,10 +329,31 @@ pub struct FaultsSection {
     /// Faults at virtual times.
     #[serde(default)]
     pub at: Vec<AtEvent>,
-    /// Seeded random faults (a later version).
-    pub random: Option<serde::de::IgnoredAny>,
-    /// Network faults (the turmoil engine, a later version).
-    pub network: Option<serde::de::IgnoredAny>,
+    /// The seeded overlay: random failures per operation, drawn from the seed.
+    pub random: Option<RandomSection>,
+    /// Latency and loss on every link (the turmoil engine).
+    pub network: Option<NetworkSection>,
+}
+
+/// `faults.network:` (the turmoil engine).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSection {
+    /// Per-message latency, drawn in `[min, max]` (default 0ms).
+    pub latency: Option<LatencySpec>,
+    /// Probability per message that the link breaks, losing it and whatever
+    /// is in flight on that link (default 0).
+    pub loss_rate: Option<f64>,
+}
+
+/// `faults.network.latency:`.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LatencySpec {
+    /// The least latency.
+    pub min: Dur,
+    /// The most latency.
+    pub max: Dur,
 }
 
 /// A fault script: shared by all workers (a list) or per worker (a mapping).
@@ -302,9 +380,21 @@ impl<'de> Deserialize<'de> for ScriptSpec {
                 }
                 Ok(ScriptSpec::Shared(steps))
             }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ScriptSpec, A::Error> {
-                let OrderedMap(entries) =
-                    OrderedMap::deserialize(de::value::MapAccessDeserializer::new(map))?;
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ScriptSpec, A::Error> {
+                let mut entries: Vec<(String, Vec<StepSpec>)> = Vec::new();
+                while let Some(worker) = map.next_key::<String>()? {
+                    if matches!(worker.as_str(), "fail" | "pass" | "empty") {
+                        // `dequeue: { fail: 3 }`: a step written without its list.
+                        return Err(de::Error::custom(format!(
+                            "`{worker}` is a step, not a worker id; a script is a list of steps: write [ {{ {worker}: 3 }} ]"
+                        )));
+                    }
+                    if entries.iter().any(|(k, _)| *k == worker) {
+                        return Err(de::Error::custom(format!("duplicate key `{worker}`")));
+                    }
+                    let steps = map.next_value()?;
+                    entries.push((worker, steps));
+                }
                 Ok(ScriptSpec::PerWorker(entries))
             }
         }
@@ -313,7 +403,7 @@ impl<'de> Deserialize<'de> for ScriptSpec {
 }
 
 /// One step: exactly one of `fail`, `pass`, `empty`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepSpec {
     /// Fail the next N calls: `{ fail: 3 }` or `{ fail: { times: 3, message: "..." } }`.
@@ -348,14 +438,21 @@ impl<'de> Deserialize<'de> for FailSpec {
                 f.write_str("a count such as 3, or { times: 3, message: \"...\" }")
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<FailSpec, E> {
-                let times = u32::try_from(v).map_err(|_| E::custom("count too large"))?;
+                let times = u32::try_from(v).map_err(|_| {
+                    E::custom(format!(
+                        "{v} is too large for a count; the most is {}",
+                        u32::MAX
+                    ))
+                })?;
                 Ok(FailSpec {
                     times,
                     message: None,
                 })
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<FailSpec, E> {
-                Err(E::custom(format!("a count must not be negative, not {v}")))
+                Err(E::custom(format!(
+                    "a count must not be negative, not {v}; write 0 or more"
+                )))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<FailSpec, A::Error> {
                 let full = Full::deserialize(de::value::MapAccessDeserializer::new(map))?;
@@ -370,24 +467,38 @@ impl<'de> Deserialize<'de> for FailSpec {
 }
 
 /// An entry of `faults.at`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AtEvent {
     /// When.
     pub at: Option<Dur>,
+    /// Repeat every this long after `at`, until `stop.within`.
+    pub every: Option<Dur>,
     /// Crash this worker.
     pub crash: Option<String>,
     /// Restart this worker.
     pub restart: Option<String>,
-    /// Partition these hosts (the turmoil engine).
+    /// Partition these two hosts (the turmoil engine): `queue` or worker ids.
     pub partition: Option<Vec<String>>,
-    /// How long a partition lasts.
+    /// End a partition between these two hosts (the turmoil engine).
+    pub repair: Option<Vec<String>>,
+    /// Hold the messages between these two hosts (the turmoil engine).
+    pub hold: Option<Vec<String>>,
+    /// Deliver the held messages between these two hosts (the turmoil engine).
+    pub release: Option<Vec<String>>,
+    /// Restart this host's software at once (the turmoil engine): `queue` or a
+    /// worker id.
+    pub bounce: Option<String>,
+    /// Make every message sent from now on take exactly this long (the
+    /// turmoil engine); with `for`, `faults.network.latency` comes back after.
+    pub latency: Option<Dur>,
+    /// How long a partition or hold lasts; it then ends by itself.
     #[serde(rename = "for")]
     pub for_: Option<Dur>,
 }
 
 /// `stop:`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StopSection {
     /// `all_terminal` (default) or `{ at: 2s }`.
@@ -436,7 +547,7 @@ impl<'de> Deserialize<'de> for StopWhenSpec {
 }
 
 /// `expect:`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectSection {
     /// Final rollout states, by id; `*` for every rollout not named.
@@ -451,6 +562,9 @@ pub struct ExpectSection {
     pub finished_at: Option<Dur>,
     /// `all` (default), a list of invariant names, or `[]`.
     pub invariants: Option<InvariantsSpec>,
+    /// Invariants that must be *violated*: a committed reproducer of a known
+    /// defect passes only while the harness still catches it.
+    pub violated: Option<Vec<String>>,
 }
 
 /// A rollout expectation: a status, or `{ status, attempts, worker, error }`.

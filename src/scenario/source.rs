@@ -1,14 +1,28 @@
-//! Where each node of a YAML file is: the source map behind located errors.
+//! Where each node of a YAML file is: the source map behind located errors,
+//! and the screening that keeps hostile YAML away from the deserializer.
 //!
 //! serde reports the position of parse and type errors, but the checks that
 //! run after parsing (duplicate ids, unknown references) only know the path of
 //! what they object to, such as `expect.rewards.r9`. [`SourceMap`] walks the
 //! file's YAML events once and records the span of every mapping key and
 //! every value by path, so those checks can point at the line too.
+//!
+//! [`SourceMap::screen`] does the same walk *before* serde sees the text and
+//! refuses, at their line and column, what would make the deserializer slow
+//! or huge: nesting deeper than [`MAX_NESTING`] levels, more than
+//! [`MAX_NODES`] nodes once aliases are expanded (alias bombs, "billion
+//! laughs"), and more than one document. A file the screen refuses is never
+//! deserialized; its time and memory stay linear in its size.
 
 use std::collections::BTreeMap;
 
-use saphyr_parser::{Event, Parser};
+use saphyr_parser::{Event, Parser, ScanError};
+
+/// The deepest nesting of mappings and lists a scenario file may have.
+pub const MAX_NESTING: usize = 64;
+/// The most YAML nodes (keys, values, list items) a file may have once
+/// every alias is expanded.
+pub const MAX_NODES: u64 = 1_000_000;
 
 /// One step of a path into a YAML document.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -57,6 +71,42 @@ pub fn display_path(path: &[PathSegment]) -> String {
     out
 }
 
+/// Parses a path as serde_norway prints it (`rollouts[0].run.duration`).
+///
+/// Keys that contain `.` or `[` cannot be told apart from nesting; such paths
+/// come out split, which only costs precision when locating.
+pub fn parse_path(text: &str) -> Option<Path> {
+    if text.is_empty() || text == "." || text.contains(char::is_whitespace) {
+        return None;
+    }
+    // A list at the root prints as `.[0]`.
+    let text = text
+        .strip_prefix('.')
+        .filter(|t| t.starts_with('['))
+        .unwrap_or(text);
+    let mut path = Path::new();
+    for part in text.split('.') {
+        let (key, mut rest) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !key.is_empty() {
+            path.push(PathSegment::Key(key.to_string()));
+        } else if rest.is_empty() {
+            return None;
+        }
+        while let Some(stripped) = rest.strip_prefix('[') {
+            let close = stripped.find(']')?;
+            path.push(PathSegment::Index(stripped[..close].parse().ok()?));
+            rest = &stripped[close + 1..];
+        }
+        if !rest.is_empty() {
+            return None;
+        }
+    }
+    Some(path)
+}
+
 /// A byte range of the source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ByteSpan {
@@ -66,112 +116,336 @@ pub struct ByteSpan {
     pub len: usize,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
-struct NodeSpans {
-    key: Option<ByteSpan>,
-    value: Option<ByteSpan>,
+/// A span stored compactly; `u32::MAX` offset means "none".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Packed(u32, u32);
+
+impl Packed {
+    const NONE: Self = Self(u32::MAX, 0);
+
+    fn pack(span: ByteSpan) -> Self {
+        Self(
+            u32::try_from(span.offset).unwrap_or(u32::MAX - 1),
+            u32::try_from(span.len).unwrap_or(u32::MAX),
+        )
+    }
+
+    fn get(self) -> Option<ByteSpan> {
+        (self.0 != u32::MAX).then_some(ByteSpan {
+            offset: self.0 as usize,
+            len: self.1 as usize,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    parent: u32,
+    key: Packed,
+    value: Packed,
 }
 
 /// Spans of every key and value in a YAML document, by path.
-#[derive(Debug, Clone, Default)]
+///
+/// Stored as a tree (one small record per node, children indexed by
+/// `(parent, segment)`), so a file of a million nodes costs tens of
+/// megabytes, not a copy of every node's full path.
+#[derive(Debug, Clone)]
 pub struct SourceMap {
-    nodes: BTreeMap<Path, NodeSpans>,
+    nodes: Vec<Node>,
+    children: BTreeMap<(u32, PathSegment), u32>,
+}
+
+impl Default for SourceMap {
+    fn default() -> Self {
+        Self {
+            nodes: vec![Node {
+                parent: u32::MAX,
+                key: Packed::NONE,
+                value: Packed::NONE,
+            }],
+            children: BTreeMap::new(),
+        }
+    }
+}
+
+/// Why [`SourceMap::screen`] refused a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScreenError {
+    /// What is wrong.
+    pub message: String,
+    /// Where.
+    pub span: Option<ByteSpan>,
+    /// What would be valid.
+    pub help: Option<String>,
 }
 
 enum Frame {
-    Map { path: Path, key: Option<String> },
-    Seq { path: Path, index: usize },
+    Map { node: u32, key: Option<String> },
+    Seq { node: u32, index: usize },
+}
+
+/// The running size of an open collection, for alias expansion.
+struct Open {
+    anchor: usize,
+    size: u64,
+    start: ByteSpan,
+    flow: bool,
 }
 
 impl SourceMap {
     /// Walks `source`. A file that does not parse gives an empty or partial
-    /// map; serde reports the parse error itself.
+    /// map; the parse error is reported by [`SourceMap::screen`] or serde.
     pub fn build(source: &str) -> Self {
+        Self::walk(source, false).0
+    }
+
+    /// Walks `source` and refuses what the deserializer must never see:
+    /// YAML syntax errors (reported here, located), nesting deeper than
+    /// [`MAX_NESTING`], more than [`MAX_NODES`] nodes after alias expansion,
+    /// and more than one document.
+    pub fn screen(source: &str) -> Result<Self, ScreenError> {
+        match Self::walk(source, true) {
+            (map, None) => Ok(map),
+            (_, Some(error)) => Err(error),
+        }
+    }
+
+    fn walk(source: &str, strict: bool) -> (Self, Option<ScreenError>) {
         let char_to_byte: Vec<usize> = source
             .char_indices()
             .map(|(b, _)| b)
             .chain([source.len()])
             .collect();
         let byte = |chars: usize| char_to_byte.get(chars).copied().unwrap_or(source.len());
-        let mut nodes: BTreeMap<Path, NodeSpans> = BTreeMap::new();
+        let mut map = Self::default();
         let mut stack: Vec<Frame> = Vec::new();
+        // Alias expansion: the expanded size of every anchored node, and the
+        // running size of each open collection.
+        let mut anchors: BTreeMap<usize, u64> = BTreeMap::new();
+        let mut open: Vec<Open> = Vec::new();
+        let mut total: u64 = 0;
+        let mut documents = 0usize;
         for item in Parser::new_from_str(source) {
-            let Ok((event, span)) = item else { break };
+            let (event, span) = match item {
+                Ok(ok) => ok,
+                Err(e) => {
+                    let error =
+                        strict.then(|| scan_error(source, &e, byte(e.marker().index()), &open));
+                    return (map, error);
+                }
+            };
             let start = byte(span.start.index());
             let end = byte(span.end.index()).max(start);
             let here = ByteSpan {
                 offset: start,
                 len: (end - start).max(1).min(source.len().saturating_sub(start)),
             };
-            // A key position in a mapping takes scalar keys; anything else is
-            // a value whose path is the parent's plus the key or index.
-            if let Some(Frame::Map {
-                path,
-                key: key @ None,
-            }) = stack.last_mut()
-            {
-                if let Event::Scalar(text, ..) = &event {
-                    let mut p = path.clone();
-                    p.push(PathSegment::Key(text.to_string()));
-                    nodes.entry(p).or_default().key = Some(here);
-                    *key = Some(text.to_string());
-                    continue;
-                }
-                if matches!(event, Event::MappingEnd) {
-                    stack.pop();
-                    advance(&mut stack);
-                    continue;
-                }
-                // A complex key: give it a placeholder name and walk on.
-                *key = Some(String::from("?"));
-            }
-            let value_path = match stack.last() {
-                Some(Frame::Map { path, key: Some(k) }) => {
-                    let mut p = path.clone();
-                    p.push(PathSegment::Key(k.clone()));
-                    Some(p)
-                }
-                Some(Frame::Seq { path, index }) => {
-                    let mut p = path.clone();
-                    p.push(PathSegment::Index(*index));
-                    Some(p)
-                }
-                _ => Some(Vec::new()),
-            };
-            match event {
-                Event::Scalar(..) | Event::Alias(_) => {
-                    if let Some(p) = value_path {
-                        nodes.entry(p).or_default().value = Some(here);
+            if strict {
+                let size = match &event {
+                    Event::DocumentStart(_) => {
+                        documents += 1;
+                        if documents > 1 {
+                            return (
+                                map,
+                                Some(ScreenError {
+                                    message: "a scenario file holds one YAML document; a second one starts here".into(),
+                                    span: Some(here),
+                                    help: Some("remove this `---` and what follows, or put each scenario in its own file".into()),
+                                }),
+                            );
+                        }
+                        None
                     }
-                    advance(&mut stack);
+                    Event::Scalar(..) => Some(1),
+                    Event::Alias(id) => match anchors.get(id) {
+                        Some(size) => Some(*size),
+                        // Known to the parser but not finished: the alias
+                        // sits inside the value it names.
+                        None => {
+                            return (
+                                map,
+                                Some(ScreenError {
+                                    message: "this alias refers to a value that contains it (a recursive alias)".into(),
+                                    span: Some(here),
+                                    help: Some("an alias can only repeat a value that is complete where it is used".into()),
+                                }),
+                            );
+                        }
+                    },
+                    Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                        if open.len() >= MAX_NESTING {
+                            return (map, Some(too_deep(here)));
+                        }
+                        let flow = source[start..].starts_with(['[', '{']);
+                        open.push(Open {
+                            anchor: *anchor,
+                            size: 1,
+                            start: ByteSpan {
+                                offset: here.offset,
+                                len: 1,
+                            },
+                            flow,
+                        });
+                        None
+                    }
+                    Event::SequenceEnd | Event::MappingEnd => {
+                        let done = open.pop().map_or(1, |o| {
+                            if o.anchor != 0 {
+                                anchors.insert(o.anchor, o.size);
+                            }
+                            o.size
+                        });
+                        // Its nodes were counted into `total` as they came;
+                        // only the parent's running size grows here.
+                        if let Some(parent) = open.last_mut() {
+                            parent.size = parent.size.saturating_add(done);
+                        }
+                        None
+                    }
+                    _ => None,
+                };
+                if let Some(size) = size {
+                    if let Event::Scalar(_, _, anchor, _) = &event
+                        && *anchor != 0
+                    {
+                        anchors.insert(*anchor, 1);
+                    }
+                    if let Some(parent) = open.last_mut() {
+                        parent.size = parent.size.saturating_add(size);
+                    }
+                    total = total.saturating_add(size);
                 }
-                Event::MappingStart(..) | Event::SequenceStart(..) => {
-                    let p = value_path.unwrap_or_default();
-                    nodes.entry(p.clone()).or_default().value = Some(here);
-                    stack.push(if matches!(event, Event::MappingStart(..)) {
-                        Frame::Map { path: p, key: None }
-                    } else {
-                        Frame::Seq { path: p, index: 0 }
-                    });
+                if matches!(event, Event::SequenceStart(..) | Event::MappingStart(..)) {
+                    total = total.saturating_add(1);
                 }
-                Event::SequenceEnd | Event::MappingEnd => {
-                    stack.pop();
-                    advance(&mut stack);
+                if total > MAX_NODES {
+                    let aliased = matches!(event, Event::Alias(_));
+                    return (
+                        map,
+                        Some(ScreenError {
+                            message: if aliased {
+                                format!(
+                                    "this alias expands the file past {MAX_NODES} YAML nodes (an alias bomb?)"
+                                )
+                            } else {
+                                format!("the file has more than {MAX_NODES} YAML nodes")
+                            },
+                            span: Some(here),
+                            help: Some(if aliased {
+                                "aliases (`*name`) are copied where they are used; use fewer, or smaller anchored values".into()
+                            } else {
+                                "use `generate:` for many rollouts".into()
+                            }),
+                        }),
+                    );
                 }
-                _ => {}
             }
+            map.record(&mut stack, event, here);
         }
-        Self { nodes }
+        if strict && documents == 0 {
+            return (
+                map,
+                Some(ScreenError {
+                    message: "the file is empty".into(),
+                    span: Some(ByteSpan { offset: 0, len: 0 }),
+                    help: Some(
+                        "a scenario needs at least `name:` and `rollouts:` (see scenarios/c02.yaml)"
+                            .into(),
+                    ),
+                }),
+            );
+        }
+        (map, None)
+    }
+
+    fn child(&mut self, parent: u32, segment: PathSegment) -> u32 {
+        let next = u32::try_from(self.nodes.len()).unwrap_or(u32::MAX);
+        *self.children.entry((parent, segment)).or_insert_with(|| {
+            self.nodes.push(Node {
+                parent,
+                key: Packed::NONE,
+                value: Packed::NONE,
+            });
+            next
+        })
+    }
+
+    fn record(&mut self, stack: &mut Vec<Frame>, event: Event<'_>, here: ByteSpan) {
+        // A key position in a mapping takes scalar keys; anything else is a
+        // value whose node is the parent's child by key or index.
+        if let Some(Frame::Map {
+            node,
+            key: key @ None,
+        }) = stack.last_mut()
+        {
+            let parent = *node;
+            if let Event::Scalar(text, ..) = &event {
+                let id = self.child(parent, PathSegment::Key(text.to_string()));
+                // A repeated key keeps the span of its last occurrence, which
+                // is where a "duplicate key" error points.
+                self.nodes[id as usize].key = Packed::pack(here);
+                *key = Some(text.to_string());
+                return;
+            }
+            if matches!(event, Event::MappingEnd) {
+                stack.pop();
+                advance(stack);
+                return;
+            }
+            // A complex key: give it a placeholder name and walk on.
+            *key = Some(String::from("?"));
+        }
+        let node = match stack.last() {
+            Some(Frame::Map { node, key: Some(k) }) => {
+                let (parent, k) = (*node, k.clone());
+                self.child(parent, PathSegment::Key(k))
+            }
+            Some(Frame::Seq { node, index }) => {
+                let (parent, index) = (*node, *index);
+                self.child(parent, PathSegment::Index(index))
+            }
+            _ => 0,
+        };
+        match event {
+            Event::Scalar(..) | Event::Alias(_) => {
+                self.nodes[node as usize].value = Packed::pack(here);
+                advance(stack);
+            }
+            Event::MappingStart(..) => {
+                self.nodes[node as usize].value = Packed::pack(here);
+                stack.push(Frame::Map { node, key: None });
+            }
+            Event::SequenceStart(..) => {
+                self.nodes[node as usize].value = Packed::pack(here);
+                stack.push(Frame::Seq { node, index: 0 });
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                stack.pop();
+                advance(stack);
+            }
+            _ => {}
+        }
+    }
+
+    fn find(&self, path: &[PathSegment]) -> Option<u32> {
+        let mut node = 0u32;
+        for segment in path {
+            node = *self.children.get(&(node, segment.clone()))?;
+        }
+        Some(node)
     }
 
     /// The span of the value at `path`.
     pub fn value(&self, path: &[PathSegment]) -> Option<ByteSpan> {
-        self.nodes.get(path).and_then(|n| n.value)
+        self.find(path)
+            .and_then(|n| self.nodes[n as usize].value.get())
     }
 
     /// The span of the key at `path` (the last segment must be a key).
     pub fn key(&self, path: &[PathSegment]) -> Option<ByteSpan> {
-        self.nodes.get(path).and_then(|n| n.key)
+        self.find(path)
+            .and_then(|n| self.nodes[n as usize].key.get())
     }
 
     /// The best span for `path`: its value, else its key, else the nearest
@@ -180,6 +454,142 @@ impl SourceMap {
         (0..=path.len())
             .rev()
             .find_map(|n| self.value(&path[..n]).or_else(|| self.key(&path[..n])))
+    }
+
+    /// The children of the mapping or list at `path`: each one's segment,
+    /// key span and value span, in file order.
+    pub fn children(
+        &self,
+        path: &[PathSegment],
+    ) -> Vec<(PathSegment, Option<ByteSpan>, Option<ByteSpan>)> {
+        let Some(parent) = self.find(path) else {
+            return Vec::new();
+        };
+        let mut out: Vec<(PathSegment, Option<ByteSpan>, Option<ByteSpan>)> = self
+            .children
+            .range((parent, PathSegment::Key(String::new()))..)
+            .take_while(|((p, _), _)| *p == parent)
+            .map(|((_, segment), id)| {
+                let node = self.nodes[*id as usize];
+                (segment.clone(), node.key.get(), node.value.get())
+            })
+            .collect();
+        out.sort_by_key(|(_, key, value)| key.or(*value).map_or(usize::MAX, |s| s.offset));
+        out
+    }
+
+    /// Every node whose last key satisfies `wanted`, with its path and the
+    /// span of its value, in file order. For checks that apply to a kind of
+    /// key wherever it appears (such as every `*_rate`).
+    pub fn keys_where(&self, wanted: impl Fn(&str) -> bool) -> Vec<(Path, ByteSpan)> {
+        let found: Vec<(u32, ByteSpan)> = self
+            .children
+            .iter()
+            .filter(|((_, segment), _)| matches!(segment, PathSegment::Key(k) if wanted(k)))
+            .filter_map(|(_, id)| Some((*id, self.nodes[*id as usize].value.get()?)))
+            .collect();
+        // The segment of every node on the way up, in one pass over the index.
+        let mut needed: BTreeMap<u32, Option<PathSegment>> = BTreeMap::new();
+        for (id, _) in &found {
+            let mut id = *id;
+            while id != 0 && id != u32::MAX && !needed.contains_key(&id) {
+                needed.insert(id, None);
+                id = self.nodes[id as usize].parent;
+            }
+        }
+        for ((_, segment), id) in &self.children {
+            if let Some(slot) = needed.get_mut(id) {
+                *slot = Some(segment.clone());
+            }
+        }
+        let mut out: Vec<(Path, ByteSpan)> = found
+            .into_iter()
+            .map(|(mut id, span)| {
+                let mut path = Path::new();
+                while let Some(Some(segment)) = needed.get(&id) {
+                    path.push(segment.clone());
+                    id = self.nodes[id as usize].parent;
+                }
+                path.reverse();
+                (path, span)
+            })
+            .collect();
+        out.sort_by_key(|(_, span)| span.offset);
+        out
+    }
+}
+
+fn too_deep(here: ByteSpan) -> ScreenError {
+    ScreenError {
+        message: format!("nesting deeper than {MAX_NESTING} levels"),
+        span: Some(here),
+        help: Some("scenario files are shallow; flatten this value".into()),
+    }
+}
+
+/// A saphyr scan error as a located message with help.
+fn scan_error(source: &str, e: &ScanError, offset: usize, open: &[Open]) -> ScreenError {
+    let info = e.info();
+    if info.contains("recursion limit exceeded") {
+        return too_deep(ByteSpan { offset, len: 1 });
+    }
+    // saphyr words errors "while parsing X, did not find Y"; lead with what
+    // is wrong.
+    let message = match info.split_once(", ") {
+        Some((context, what)) if context.starts_with("while ") => format!("{what} {context}"),
+        _ => info.to_string(),
+    };
+    let innermost_flow = open.iter().rev().find(|o| o.flow).map(|o| o.start);
+    let opened = |what: &str| {
+        innermost_flow.map(|s| {
+            let (line, col) = line_col(source, s.offset);
+            format!("the `{what}` opened at line {line} column {col} is not closed")
+        })
+    };
+    let help = if info.contains("expected ',' or '}'") {
+        opened("{").or(Some(
+            "close the mapping with `}`, or separate entries with `,`".into(),
+        ))
+    } else if info.contains("expected ',' or ']'") {
+        opened("[").or(Some(
+            "close the list with `]`, or separate items with `,`".into(),
+        ))
+    } else if info.contains("tab") {
+        Some("indent with spaces: YAML does not allow tabs for indentation".into())
+    } else if info.contains("mapping values are not allowed") {
+        Some("quote a value that contains `: `, or check the indentation of this line".into())
+    } else if info.contains("did not find expected key") {
+        Some("check the indentation: the keys of one mapping must line up".into())
+    } else if info.contains("expected '-'") {
+        Some("check the indentation: the items of one list must line up".into())
+    } else if info.contains("unknown anchor") {
+        Some("define the anchor with `&name` before using it as `*name`".into())
+    } else if info.contains("quoted scalar") || info.contains("unexpected end of stream") {
+        Some("close the quoted string".into())
+    } else {
+        None
+    };
+    let mut offset = floor_char_boundary(source, offset);
+    if info.contains("tab") {
+        // saphyr points just past the tabs; point at the first of them.
+        while offset > 0 && source.as_bytes()[offset - 1] == b'\t' {
+            offset -= 1;
+        }
+    }
+    let unclosed = info.contains("expected ',' or '}'") || info.contains("expected ',' or ']'");
+    let span = match innermost_flow {
+        // At the end of the file there is nothing to underline: point at the
+        // bracket that was never closed.
+        Some(open) if unclosed && source[offset..].trim().is_empty() => open,
+        _ => ByteSpan {
+            offset,
+            len: source[offset..].chars().next().map_or(0, char::len_utf8),
+        },
+    };
+    ScreenError {
+        message: format!("invalid YAML: {message}"),
+        span: Some(span),
+        help,
     }
 }
 
@@ -193,10 +603,19 @@ fn advance(stack: &mut [Frame]) {
 
 /// 1-based line and column of a byte offset.
 pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
-    let before = &source[..offset.min(source.len())];
+    let before = &source[..floor_char_boundary(source, offset)];
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, col)
+}
+
+/// The largest char boundary at or below `offset`.
+pub fn floor_char_boundary(source: &str, offset: usize) -> usize {
+    let mut offset = offset.min(source.len());
+    while !source.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
 }
 
 #[cfg(test)]
@@ -228,5 +647,59 @@ mod tests {
         );
         assert_eq!(at(&["expect", "rewards", "r9", "a.b"]), Some((8, 16)));
         assert_eq!(at(&["expect", "nothing", "here"]), Some((7, 3)));
+    }
+
+    #[test]
+    fn finds_keys_anywhere_with_their_paths() {
+        let src =
+            "faults:\n  random:\n    dequeue: { fail_rate: 1.5 }\n  network: { loss_rate: 2 }\n";
+        let map = SourceMap::build(src);
+        let found: Vec<(String, (usize, usize))> = map
+            .keys_where(|k| k.ends_with("_rate"))
+            .into_iter()
+            .map(|(path, span)| (display_path(&path), line_col(src, span.offset)))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("faults.random.dequeue.fail_rate".into(), (3, 27)),
+                ("faults.network.loss_rate".into(), (4, 25)),
+            ]
+        );
+    }
+
+    #[test]
+    fn parses_serde_paths() {
+        assert_eq!(
+            parse_path("rollouts[0].run.duration"),
+            Some(p(&["rollouts", "0", "run", "duration"]))
+        );
+        assert_eq!(parse_path("workers[1][2]"), Some(p(&["workers", "1", "2"])));
+        assert_eq!(parse_path(".[0].run"), Some(p(&["0", "run"])));
+        assert_eq!(parse_path("."), None);
+        assert_eq!(parse_path("a b"), None);
+    }
+
+    #[test]
+    fn screening_refuses_deep_nesting_bombs_and_second_documents() {
+        let deep = format!("a: {}{}\n", "[".repeat(100), "]".repeat(100));
+        let e = SourceMap::screen(&deep).unwrap_err();
+        assert!(e.message.contains("nesting deeper than 64"), "{e:?}");
+        let mut laughs = String::from("l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..8 {
+            let refs = vec![format!("*l{}", i - 1); 10].join(", ");
+            laughs.push_str(&format!("l{i}: &l{i} [{refs}]\n"));
+        }
+        let e = SourceMap::screen(&laughs).unwrap_err();
+        assert!(e.message.contains("alias"), "{e:?}");
+        let e = SourceMap::screen("a: 1\n---\nb: 2\n").unwrap_err();
+        assert_eq!(
+            e.span.map(|s| line_col("a: 1\n---\nb: 2\n", s.offset)),
+            Some((2, 1))
+        );
+        assert!(SourceMap::screen("").unwrap_err().message.contains("empty"));
+        assert!(SourceMap::screen("a: &x [1, 2]\nb: *x\n").is_ok());
+        let e = SourceMap::screen("a: &a [*a, *a]\n").unwrap_err();
+        assert!(e.message.contains("recursive alias"), "{e:?}");
     }
 }

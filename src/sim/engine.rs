@@ -4,6 +4,9 @@
 //!   ([`super::executor`]). No tokio. The fast path.
 //! - [`EngineKind::Tokio`]: the same world on a current-thread tokio runtime
 //!   with paused time, proving the core runs on the production runtime.
+//! - [`EngineKind::Turmoil`]: the queue as a server host and each worker as
+//!   a host of its own, over turmoil's simulated network
+//!   ([`super::turmoil_engine`]); the only engine for network faults.
 //!
 //! Both drive the run the same way: apply the controls due now (enqueues,
 //! then timed faults), let every ready task run, check the stop rule, then
@@ -27,13 +30,17 @@ use super::trace::{EventKind, Trace, TraceHash};
 use super::world::{Control, World};
 
 /// Which engine runs a plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum EngineKind {
     /// The project's own deterministic executor.
     Virtual,
     /// tokio, current-thread, paused time.
     Tokio,
+    /// turmoil: queue and workers as hosts on a simulated network.
+    Turmoil,
 }
 
 impl EngineKind {
@@ -42,6 +49,7 @@ impl EngineKind {
         match self {
             Self::Virtual => "virtual",
             Self::Tokio => "tokio",
+            Self::Turmoil => "turmoil",
         }
     }
 }
@@ -129,15 +137,30 @@ pub struct RunResult {
     pub trace_hash: TraceHash,
     /// Every built-in invariant, checked.
     pub invariants: Vec<InvariantReport>,
+    /// Every fault verdict, when the plan asked to record them.
+    pub verdicts: crate::sim::faults::VerdictLog,
 }
 
 /// Runs `plan` on `engine`.
+///
+/// # Panics
+///
+/// If the plan uses a network feature ([`SimPlan::network_feature`]) and
+/// `engine` is not [`EngineKind::Turmoil`]; the scenario loader refuses
+/// such a combination with a located error first.
 pub fn run(plan: &SimPlan, engine: EngineKind) -> RunResult {
+    if let Some(feature) = plan.network_feature() {
+        assert!(
+            engine == EngineKind::Turmoil,
+            "{feature}: only the turmoil engine runs this plan, not {engine}"
+        );
+    }
     let started = Instant::now();
     let plan = Rc::new(plan.clone());
     let mut result = match engine {
         EngineKind::Virtual => run_virtual(plan.clone()),
         EngineKind::Tokio => run_tokio(plan.clone()),
+        EngineKind::Turmoil => super::turmoil_engine::run_turmoil(plan.clone()),
     };
     result.invariants = invariants::check_all(&plan, &result);
     result.wall = started.elapsed();
@@ -208,6 +231,8 @@ impl<H> Workers<H> {
                         .insert(worker.clone(), (handle, WorkerState::Alive));
                 }
             }
+            // Network actions: `run` keeps them off this engine.
+            Control::Fault(_) => {}
         }
     }
 
@@ -233,13 +258,18 @@ impl<H> Workers<H> {
     }
 }
 
-fn finish_world<C: Clock + 'static>(
+pub(super) fn finish_world<C: Clock + 'static>(
     world: World<C>,
     engine: EngineKind,
     stop: StopReason,
     ended_at: Duration,
     workers: BTreeMap<WorkerId, WorkerState>,
 ) -> RunResult {
+    let verdicts = if world.plan.record_verdicts {
+        world.faults.log()
+    } else {
+        Default::default()
+    };
     let World { queue, trace, .. } = world;
     let snapshot = Rc::try_unwrap(queue).map_or_else(|q| q.snapshot(), |q| q.into_snapshot());
     let trace = trace.take();
@@ -254,6 +284,7 @@ fn finish_world<C: Clock + 'static>(
         trace,
         trace_hash,
         invariants: Vec::new(),
+        verdicts,
     }
 }
 
@@ -353,32 +384,96 @@ impl TaskHost for TokioHost {
     }
 }
 
+/// The tokio engine's clock for the workers: tokio's timers, except that
+/// nothing sleeps past the run's horizon (`stop.at` or `stop.within`). Timers
+/// due at the horizon still fire, so, as on the virtual engine, everything
+/// due at that instant runs and nothing after it does, whatever order tokio
+/// wakes tasks in.
+#[derive(Debug, Clone, Copy)]
+struct HorizonClock {
+    inner: crate::core::clock::TokioClock,
+    horizon: Duration,
+}
+
+impl Clock for HorizonClock {
+    fn now(&self) -> Duration {
+        self.inner.now()
+    }
+
+    fn sleep_until(&self, deadline: Duration) -> impl std::future::Future<Output = ()> {
+        let (inner, beyond) = (self.inner, deadline > self.horizon);
+        async move {
+            if beyond {
+                std::future::pending::<()>().await;
+            }
+            inner.sleep_until(deadline).await;
+        }
+    }
+}
+
 fn run_tokio(plan: Rc<SimPlan>) -> RunResult {
+    run_tokio_on(plan, true)
+}
+
+/// Runs `plan` on a current-thread tokio runtime in *real* time (not
+/// paused), as the reference runner's own tests do: every millisecond of
+/// the scenario takes a millisecond of wall time. The performance baseline
+/// of `benches/`; its time stamps follow the wall clock, so its trace is not
+/// deterministic.
+pub fn run_tokio_wall_clock(plan: &SimPlan) -> RunResult {
+    let started = Instant::now();
+    let plan = Rc::new(plan.clone());
+    let mut result = run_tokio_on(plan.clone(), false);
+    result.invariants = invariants::check_all(&plan, &result);
+    result.wall = started.elapsed();
+    result
+}
+
+fn run_tokio_on(plan: Rc<SimPlan>, paused: bool) -> RunResult {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
-        .start_paused(true)
+        .start_paused(paused)
         .build()
         .expect("a current-thread runtime with time always builds");
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async move {
-        let clock = crate::core::clock::TokioClock::new();
-        let world = World::new(plan.clone(), clock);
-        let changed = Rc::new(tokio::sync::Notify::new());
-        {
-            let changed = changed.clone();
-            world.queue.set_status_listener(move |_, _| changed.notify_one());
-        }
-        let controls = world.controls();
-        let mut next_control = 0;
-        let mut host = TokioHost;
-        let mut workers = Workers::start(&world, &mut host);
         let within = plan.stop.within;
         let stop_at = match plan.stop.when {
             StopWhen::At(at) if at <= within => Some(at),
             _ => None,
         };
+        let horizon = stop_at.unwrap_or(within);
+        let clock = crate::core::clock::TokioClock::new();
+        let world = World::new(
+            plan.clone(),
+            HorizonClock {
+                inner: clock,
+                horizon,
+            },
+        );
+        let changed = Rc::new(tokio::sync::Notify::new());
+        {
+            let changed = changed.clone();
+            world
+                .queue
+                .set_status_listener(move |_, _| changed.notify_one());
+        }
+        let controls = world.controls();
+        let mut next_control = 0;
+        let mut host = TokioHost;
+        let mut workers = Workers::start(&world, &mut host);
         let stop = loop {
             let now = clock.now();
+            if now > horizon {
+                // Everything due at the horizon has run (tokio advances time
+                // only once every task is idle).
+                break match stop_at {
+                    Some(_) => StopReason::StopAt,
+                    None => StopReason::TimeBudget {
+                        within_ms: within.as_millis() as u64,
+                    },
+                };
+            }
             while let Some((at, control)) = controls.get(next_control)
                 && *at <= now
             {
@@ -388,7 +483,9 @@ fn run_tokio(plan: Rc<SimPlan>) -> RunResult {
             // Let every task that is ready at this instant run before judging.
             tokio::task::yield_now().await;
             if world.trace.len() > plan.limits.max_events {
-                break StopReason::EventBudget { max_events: plan.limits.max_events };
+                break StopReason::EventBudget {
+                    max_events: plan.limits.max_events,
+                };
             }
             if plan.stop.when == StopWhen::AllTerminal && world.all_terminal() {
                 break StopReason::AllTerminal;
@@ -396,23 +493,23 @@ fn run_tokio(plan: Rc<SimPlan>) -> RunResult {
             if !workers.any_alive(&host) && next_control >= controls.len() {
                 break StopReason::Stalled;
             }
-            let next_control_at = controls.get(next_control).map(|(at, _)| *at);
-            let wake_at = [next_control_at, stop_at, Some(within)].into_iter().flatten().min().unwrap_or(within);
+            let next_control_at = controls
+                .get(next_control)
+                .map(|(at, _)| *at)
+                .filter(|at| *at <= horizon);
+            let past_horizon = horizon + Duration::from_millis(1);
+            let wake_at = next_control_at.map_or(past_horizon, |c| c.min(past_horizon));
             tokio::select! {
                 biased;
                 _ = changed.notified() => {}
-                _ = clock.sleep_until(wake_at) => {
-                    let now = clock.now();
-                    if stop_at.is_some_and(|at| now >= at) && next_control_at.is_none_or(|c| c > now) {
-                        break StopReason::StopAt;
-                    }
-                    if now >= within && next_control_at.is_none_or(|c| c > now) {
-                        break StopReason::TimeBudget { within_ms: within.as_millis() as u64 };
-                    }
-                }
+                _ = clock.sleep_until(wake_at) => {}
             }
         };
-        let ended_at = clock.now();
+        let ended_at = if matches!(stop, StopReason::StopAt | StopReason::TimeBudget { .. }) {
+            horizon
+        } else {
+            clock.now()
+        };
         let workers = workers.finish(&mut host);
         tokio::task::yield_now().await;
         finish_world(world, EngineKind::Tokio, stop, ended_at, workers)
@@ -442,6 +539,7 @@ mod tests {
         plan.runner.backoff = BackoffPolicy {
             initial: ms(5),
             max: ms(20),
+            jitter: crate::core::runner::backoff::Jitter::None,
         };
         plan.rollouts.push(RolloutPlan {
             id: RolloutId::new("r1"),

@@ -6,6 +6,16 @@
 //! last step every call passes. A script is shared by all workers (calls count
 //! in the order they happen) or kept per worker.
 //!
+//! The seeded overlay ([`RandomRates`]) fails (or, for dequeue, empties) calls
+//! at random, drawing from one ChaCha stream per operation derived from the
+//! scenario seed, so adding a fault source never shifts another's draws. Every
+//! call draws once, whether or not it uses the draw, so the overlay's choice
+//! for the n-th call never depends on the script. The script always wins: the
+//! overlay decides only calls the script has no step for.
+//!
+//! Every decision is kept in a [`VerdictLog`], which is what `freeze` turns
+//! back into an explicit script.
+//!
 //! [`FaultyQueue`] is a worker's handle to the shared queue with the scripts in
 //! front of it; it records every call and its result in the trace, marking
 //! injected failures with their [`FaultSource`].
@@ -88,19 +98,24 @@ impl ScriptCursor {
 
     /// The verdict for the next call, advancing the script.
     pub fn next_verdict(&mut self) -> Verdict {
+        self.next_step().unwrap_or(Verdict::Pass)
+    }
+
+    /// The verdict of the next step, or `None` once the script is used up.
+    pub fn next_step(&mut self) -> Option<Verdict> {
         while let Some(step) = self.steps.get(self.step) {
             if self.used < step.times() {
                 self.used += 1;
-                return match step {
+                return Some(match step {
                     FaultStep::Fail { message, .. } => Verdict::Fail(message.clone()),
                     FaultStep::Pass { .. } => Verdict::Pass,
                     FaultStep::Empty { .. } => Verdict::Empty,
-                };
+                });
             }
             self.step += 1;
             self.used = 0;
         }
-        Verdict::Pass
+        None
     }
 }
 
@@ -119,10 +134,84 @@ enum Cursors {
     PerWorker(BTreeMap<WorkerId, ScriptCursor>),
 }
 
-/// Every operation's script, with its position.
-#[derive(Debug, Default)]
+/// The seeded overlay's rates for one operation.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RandomRates {
+    /// Probability that a call fails.
+    pub fail_rate: f64,
+    /// Probability that a dequeue answers "nothing waiting" (dequeue only).
+    pub empty_rate: f64,
+}
+
+/// The message of a failure drawn by the overlay.
+pub const RANDOM_FAULT_MESSAGE: &str = "random fault";
+
+/// A verdict and where it came from (`None` for a plain pass).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// What happens to the call.
+    pub verdict: Verdict,
+    /// Who decided a failure or an empty answer.
+    pub source: Option<FaultSource>,
+}
+
+/// Every verdict given, per operation: in call order over all workers, and
+/// per worker.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VerdictLog {
+    /// All calls of each operation, in the order they happened.
+    pub shared: BTreeMap<QueueOp, Vec<Verdict>>,
+    /// Each worker's calls of each operation.
+    pub per_worker: BTreeMap<(QueueOp, WorkerId), Vec<Verdict>>,
+    /// How many verdicts the overlay decided (failures and empties).
+    pub random_faults: u64,
+}
+
+struct Overlay {
+    rates: RandomRates,
+    stream: rand_chacha::ChaCha8Rng,
+}
+
+/// Every operation's script, with its position, and the seeded overlay.
+#[derive(Default)]
 pub struct FaultInjector {
     cursors: RefCell<BTreeMap<QueueOp, Cursors>>,
+    overlays: RefCell<BTreeMap<QueueOp, Overlay>>,
+    log: RefCell<VerdictLog>,
+    recording: bool,
+}
+
+impl std::fmt::Debug for FaultInjector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FaultInjector")
+            .field("cursors", &self.cursors)
+            .field(
+                "overlays",
+                &self.overlays.borrow().keys().collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// The ChaCha stream of one named source of randomness under a seed: the same
+/// seed and label always give the same stream, and different labels give
+/// independent ones.
+pub fn seeded_stream(seed: u64, label: &str) -> rand_chacha::ChaCha8Rng {
+    use rand_core::SeedableRng;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(xxhash_rust::xxh3::xxh3_64(label.as_bytes()));
+    rng
+}
+
+/// A 64-bit value derived from a seed and a label, for seeding other streams.
+pub fn derived_seed(seed: u64, label: &str) -> u64 {
+    use rand_core::RngCore;
+    seeded_stream(seed, label).next_u64()
+}
+
+/// A uniform draw in `[0, 1)` with 53 bits of precision.
+fn unit(x: u64) -> f64 {
+    (x >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
 impl FaultInjector {
@@ -144,19 +233,95 @@ impl FaultInjector {
             .collect();
         Self {
             cursors: RefCell::new(cursors),
+            overlays: RefCell::default(),
+            log: RefCell::default(),
+            recording: false,
         }
+    }
+
+    /// Keeps every verdict in the [`VerdictLog`] (off by default: sweeps and
+    /// suites do not pay for it).
+    pub fn recording(mut self, on: bool) -> Self {
+        self.recording = on;
+        self
+    }
+
+    /// Adds the seeded overlay: for each operation, rates and a stream
+    /// derived from `seed` and the operation's name.
+    pub fn with_random(self, seed: u64, rates: &BTreeMap<QueueOp, RandomRates>) -> Self {
+        *self.overlays.borrow_mut() = rates
+            .iter()
+            .map(|(&op, &rates)| {
+                let stream = seeded_stream(seed, &format!("faults.random.{}", op.as_str()));
+                (op, Overlay { rates, stream })
+            })
+            .collect();
+        self
     }
 
     /// The verdict for `worker`'s next `op` call.
     pub fn verdict(&self, op: QueueOp, worker: &WorkerId) -> Verdict {
-        let mut cursors = self.cursors.borrow_mut();
-        match cursors.get_mut(&op) {
-            None => Verdict::Pass,
-            Some(Cursors::Shared(cursor)) => cursor.next_verdict(),
-            Some(Cursors::PerWorker(map)) => map
-                .get_mut(worker)
-                .map_or(Verdict::Pass, ScriptCursor::next_verdict),
+        self.decide(op, worker).verdict
+    }
+
+    /// The verdict for `worker`'s next `op` call, and who gave it.
+    pub fn decide(&self, op: QueueOp, worker: &WorkerId) -> Decision {
+        let drawn = self.overlays.borrow_mut().get_mut(&op).map(|o| {
+            use rand_core::RngCore;
+            let x = unit(o.stream.next_u64());
+            if x < o.rates.fail_rate {
+                Verdict::Fail(RANDOM_FAULT_MESSAGE.to_string())
+            } else if x < o.rates.fail_rate + o.rates.empty_rate {
+                Verdict::Empty
+            } else {
+                Verdict::Pass
+            }
+        });
+        let scripted = {
+            let mut cursors = self.cursors.borrow_mut();
+            match cursors.get_mut(&op) {
+                None => None,
+                Some(Cursors::Shared(cursor)) => cursor.next_step(),
+                Some(Cursors::PerWorker(map)) => {
+                    map.get_mut(worker).and_then(ScriptCursor::next_step)
+                }
+            }
+        };
+        let decision = match (scripted, drawn) {
+            (Some(verdict), _) => {
+                let source = (verdict != Verdict::Pass).then_some(FaultSource::Script);
+                Decision { verdict, source }
+            }
+            (None, Some(verdict)) => {
+                let source = (verdict != Verdict::Pass).then_some(FaultSource::Random);
+                Decision { verdict, source }
+            }
+            (None, None) => Decision {
+                verdict: Verdict::Pass,
+                source: None,
+            },
+        };
+        let mut log = self.log.borrow_mut();
+        if decision.source == Some(FaultSource::Random) {
+            log.random_faults += 1;
         }
+        if !self.recording {
+            return decision;
+        }
+        log.shared
+            .entry(op)
+            .or_default()
+            .push(decision.verdict.clone());
+        log.per_worker
+            .entry((op, worker.clone()))
+            .or_default()
+            .push(decision.verdict.clone());
+        decision
+    }
+
+    /// Every verdict given so far.
+    pub fn log(&self) -> VerdictLog {
+        self.log.borrow().clone()
     }
 }
 
@@ -188,13 +353,19 @@ impl<Q: Queue, C: Clock> FaultyQueue<Q, C> {
         );
     }
 
-    fn injected(&self, op: QueueOp, attempt: Option<&AttemptId>, message: String) -> QueueError {
+    fn injected(
+        &self,
+        op: QueueOp,
+        attempt: Option<&AttemptId>,
+        message: String,
+        source: Option<FaultSource>,
+    ) -> QueueError {
         self.record(
             op,
             attempt,
             CallResult::Failed {
                 message: message.clone(),
-                fault: Some(FaultSource::Script),
+                fault: source.or(Some(FaultSource::Script)),
             },
         );
         QueueError::Transient { op, message }
@@ -234,8 +405,9 @@ impl<Q: Queue, C: Clock> FaultyQueue<Q, C> {
         call: impl FnOnce() -> F,
         ok: impl FnOnce(&T) -> Option<CallResult>,
     ) -> Result<T, QueueError> {
-        match self.faults.verdict(op, &self.worker) {
-            Verdict::Fail(message) => Err(self.injected(op, attempt, message)),
+        let decision = self.faults.decide(op, &self.worker);
+        match decision.verdict {
+            Verdict::Fail(message) => Err(self.injected(op, attempt, message, decision.source)),
             // Validation allows `empty` only in dequeue scripts.
             Verdict::Pass | Verdict::Empty => {
                 let result = call().await;
@@ -266,14 +438,15 @@ impl<Q: Queue, C: Clock> Queue for FaultyQueue<Q, C> {
 
     async fn dequeue(&self, worker: &WorkerId) -> Result<Option<Dequeued>, QueueError> {
         let op = QueueOp::Dequeue;
-        match self.faults.verdict(op, worker) {
-            Verdict::Fail(message) => Err(self.injected(op, None, message)),
+        let decision = self.faults.decide(op, worker);
+        match decision.verdict {
+            Verdict::Fail(message) => Err(self.injected(op, None, message, decision.source)),
             Verdict::Empty => {
                 self.record(
                     op,
                     None,
                     CallResult::Empty {
-                        fault: Some(FaultSource::Script),
+                        fault: decision.source.or(Some(FaultSource::Script)),
                     },
                 );
                 Ok(None)
@@ -308,8 +481,11 @@ impl<Q: Queue, C: Clock> Queue for FaultyQueue<Q, C> {
         let attempt = spans.first().map(|s| s.attempt_id.clone());
         async move {
             let op = QueueOp::Flush;
-            match self.faults.verdict(op, &self.worker) {
-                Verdict::Fail(message) => Err(self.injected(op, attempt.as_ref(), message)),
+            let decision = self.faults.decide(op, &self.worker);
+            match decision.verdict {
+                Verdict::Fail(message) => {
+                    Err(self.injected(op, attempt.as_ref(), message, decision.source))
+                }
                 Verdict::Pass | Verdict::Empty => {
                     let result = self.inner.add_spans(spans).await;
                     self.record_result(op, attempt.as_ref(), &result, |_| Some(CallResult::Ok));

@@ -6,7 +6,9 @@
 //! log: a poll *failed* when any queue call on its path failed (except
 //! heartbeats during execution, which the runner tolerates), and an attempt
 //! must carry the metrics exactly when the polls just before the one that
-//! dequeued it failed, with the count and the sum of the policy's delays.
+//! dequeued it failed, with their count and the sum of the delays slept. Each
+//! delay must lie in the policy's envelope (exact without jitter), and each
+//! sleep must last exactly its delay on the clock.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -125,35 +127,47 @@ struct PollLedger {
 #[derive(Default)]
 struct WorkerPolls {
     failed_in_a_row: u32,
+    /// Backoff slept over those failures, in ms.
+    slept_ms: u64,
+    last_delay: Option<Duration>,
     in_poll: bool,
     poll_failed: bool,
+    backed_off: bool,
     dequeued_at: Option<Duration>,
+    /// The attempt heartbeat before execution (on the poll path) was seen.
+    pre_exec_heartbeat: bool,
     backoff_until: Option<(Duration, u64)>,
 }
 
 impl WorkerPolls {
-    fn close_poll(&mut self) {
+    /// Ends the open poll; reports a failed poll the runner did not back off from.
+    fn close_poll(&mut self, worker: &WorkerId, at: Duration, findings: &mut Findings) {
         if self.in_poll {
-            self.failed_in_a_row = if self.poll_failed {
-                self.failed_in_a_row + 1
+            if self.poll_failed {
+                self.failed_in_a_row += 1;
+                if !self.backed_off {
+                    findings.add(format!(
+                        "{worker}: a poll failed before {} ms but the runner did not back off",
+                        at.as_millis()
+                    ));
+                }
             } else {
-                0
-            };
+                self.failed_in_a_row = 0;
+                self.slept_ms = 0;
+                self.last_delay = None;
+            }
         }
         self.in_poll = false;
         self.poll_failed = false;
+        self.backed_off = false;
         self.dequeued_at = None;
+        self.pre_exec_heartbeat = false;
     }
 }
 
 impl PollLedger {
     fn read(plan: &SimPlan, run: &RunResult) -> Self {
         let policy = plan.runner.backoff;
-        let total_ms = |n: u32| {
-            (1..=n)
-                .map(|k| policy.delay(k).as_millis() as u64)
-                .sum::<u64>()
-        };
         let mut workers: BTreeMap<&WorkerId, WorkerPolls> = BTreeMap::new();
         let mut expected = BTreeMap::new();
         let mut backoff = Findings::default();
@@ -167,9 +181,9 @@ impl PollLedger {
                 | EventKind::WorkerCrashed
                 | EventKind::WorkerRestarted
                 | EventKind::WorkerFailed { .. } => *w = WorkerPolls::default(),
-                EventKind::HeartbeatTick => w.close_poll(),
+                EventKind::HeartbeatTick => w.close_poll(worker, event.at, &mut backoff),
                 EventKind::PollTick => {
-                    w.close_poll();
+                    w.close_poll(worker, event.at, &mut backoff);
                     w.in_poll = true;
                 }
                 EventKind::Call {
@@ -178,19 +192,28 @@ impl PollLedger {
                     result,
                 } if w.in_poll => match result {
                     CallResult::Failed { .. } => {
+                        // After the dequeue, the first heartbeat naming the
+                        // attempt is the one before execution; the later ones
+                        // run during it. Counted, not timed: on the turmoil
+                        // engine even the first one comes after the dequeue.
                         let during_execution = *op == QueueOp::Heartbeat
                             && attempt.is_some()
-                            && w.dequeued_at.is_some_and(|start| event.at > start);
+                            && w.dequeued_at.is_some()
+                            && std::mem::replace(&mut w.pre_exec_heartbeat, true);
                         if !during_execution {
                             w.poll_failed = true;
                         }
                     }
+                    CallResult::Ok
+                        if *op == QueueOp::Heartbeat
+                            && attempt.is_some()
+                            && w.dequeued_at.is_some() =>
+                    {
+                        w.pre_exec_heartbeat = true;
+                    }
                     CallResult::Dequeued { attempt } => {
                         w.dequeued_at = Some(event.at);
-                        expected.insert(
-                            attempt.clone(),
-                            (w.failed_in_a_row, total_ms(w.failed_in_a_row)),
-                        );
+                        expected.insert(attempt.clone(), (w.failed_in_a_row, w.slept_ms));
                     }
                     _ => {}
                 },
@@ -198,18 +221,26 @@ impl PollLedger {
                     failures, delay_ms, ..
                 } => {
                     let count = w.failed_in_a_row + 1;
-                    let want = policy.delay(count).as_millis() as u64;
+                    let (low, high) = policy.envelope_ms(count, w.last_delay);
                     if !w.poll_failed {
                         backoff.add(format!(
                             "{worker} backed off at {} ms, but no call of that poll failed",
                             event.at.as_millis()
                         ));
-                    } else if *delay_ms != want || *failures != count {
+                    } else if *failures != count || *delay_ms < low || *delay_ms > high {
+                        let policy_says = if low == high {
+                            format!("{low} ms")
+                        } else {
+                            format!("{low} to {high} ms ({} jitter)", policy.jitter.as_str())
+                        };
                         backoff.add(format!(
-                            "{worker} slept {delay_ms} ms after failure {failures} at {} ms; the policy gives {want} ms for failure {count}",
+                            "{worker} slept {delay_ms} ms after failure {failures} at {} ms; the policy gives {policy_says} for failure {count}",
                             event.at.as_millis()
                         ));
                     }
+                    w.backed_off = true;
+                    w.slept_ms += delay_ms;
+                    w.last_delay = Some(Duration::from_millis(*delay_ms));
                     w.backoff_until =
                         Some((event.at + Duration::from_millis(*delay_ms), *delay_ms));
                 }
@@ -320,7 +351,13 @@ fn attempt_ids(run: &RunResult) -> InvariantReport {
             } => {
                 open.remove(&attempt.rollout);
             }
+            // On the turmoil engine the queue's own record counts too: the
+            // reply that told a worker may have been lost.
             EventKind::Call {
+                result: CallResult::TimedOut { attempts },
+                ..
+            }
+            | EventKind::Served {
                 result: CallResult::TimedOut { attempts },
                 ..
             } => {

@@ -9,8 +9,10 @@ pub mod engine;
 pub mod executor;
 pub mod faults;
 pub mod invariants;
+pub mod network;
 pub mod plan;
 pub mod trace;
+pub mod turmoil_engine;
 pub mod world;
 
 pub use engine::{EngineKind, RunResult, StopReason, WorkerState, run};

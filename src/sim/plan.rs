@@ -15,7 +15,7 @@ use crate::core::queue::{QueueOp, ReassignmentPolicy, RolloutId, WorkerId};
 use crate::core::runner::RunnerConfig;
 use crate::core::telemetry::Reward;
 
-use super::faults::OpScript;
+use super::faults::{OpScript, RandomRates};
 
 /// How one attempt of a scripted rollout goes.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,6 +83,84 @@ pub enum TimedAction {
     Crash(WorkerId),
     /// Start a crashed (or failed) worker again.
     Restart(WorkerId),
+    /// Drop every message between two hosts until repaired (turmoil engine).
+    Partition(NetHost, NetHost),
+    /// End a partition between two hosts (turmoil engine).
+    Repair(NetHost, NetHost),
+    /// Hold every message between two hosts until released (turmoil engine).
+    Hold(NetHost, NetHost),
+    /// Deliver the held messages and heal the link (turmoil engine).
+    Release(NetHost, NetHost),
+    /// Restart a host's software at once (turmoil engine): the queue server
+    /// loses its connections and the requests in flight, not its store; a
+    /// worker is crashed and restarted.
+    Bounce(NetHost),
+    /// Every message sent from now on takes exactly this long; `None` puts
+    /// back `faults.network.latency` (turmoil engine).
+    Latency(Option<Duration>),
+}
+
+impl TimedAction {
+    /// True for the actions only the turmoil engine can apply.
+    pub fn needs_network(&self) -> bool {
+        !matches!(self, Self::Crash(_) | Self::Restart(_))
+    }
+}
+
+/// A host on the turmoil engine's network.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NetHost {
+    /// The queue's server host, `queue` in scenario files.
+    Queue,
+    /// A worker's host, named by the worker's id.
+    Worker(WorkerId),
+}
+
+impl std::fmt::Display for NetHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Queue => f.write_str("queue"),
+            Self::Worker(w) => f.write_str(w.as_str()),
+        }
+    }
+}
+
+/// The default per-request timeout of a worker's network client.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Latency and loss on every link of the turmoil engine (`faults.network`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NetworkFaults {
+    /// The least latency of a message.
+    pub latency_min: Duration,
+    /// The most latency of a message.
+    pub latency_max: Duration,
+    /// The probability, per message sent, that the link breaks: the message
+    /// and whatever is in flight on that link are lost.
+    pub loss_rate: f64,
+}
+
+/// The turmoil engine's settings. Other engines ignore `request_timeout`;
+/// `faults` and `restart_after` need the turmoil engine.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NetworkPlan {
+    /// `faults.network`; `None`: no latency, no loss.
+    pub faults: Option<NetworkFaults>,
+    /// How long a worker's client waits for a reply before the call fails.
+    pub request_timeout: Duration,
+    /// Start a worker's runner again this long after it ended with an error
+    /// (a supervisor restarting the worker's process); `None`: it stays down.
+    pub restart_after: Option<Duration>,
+}
+
+impl Default for NetworkPlan {
+    fn default() -> Self {
+        Self {
+            faults: None,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            restart_after: None,
+        }
+    }
 }
 
 /// A [`TimedAction`] and when it happens.
@@ -128,10 +206,16 @@ pub struct RunLimits {
     pub max_events: usize,
 }
 
+/// The default event budget of a run. Measured: a run costs about 400
+/// bytes of memory per event (trace, spans, queue), so a million events
+/// keep the largest plan the loader accepts (a million rollouts) under
+/// 1 GiB; reward-heavy runs cost more per event (see the README, "Limits").
+pub const DEFAULT_MAX_EVENTS: usize = 1_000_000;
+
 impl Default for RunLimits {
     fn default() -> Self {
         Self {
-            max_events: 5_000_000,
+            max_events: DEFAULT_MAX_EVENTS,
         }
     }
 }
@@ -153,6 +237,11 @@ pub struct SimPlan {
     pub max_attempts: Option<u32>,
     /// Fault scripts by operation.
     pub fault_scripts: BTreeMap<QueueOp, OpScript>,
+    /// The seeded overlay's rates by operation (`faults.random`).
+    pub random_faults: BTreeMap<QueueOp, RandomRates>,
+    /// Keep every fault verdict in [`RunResult::verdicts`](super::RunResult),
+    /// for `freeze` and `--shrink`.
+    pub record_verdicts: bool,
     /// Timed faults, applied in time order (ties in this order).
     pub timed_faults: Vec<TimedFault>,
     /// When to stop.
@@ -164,6 +253,8 @@ pub struct SimPlan {
     /// prove that determinism checks catch it.
     #[doc(hidden)]
     pub perturb_scheduling: bool,
+    /// The turmoil engine's network: latency, loss, request timeout.
+    pub network: NetworkPlan,
 }
 
 impl Default for SimPlan {
@@ -180,6 +271,32 @@ impl Default for SimPlan {
             stop: StopRule::default(),
             limits: RunLimits::default(),
             perturb_scheduling: false,
+            random_faults: BTreeMap::new(),
+            record_verdicts: false,
+            network: NetworkPlan::default(),
         }
+    }
+}
+
+impl SimPlan {
+    /// What in this plan needs the turmoil engine, if anything.
+    pub fn network_feature(&self) -> Option<&'static str> {
+        if let Some(f) = self.timed_faults.iter().find(|f| f.action.needs_network()) {
+            return Some(match f.action {
+                TimedAction::Partition(..) => "`partition` events",
+                TimedAction::Repair(..) => "`repair` events",
+                TimedAction::Hold(..) => "`hold` events",
+                TimedAction::Release(..) => "`release` events",
+                TimedAction::Latency(..) => "`latency` events",
+                _ => "`bounce` events",
+            });
+        }
+        if self.network.faults.is_some() {
+            return Some("`faults.network`");
+        }
+        if self.network.restart_after.is_some() {
+            return Some("`runner.restart_after`");
+        }
+        None
     }
 }

@@ -24,6 +24,8 @@ use crate::core::queue::{AttemptId, QueueOp, RolloutId, WorkerId};
 pub enum FaultSource {
     /// A `faults.<op>` script step.
     Script,
+    /// The seeded overlay, `faults.random`.
+    Random,
 }
 
 /// The result of a queue call, as the trace records it.
@@ -145,6 +147,62 @@ pub enum EventKind {
         /// Its length, in ms.
         delay_ms: u64,
     },
+    /// The queue host served a request (turmoil engine), on the queue's
+    /// clock; the worker is the one that sent it. Whether the worker got the
+    /// reply is its own `call` event.
+    Served {
+        /// The operation.
+        op: QueueOp,
+        /// The attempt named by a heartbeat, flush or completion.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        attempt: Option<AttemptId>,
+        /// What the queue answered.
+        #[serde(flatten)]
+        result: CallResult,
+    },
+    /// A timed fault changed the link between two hosts (turmoil engine).
+    Link {
+        /// What changed.
+        change: LinkChange,
+        /// One host: `queue` or a worker id.
+        a: String,
+        /// The other host.
+        b: String,
+    },
+    /// The queue host's software was restarted (turmoil engine): its
+    /// connections are gone, its store is kept.
+    QueueBounced,
+    /// A timed fault set every link's latency (turmoil engine).
+    Latency {
+        /// The fixed latency of every message from now on, in ms; absent
+        /// when `faults.network.latency` came back.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        fixed_ms: Option<u64>,
+    },
+    /// The network dropped a segment (turmoil engine): a partitioned link,
+    /// or a loss draw (which also discards what was in flight on the link).
+    MessageDropped {
+        /// The sending host: `queue` or a worker id.
+        from: String,
+        /// The addressee.
+        to: String,
+        /// `syn`, `data`, `fin` or `rst`.
+        segment: &'static str,
+    },
+}
+
+/// How a timed fault changed a link (turmoil engine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkChange {
+    /// Messages are dropped.
+    Partition,
+    /// A partition ended.
+    Repair,
+    /// Messages are held.
+    Hold,
+    /// Held messages are delivered and the link healed.
+    Release,
 }
 
 /// One entry of the trace.
@@ -211,6 +269,7 @@ impl Canonical<'_> {
         self.u8(match f {
             None => 0,
             Some(FaultSource::Script) => 1,
+            Some(FaultSource::Random) => 2,
         });
     }
 }
@@ -319,6 +378,68 @@ impl TraceEvent {
             EventKind::BackoffEnded { delay_ms } => {
                 h.u8(16);
                 h.u64(*delay_ms);
+            }
+            // The turmoil engine's events take tags from 40, clear of the others.
+            EventKind::Served {
+                op,
+                attempt,
+                result,
+            } => {
+                h.u8(40);
+                h.u8(*op as u8);
+                h.opt_attempt(attempt);
+                h.served_result(result);
+            }
+            EventKind::Link { change, a, b } => {
+                h.u8(41);
+                h.u8(*change as u8);
+                h.str(a);
+                h.str(b);
+            }
+            EventKind::QueueBounced => h.u8(42),
+            EventKind::Latency { fixed_ms } => {
+                h.u8(44);
+                match fixed_ms {
+                    Some(ms) => {
+                        h.u8(1);
+                        h.u64(*ms);
+                    }
+                    None => h.u8(0),
+                }
+            }
+            EventKind::MessageDropped { from, to, segment } => {
+                h.u8(43);
+                h.str(from);
+                h.str(to);
+                h.str(segment);
+            }
+        }
+    }
+}
+
+impl Canonical<'_> {
+    /// A served request's result, tagged as a call's result is.
+    fn served_result(&mut self, result: &CallResult) {
+        match result {
+            CallResult::Ok => self.u8(1),
+            CallResult::Empty { fault } => {
+                self.u8(2);
+                self.fault(fault);
+            }
+            CallResult::Dequeued { attempt } => {
+                self.u8(3);
+                self.attempt(attempt);
+            }
+            CallResult::TimedOut { attempts } => {
+                self.u8(4);
+                self.u64(attempts.len() as u64);
+                attempts.iter().for_each(|a| self.attempt(a));
+            }
+            CallResult::NoLongerRunning => self.u8(5),
+            CallResult::Failed { message, fault } => {
+                self.u8(6);
+                self.str(message);
+                self.fault(fault);
             }
         }
     }

@@ -3,7 +3,9 @@
 //!
 //! An engine supplies a [`Clock`] and a way to spawn and drop tasks; the world
 //! supplies everything else. Keeping the wiring here is what makes the
-//! virtual and tokio engines run the very same code.
+//! virtual and tokio engines run the very same code, and the turmoil engine
+//! the same runners, scripts and trace with the queue across its network
+//! ([`World::worker_task_with`]).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -135,7 +137,8 @@ pub struct World<C: Clock> {
     pub queue: Rc<MemoryQueue<C>>,
     /// The trace being written.
     pub trace: Rc<TraceRecorder>,
-    faults: Rc<FaultInjector>,
+    /// The fault scripts and overlay, with their verdict log.
+    pub faults: Rc<FaultInjector>,
     index: Rc<HashMap<RolloutId, usize>>,
 }
 
@@ -151,7 +154,11 @@ impl<C: Clock + 'static> World<C> {
         Self {
             queue: Rc::new(MemoryQueue::with_policy(clock.clone(), plan.reassignment)),
             trace: Rc::new(TraceRecorder::new()),
-            faults: Rc::new(FaultInjector::new(&plan.fault_scripts)),
+            faults: Rc::new(
+                FaultInjector::new(&plan.fault_scripts)
+                    .with_random(plan.seed, &plan.random_faults)
+                    .recording(plan.record_verdicts),
+            ),
             index: Rc::new(index),
             clock,
             plan,
@@ -210,11 +217,24 @@ impl<C: Clock + 'static> World<C> {
     /// The future of one worker's runner, to spawn on the engine. It ends
     /// only if the runner fails; engines drop it to crash or stop the worker.
     pub fn worker_task(&self, worker: WorkerId) -> impl Future<Output = ()> + 'static {
+        self.worker_task_with(worker, self.queue.clone())
+    }
+
+    /// [`worker_task`](Self::worker_task) with the worker reaching the queue
+    /// through `inner` (the turmoil engine's network client) instead of
+    /// sharing it; faults, trace and executor are wired the same way.
+    pub fn worker_task_with<Q: crate::core::queue::Queue + 'static>(
+        &self,
+        worker: WorkerId,
+        inner: Q,
+    ) -> impl Future<Output = ()> + 'static {
         let mut config = self.plan.runner.clone();
         config.worker_id = worker.clone();
+        config.jitter_seed =
+            super::faults::derived_seed(self.plan.seed, &format!("backoff.jitter.{worker}"));
         let queue = FaultyQueue {
             worker: worker.clone(),
-            inner: self.queue.clone(),
+            inner,
             faults: self.faults.clone(),
             trace: self.trace.clone(),
             clock: self.clock.clone(),

@@ -22,6 +22,10 @@ pub struct RunnerConfig {
     pub backoff: BackoffPolicy,
     /// Emit the two retry-recovery metrics (on).
     pub retry_metrics: bool,
+    /// Seeds the ChaCha stream that backoff jitter draws from (0). Unused
+    /// without jitter. The simulator derives it from the scenario seed and
+    /// the worker id.
+    pub jitter_seed: u64,
 }
 
 impl Default for RunnerConfig {
@@ -34,6 +38,7 @@ impl Default for RunnerConfig {
             worker_timeout: Duration::from_secs(3),
             backoff: BackoffPolicy::default(),
             retry_metrics: true,
+            jitter_seed: 0,
         }
     }
 }
@@ -68,7 +73,7 @@ impl RunnerConfig {
     /// Checks the rules in order: initial > 0, max > 0, max >= initial, then
     /// every interval > 0. Returns the first broken one.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let BackoffPolicy { initial, max } = self.backoff;
+        let BackoffPolicy { initial, max, .. } = self.backoff;
         if initial.is_zero() {
             return Err(ConfigError::BackoffInitialZero);
         }
@@ -118,7 +123,8 @@ mod tests {
             c.backoff,
             BackoffPolicy {
                 initial: ms(25),
-                max: ms(500)
+                max: ms(500),
+                jitter: crate::core::runner::backoff::Jitter::None,
             }
         );
         assert!(c.retry_metrics);
@@ -138,7 +144,8 @@ mod tests {
         assert_eq!(
             with(|c| c.backoff = BackoffPolicy {
                 initial: ms(10),
-                max: ms(5)
+                max: ms(5),
+                jitter: crate::core::runner::backoff::Jitter::None,
             }),
             Err("backoff max (5ms) must be at least backoff initial (10ms)".into())
         );
@@ -165,6 +172,7 @@ mod tests {
                 c.backoff = BackoffPolicy {
                     initial: ms(0),
                     max: ms(0),
+                    jitter: crate::core::runner::backoff::Jitter::None,
                 };
                 c.poll_interval = ms(0);
             }),

@@ -182,18 +182,24 @@ pub struct Runner<C, Q, E, O = ()> {
     queue: Q,
     executor: E,
     observer: O,
+    /// Backoff jitter's only source of randomness.
+    jitter: std::cell::RefCell<rand_chacha::ChaCha8Rng>,
 }
 
 impl<C: Clock, Q: Queue, E: RolloutExecutor> Runner<C, Q, E> {
     /// A runner; fails if the config is invalid.
     pub fn new(config: RunnerConfig, clock: C, queue: Q, executor: E) -> Result<Self, ConfigError> {
         config.validate()?;
+        let jitter = std::cell::RefCell::new(
+            <rand_chacha::ChaCha8Rng as rand_core::SeedableRng>::seed_from_u64(config.jitter_seed),
+        );
         Ok(Self {
             config,
             clock,
             queue,
             executor,
             observer: (),
+            jitter,
         })
     }
 }
@@ -207,6 +213,7 @@ impl<C: Clock, Q: Queue, E: RolloutExecutor, O: RunnerObserver> Runner<C, Q, E, 
             queue: self.queue,
             executor: self.executor,
             observer,
+            jitter: self.jitter,
         }
     }
 
@@ -293,7 +300,10 @@ impl<C: Clock, Q: Queue, E: RolloutExecutor, O: RunnerObserver> Runner<C, Q, E, 
                     match self.poll_once(recovery).await {
                         Ok(()) => recovery.reset(),
                         Err(error) => {
-                            let delay = recovery.record_failure(&self.config.backoff);
+                            let delay = recovery.record_failure_with(
+                                &self.config.backoff,
+                                &mut *self.jitter.borrow_mut(),
+                            );
                             self.observe(RunnerEvent::PollFailed {
                                 error: &error,
                                 recovery,

@@ -1,0 +1,29 @@
+//! `rollout-sim explain FILE`: the timeline the scripted faults imply.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::Exit;
+use crate::scenario::load_file;
+
+/// Arguments of `explain`.
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// The scenario file.
+    pub file: PathBuf,
+}
+
+/// Runs `explain`.
+pub fn run(args: &ExplainArgs) -> Exit {
+    match load_file(&args.file) {
+        Ok(scenario) => {
+            print!("{}", crate::explore::explain(&scenario).text);
+            Exit::Passed
+        }
+        Err(e) => {
+            super::scenario::print_invalid(&e);
+            Exit::Invalid
+        }
+    }
+}

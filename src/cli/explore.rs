@@ -1,0 +1,243 @@
+//! `rollout-sim explore FILE --seeds A..B` and `rollout-sim merge REPORT...`.
+
+use std::io::{IsTerminal, Write};
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{EngineArg, Exit, Format, ReassignmentArg, program_name, stdout_color};
+use crate::explore::{self, SeedRange, Shard, SweepOptions, SweepReport};
+use crate::report::human::Style;
+use crate::report::sweep;
+use crate::report::write::write_atomically;
+use crate::scenario::load_file;
+
+/// Arguments of `explore`.
+#[derive(Debug, Clone, Args)]
+pub struct ExploreArgs {
+    /// The scenario file to sweep.
+    pub file: PathBuf,
+    /// Seeds to run: `A..B` (B excluded), `A..=B`, or one seed.
+    #[arg(long, default_value = "0..1000")]
+    pub seeds: SeedRange,
+    /// Threads (default: the machine's cores).
+    #[arg(long, short)]
+    pub jobs: Option<NonZeroUsize>,
+    /// Run only shard I of N (from 0): the i-th seed of the range belongs to shard i % N.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
+    /// Run on this engine instead of the one the scenario resolves to.
+    #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
+    pub engine: EngineArg,
+    /// Output format on stdout (json is what `merge` reads).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Also write a self-contained HTML report here.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+    /// Shrink the first failing seed to a small scenario file in --out.
+    #[arg(long)]
+    pub shrink: bool,
+    /// Where --shrink writes its scenario file.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+    /// Override how the queue finds stale attempts (the scenario's `queue.reassignment`).
+    #[arg(long, value_enum)]
+    pub reassignment: Option<ReassignmentArg>,
+}
+
+/// Arguments of `merge`.
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// JSON reports of shards of one sweep (`explore --format json`).
+    #[arg(required = true, value_name = "REPORT.json")]
+    pub reports: Vec<PathBuf>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Also write a self-contained HTML report here.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+}
+
+fn print_report(report: &SweepReport, format: Format, html: Option<&PathBuf>) -> Exit {
+    let mut stdout = std::io::stdout().lock();
+    let text = match format {
+        Format::Human => sweep::render_human(
+            report,
+            Style {
+                color: stdout_color(),
+            },
+        ),
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(report).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+    };
+    let _ = stdout.write_all(text.as_bytes());
+    if let Some(path) = html
+        && let Err(e) = write_atomically(path, sweep::render_html(report).as_bytes())
+    {
+        eprintln!("error: {e}");
+        return Exit::Invalid;
+    }
+    if report.summary.failed > 0 {
+        Exit::Failed
+    } else {
+        Exit::Passed
+    }
+}
+
+fn engine(arg: EngineArg) -> Option<crate::sim::EngineKind> {
+    super::scenario::engine_override(arg)
+}
+
+/// Runs `explore`.
+pub fn run(args: &ExploreArgs) -> Exit {
+    let mut scenario = match load_file(&args.file) {
+        Ok(s) => s,
+        Err(e) => {
+            super::scenario::print_invalid(&e);
+            return Exit::Invalid;
+        }
+    };
+    if let Some(Err(e)) = engine(args.engine).map(|e| scenario.check_engine(e)) {
+        // `--engine virtual` on a scenario with network faults.
+        super::scenario::print_invalid(&e);
+        return Exit::Invalid;
+    }
+    if let Some(r) = args.reassignment {
+        scenario.plan.reassignment = r.policy();
+    }
+    let shard = args.shard.unwrap_or(Shard::WHOLE);
+    let jobs = args
+        .jobs
+        .map(NonZeroUsize::get)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get));
+    let total = args.seeds.seeds(shard).count() as u64;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {pos}/{len} seeds [{bar:40}] {per_sec} · eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar
+    });
+    let progress = |done: u64| {
+        if let Some(bar) = &bar
+            && (done % 64 == 0 || done == total)
+        {
+            bar.set_position(done);
+        }
+    };
+    let repro_args = args
+        .reassignment
+        .map(|r| format!(" --reassignment {}", r.as_str()))
+        .unwrap_or_default();
+    let options = SweepOptions {
+        seeds: args.seeds,
+        shard,
+        jobs,
+        engine: engine(args.engine),
+        repro_args,
+    };
+    let program = program_name();
+    let report = explore::sweep(&scenario, options, &program, &progress);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let exit = print_report(&report, args.format, args.report.as_ref());
+    if args.shrink
+        && let Some(first) = report.summary.failing.first()
+    {
+        match shrink_seed(&scenario, first.seed, engine(args.engine), &args.out) {
+            Ok(message) => eprintln!("{message}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Exit::Invalid;
+            }
+        }
+    }
+    exit
+}
+
+fn shrink_seed(
+    scenario: &crate::scenario::Scenario,
+    seed: u64,
+    engine: Option<crate::sim::EngineKind>,
+    out: &std::path::Path,
+) -> Result<String, String> {
+    let mut frozen = explore::freeze(scenario, seed, engine);
+    frozen.name = format!("{}-seed-{seed}-shrunk", scenario.name);
+    let shrunk = explore::shrink(&frozen, engine)
+        .ok_or_else(|| format!("seed {seed} did not fail again when frozen"))?;
+    let header = vec![
+        format!(
+            "Shrunk by `rollout-sim explore --shrink` from {} with seed {seed}.",
+            scenario.path
+        ),
+        format!(
+            "It fails the same check as that seed: {}.",
+            shrunk.signature
+        ),
+        format!(
+            "{} runs, {} reductions; the random faults that fired are explicit script steps.",
+            shrunk.runs, shrunk.steps
+        ),
+    ];
+    let mut s = shrunk.scenario;
+    s.description = Some(format!(
+        "Shrunk reproducer of {} seed {seed}: fails {}",
+        scenario.name, shrunk.signature
+    ));
+    let yaml = crate::scenario::write::to_yaml(&s, &header)?;
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let path = out.join(format!("{}-seed-{seed}.yaml", scenario.name));
+    write_atomically(&path, yaml.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(format!(
+        "shrunk seed {seed} to {} rollout(s), {} worker(s) in {} runs: {} (fails {})",
+        s.plan.rollouts.len(),
+        s.plan.workers.len(),
+        shrunk.runs,
+        path.display(),
+        shrunk.signature
+    ))
+}
+
+/// Runs `merge`.
+pub fn merge(args: &MergeArgs) -> Exit {
+    let mut reports = Vec::new();
+    for path in &args.reports {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", path.display());
+                return Exit::Invalid;
+            }
+        };
+        match serde_json::from_str::<SweepReport>(&text) {
+            Ok(r) => reports.push(r),
+            Err(e) => {
+                eprintln!(
+                    "error: {}:{}:{}: not a sweep report: {e}",
+                    path.display(),
+                    e.line(),
+                    e.column()
+                );
+                return Exit::Invalid;
+            }
+        }
+    }
+    match explore::merge(&reports) {
+        Ok(merged) => print_report(&merged, args.format, args.report.as_ref()),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Exit::Invalid
+        }
+    }
+}
