@@ -7,9 +7,9 @@
 //! Distributions are exact histograms, so sweeps split into shards
 //! ([`Shard`]) merge into exactly the report one machine would have written.
 //!
-//! [`freeze`] writes a seed's random faults out as an explicit script;
-//! [`shrink`] then cuts the frozen scenario down to the smallest one that
-//! still fails the same check; [`explain`] prints the timeline a scenario's
+//! [`freeze()`] writes a seed's random faults out as an explicit script;
+//! [`shrink()`] then cuts the frozen scenario down to the smallest one that
+//! still fails the same check; [`explain()`] prints the timeline a scenario's
 //! scripted faults imply, without running it.
 
 pub mod explain;
