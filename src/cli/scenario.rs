@@ -263,6 +263,11 @@ pub fn run(args: &ScenarioArgs) -> Exit {
                     // `--engine virtual` on a scenario with network faults.
                     invalid.push(e);
                 } else {
+                    let mut s = s;
+                    // Only these outputs read the events; every run still
+                    // checks and hashes them as they happen.
+                    s.plan.keep_events =
+                        args.trace.is_some() || args.timeline.is_some() || args.check_determinism;
                     scenarios.push(s);
                 }
             }
@@ -277,6 +282,7 @@ pub fn run(args: &ScenarioArgs) -> Exit {
         engine: engine_override(args.engine),
         perturb_scheduling: args.perturb_scheduling,
         reassignment: args.reassignment.map(super::ReassignmentArg::policy),
+        keep_events: None,
     };
     let program = program_name();
     let style = Style {

@@ -264,6 +264,8 @@ fn run_seed(scenario: &Scenario, seed: u64, options: &SweepOptions, program: &st
         RunOptions {
             seed: Some(seed),
             engine: options.engine,
+            // A sweep reads outcomes, not traces.
+            keep_events: Some(false),
             ..RunOptions::default()
         },
     );

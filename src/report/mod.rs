@@ -98,7 +98,7 @@ impl DeterminismReport {
         };
         Self {
             deterministic: diverged_at.is_none(),
-            events: [first.trace.events.len(), second.trace.events.len()],
+            events: [first.events, second.events],
             trace_hashes: [first.trace_hash.to_string(), second.trace_hash.to_string()],
             diverged_at,
             first_run_event: event(first),
@@ -133,7 +133,7 @@ impl ScenarioReport {
             stop: run.stop,
             virtual_time_ms: run.ended_at.as_secs_f64() * 1e3,
             wall_time_us: run.wall.as_secs_f64() * 1e6,
-            events: run.trace.events.len(),
+            events: run.events,
             trace_hash: run.trace_hash.to_string(),
             rewards,
             repro: repro_command(program, &scenario.path, outcome.seed, outcome.engine),

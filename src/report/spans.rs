@@ -100,7 +100,7 @@ fn write_sqlite(path: &Path, runs: &[(&ScenarioReport, &RunResult)]) -> rusqlite
                     span.rollout_id.as_str(),
                     span.attempt_id.to_string(),
                     span.sequence_id,
-                    span.span_id,
+                    span.span_id.to_string(),
                     span.name,
                     span.start.as_secs_f64() * 1e3,
                     span.end.as_secs_f64() * 1e3,

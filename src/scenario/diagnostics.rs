@@ -138,6 +138,8 @@ impl Problem {
             },
             None => (None, text.clone()),
         };
+        // Within `source`, for finding a key again.
+        let local = path.clone().unwrap_or_default();
         let path = match path {
             Some(p) => Some([base, &p].concat()),
             None if base.is_empty() => None,
@@ -170,7 +172,7 @@ impl Problem {
         if let Some(key) = quoted_after(&message, "duplicate field `")
             .or_else(|| quoted_after(&message, "duplicate key `"))
         {
-            let mut at = path.clone().unwrap_or_default();
+            let mut at = local;
             at.push(PathSegment::Key(key.to_string()));
             if let Some(found) = SourceMap::build(source).key(&at) {
                 span = Some(found);
@@ -329,7 +331,10 @@ fn expected_form(expected: &str) -> (String, Option<String>) {
         }
         "f32" | "f64" => ("a number", "write a number such as 0.5"),
         "a boolean" => ("true or false", "write true or false"),
-        "a string" => ("a string", "quote it if it looks like a number: \"123\""),
+        "a string" => (
+            "a string",
+            "write text such as r1; quote it if it looks like a number or a list: \"123\"",
+        ),
         "a sequence" => ("a list", "write a list: [a, b], or one `- item` per line"),
         "a map" => ("a mapping", "write `key: value` pairs"),
         "a tuple of size 2" | "tuple of size 2" => (
@@ -572,5 +577,45 @@ mod tests {
             None
         );
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(
+            did_you_mean("unknown variant `virtaul`, expected one of `auto`, `virtual`"),
+            Some("did you mean `virtual`?".into())
+        );
+    }
+
+    #[test]
+    fn serde_wording_is_rewritten_with_what_would_be_valid() {
+        assert_eq!(
+            strip_marks(
+                "did not find expected ',' or '}' at line 5 column 1, while parsing a flow mapping at line 4 column 10"
+            ),
+            "did not find expected ',' or '}', while parsing a flow mapping that starts at line 4 column 10"
+        );
+        let (message, help) = explain("invalid type: string \"yes\", expected a boolean", None);
+        assert_eq!(message, "expected true or false, found string \"yes\"");
+        assert_eq!(help.as_deref(), Some("write true or false"));
+        let (message, help) = explain("a bare number (10) is not a duration; write 10ms", None);
+        assert_eq!(
+            (message.as_str(), help.as_deref()),
+            ("a bare number (10) is not a duration", Some("write 10ms"))
+        );
+    }
+
+    #[test]
+    fn plain_output_keeps_one_line_per_problem() {
+        let error = LoadError::new(
+            "f.yaml",
+            "a: 1\n".into(),
+            vec![Problem::located(
+                vec![PathSegment::Key("a".into())],
+                Some(ByteSpan { offset: 3, len: 1 }),
+                "unknown field `x\ny`",
+                Some("a\tb".into()),
+            )],
+        );
+        assert_eq!(
+            error.plain(),
+            "f.yaml:1:4: a: unknown field `x\\ny`; a\\tb\n"
+        );
     }
 }

@@ -1,15 +1,19 @@
 //! Reading a scenario file: parse, validate, resolve, with located errors.
 //!
-//! Loading happens in three passes. serde parses the YAML into the
-//! [`schema`](super::schema) types, refusing unknown keys and wrong types at
-//! their line and column. Validation then checks what types cannot (unique
-//! ids, references to known rollouts and workers, a valid runner config) and
-//! collects *every* problem, each located through the [`SourceMap`].
+//! Loading happens in four passes. [`SourceMap::screen`] walks the YAML
+//! events once, refusing syntax errors, deep nesting, alias bombs and extra
+//! documents before serde sees the text, and records where every key and
+//! value is. serde parses the YAML into the [`schema`](super::schema) types,
+//! refusing unknown keys and wrong types at their line and column (each
+//! top-level section on its own too, so that all of them are reported).
+//! Validation then checks what types cannot (unique ids, references to known
+//! rollouts and workers, a valid runner config, expectations that can hold)
+//! and collects *every* problem, each located through the [`SourceMap`].
 //! Finally the file is resolved into a [`SimPlan`] and its [`Expectations`].
 //!
-//! Input is bounded before anything is parsed: a file larger than
-//! [`MAX_FILE_BYTES`] or generating more than [`MAX_ROLLOUTS`] rollouts is
-//! refused, and the YAML parser refuses deep nesting and alias bombs.
+//! Input is bounded: a file larger than [`MAX_FILE_BYTES`], more than
+//! [`MAX_ROLLOUTS`] rollouts, a payload over [`MAX_PAYLOAD_BYTES`], long
+//! names and messages are refused (README, "Limits").
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path as FsPath;
@@ -126,7 +130,10 @@ pub fn load_file(path: &FsPath) -> Result<Scenario, LoadError> {
                     "the file is not UTF-8: invalid byte 0x{:02x} at offset {at}",
                     bytes[at]
                 ),
-                span: Some(super::source::ByteSpan { offset: at, len: 1 }),
+                span: Some(super::source::ByteSpan {
+                    offset: at,
+                    len: char::REPLACEMENT_CHARACTER.len_utf8(),
+                }),
                 help: Some("save the file as UTF-8".into()),
                 path: None,
             },
@@ -290,6 +297,7 @@ impl Validator<'_> {
             random_faults,
             record_verdicts: false,
             network,
+            keep_events: true,
         };
         Scenario {
             path: path_str.to_string(),
@@ -576,6 +584,7 @@ impl Validator<'_> {
                 }
                 let mut seen = BTreeSet::new();
                 for (i, id) in ids.iter().enumerate() {
+                    self.too_long(path(&[&"workers", &i]), "a worker id", id, MAX_NAME_LEN);
                     if id.trim().is_empty() {
                         self.problem(path(&[&"workers", &i]), "a worker id is empty", None);
                     } else if !seen.insert(id.as_str()) {
@@ -613,6 +622,7 @@ impl Validator<'_> {
             .clone()
             .unwrap_or_default();
         let error = spec.error.clone().or_else(|| base.error.clone());
+        self.check_texts(&at, spec);
         match result {
             RunResultKind::Succeeded => {
                 if error.is_some() && spec.result == Some(RunResultKind::Succeeded) {
@@ -662,6 +672,12 @@ impl Validator<'_> {
     ) -> Vec<RunStep> {
         let mut run_at = at.clone();
         run_at.push("run".into());
+        if let (Some(run), Some(list)) = (run, attempts)
+            && !list.is_empty()
+        {
+            // `run` is only the base of each attempt here; check it once.
+            self.check_texts(&run_at, run);
+        }
         match attempts {
             Some(list) if !list.is_empty() => list
                 .iter()
@@ -720,6 +736,7 @@ impl Validator<'_> {
                     if let Some(message) = bad_rollout_id(id) {
                         self.problem(id_at.clone(), message, None);
                     }
+                    self.too_long(id_at.clone(), "a rollout id", id, MAX_NAME_LEN);
                     let attempts = self.attempts(&at, entry.run.as_ref(), entry.attempts.as_ref());
                     entry_of.push(i as u32);
                     payload =
@@ -769,6 +786,14 @@ impl Validator<'_> {
                     }
                     let attempts =
                         self.attempts(&g_at, generate.run.as_ref(), generate.attempts.as_ref());
+                    let mut prefix_at = g_at.clone();
+                    prefix_at.push("prefix".into());
+                    self.too_long(
+                        prefix_at,
+                        "a rollout id prefix",
+                        &generate.prefix,
+                        MAX_NAME_LEN,
+                    );
                     let width = generate.count.to_string().len();
                     let every = generate.every.map_or(Duration::ZERO, |d| d.0);
                     let start = generate.start.map_or(Duration::ZERO, |d| d.0);
@@ -804,6 +829,39 @@ impl Validator<'_> {
         }
         self.duplicate_ids(entries, &plans, &entry_of);
         plans
+    }
+
+    /// Names and messages are copied into every span and event that
+    /// mentions them: refuses long ones.
+    fn check_texts(&mut self, at: &Path, spec: &RunSpec) {
+        if let Some(text) = &spec.error {
+            let mut e = at.clone();
+            e.push("error".into());
+            self.too_long(e, "an error message", text, MAX_MESSAGE_LEN);
+        }
+        for (name, _) in spec.rewards.iter().flat_map(|r| r.0.iter()) {
+            let mut r = at.clone();
+            r.push("rewards".into());
+            r.push(name.clone().into());
+            self.too_long(r, "a reward name", name, MAX_NAME_LEN);
+        }
+    }
+
+    /// Refuses `text` longer than `max` bytes.
+    fn too_long(&mut self, at: Path, what: &str, text: &str, max: usize) {
+        if text.len() > max {
+            self.problem(
+                at,
+                format!(
+                    "{what} of {} bytes is longer than the limit of {max}",
+                    text.len()
+                ),
+                Some(
+                    "it is copied into every span and trace event that mentions it: shorten it"
+                        .into(),
+                ),
+            );
+        }
     }
 
     fn payload_problem(&mut self, at: Path, bytes: u64) {
@@ -872,6 +930,12 @@ impl Validator<'_> {
                 continue;
             }
             if let Some(fail) = &step.fail {
+                if let Some(message) = &fail.message {
+                    let mut m = s_at.clone();
+                    m.push("fail".into());
+                    m.push("message".into());
+                    self.too_long(m, "a fault message", message, MAX_MESSAGE_LEN);
+                }
                 steps.push(FaultStep::Fail {
                     times: fail.times,
                     message: fail
@@ -1556,6 +1620,21 @@ impl Validator<'_> {
                 }
             }
         }
+        for (key, rewards) in file.expect.rewards.iter().flat_map(|m| m.0.iter()) {
+            for (name, want) in &rewards.0 {
+                let nan = match *want {
+                    RewardExpect::Exact(v) => v.is_nan(),
+                    RewardExpect::Between(a, b) => a.is_nan() || b.is_nan(),
+                };
+                if nan {
+                    self.problem(
+                        path(&[&"expect", &"rewards", &key.clone(), &name.clone()]),
+                        "NaN never equals anything, so this expectation can never hold",
+                        Some("expect a number, or `{ between: [a, b] }`".into()),
+                    );
+                }
+            }
+        }
         for (key, want) in file.expect.rollouts.iter().flat_map(|m| m.0.iter()) {
             let status = want.status.as_deref().and_then(RolloutStatus::parse);
             if want.attempts == Some(0) && status.is_some_and(|s| s.is_terminal()) {
@@ -1585,6 +1664,11 @@ fn bad_rollout_id(id: &str) -> Option<String> {
         None
     }
 }
+
+/// The longest id (rollout, worker, `generate.prefix`) or reward name, in bytes.
+pub const MAX_NAME_LEN: usize = 128;
+/// The longest fault or executor error message, in bytes.
+pub const MAX_MESSAGE_LEN: usize = 256;
 
 /// The most memory, estimated, that the rollouts' payloads (inputs, outputs,
 /// rewards and error messages, over every rollout) may take.

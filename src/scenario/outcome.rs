@@ -23,6 +23,9 @@ pub struct RunOptions {
     pub perturb_scheduling: bool,
     /// Replaces the scenario's `queue.reassignment`.
     pub reassignment: Option<crate::core::queue::ReassignmentPolicy>,
+    /// Replaces [`SimPlan::keep_events`](crate::sim::SimPlan): `Some(false)`
+    /// runs without keeping the trace (it is still checked and hashed).
+    pub keep_events: Option<bool>,
 }
 
 /// A scenario's run and its verdict.
@@ -81,6 +84,11 @@ pub fn run_scenario(scenario: &Scenario, options: RunOptions) -> ScenarioOutcome
         && policy != plan.reassignment
     {
         plan.to_mut().reassignment = policy;
+    }
+    if let Some(keep) = options.keep_events
+        && keep != plan.keep_events
+    {
+        plan.to_mut().keep_events = keep;
     }
     let run = crate::sim::run(&plan, engine);
     let mut checks = Vec::new();

@@ -140,7 +140,6 @@ impl Packed {
 
 #[derive(Debug, Clone, Copy)]
 struct Node {
-    parent: u32,
     key: Packed,
     value: Packed,
 }
@@ -160,7 +159,6 @@ impl Default for SourceMap {
     fn default() -> Self {
         Self {
             nodes: vec![Node {
-                parent: u32::MAX,
                 key: Packed::NONE,
                 value: Packed::NONE,
             }],
@@ -363,7 +361,6 @@ impl SourceMap {
         let next = u32::try_from(self.nodes.len()).unwrap_or(u32::MAX);
         *self.children.entry((parent, segment)).or_insert_with(|| {
             self.nodes.push(Node {
-                parent,
                 key: Packed::NONE,
                 value: Packed::NONE,
             });
@@ -475,46 +472,6 @@ impl SourceMap {
             })
             .collect();
         out.sort_by_key(|(_, key, value)| key.or(*value).map_or(usize::MAX, |s| s.offset));
-        out
-    }
-
-    /// Every node whose last key satisfies `wanted`, with its path and the
-    /// span of its value, in file order. For checks that apply to a kind of
-    /// key wherever it appears (such as every `*_rate`).
-    pub fn keys_where(&self, wanted: impl Fn(&str) -> bool) -> Vec<(Path, ByteSpan)> {
-        let found: Vec<(u32, ByteSpan)> = self
-            .children
-            .iter()
-            .filter(|((_, segment), _)| matches!(segment, PathSegment::Key(k) if wanted(k)))
-            .filter_map(|(_, id)| Some((*id, self.nodes[*id as usize].value.get()?)))
-            .collect();
-        // The segment of every node on the way up, in one pass over the index.
-        let mut needed: BTreeMap<u32, Option<PathSegment>> = BTreeMap::new();
-        for (id, _) in &found {
-            let mut id = *id;
-            while id != 0 && id != u32::MAX && !needed.contains_key(&id) {
-                needed.insert(id, None);
-                id = self.nodes[id as usize].parent;
-            }
-        }
-        for ((_, segment), id) in &self.children {
-            if let Some(slot) = needed.get_mut(id) {
-                *slot = Some(segment.clone());
-            }
-        }
-        let mut out: Vec<(Path, ByteSpan)> = found
-            .into_iter()
-            .map(|(mut id, span)| {
-                let mut path = Path::new();
-                while let Some(Some(segment)) = needed.get(&id) {
-                    path.push(segment.clone());
-                    id = self.nodes[id as usize].parent;
-                }
-                path.reverse();
-                (path, span)
-            })
-            .collect();
-        out.sort_by_key(|(_, span)| span.offset);
         out
     }
 }
@@ -647,25 +604,6 @@ mod tests {
         );
         assert_eq!(at(&["expect", "rewards", "r9", "a.b"]), Some((8, 16)));
         assert_eq!(at(&["expect", "nothing", "here"]), Some((7, 3)));
-    }
-
-    #[test]
-    fn finds_keys_anywhere_with_their_paths() {
-        let src =
-            "faults:\n  random:\n    dequeue: { fail_rate: 1.5 }\n  network: { loss_rate: 2 }\n";
-        let map = SourceMap::build(src);
-        let found: Vec<(String, (usize, usize))> = map
-            .keys_where(|k| k.ends_with("_rate"))
-            .into_iter()
-            .map(|(path, span)| (display_path(&path), line_col(src, span.offset)))
-            .collect();
-        assert_eq!(
-            found,
-            vec![
-                ("faults.random.dequeue.fail_rate".into(), (3, 27)),
-                ("faults.network.loss_rate".into(), (4, 25)),
-            ]
-        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ use crate::core::queue::{QueueSnapshot, WorkerId};
 
 use super::executor::{TaskId, VirtualExecutor};
 use super::invariants::{self, InvariantReport};
-use super::plan::{SimPlan, StopWhen, TimedAction};
+use super::plan::{RolloutPlan, SimPlan, StopWhen, TimedAction};
 use super::trace::{EventKind, Trace, TraceHash};
 use super::world::{Control, World};
 
@@ -139,6 +139,22 @@ pub struct RunResult {
     pub invariants: Vec<InvariantReport>,
     /// Every fault verdict, when the plan asked to record them.
     pub verdicts: crate::sim::faults::VerdictLog,
+    /// How many events the run recorded; `trace` holds them only when the
+    /// plan keeps them ([`SimPlan::keep_events`]).
+    pub events: usize,
+    /// The invariants' monitor, fed every event, until `run` concludes.
+    monitor: Option<invariants::Monitor>,
+}
+
+impl RunResult {
+    /// Concludes the invariants: the monitor's, fed as the run went, or a
+    /// replay of the kept trace.
+    fn conclude(&mut self, plan: &SimPlan) {
+        self.invariants = match self.monitor.take() {
+            Some(monitor) => monitor.finish(plan, self),
+            None => invariants::check_all(plan, self),
+        };
+    }
 }
 
 /// Runs `plan` on `engine`.
@@ -156,13 +172,14 @@ pub fn run(plan: &SimPlan, engine: EngineKind) -> RunResult {
         );
     }
     let started = Instant::now();
-    let plan = Rc::new(plan.clone());
+    // The virtual and tokio worlds read the rollouts where they are: only
+    // the rest of the plan is copied for the run.
     let mut result = match engine {
-        EngineKind::Virtual => run_virtual(plan.clone()),
-        EngineKind::Tokio => run_tokio(plan.clone()),
-        EngineKind::Turmoil => super::turmoil_engine::run_turmoil(plan.clone()),
+        EngineKind::Virtual => run_virtual(Rc::new(plan.without_rollouts()), &plan.rollouts),
+        EngineKind::Tokio => run_tokio(Rc::new(plan.without_rollouts()), &plan.rollouts),
+        EngineKind::Turmoil => super::turmoil_engine::run_turmoil(Rc::new(plan.clone())),
     };
-    result.invariants = invariants::check_all(&plan, &result);
+    result.conclude(plan);
     result.wall = started.elapsed();
     result
 }
@@ -272,8 +289,7 @@ pub(super) fn finish_world<C: Clock + 'static>(
     };
     let World { queue, trace, .. } = world;
     let snapshot = Rc::try_unwrap(queue).map_or_else(|q| q.snapshot(), |q| q.into_snapshot());
-    let trace = trace.take();
-    let trace_hash = trace.hash();
+    let recorded = trace.finish();
     RunResult {
         engine,
         stop,
@@ -281,10 +297,12 @@ pub(super) fn finish_world<C: Clock + 'static>(
         wall: Duration::ZERO,
         snapshot,
         workers,
-        trace,
-        trace_hash,
+        trace: recorded.trace,
+        trace_hash: recorded.hash,
         invariants: Vec::new(),
         verdicts,
+        events: recorded.events,
+        monitor: recorded.monitor,
     }
 }
 
@@ -304,14 +322,14 @@ impl TaskHost for VirtualExecutor {
 /// Counts perturbed runs in this process, so each one is late somewhere else.
 static PERTURBED_RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-fn run_virtual(plan: Rc<SimPlan>) -> RunResult {
+fn run_virtual(plan: Rc<SimPlan>, rollouts: &[RolloutPlan]) -> RunResult {
     let mut exec = VirtualExecutor::new();
     if plan.perturb_scheduling {
         let nonce = PERTURBED_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         exec.make_advance_late(nonce % 3 + 2);
     }
     let clock = exec.clock();
-    let world = World::new(plan.clone(), clock.clone());
+    let world = World::with_rollouts(plan.clone(), rollouts, clock.clone());
     let controls = world.controls();
     let mut next_control = 0;
     let mut workers = Workers::start(&world, &mut exec);
@@ -411,8 +429,8 @@ impl Clock for HorizonClock {
     }
 }
 
-fn run_tokio(plan: Rc<SimPlan>) -> RunResult {
-    run_tokio_on(plan, true)
+fn run_tokio(plan: Rc<SimPlan>, rollouts: &[RolloutPlan]) -> RunResult {
+    run_tokio_on(plan, rollouts, true)
 }
 
 /// Runs `plan` on a current-thread tokio runtime in *real* time (not
@@ -422,14 +440,13 @@ fn run_tokio(plan: Rc<SimPlan>) -> RunResult {
 /// deterministic.
 pub fn run_tokio_wall_clock(plan: &SimPlan) -> RunResult {
     let started = Instant::now();
-    let plan = Rc::new(plan.clone());
-    let mut result = run_tokio_on(plan.clone(), false);
-    result.invariants = invariants::check_all(&plan, &result);
+    let mut result = run_tokio_on(Rc::new(plan.without_rollouts()), &plan.rollouts, false);
+    result.conclude(plan);
     result.wall = started.elapsed();
     result
 }
 
-fn run_tokio_on(plan: Rc<SimPlan>, paused: bool) -> RunResult {
+fn run_tokio_on(plan: Rc<SimPlan>, rollouts: &[RolloutPlan], paused: bool) -> RunResult {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(paused)
@@ -444,8 +461,9 @@ fn run_tokio_on(plan: Rc<SimPlan>, paused: bool) -> RunResult {
         };
         let horizon = stop_at.unwrap_or(within);
         let clock = crate::core::clock::TokioClock::new();
-        let world = World::new(
+        let world = World::with_rollouts(
             plan.clone(),
+            rollouts,
             HorizonClock {
                 inner: clock,
                 horizon,

@@ -1,30 +1,153 @@
 //! The virtual engine's executor: single-threaded, deterministic, and with a
 //! clock that jumps.
 //!
-//! Tasks are polled in the order they were woken (FIFO). Timers live in one
-//! ordered map keyed by `(deadline, registration number)`, so timers due at
-//! the same instant fire in the order they were set, on every run. When no
-//! task is ready, the driver asks for the next deadline and advances the
-//! clock straight to it: virtual time costs nothing to pass.
+//! Tasks are polled in the order they were woken (FIFO). Timers are ordered
+//! by `(deadline, registration number)`, so timers due at the same instant
+//! fire in the order they were set, on every run. When no task is ready, the
+//! driver asks for the next deadline and advances the clock straight to it:
+//! virtual time costs nothing to pass.
 //!
-//! No tokio here: this executor is the fast path for suites and sweeps.
+//! No tokio here: this executor is the fast path for suites and sweeps, and
+//! it is built for it:
+//!
+//! - Timers live in a binary heap; a dropped sleep only marks its entry
+//!   cancelled, and cancelled entries are discarded when they come to the
+//!   top. (The runner re-arms its three interval timers every time round
+//!   its loop, so registration and cancellation are the common case.)
+//! - A sleep polled by the task the executor is polling registers the
+//!   task's number, not a clone of its waker; firing it puts the number
+//!   straight in the ready queue, which lives beside the timers on this
+//!   thread. Each task's [`Waker`] is made once, at spawn.
+//! - Wakers stay what std requires, `Send + Sync`: a waker used anywhere
+//!   else (cloned by a combinator, or woken from another thread) goes
+//!   through a mutex-guarded queue that the executor drains, in order,
+//!   before it picks the next task.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use crate::core::clock::Clock;
 
+/// What to wake when a timer fires.
+enum Wakeup {
+    /// A task of this executor, by number.
+    Task(usize),
+    /// Anything else.
+    Waker(Waker),
+}
+
+/// A registered timer by its registration number; `None` once fired or
+/// cancelled (the slot is reused once its heap entry is gone).
+type TimerSlot = Option<(u64, Wakeup)>;
+
+/// Where a sleep's timer is: its slot and registration number.
+type TimerKey = (usize, u64);
+
+#[derive(Default)]
+struct Timers {
+    /// `(deadline, registration number, slot)`, earliest first.
+    heap: BinaryHeap<Reverse<(Duration, u64, usize)>>,
+    slots: Vec<TimerSlot>,
+    free: Vec<usize>,
+    next_key: u64,
+    /// Live (registered, not fired, not cancelled) timers.
+    live: usize,
+}
+
+impl Timers {
+    fn insert(&mut self, deadline: Duration, wakeup: Wakeup) -> TimerKey {
+        let key = self.next_key;
+        self.next_key += 1;
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot] = Some((key, wakeup));
+                slot
+            }
+            None => {
+                self.slots.push(Some((key, wakeup)));
+                self.slots.len() - 1
+            }
+        };
+        self.heap.push(Reverse((deadline, key, slot)));
+        self.live += 1;
+        (slot, key)
+    }
+
+    /// The wakeup of a live timer.
+    fn get_mut(&mut self, (slot, key): TimerKey) -> Option<&mut Wakeup> {
+        match &mut self.slots[slot] {
+            Some((k, wakeup)) if *k == key => Some(wakeup),
+            _ => None,
+        }
+    }
+
+    /// Cancels a timer unless it already fired; its heap entry is dropped
+    /// when it comes to the top.
+    fn cancel(&mut self, timer: TimerKey) {
+        if self.get_mut(timer).is_some() {
+            self.slots[timer.0] = None;
+            self.live -= 1;
+        }
+    }
+
+    /// Drops cancelled entries from the top; the earliest live deadline.
+    fn first(&mut self) -> Option<Duration> {
+        while let Some(&Reverse((deadline, key, slot))) = self.heap.peek() {
+            if self.get_mut((slot, key)).is_some() {
+                return Some(deadline);
+            }
+            self.heap.pop();
+            self.free.push(slot);
+        }
+        None
+    }
+
+    /// The earliest live timer due by `now`, removed.
+    fn pop_due(&mut self, now: Duration) -> Option<Wakeup> {
+        match self.first() {
+            Some(deadline) if deadline <= now => {
+                let Reverse((_, _, slot)) = self.heap.pop()?;
+                self.free.push(slot);
+                self.live -= 1;
+                self.slots[slot].take().map(|(_, wakeup)| wakeup)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The ready queue of task numbers, FIFO, each at most once.
+#[derive(Default)]
+struct Ready {
+    queue: VecDeque<usize>,
+    queued: Vec<bool>,
+}
+
+impl Ready {
+    fn push(&mut self, id: usize) {
+        if !self.queued[id] {
+            self.queued[id] = true;
+            self.queue.push_back(id);
+        }
+    }
+}
+
 #[derive(Default)]
 struct Timeline {
     now: Cell<Duration>,
-    next_key: Cell<u64>,
-    timers: RefCell<BTreeMap<(Duration, u64), Waker>>,
+    timers: RefCell<Timers>,
+    ready: RefCell<Ready>,
+    /// The task being polled and its waker's data pointer: a sleep polled
+    /// with exactly that waker registers the task's number.
+    current: Cell<Option<(usize, *const ())>>,
 }
 
 /// The virtual clock. Clones share one timeline, owned by a
@@ -51,7 +174,7 @@ impl Clock for VirtualClock {
         VirtualSleep {
             timeline: self.timeline.clone(),
             deadline,
-            key: None,
+            timer: None,
         }
     }
 }
@@ -59,35 +182,51 @@ impl Clock for VirtualClock {
 struct VirtualSleep {
     timeline: Rc<Timeline>,
     deadline: Duration,
-    key: Option<(Duration, u64)>,
+    /// Its timer, once registered.
+    timer: Option<TimerKey>,
+}
+
+impl VirtualSleep {
+    /// How the waker of this poll is to be woken.
+    fn wakeup(&self, cx: &Context<'_>) -> Wakeup {
+        match self.timeline.current.get() {
+            Some((id, data)) if std::ptr::eq(cx.waker().data(), data) => Wakeup::Task(id),
+            _ => Wakeup::Waker(cx.waker().clone()),
+        }
+    }
+
+    /// True when a registered timer's wakeup is the one this poll asks for.
+    fn wakes(&self, wakeup: &Wakeup, cx: &Context<'_>) -> bool {
+        match wakeup {
+            Wakeup::Task(id) => matches!(self.timeline.current.get(),
+                Some((current, data)) if current == *id && std::ptr::eq(cx.waker().data(), data)),
+            Wakeup::Waker(waker) => waker.will_wake(cx.waker()),
+        }
+    }
 }
 
 impl Future for VirtualSleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.timeline.now.get() >= self.deadline {
-            if let Some(key) = self.key.take() {
-                self.timeline.timers.borrow_mut().remove(&key);
+        let timeline = self.timeline.clone();
+        if timeline.now.get() >= self.deadline {
+            if let Some(timer) = self.timer.take() {
+                timeline.timers.borrow_mut().cancel(timer);
             }
             return Poll::Ready(());
         }
-        let mut timers = self.timeline.timers.borrow_mut();
-        match self.key {
-            Some(key) => {
-                if let Some(waker) = timers.get_mut(&key)
-                    && !waker.will_wake(cx.waker())
-                {
-                    waker.clone_from(cx.waker());
+        let mut timers = timeline.timers.borrow_mut();
+        let registered = self.timer.and_then(|timer| timers.get_mut(timer));
+        match registered {
+            Some(wakeup) => {
+                if !self.wakes(wakeup, cx) {
+                    *wakeup = self.wakeup(cx);
                 }
             }
             None => {
-                let seq = self.timeline.next_key.get();
-                self.timeline.next_key.set(seq + 1);
-                let key = (self.deadline, seq);
-                timers.insert(key, cx.waker().clone());
-                drop(timers);
-                self.key = Some(key);
+                let wakeup = self.wakeup(cx);
+                self.timer = Some(timers.insert(self.deadline, wakeup));
             }
         }
         Poll::Pending
@@ -96,8 +235,8 @@ impl Future for VirtualSleep {
 
 impl Drop for VirtualSleep {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            self.timeline.timers.borrow_mut().remove(&key);
+        if let Some(timer) = self.timer.take() {
+            self.timeline.timers.borrow_mut().cancel(timer);
         }
     }
 }
@@ -106,15 +245,18 @@ impl Drop for VirtualSleep {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TaskId(usize);
 
+/// Wakes from anywhere: task numbers woken through a [`Waker`] wait here
+/// until the executor moves them to its ready queue.
 #[derive(Default)]
-struct ReadyQueue {
-    queue: Mutex<VecDeque<usize>>,
+struct Remote {
+    queue: Mutex<Vec<usize>>,
+    /// Set while `queue` may be non-empty, so the executor need not lock.
+    pending: AtomicBool,
 }
 
 struct TaskWaker {
     id: usize,
-    ready: Arc<ReadyQueue>,
-    queued: std::sync::atomic::AtomicBool,
+    remote: Arc<Remote>,
 }
 
 impl Wake for TaskWaker {
@@ -123,20 +265,18 @@ impl Wake for TaskWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        use std::sync::atomic::Ordering;
-        if !self.queued.swap(true, Ordering::Relaxed) {
-            self.ready
-                .queue
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push_back(self.id);
-        }
+        self.remote
+            .queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(self.id);
+        self.remote.pending.store(true, Ordering::Release);
     }
 }
 
 struct Task {
     future: Pin<Box<dyn Future<Output = ()>>>,
-    waker: Arc<TaskWaker>,
+    waker: Waker,
 }
 
 /// A deterministic single-threaded executor over a [`VirtualClock`].
@@ -144,7 +284,7 @@ struct Task {
 pub struct VirtualExecutor {
     clock: VirtualClock,
     tasks: Vec<Option<Task>>,
-    ready: Arc<ReadyQueue>,
+    remote: Arc<Remote>,
     polls: u64,
     advances: u64,
     late_advance: Option<u64>,
@@ -161,19 +301,24 @@ impl VirtualExecutor {
         self.clock.clone()
     }
 
+    fn timeline(&self) -> &Timeline {
+        &self.clock.timeline
+    }
+
     /// Adds a task; it first runs at the next [`run_ready`](Self::run_ready).
     pub fn spawn(&mut self, future: impl Future<Output = ()> + 'static) -> TaskId {
         let id = self.tasks.len();
-        let waker = Arc::new(TaskWaker {
+        let waker = Waker::from(Arc::new(TaskWaker {
             id,
-            ready: self.ready.clone(),
-            queued: false.into(),
-        });
-        Waker::from(waker.clone()).wake();
+            remote: self.remote.clone(),
+        }));
         self.tasks.push(Some(Task {
             future: Box::pin(future),
             waker,
         }));
+        let mut ready = self.timeline().ready.borrow_mut();
+        ready.queued.push(false);
+        ready.push(id);
         TaskId(id)
     }
 
@@ -194,11 +339,18 @@ impl VirtualExecutor {
     }
 
     fn next_ready(&self) -> Option<usize> {
-        self.ready
-            .queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop_front()
+        let timeline = self.timeline();
+        let mut ready = timeline.ready.borrow_mut();
+        if self.remote.pending.swap(false, Ordering::Acquire) {
+            let woken =
+                std::mem::take(&mut *self.remote.queue.lock().unwrap_or_else(|e| e.into_inner()));
+            for id in woken {
+                ready.push(id);
+            }
+        }
+        let id = ready.queue.pop_front()?;
+        ready.queued[id] = false;
+        Some(id)
     }
 
     /// Polls woken tasks, in wake order, until none is ready. Returns how
@@ -209,13 +361,13 @@ impl VirtualExecutor {
             let Some(task) = self.tasks.get_mut(id).and_then(Option::as_mut) else {
                 continue;
             };
-            task.waker
-                .queued
-                .store(false, std::sync::atomic::Ordering::Relaxed);
-            let waker = Waker::from(task.waker.clone());
-            let mut cx = Context::from_waker(&waker);
+            let timeline = &self.clock.timeline;
+            timeline.current.set(Some((id, task.waker.data())));
+            let mut cx = Context::from_waker(&task.waker);
             self.polls += 1;
-            if task.future.as_mut().poll(&mut cx).is_ready() {
+            let done = task.future.as_mut().poll(&mut cx).is_ready();
+            timeline.current.set(None);
+            if done {
                 self.tasks[id] = None;
             }
         }
@@ -224,12 +376,7 @@ impl VirtualExecutor {
 
     /// The earliest pending timer's deadline.
     pub fn next_deadline(&self) -> Option<Duration> {
-        self.clock
-            .timeline
-            .timers
-            .borrow()
-            .first_key_value()
-            .map(|(&(at, _), _)| at)
+        self.timeline().timers.borrow_mut().first()
     }
 
     /// Test-only: the `n`th advance of the clock overshoots by 1 ms, as a
@@ -248,26 +395,32 @@ impl VirtualExecutor {
         } else {
             at
         };
-        let timeline = &self.clock.timeline;
+        let timeline = self.timeline();
         if at > timeline.now.get() {
             timeline.now.set(at);
         }
         let now = timeline.now.get();
         loop {
-            let due = {
-                let mut timers = timeline.timers.borrow_mut();
-                match timers.first_key_value() {
-                    Some((&(deadline, _), _)) if deadline <= now => {
-                        timers.pop_first().map(|(_, w)| w)
-                    }
-                    _ => None,
-                }
-            };
+            let due = timeline.timers.borrow_mut().pop_due(now);
             match due {
-                Some(waker) => waker.wake(),
+                Some(Wakeup::Task(id)) => timeline.ready.borrow_mut().push(id),
+                Some(Wakeup::Waker(waker)) => waker.wake(),
                 None => break,
             }
         }
+    }
+
+    /// Timers registered and neither fired nor cancelled.
+    #[doc(hidden)]
+    pub fn live_timers(&self) -> usize {
+        self.timeline().timers.borrow().live
+    }
+}
+
+impl Drop for VirtualExecutor {
+    fn drop(&mut self) {
+        // Futures first: their sleeps cancel timers on the timeline.
+        self.tasks.clear();
     }
 }
 
@@ -304,6 +457,93 @@ mod tests {
         assert_eq!(exec.next_deadline(), Some(Duration::from_secs(5)));
         assert!(exec.cancel(task));
         assert_eq!(exec.next_deadline(), None);
+        assert_eq!(exec.live_timers(), 0);
         assert!(!exec.is_alive(task));
+    }
+
+    #[test]
+    fn dropped_sleeps_are_skipped_and_the_earlier_one_still_fires() {
+        let mut exec = VirtualExecutor::new();
+        let clock = exec.clock();
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let (c, l) = (clock.clone(), log.clone());
+        exec.spawn(async move {
+            // Re-arm a far timer many times, as the runner's loop does.
+            for _ in 0..100 {
+                let far = c.sleep(Duration::from_secs(60));
+                let near = c.sleep(Duration::from_millis(1));
+                let mut far = std::pin::pin!(far);
+                let mut near = std::pin::pin!(near);
+                std::future::poll_fn(|cx| {
+                    if near.as_mut().poll(cx).is_ready() || far.as_mut().poll(cx).is_ready() {
+                        Poll::Ready(())
+                    } else {
+                        Poll::Pending
+                    }
+                })
+                .await;
+            }
+            l.borrow_mut().push(c.now().as_millis());
+        });
+        exec.run_ready();
+        while let Some(at) = exec.next_deadline() {
+            exec.advance_to(at);
+            exec.run_ready();
+        }
+        assert_eq!(*log.borrow(), [100]);
+        assert_eq!(exec.live_timers(), 0);
+        assert_eq!(clock.now(), Duration::from_millis(100));
+    }
+
+    /// A waker that is not the task's own (a combinator's, or one sent to
+    /// another thread) still wakes the task, in order.
+    #[test]
+    fn foreign_and_cross_thread_wakers_work() {
+        struct Flag(Arc<AtomicBool>);
+        impl Wake for Flag {
+            fn wake(self: Arc<Self>) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let mut exec = VirtualExecutor::new();
+        let clock = exec.clock();
+        let fired = Arc::new(AtomicBool::new(false));
+        // A sleep polled with a foreign waker wakes that waker.
+        let foreign = Waker::from(Arc::new(Flag(fired.clone())));
+        let mut sleep = Box::pin(clock.sleep(Duration::from_millis(3)));
+        assert!(
+            sleep
+                .as_mut()
+                .poll(&mut Context::from_waker(&foreign))
+                .is_pending()
+        );
+        exec.advance_to(Duration::from_millis(3));
+        assert!(fired.load(Ordering::SeqCst));
+        assert!(
+            sleep
+                .as_mut()
+                .poll(&mut Context::from_waker(&foreign))
+                .is_ready()
+        );
+
+        // A task's waker sent to another thread wakes the task.
+        let parked: Arc<Mutex<Option<Waker>>> = Arc::default();
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let (p, l) = (parked.clone(), log.clone());
+        let mut first = true;
+        exec.spawn(std::future::poll_fn(move |cx| {
+            l.borrow_mut().push("polled");
+            if std::mem::take(&mut first) {
+                *p.lock().unwrap() = Some(cx.waker().clone());
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        }));
+        exec.run_ready();
+        let waker = parked.lock().unwrap().take().unwrap();
+        std::thread::spawn(move || waker.wake()).join().unwrap();
+        assert_eq!(exec.run_ready(), 1);
+        assert_eq!(*log.borrow(), ["polled", "polled"]);
     }
 }

@@ -9,6 +9,12 @@
 //! dequeued it failed, with their count and the sum of the delays slept. Each
 //! delay must lie in the policy's envelope (exact without jitter), and each
 //! sleep must last exactly its delay on the clock.
+//!
+//! The trace part runs as a [`Monitor`] fed each event as it is recorded,
+//! so a run need not keep its trace to be checked; what it keeps is small
+//! (per worker, per running attempt, and one entry per dequeued attempt).
+//! [`check_all`] replays a kept trace through a fresh monitor: the same
+//! verdicts and messages either way.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -16,11 +22,12 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::core::queue::{AttemptId, AttemptStatus, QueueOp, RolloutId, WorkerId};
-use crate::core::telemetry::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC};
+use crate::core::runner::BackoffPolicy;
+use crate::core::telemetry::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC, rewards_named};
 
 use super::engine::{RunResult, StopReason, WorkerState};
 use super::plan::{SimPlan, StopWhen};
-use super::trace::{CallResult, EventKind};
+use super::trace::{CallResult, EventKind, TraceEvent};
 
 /// The names of the built-in invariants, in the order they are checked.
 pub const INVARIANTS: [&str; 6] = [
@@ -48,7 +55,7 @@ pub struct InvariantReport {
     pub violation_count: usize,
 }
 
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 struct Findings(Vec<String>, usize);
 
 impl Findings {
@@ -57,6 +64,13 @@ impl Findings {
             self.0.push(message);
         }
         self.1 += 1;
+    }
+
+    /// Adds findings made after these, as if added one by one.
+    fn append(&mut self, later: Findings) {
+        let room = MAX_LISTED.saturating_sub(self.0.len());
+        self.0.extend(later.0.into_iter().take(room));
+        self.1 += later.1;
     }
 
     fn report(self, name: &'static str) -> InvariantReport {
@@ -69,17 +83,230 @@ impl Findings {
     }
 }
 
-/// Checks every invariant on a finished run.
+/// Checks every invariant on a finished run, reading its kept trace
+/// (`run.trace`): the verdicts a [`Monitor`] fed the same events gives.
 pub fn check_all(plan: &SimPlan, run: &RunResult) -> Vec<InvariantReport> {
-    let polls = PollLedger::read(plan, run);
-    vec![
-        all_terminal(plan, run),
-        retry_metrics(plan, run, &polls),
-        polls.backoff.report("backoff-policy"),
-        attempt_ids(run),
-        no_stranded(run),
-        spans_persisted(run),
-    ]
+    let mut monitor = Monitor::new(plan);
+    for event in &run.trace.events {
+        monitor.observe(event);
+    }
+    monitor.finish(plan, run)
+}
+
+/// The trace part of the invariants, fed one event at a time as a run
+/// records them ([`TraceRecorder::for_plan`](super::trace::TraceRecorder::for_plan)).
+#[derive(Debug, Clone)]
+pub struct Monitor {
+    policy: BackoffPolicy,
+    /// What the fault log says about each worker's polls.
+    polls: Vec<(WorkerId, WorkerPolls)>,
+    /// Per dequeued attempt, in dequeue order: (consecutive failed polls
+    /// before, their backoff in ms). A later entry for the same attempt wins.
+    expected: Vec<(AttemptId, u32, u64)>,
+    backoff: Findings,
+    /// attempt-ids: the attempt each rollout has open, and where.
+    open: BTreeMap<RolloutId, (AttemptId, WorkerId)>,
+    attempt_ids: Findings,
+    /// no-stranded-attempt: the attempt each worker is processing.
+    current: Vec<(WorkerId, AttemptId)>,
+}
+
+/// The entry of `worker` in a small per-worker table, added if missing.
+fn entry<'a, T>(
+    table: &'a mut Vec<(WorkerId, T)>,
+    worker: &WorkerId,
+    new: impl FnOnce() -> T,
+) -> &'a mut T {
+    let i = match table.iter().position(|(w, _)| w == worker) {
+        Some(i) => i,
+        None => {
+            table.push((worker.clone(), new()));
+            table.len() - 1
+        }
+    };
+    &mut table[i].1
+}
+
+impl Monitor {
+    /// A monitor for a run of `plan`, before its first event.
+    pub fn new(plan: &SimPlan) -> Self {
+        Self {
+            policy: plan.runner.backoff,
+            polls: Vec::new(),
+            expected: Vec::new(),
+            backoff: Findings::default(),
+            open: BTreeMap::new(),
+            attempt_ids: Findings::default(),
+            current: Vec::new(),
+        }
+    }
+
+    /// Takes the next event of the run.
+    pub fn observe(&mut self, event: &TraceEvent) {
+        self.observe_attempt_ids(event);
+        let Some(worker) = &event.worker else {
+            return;
+        };
+        self.observe_polls(worker, event);
+        self.observe_processing(worker, event);
+    }
+
+    /// The verdict of every invariant, in [`INVARIANTS`] order, once the run
+    /// is over: the events seen, with the run's final state.
+    pub fn finish(self, plan: &SimPlan, run: &RunResult) -> Vec<InvariantReport> {
+        vec![
+            all_terminal(plan, run),
+            retry_metrics(plan, run, self.expected),
+            self.backoff.report("backoff-policy"),
+            attempt_ids(run, self.attempt_ids),
+            no_stranded(run, &self.current),
+            spans_persisted(run),
+        ]
+    }
+
+    fn observe_polls(&mut self, worker: &WorkerId, event: &TraceEvent) {
+        let policy = self.policy;
+        let backoff = &mut self.backoff;
+        let w = entry(&mut self.polls, worker, WorkerPolls::default);
+        match &event.kind {
+            EventKind::WorkerStarted
+            | EventKind::WorkerCrashed
+            | EventKind::WorkerRestarted
+            | EventKind::WorkerFailed { .. } => *w = WorkerPolls::default(),
+            EventKind::HeartbeatTick => w.close_poll(worker, event.at, backoff),
+            EventKind::PollTick => {
+                w.close_poll(worker, event.at, backoff);
+                w.in_poll = true;
+            }
+            EventKind::Call {
+                op,
+                attempt,
+                result,
+            } if w.in_poll => match result {
+                CallResult::Failed { .. } => {
+                    // After the dequeue, the first heartbeat naming the
+                    // attempt is the one before execution; the later ones
+                    // run during it. Counted, not timed: on the turmoil
+                    // engine even the first one comes after the dequeue.
+                    let during_execution = *op == QueueOp::Heartbeat
+                        && attempt.is_some()
+                        && w.dequeued_at.is_some()
+                        && std::mem::replace(&mut w.pre_exec_heartbeat, true);
+                    if !during_execution {
+                        w.poll_failed = true;
+                    }
+                }
+                CallResult::Ok
+                    if *op == QueueOp::Heartbeat
+                        && attempt.is_some()
+                        && w.dequeued_at.is_some() =>
+                {
+                    w.pre_exec_heartbeat = true;
+                }
+                CallResult::Dequeued { attempt } => {
+                    w.dequeued_at = Some(event.at);
+                    self.expected
+                        .push((attempt.clone(), w.failed_in_a_row, w.slept_ms));
+                }
+                _ => {}
+            },
+            EventKind::PollFailed {
+                failures, delay_ms, ..
+            } => {
+                let count = w.failed_in_a_row + 1;
+                let (low, high) = policy.envelope_ms(count, w.last_delay);
+                if !w.poll_failed {
+                    backoff.add(format!(
+                        "{worker} backed off at {} ms, but no call of that poll failed",
+                        event.at.as_millis()
+                    ));
+                } else if *failures != count || *delay_ms < low || *delay_ms > high {
+                    let policy_says = if low == high {
+                        format!("{low} ms")
+                    } else {
+                        format!("{low} to {high} ms ({} jitter)", policy.jitter.as_str())
+                    };
+                    backoff.add(format!(
+                        "{worker} slept {delay_ms} ms after failure {failures} at {} ms; the policy gives {policy_says} for failure {count}",
+                        event.at.as_millis()
+                    ));
+                }
+                w.backed_off = true;
+                w.slept_ms += delay_ms;
+                w.last_delay = Some(Duration::from_millis(*delay_ms));
+                w.backoff_until = Some((event.at + Duration::from_millis(*delay_ms), *delay_ms));
+            }
+            EventKind::BackoffEnded { delay_ms } => {
+                if let Some((until, slept)) = w.backoff_until.take()
+                    && (until != event.at || slept != *delay_ms)
+                {
+                    backoff.add(format!(
+                        "{worker}'s {slept} ms backoff should have ended at {} ms, ended at {} ms",
+                        until.as_millis(),
+                        event.at.as_millis()
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn observe_attempt_ids(&mut self, event: &TraceEvent) {
+        match &event.kind {
+            EventKind::Call {
+                result: CallResult::Dequeued { attempt },
+                ..
+            } => {
+                let worker = event.worker.clone().unwrap_or_else(|| WorkerId::new("?"));
+                if let Some((other, on)) = self.open.get(&attempt.rollout) {
+                    self.attempt_ids.add(format!(
+                        "{attempt} started on {worker} at {} ms while {other} was still running on {on}",
+                        event.at.as_millis()
+                    ));
+                }
+                self.open
+                    .insert(attempt.rollout.clone(), (attempt.clone(), worker));
+            }
+            EventKind::AttemptFinished {
+                attempt,
+                recorded: true,
+                ..
+            } => {
+                self.open.remove(&attempt.rollout);
+            }
+            // On the turmoil engine the queue's own record counts too: the
+            // reply that told a worker may have been lost.
+            EventKind::Call {
+                result: CallResult::TimedOut { attempts },
+                ..
+            }
+            | EventKind::Served {
+                result: CallResult::TimedOut { attempts },
+                ..
+            } => {
+                for a in attempts {
+                    self.open.remove(&a.rollout);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn observe_processing(&mut self, worker: &WorkerId, event: &TraceEvent) {
+        match &event.kind {
+            EventKind::AttemptStarted { attempt, .. } => {
+                *entry(&mut self.current, worker, || attempt.clone()) = attempt.clone();
+            }
+            EventKind::PollProcessed
+            | EventKind::PollFailed { .. }
+            | EventKind::WorkerCrashed
+            | EventKind::WorkerFailed { .. }
+            | EventKind::WorkerRestarted => {
+                self.current.retain(|(w, _)| w != worker);
+            }
+            _ => {}
+        }
+    }
 }
 
 fn all_terminal(plan: &SimPlan, run: &RunResult) -> InvariantReport {
@@ -117,14 +344,7 @@ fn all_terminal(plan: &SimPlan, run: &RunResult) -> InvariantReport {
     found.report("all-terminal")
 }
 
-/// What the fault log says about each worker's polls.
-struct PollLedger {
-    /// Per dequeued attempt: (consecutive failed polls before, their backoff in ms).
-    expected: BTreeMap<AttemptId, (u32, u64)>,
-    backoff: Findings,
-}
-
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 struct WorkerPolls {
     failed_in_a_row: u32,
     /// Backoff slept over those failures, in ms.
@@ -165,112 +385,28 @@ impl WorkerPolls {
     }
 }
 
-impl PollLedger {
-    fn read(plan: &SimPlan, run: &RunResult) -> Self {
-        let policy = plan.runner.backoff;
-        let mut workers: BTreeMap<&WorkerId, WorkerPolls> = BTreeMap::new();
-        let mut expected = BTreeMap::new();
-        let mut backoff = Findings::default();
-        for event in &run.trace.events {
-            let Some(worker) = &event.worker else {
-                continue;
-            };
-            let w = workers.entry(worker).or_default();
-            match &event.kind {
-                EventKind::WorkerStarted
-                | EventKind::WorkerCrashed
-                | EventKind::WorkerRestarted
-                | EventKind::WorkerFailed { .. } => *w = WorkerPolls::default(),
-                EventKind::HeartbeatTick => w.close_poll(worker, event.at, &mut backoff),
-                EventKind::PollTick => {
-                    w.close_poll(worker, event.at, &mut backoff);
-                    w.in_poll = true;
-                }
-                EventKind::Call {
-                    op,
-                    attempt,
-                    result,
-                } if w.in_poll => match result {
-                    CallResult::Failed { .. } => {
-                        // After the dequeue, the first heartbeat naming the
-                        // attempt is the one before execution; the later ones
-                        // run during it. Counted, not timed: on the turmoil
-                        // engine even the first one comes after the dequeue.
-                        let during_execution = *op == QueueOp::Heartbeat
-                            && attempt.is_some()
-                            && w.dequeued_at.is_some()
-                            && std::mem::replace(&mut w.pre_exec_heartbeat, true);
-                        if !during_execution {
-                            w.poll_failed = true;
-                        }
-                    }
-                    CallResult::Ok
-                        if *op == QueueOp::Heartbeat
-                            && attempt.is_some()
-                            && w.dequeued_at.is_some() =>
-                    {
-                        w.pre_exec_heartbeat = true;
-                    }
-                    CallResult::Dequeued { attempt } => {
-                        w.dequeued_at = Some(event.at);
-                        expected.insert(attempt.clone(), (w.failed_in_a_row, w.slept_ms));
-                    }
-                    _ => {}
-                },
-                EventKind::PollFailed {
-                    failures, delay_ms, ..
-                } => {
-                    let count = w.failed_in_a_row + 1;
-                    let (low, high) = policy.envelope_ms(count, w.last_delay);
-                    if !w.poll_failed {
-                        backoff.add(format!(
-                            "{worker} backed off at {} ms, but no call of that poll failed",
-                            event.at.as_millis()
-                        ));
-                    } else if *failures != count || *delay_ms < low || *delay_ms > high {
-                        let policy_says = if low == high {
-                            format!("{low} ms")
-                        } else {
-                            format!("{low} to {high} ms ({} jitter)", policy.jitter.as_str())
-                        };
-                        backoff.add(format!(
-                            "{worker} slept {delay_ms} ms after failure {failures} at {} ms; the policy gives {policy_says} for failure {count}",
-                            event.at.as_millis()
-                        ));
-                    }
-                    w.backed_off = true;
-                    w.slept_ms += delay_ms;
-                    w.last_delay = Some(Duration::from_millis(*delay_ms));
-                    w.backoff_until =
-                        Some((event.at + Duration::from_millis(*delay_ms), *delay_ms));
-                }
-                EventKind::BackoffEnded { delay_ms } => {
-                    if let Some((until, slept)) = w.backoff_until.take()
-                        && (until != event.at || slept != *delay_ms)
-                    {
-                        backoff.add(format!(
-                            "{worker}'s {slept} ms backoff should have ended at {} ms, ended at {} ms",
-                            until.as_millis(),
-                            event.at.as_millis()
-                        ));
-                    }
-                }
-                _ => {}
-            }
-        }
-        Self { expected, backoff }
-    }
-}
-
-fn retry_metrics(plan: &SimPlan, run: &RunResult, polls: &PollLedger) -> InvariantReport {
+fn retry_metrics(
+    plan: &SimPlan,
+    run: &RunResult,
+    mut expected: Vec<(AttemptId, u32, u64)>,
+) -> InvariantReport {
     let mut found = Findings::default();
     let spans = &run.snapshot.spans;
-    for (attempt, &(failures, backoff_ms)) in &polls.expected {
-        if spans.attempt(attempt).is_empty() {
-            continue; // never flushed: nothing to judge
+    // In attempt order, as the store keeps spans: one pass over both. Of
+    // two entries for one attempt, the later counts.
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut stored = spans.by_attempt().peekable();
+    for (i, (attempt, failures, backoff_ms)) in expected.iter().enumerate() {
+        let (failures, backoff_ms) = (*failures, *backoff_ms);
+        if expected.get(i + 1).is_some_and(|next| next.0 == *attempt) {
+            continue;
         }
-        let got_failures = spans.rewards(attempt, RETRY_FAILURES_METRIC);
-        let got_backoff = spans.rewards(attempt, RETRY_BACKOFF_METRIC);
+        while stored.next_if(|(id, _)| *id < attempt).is_some() {}
+        let Some((_, of_attempt)) = stored.next_if(|(id, _)| *id == attempt) else {
+            continue; // never flushed: nothing to judge
+        };
+        let got_failures = rewards_named(of_attempt.clone(), RETRY_FAILURES_METRIC);
+        let got_backoff = rewards_named(of_attempt, RETRY_BACKOFF_METRIC);
         let values = |r: &[crate::core::telemetry::Reward]| {
             r.iter()
                 .map(|r| r.value.to_string())
@@ -305,7 +441,7 @@ fn retry_metrics(plan: &SimPlan, run: &RunResult, polls: &PollLedger) -> Invaria
     found.report("retry-metrics-iff-recovered")
 }
 
-fn attempt_ids(run: &RunResult) -> InvariantReport {
+fn attempt_ids(run: &RunResult, from_trace: Findings) -> InvariantReport {
     let mut found = Findings::default();
     for rollout in &run.snapshot.rollouts {
         for (i, attempt) in rollout.attempts.iter().enumerate() {
@@ -328,69 +464,11 @@ fn attempt_ids(run: &RunResult) -> InvariantReport {
             found.add(format!("{} has {running} running attempts", rollout.id));
         }
     }
-    let mut open: BTreeMap<RolloutId, (AttemptId, WorkerId)> = BTreeMap::new();
-    for event in &run.trace.events {
-        match &event.kind {
-            EventKind::Call {
-                result: CallResult::Dequeued { attempt },
-                ..
-            } => {
-                let worker = event.worker.clone().unwrap_or_else(|| WorkerId::new("?"));
-                if let Some((other, on)) = open.get(&attempt.rollout) {
-                    found.add(format!(
-                        "{attempt} started on {worker} at {} ms while {other} was still running on {on}",
-                        event.at.as_millis()
-                    ));
-                }
-                open.insert(attempt.rollout.clone(), (attempt.clone(), worker));
-            }
-            EventKind::AttemptFinished {
-                attempt,
-                recorded: true,
-                ..
-            } => {
-                open.remove(&attempt.rollout);
-            }
-            // On the turmoil engine the queue's own record counts too: the
-            // reply that told a worker may have been lost.
-            EventKind::Call {
-                result: CallResult::TimedOut { attempts },
-                ..
-            }
-            | EventKind::Served {
-                result: CallResult::TimedOut { attempts },
-                ..
-            } => {
-                for a in attempts {
-                    open.remove(&a.rollout);
-                }
-            }
-            _ => {}
-        }
-    }
+    found.append(from_trace);
     found.report("attempt-ids")
 }
 
-fn no_stranded(run: &RunResult) -> InvariantReport {
-    let mut current: BTreeMap<&WorkerId, &AttemptId> = BTreeMap::new();
-    for event in &run.trace.events {
-        let Some(worker) = &event.worker else {
-            continue;
-        };
-        match &event.kind {
-            EventKind::AttemptStarted { attempt, .. } => {
-                current.insert(worker, attempt);
-            }
-            EventKind::PollProcessed
-            | EventKind::PollFailed { .. }
-            | EventKind::WorkerCrashed
-            | EventKind::WorkerFailed { .. }
-            | EventKind::WorkerRestarted => {
-                current.remove(worker);
-            }
-            _ => {}
-        }
-    }
+fn no_stranded(run: &RunResult, current: &[(WorkerId, AttemptId)]) -> InvariantReport {
     let mut found = Findings::default();
     for rollout in &run.snapshot.rollouts {
         for attempt in rollout
@@ -399,7 +477,9 @@ fn no_stranded(run: &RunResult) -> InvariantReport {
             .filter(|a| a.status == AttemptStatus::Running)
         {
             let state = run.workers.get(&attempt.worker).copied();
-            let processing = current.get(&attempt.worker) == Some(&&attempt.id);
+            let processing = current
+                .iter()
+                .any(|(w, a)| *w == attempt.worker && *a == attempt.id);
             if state != Some(WorkerState::Alive) || !processing {
                 let why = match state {
                     Some(WorkerState::Crashed) => "which crashed".to_string(),
@@ -421,6 +501,7 @@ fn no_stranded(run: &RunResult) -> InvariantReport {
 
 fn spans_persisted(run: &RunResult) -> InvariantReport {
     let mut found = Findings::default();
+    let mut stored = run.snapshot.spans.lookup();
     for rollout in &run.snapshot.rollouts {
         for attempt in &rollout.attempts {
             if !matches!(
@@ -429,16 +510,17 @@ fn spans_persisted(run: &RunResult) -> InvariantReport {
             ) {
                 continue;
             }
-            let spans = run.snapshot.spans.attempt(&attempt.id);
-            if spans.is_empty() {
+            let spans = stored.attempt(&attempt.id);
+            if spans.len() == 0 {
                 found.add(format!(
                     "{} finished {} with no persisted spans",
                     attempt.id, attempt.status
                 ));
                 continue;
             }
-            let ids: Vec<u32> = spans.iter().map(|s| s.sequence_id).collect();
-            if ids.iter().copied().ne(1..=ids.len() as u32) {
+            let count = spans.len() as u32;
+            if spans.clone().map(|s| s.sequence_id).ne(1..=count) {
+                let ids: Vec<u32> = spans.map(|s| s.sequence_id).collect();
                 found.add(format!(
                     "{} has span sequence ids {ids:?}, not 1..{}",
                     attempt.id,

@@ -206,11 +206,12 @@ pub struct RunLimits {
     pub max_events: usize,
 }
 
-/// The default event budget of a run. Measured: a run costs about 400
-/// bytes of memory per event (trace, spans, queue), so a million events
-/// keep the largest plan the loader accepts (a million rollouts) under
-/// 1 GiB; reward-heavy runs cost more per event (see the README, "Limits").
-pub const DEFAULT_MAX_EVENTS: usize = 1_000_000;
+/// The default event budget of a run, chosen to keep every run under 1 GiB.
+/// Measured (release build): a run costs about 400 bytes per trace event
+/// in general and up to about 1.8 KB when most events are `reward.emit`
+/// spans, so 400,000 events stay near 800 MB at worst. Raise it when spans
+/// get cheaper (see the README, "Limits").
+pub const DEFAULT_MAX_EVENTS: usize = 400_000;
 
 impl Default for RunLimits {
     fn default() -> Self {
@@ -255,6 +256,11 @@ pub struct SimPlan {
     pub perturb_scheduling: bool,
     /// The turmoil engine's network: latency, loss, request timeout.
     pub network: NetworkPlan,
+    /// Keep every trace event in [`RunResult::trace`](super::RunResult)
+    /// (the default). Off, the run still checks and hashes every event as
+    /// it happens, and counts them, but keeps none: a few bytes an event
+    /// instead of a hundred, for sweeps and big runs.
+    pub keep_events: bool,
 }
 
 impl Default for SimPlan {
@@ -274,11 +280,52 @@ impl Default for SimPlan {
             random_faults: BTreeMap::new(),
             record_verdicts: false,
             network: NetworkPlan::default(),
+            keep_events: true,
         }
     }
 }
 
 impl SimPlan {
+    /// A copy of everything but the rollouts (left empty): what a run needs
+    /// to copy of a plan whose rollouts it reads where they are. Every field
+    /// is named, so a new one must be considered here.
+    pub fn without_rollouts(&self) -> SimPlan {
+        let SimPlan {
+            seed,
+            runner,
+            reassignment,
+            workers,
+            rollouts: _,
+            max_attempts,
+            fault_scripts,
+            random_faults,
+            record_verdicts,
+            timed_faults,
+            stop,
+            limits,
+            perturb_scheduling,
+            network,
+            keep_events,
+        } = self;
+        SimPlan {
+            seed: *seed,
+            runner: runner.clone(),
+            reassignment: *reassignment,
+            workers: workers.clone(),
+            rollouts: Vec::new(),
+            max_attempts: *max_attempts,
+            fault_scripts: fault_scripts.clone(),
+            random_faults: random_faults.clone(),
+            record_verdicts: *record_verdicts,
+            timed_faults: timed_faults.clone(),
+            stop: *stop,
+            limits: *limits,
+            perturb_scheduling: *perturb_scheduling,
+            network: *network,
+            keep_events: *keep_events,
+        }
+    }
+
     /// What in this plan needs the turmoil engine, if anything.
     pub fn network_feature(&self) -> Option<&'static str> {
         if let Some(f) = self.timed_faults.iter().find(|f| f.action.needs_network()) {

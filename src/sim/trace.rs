@@ -8,6 +8,15 @@
 //! The hash is XXH3-64 over a canonical byte encoding written by hand (no
 //! serde, no floats: reward values enter as their IEEE-754 bit patterns), so
 //! it is the same across processes, machines and versions of dependencies.
+//!
+//! The trace streams. A run's [`TraceRecorder`] hands every event, as it is
+//! recorded, to the invariants' [`Monitor`](super::invariants::Monitor),
+//! then either keeps it (the default: for `--trace`, `--timeline`,
+//! determinism checks and tests) or only appends it to a compact log, a few
+//! bytes an event, from which the canonical encoding is replayed into the
+//! hash at the end. The hash cannot be computed as events arrive: the
+//! canonical encoding starts with the number of events. Either way the
+//! hash is the same, byte for byte.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -16,6 +25,8 @@ use std::time::Duration;
 use serde::Serialize;
 use xxhash_rust::xxh3::Xxh3;
 
+use super::invariants::Monitor;
+use super::plan::SimPlan;
 use crate::core::queue::{AttemptId, QueueOp, RolloutId, WorkerId};
 
 /// Where an injected fault came from.
@@ -239,21 +250,23 @@ impl Serialize for TraceHash {
     }
 }
 
-struct Canonical<'a>(&'a mut Xxh3);
+/// Receives an event's fields in canonical order (see [`TraceEvent::visit`]).
+/// Every string is one of three kinds, so that the compact log can keep a
+/// few recent ones of each kind and refer back to them.
+trait Sink {
+    fn u8(&mut self, v: u8);
+    fn u64(&mut self, v: u64);
+    /// The event's time, in nanoseconds; canonically a `u64`.
+    fn time(&mut self, nanos: u64);
+    /// Canonically a string.
+    fn worker(&mut self, id: &WorkerId);
+    /// Canonically a string.
+    fn rollout(&mut self, id: &RolloutId);
+    /// Canonically a string.
+    fn text(&mut self, s: &str);
 
-impl Canonical<'_> {
-    fn u8(&mut self, v: u8) {
-        self.0.update(&[v]);
-    }
-    fn u64(&mut self, v: u64) {
-        self.0.update(&v.to_le_bytes());
-    }
-    fn str(&mut self, s: &str) {
-        self.u64(s.len() as u64);
-        self.0.update(s.as_bytes());
-    }
     fn attempt(&mut self, a: &AttemptId) {
-        self.str(a.rollout.as_str());
+        self.rollout(&a.rollout);
         self.u64(a.number.into());
     }
     fn opt_attempt(&mut self, a: &Option<AttemptId>) {
@@ -272,29 +285,127 @@ impl Canonical<'_> {
             Some(FaultSource::Random) => 2,
         });
     }
+    /// A call's (or a served request's) result.
+    fn result(&mut self, result: &CallResult) {
+        match result {
+            CallResult::Ok => self.u8(1),
+            CallResult::Empty { fault } => {
+                self.u8(2);
+                self.fault(fault);
+            }
+            CallResult::Dequeued { attempt } => {
+                self.u8(3);
+                self.attempt(attempt);
+            }
+            CallResult::TimedOut { attempts } => {
+                self.u8(4);
+                self.u64(attempts.len() as u64);
+                attempts.iter().for_each(|a| self.attempt(a));
+            }
+            CallResult::NoLongerRunning => self.u8(5),
+            CallResult::Failed { message, fault } => {
+                self.u8(6);
+                self.text(message);
+                self.fault(fault);
+            }
+        }
+    }
+}
+
+/// The canonical encoding, hashed as it is written: strings are their
+/// length (`u64`) then their bytes, integers little-endian. Bytes gather in
+/// a buffer; a short trace is hashed in one call, a long one a chunk at a
+/// time (XXH3 gives the same hash either way).
+struct Canonical {
+    buf: Vec<u8>,
+    hasher: Option<Box<Xxh3>>,
+}
+
+impl Canonical {
+    const CHUNK: usize = 64 * 1024;
+
+    /// The encoding of `events` events, about `size` bytes long: their
+    /// count comes first.
+    fn new(events: usize, size: usize) -> Self {
+        let mut c = Self {
+            buf: Vec::with_capacity(size.min(Self::CHUNK) + 64),
+            hasher: None,
+        };
+        c.u64(events as u64);
+        c
+    }
+
+    fn bytes(&mut self, b: &[u8]) {
+        self.buf.extend_from_slice(b);
+        if self.buf.len() >= Self::CHUNK {
+            self.hasher
+                .get_or_insert_with(|| Box::new(Xxh3::new()))
+                .update(&self.buf);
+            self.buf.clear();
+        }
+    }
+
+    fn str(&mut self, s: &str) {
+        self.u64(s.len() as u64);
+        self.bytes(s.as_bytes());
+    }
+
+    fn digest(self) -> TraceHash {
+        TraceHash(match self.hasher {
+            None => xxhash_rust::xxh3::xxh3_64(&self.buf),
+            Some(mut hasher) => {
+                hasher.update(&self.buf);
+                hasher.digest()
+            }
+        })
+    }
+}
+
+impl Sink for Canonical {
+    fn u8(&mut self, v: u8) {
+        self.bytes(&[v]);
+    }
+    fn u64(&mut self, v: u64) {
+        self.bytes(&v.to_le_bytes());
+    }
+    fn time(&mut self, nanos: u64) {
+        self.u64(nanos);
+    }
+    fn worker(&mut self, id: &WorkerId) {
+        self.str(id.as_str());
+    }
+    fn rollout(&mut self, id: &RolloutId) {
+        self.str(id.as_str());
+    }
+    fn text(&mut self, s: &str) {
+        self.str(s);
+    }
 }
 
 impl TraceEvent {
-    fn feed(&self, h: &mut Canonical<'_>) {
-        h.u64(self.at.as_nanos() as u64);
+    /// Walks the event's fields in canonical order. The one definition of
+    /// the encoding: the hash, and the compact log replayed into it, both
+    /// come from here.
+    fn visit(&self, h: &mut impl Sink) {
+        h.time(self.at.as_nanos() as u64);
         match &self.worker {
             Some(w) => {
                 h.u8(1);
-                h.str(w.as_str());
+                h.worker(w);
             }
             None => h.u8(0),
         }
         match &self.kind {
             EventKind::Enqueued { rollout } => {
                 h.u8(1);
-                h.str(rollout.as_str());
+                h.rollout(rollout);
             }
             EventKind::WorkerStarted => h.u8(2),
             EventKind::WorkerCrashed => h.u8(3),
             EventKind::WorkerRestarted => h.u8(4),
             EventKind::WorkerFailed { message } => {
                 h.u8(5);
-                h.str(message);
+                h.text(message);
             }
             EventKind::HeartbeatTick => h.u8(6),
             EventKind::PollTick => h.u8(7),
@@ -306,28 +417,7 @@ impl TraceEvent {
                 h.u8(8);
                 h.u8(*op as u8);
                 h.opt_attempt(attempt);
-                match result {
-                    CallResult::Ok => h.u8(1),
-                    CallResult::Empty { fault } => {
-                        h.u8(2);
-                        h.fault(fault);
-                    }
-                    CallResult::Dequeued { attempt } => {
-                        h.u8(3);
-                        h.attempt(attempt);
-                    }
-                    CallResult::TimedOut { attempts } => {
-                        h.u8(4);
-                        h.u64(attempts.len() as u64);
-                        attempts.iter().for_each(|a| h.attempt(a));
-                    }
-                    CallResult::NoLongerRunning => h.u8(5),
-                    CallResult::Failed { message, fault } => {
-                        h.u8(6);
-                        h.str(message);
-                        h.fault(fault);
-                    }
-                }
+                h.result(result);
             }
             EventKind::AttemptStarted {
                 attempt,
@@ -346,7 +436,7 @@ impl TraceEvent {
             } => {
                 h.u8(10);
                 h.attempt(attempt);
-                h.str(name);
+                h.text(name);
                 h.u64(value.to_bits());
             }
             EventKind::AttemptFinished {
@@ -356,7 +446,7 @@ impl TraceEvent {
             } => {
                 h.u8(11);
                 h.attempt(attempt);
-                h.str(status);
+                h.text(status);
                 h.u8(*recorded as u8);
             }
             EventKind::ExecutionHeartbeatFailed { attempt } => {
@@ -388,13 +478,13 @@ impl TraceEvent {
                 h.u8(40);
                 h.u8(*op as u8);
                 h.opt_attempt(attempt);
-                h.served_result(result);
+                h.result(result);
             }
             EventKind::Link { change, a, b } => {
                 h.u8(41);
                 h.u8(*change as u8);
-                h.str(a);
-                h.str(b);
+                h.text(a);
+                h.text(b);
             }
             EventKind::QueueBounced => h.u8(42),
             EventKind::Latency { fixed_ms } => {
@@ -409,67 +499,318 @@ impl TraceEvent {
             }
             EventKind::MessageDropped { from, to, segment } => {
                 h.u8(43);
-                h.str(from);
-                h.str(to);
-                h.str(segment);
+                h.text(from);
+                h.text(to);
+                h.text(segment);
             }
         }
     }
 }
 
-impl Canonical<'_> {
-    /// A served request's result, tagged as a call's result is.
-    fn served_result(&mut self, result: &CallResult) {
-        match result {
-            CallResult::Ok => self.u8(1),
-            CallResult::Empty { fault } => {
-                self.u8(2);
-                self.fault(fault);
-            }
-            CallResult::Dequeued { attempt } => {
-                self.u8(3);
-                self.attempt(attempt);
-            }
-            CallResult::TimedOut { attempts } => {
-                self.u8(4);
-                self.u64(attempts.len() as u64);
-                attempts.iter().for_each(|a| self.attempt(a));
-            }
-            CallResult::NoLongerRunning => self.u8(5),
-            CallResult::Failed { message, fault } => {
-                self.u8(6);
-                self.str(message);
-                self.fault(fault);
+/// The compact log: each canonical field as one tagged byte, more only
+/// when it must. The top three bits of the byte say what the field is;
+/// the low five bits hold a small value or say what follows:
+///
+/// - `U8`, `U64`: the value when below 31; else 31, then the value (a raw
+///   byte for `U8`, a LEB128 varint for `U64`);
+/// - `TIME`: 0 for the previous event's time; 1 then a varint of whole
+///   milliseconds later; 2 then a varint of the absolute nanoseconds;
+/// - `ROLLOUT`, `WORKER`, `TEXT`: the slot of one of the last 16 strings
+///   of that kind; or 31, then a varint length and the bytes, which take
+///   the next slot round-robin.
+///
+/// A slot is where its string's bytes are in the log, so the log keeps no
+/// copies. Replaying it writes exactly the canonical encoding of the events.
+struct CompactLog {
+    bytes: Vec<u8>,
+    last_time: u64,
+    slots: [Slots; 3],
+}
+
+impl Default for CompactLog {
+    fn default() -> Self {
+        Self {
+            bytes: Vec::with_capacity(1024),
+            last_time: 0,
+            slots: Default::default(),
+        }
+    }
+}
+
+const U8: u8 = 0;
+const U64: u8 = 1;
+const TIME: u8 = 2;
+const ROLLOUT: u8 = 3;
+const WORKER: u8 = 4;
+const TEXT: u8 = 5;
+/// Low bits: "the value (or string) follows".
+const FOLLOWS: u8 = 31;
+/// Strings remembered per kind.
+const SLOTS: usize = 16;
+
+/// The last [`SLOTS`] strings of one kind, replaced round-robin, as
+/// `(offset, length)` in the log.
+#[derive(Default, Clone, Copy)]
+struct Slots {
+    items: [(usize, usize); SLOTS],
+    used: usize,
+    next: usize,
+    /// The slot found last: looked at first.
+    last: usize,
+}
+
+impl Slots {
+    fn find(&mut self, log: &[u8], s: &str) -> Option<usize> {
+        let is = |&(start, len): &(usize, usize)| {
+            len == s.len() && log[start..start + len] == *s.as_bytes()
+        };
+        if self.used > 0 && is(&self.items[self.last]) {
+            return Some(self.last);
+        }
+        let found = self.items[..self.used].iter().position(is)?;
+        self.last = found;
+        Some(found)
+    }
+
+    /// Takes the next slot for a string at `start`.
+    fn insert(&mut self, start: usize, len: usize) {
+        let slot = self.next;
+        self.items[slot] = (start, len);
+        self.used = self.used.max(slot + 1);
+        self.next = (slot + 1) % SLOTS;
+        self.last = slot;
+    }
+}
+
+fn varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn read_varint(bytes: &[u8], pos: &mut usize) -> u64 {
+    let mut v = 0u64;
+    let mut shift = 0;
+    loop {
+        let b = bytes[*pos];
+        *pos += 1;
+        v |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return v;
+        }
+        shift += 7;
+    }
+}
+
+impl CompactLog {
+    fn tag(&mut self, kind: u8, low: u8) {
+        self.bytes.push(kind << 5 | low);
+    }
+
+    fn string(&mut self, kind: u8, s: &str) {
+        let slots = &mut self.slots[(kind - ROLLOUT) as usize];
+        match slots.find(&self.bytes, s) {
+            Some(i) => self.bytes.push(kind << 5 | i as u8),
+            None => {
+                self.bytes.push(kind << 5 | FOLLOWS);
+                varint(&mut self.bytes, s.len() as u64);
+                slots.insert(self.bytes.len(), s.len());
+                self.bytes.extend_from_slice(s.as_bytes());
             }
         }
+    }
+
+    /// Writes the canonical encoding of every logged event into `out`.
+    fn replay(&self, out: &mut Canonical) {
+        let bytes = &self.bytes;
+        let mut slots = [Slots::default(); 3];
+        let mut time = 0u64;
+        let mut pos = 0;
+        while pos < bytes.len() {
+            let b = bytes[pos];
+            pos += 1;
+            let (kind, low) = (b >> 5, b & 31);
+            match kind {
+                U8 => {
+                    let v = if low == FOLLOWS {
+                        pos += 1;
+                        bytes[pos - 1]
+                    } else {
+                        low
+                    };
+                    out.u8(v);
+                }
+                U64 => {
+                    let v = if low == FOLLOWS {
+                        read_varint(bytes, &mut pos)
+                    } else {
+                        low.into()
+                    };
+                    out.u64(v);
+                }
+                TIME => {
+                    match low {
+                        0 => {}
+                        1 => time += read_varint(bytes, &mut pos) * 1_000_000,
+                        _ => time = read_varint(bytes, &mut pos),
+                    }
+                    out.u64(time);
+                }
+                _ => {
+                    let slots = &mut slots[(kind - ROLLOUT) as usize];
+                    let (start, len) = if low == FOLLOWS {
+                        let len = read_varint(bytes, &mut pos) as usize;
+                        slots.insert(pos, len);
+                        pos += len;
+                        (pos - len, len)
+                    } else {
+                        slots.items[low as usize]
+                    };
+                    out.u64(len as u64);
+                    out.bytes(&bytes[start..start + len]);
+                }
+            }
+        }
+    }
+}
+
+impl Sink for CompactLog {
+    fn u8(&mut self, v: u8) {
+        if v < FOLLOWS {
+            self.tag(U8, v);
+        } else {
+            self.tag(U8, FOLLOWS);
+            self.bytes.push(v);
+        }
+    }
+    fn u64(&mut self, v: u64) {
+        if v < u64::from(FOLLOWS) {
+            self.tag(U64, v as u8);
+        } else {
+            self.tag(U64, FOLLOWS);
+            varint(&mut self.bytes, v);
+        }
+    }
+    fn time(&mut self, nanos: u64) {
+        let later = nanos.wrapping_sub(self.last_time);
+        if nanos == self.last_time {
+            self.tag(TIME, 0);
+        } else if nanos > self.last_time && later % 1_000_000 == 0 {
+            self.tag(TIME, 1);
+            varint(&mut self.bytes, later / 1_000_000);
+        } else {
+            self.tag(TIME, 2);
+            varint(&mut self.bytes, nanos);
+        }
+        self.last_time = nanos;
+    }
+    fn worker(&mut self, id: &WorkerId) {
+        self.string(WORKER, id.as_str());
+    }
+    fn rollout(&mut self, id: &RolloutId) {
+        self.string(ROLLOUT, id.as_str());
+    }
+    fn text(&mut self, s: &str) {
+        self.string(TEXT, s);
     }
 }
 
 /// Collects events during a run. Shared by the runners' observers, the fault
 /// layer and the engine; single-threaded.
-#[derive(Debug, Default)]
+///
+/// [`new`](Self::new) keeps every event; [`for_plan`](Self::for_plan)
+/// also feeds each one to the invariants' monitor, and keeps events only
+/// when the plan asks ([`SimPlan::keep_events`]).
 pub struct TraceRecorder {
-    events: RefCell<Vec<TraceEvent>>,
+    state: RefCell<Recording>,
+}
+
+struct Recording {
+    count: usize,
+    keep: bool,
+    events: Vec<TraceEvent>,
+    log: CompactLog,
+    monitor: Option<Monitor>,
+}
+
+impl Default for TraceRecorder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for TraceRecorder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state.borrow();
+        f.debug_struct("TraceRecorder")
+            .field("events", &state.count)
+            .field("keep", &state.keep)
+            .finish()
+    }
+}
+
+/// What a finished recording holds.
+#[derive(Debug)]
+pub struct Recorded {
+    /// The events, when they were kept; else empty.
+    pub trace: Trace,
+    /// The hash of every event recorded, kept or not.
+    pub hash: TraceHash,
+    /// How many events were recorded.
+    pub events: usize,
+    /// The invariants' monitor, fed every event.
+    pub monitor: Option<Monitor>,
 }
 
 impl TraceRecorder {
-    /// An empty trace.
+    /// An empty trace that keeps every event.
     pub fn new() -> Self {
-        Self::default()
+        Self::with(true, None)
+    }
+
+    /// An empty trace for a run of `plan`: every event goes to the
+    /// invariants' monitor, and is kept only if the plan asks.
+    pub fn for_plan(plan: &SimPlan) -> Self {
+        Self::with(plan.keep_events, Some(Monitor::new(plan)))
+    }
+
+    fn with(keep: bool, monitor: Option<Monitor>) -> Self {
+        Self {
+            state: RefCell::new(Recording {
+                count: 0,
+                keep,
+                events: Vec::new(),
+                log: CompactLog::default(),
+                monitor,
+            }),
+        }
     }
 
     /// Appends an event.
     pub fn record(&self, at: Duration, worker: Option<&WorkerId>, kind: EventKind) {
-        self.events.borrow_mut().push(TraceEvent {
+        let mut state = self.state.borrow_mut();
+        let state = &mut *state;
+        let event = TraceEvent {
             at,
             worker: worker.cloned(),
             kind,
-        });
+        };
+        state.count += 1;
+        if let Some(monitor) = &mut state.monitor {
+            monitor.observe(&event);
+        }
+        if state.keep {
+            state.events.push(event);
+        } else {
+            event.visit(&mut state.log);
+        }
     }
 
     /// How many events so far.
     pub fn len(&self) -> usize {
-        self.events.borrow().len()
+        self.state.borrow().count
     }
 
     /// True when nothing was recorded.
@@ -477,10 +818,34 @@ impl TraceRecorder {
         self.len() == 0
     }
 
-    /// Takes the events recorded so far, leaving the recorder empty.
+    /// Takes the events kept so far, leaving the recorder empty.
     pub fn take(&self) -> Trace {
         Trace {
-            events: std::mem::take(&mut *self.events.borrow_mut()),
+            events: std::mem::take(&mut self.state.borrow_mut().events),
+        }
+    }
+
+    /// Ends the recording: the events kept, the hash of all of them, their
+    /// number and the monitor. The recorder is left empty.
+    pub fn finish(&self) -> Recorded {
+        let mut state = self.state.borrow_mut();
+        let trace = Trace {
+            events: std::mem::take(&mut state.events),
+        };
+        let hash = if state.keep {
+            trace.hash()
+        } else {
+            let mut canonical = Canonical::new(state.count, state.log.bytes.len() * 6);
+            state.log.replay(&mut canonical);
+            canonical.digest()
+        };
+        let events = std::mem::take(&mut state.count);
+        state.log = CompactLog::default();
+        Recorded {
+            trace,
+            hash,
+            events,
+            monitor: state.monitor.take(),
         }
     }
 }
@@ -495,13 +860,11 @@ pub struct Trace {
 impl Trace {
     /// The hash of every event, in order.
     pub fn hash(&self) -> TraceHash {
-        let mut hasher = Xxh3::new();
-        let mut canonical = Canonical(&mut hasher);
-        canonical.u64(self.events.len() as u64);
+        let mut canonical = Canonical::new(self.events.len(), self.events.len() * 40);
         for event in &self.events {
-            event.feed(&mut canonical);
+            event.visit(&mut canonical);
         }
-        TraceHash(hasher.digest())
+        canonical.digest()
     }
 
     /// The index of the first event where two traces differ, if they do.
@@ -542,6 +905,151 @@ mod tests {
         assert_eq!(a.first_divergence(&b), Some(0));
         assert_eq!(a.first_divergence(&a), None);
         assert_eq!(a.first_divergence(&Trace::default()), Some(0));
+    }
+
+    /// One event of every kind, and every kind of field value, in a
+    /// sequence that also runs the compact log's string slots over.
+    fn every_kind() -> Vec<TraceEvent> {
+        let a = |r: &str, n| AttemptId::new(RolloutId::new(r), n);
+        let failed = |fault| CallResult::Failed {
+            message: "unavailable".into(),
+            fault,
+        };
+        let mut kinds = vec![
+            EventKind::Enqueued {
+                rollout: RolloutId::new("r1"),
+            },
+            EventKind::WorkerStarted,
+            EventKind::WorkerCrashed,
+            EventKind::WorkerRestarted,
+            EventKind::WorkerFailed {
+                message: "heartbeat failed: boom".into(),
+            },
+            // Longer than the canonical encoder's buffer.
+            EventKind::WorkerFailed {
+                message: "y".repeat(10_000),
+            },
+            EventKind::HeartbeatTick,
+            EventKind::PollTick,
+            EventKind::AttemptStarted {
+                attempt: a("r1", 1),
+                failures: 3,
+                backoff_ms: 35,
+            },
+            EventKind::Reward {
+                attempt: a("r1", 1),
+                name: "exact_match".into(),
+                value: 0.1 + 0.2,
+            },
+            EventKind::Reward {
+                attempt: a("r1", 1),
+                name: "neg".into(),
+                value: -1e300,
+            },
+            EventKind::AttemptFinished {
+                attempt: a("r1", 1),
+                status: "succeeded",
+                recorded: true,
+            },
+            EventKind::ExecutionHeartbeatFailed {
+                attempt: a("r1", 70_000),
+            },
+            EventKind::PollProcessed,
+            EventKind::PollEmpty,
+            EventKind::PollFailed {
+                failures: 31,
+                delay_ms: u64::MAX,
+                backoff_ms: 30,
+            },
+            EventKind::BackoffEnded { delay_ms: 1 << 40 },
+            EventKind::QueueBounced,
+            EventKind::Latency { fixed_ms: Some(30) },
+            EventKind::Latency { fixed_ms: None },
+            EventKind::Link {
+                change: LinkChange::Hold,
+                a: "queue".into(),
+                b: "worker-2".into(),
+            },
+            EventKind::MessageDropped {
+                from: "queue".into(),
+                to: "worker-1".into(),
+                segment: "syn",
+            },
+        ];
+        for op in [QueueOp::Dequeue, QueueOp::Heartbeat, QueueOp::Complete] {
+            for result in [
+                CallResult::Ok,
+                CallResult::Empty { fault: None },
+                CallResult::Empty {
+                    fault: Some(FaultSource::Script),
+                },
+                CallResult::Dequeued {
+                    attempt: a("r2", 2),
+                },
+                CallResult::TimedOut {
+                    attempts: vec![a("r1", 1), a("r3", 9)],
+                },
+                CallResult::NoLongerRunning,
+                failed(None),
+                failed(Some(FaultSource::Random)),
+            ] {
+                for attempt in [None, Some(a("r4", 1))] {
+                    kinds.push(EventKind::Call {
+                        op,
+                        attempt: attempt.clone(),
+                        result: result.clone(),
+                    });
+                    kinds.push(EventKind::Served {
+                        op,
+                        attempt,
+                        result: result.clone(),
+                    });
+                }
+            }
+        }
+        // More rollouts and texts than the log has slots, coming back.
+        for i in 0..100u32 {
+            kinds.push(EventKind::Enqueued {
+                rollout: RolloutId::new(format!("gen-{:03}", i % 40)),
+            });
+            kinds.push(EventKind::WorkerFailed {
+                message: "x".repeat(i as usize % 37),
+            });
+        }
+        let workers = [None, Some("worker-1"), Some("worker-2"), Some("")];
+        // Times that stay, step whole milliseconds, step less, and go back.
+        let times = [0u64, 0, 5_000_000, 5_000_001, 4_000_000, 1 << 50, 7];
+        kinds
+            .into_iter()
+            .enumerate()
+            .map(|(i, kind)| TraceEvent {
+                at: Duration::from_nanos(times[i % times.len()] + (i as u64 / 7) * 1_000_000),
+                worker: workers[i % workers.len()].map(WorkerId::new),
+                kind,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_compact_log_replays_the_canonical_encoding_exactly() {
+        let events = every_kind();
+        for n in [0, 1, 2, 30, events.len()] {
+            let kept = TraceRecorder::new();
+            let streamed = TraceRecorder::with(false, None);
+            for e in &events[..n] {
+                kept.record(e.at, e.worker.as_ref(), e.kind.clone());
+                streamed.record(e.at, e.worker.as_ref(), e.kind.clone());
+            }
+            let (kept, streamed) = (kept.finish(), streamed.finish());
+            let trace = Trace {
+                events: events[..n].to_vec(),
+            };
+            assert_eq!(kept.trace, trace);
+            assert_eq!(kept.hash, trace.hash(), "{n} events");
+            assert_eq!(streamed.hash, trace.hash(), "{n} events");
+            assert_eq!((kept.events, streamed.events), (n, n));
+            assert!(streamed.trace.events.is_empty());
+        }
     }
 
     #[test]

@@ -7,9 +7,10 @@
 //! the same runners, scripts and trace with the queue across its network
 //! ([`World::worker_task_with`]).
 
-use std::collections::HashMap;
+use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
+use std::time::Duration;
 
 use crate::core::clock::Clock;
 use crate::core::queue::{AttemptId, MemoryQueue, Rollout, RolloutId, WorkerId};
@@ -18,21 +19,71 @@ use crate::core::runner::{
 };
 
 use super::faults::{FaultInjector, FaultyQueue};
-use super::plan::{RolloutPlan, SimPlan, StepResult, TimedAction};
+use super::plan::{RolloutPlan, RunStep, SimPlan, StepResult, TimedAction};
 use super::trace::{EventKind, TraceRecorder};
+
+/// What a run keeps of each planned rollout, in plan order: a few words
+/// each, not a copy of the plan. Rollouts planned alike (a `generate`
+/// block) share one list of steps; inputs move into the queue when the
+/// rollouts are enqueued.
+#[derive(Debug, Default)]
+struct RolloutTable {
+    ids: Vec<RolloutId>,
+    enqueue_at: Vec<Duration>,
+    inputs: RefCell<Vec<serde_json::Value>>,
+    /// Index in `steps` of each rollout's attempts.
+    steps_of: Vec<u32>,
+    steps: Vec<Vec<RunStep>>,
+    /// The plan index of each rollout in the queue, by queue position.
+    by_position: RefCell<Vec<u32>>,
+}
+
+impl RolloutTable {
+    fn new(rollouts: &[RolloutPlan]) -> Self {
+        let mut table = Self {
+            ids: Vec::with_capacity(rollouts.len()),
+            enqueue_at: Vec::with_capacity(rollouts.len()),
+            inputs: RefCell::new(Vec::with_capacity(rollouts.len())),
+            steps_of: Vec::with_capacity(rollouts.len()),
+            ..Self::default()
+        };
+        for r in rollouts {
+            table.ids.push(r.id.clone());
+            table.enqueue_at.push(r.enqueue_at);
+            table.inputs.get_mut().push(r.input.clone());
+            if table.steps.last() != Some(&r.attempts) {
+                table.steps.push(r.attempts.clone());
+            }
+            table.steps_of.push(table.steps.len() as u32 - 1);
+        }
+        table
+    }
+
+    /// The step for attempt `number` (1-based) of rollout `i`, as
+    /// [`RolloutPlan::step`] picks it: attempt n runs entry n, the last
+    /// repeats.
+    fn step(&self, i: usize, number: u32) -> &RunStep {
+        let steps = &self.steps[self.steps_of[i] as usize];
+        &steps[(number.max(1) as usize - 1).min(steps.len().saturating_sub(1))]
+    }
+}
 
 /// The executor of a simulated rollout: sleeps the scripted duration on the
 /// clock, then returns the scripted result.
 #[derive(Debug, Clone)]
 pub struct ScriptedExecutor<C> {
     clock: C,
-    plans: Rc<HashMap<RolloutId, usize>>,
-    plan: Rc<SimPlan>,
+    rollouts: Rc<RolloutTable>,
+    /// The run's store, to find a rollout's plan by its place in it.
+    queue: Rc<MemoryQueue<C>>,
 }
 
 impl<C: Clock> ScriptedExecutor<C> {
-    fn rollout(&self, id: &RolloutId) -> Option<&RolloutPlan> {
-        self.plans.get(id).map(|&i| &self.plan.rollouts[i])
+    /// The plan index of a rollout in the queue.
+    fn rollout(&self, id: &RolloutId) -> Option<usize> {
+        let position = self.queue.position(id)?;
+        let index = *self.rollouts.by_position.borrow().get(position)? as usize;
+        (self.rollouts.ids[index] == *id).then_some(index)
     }
 }
 
@@ -42,12 +93,12 @@ impl<C: Clock> RolloutExecutor for ScriptedExecutor<C> {
         rollout: &Rollout,
         attempt: &AttemptId,
     ) -> Result<Execution, ExecutionError> {
-        let Some(plan) = self.rollout(&rollout.id) else {
+        let Some(index) = self.rollout(&rollout.id) else {
             return Err(ExecutionError {
                 message: format!("no script for rollout `{}`", rollout.id),
             });
         };
-        let step = plan.step(attempt.number);
+        let step = self.rollouts.step(index, attempt.number);
         self.clock.sleep(step.duration).await;
         match &step.result {
             StepResult::Succeeded { output, rewards } => Ok(Execution {
@@ -131,7 +182,8 @@ pub enum Control {
 pub struct World<C: Clock> {
     /// The run's clock.
     pub clock: C,
-    /// The plan.
+    /// The plan. Its `rollouts` may be left empty (see
+    /// [`World::with_rollouts`]): the world keeps what it needs of them.
     pub plan: Rc<SimPlan>,
     /// The queue every worker shares.
     pub queue: Rc<MemoryQueue<C>>,
@@ -139,41 +191,52 @@ pub struct World<C: Clock> {
     pub trace: Rc<TraceRecorder>,
     /// The fault scripts and overlay, with their verdict log.
     pub faults: Rc<FaultInjector>,
-    index: Rc<HashMap<RolloutId, usize>>,
+    rollouts: Rc<RolloutTable>,
 }
 
 impl<C: Clock + 'static> World<C> {
     /// A fresh world for `plan` on `clock`.
     pub fn new(plan: Rc<SimPlan>, clock: C) -> Self {
-        let index = plan
-            .rollouts
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.id.clone(), i))
-            .collect();
+        let rollouts = RolloutTable::new(&plan.rollouts);
+        Self::with_table(plan, rollouts, clock)
+    }
+
+    /// A fresh world for `plan`, whose rollouts are `rollouts` (those of
+    /// `plan` are not read): a plan without its rollouts is cheap to copy
+    /// for one run, however many it has.
+    pub fn with_rollouts(plan: Rc<SimPlan>, rollouts: &[RolloutPlan], clock: C) -> Self {
+        Self::with_table(plan, RolloutTable::new(rollouts), clock)
+    }
+
+    fn with_table(plan: Rc<SimPlan>, rollouts: RolloutTable, clock: C) -> Self {
         Self {
             queue: Rc::new(MemoryQueue::with_policy(clock.clone(), plan.reassignment)),
-            trace: Rc::new(TraceRecorder::new()),
+            trace: Rc::new(TraceRecorder::for_plan(&plan)),
             faults: Rc::new(
                 FaultInjector::new(&plan.fault_scripts)
                     .with_random(plan.seed, &plan.random_faults)
                     .recording(plan.record_verdicts),
             ),
-            index: Rc::new(index),
+            rollouts: Rc::new(rollouts),
             clock,
             plan,
         }
+    }
+
+    /// How many rollouts the run has.
+    pub fn rollout_count(&self) -> usize {
+        self.rollouts.ids.len()
     }
 
     /// Every control in the order to apply it: by time; at the same time,
     /// enqueues (in rollout order) before faults (in listed order).
     pub fn controls(&self) -> Vec<(std::time::Duration, Control)> {
         let mut controls: Vec<_> = self
-            .plan
             .rollouts
+            .enqueue_at
             .iter()
             .enumerate()
-            .map(|(i, r)| (r.enqueue_at, Control::Enqueue(i)))
+            .map(|(i, &at)| (at, Control::Enqueue(i)))
             .chain(
                 self.plan
                     .timed_faults
@@ -187,18 +250,23 @@ impl<C: Clock + 'static> World<C> {
 
     /// Puts a rollout in the queue and records it.
     pub fn enqueue(&self, index: usize) {
-        let plan = &self.plan.rollouts[index];
+        let id = &self.rollouts.ids[index];
         let rollout = Rollout {
-            id: plan.id.clone(),
-            input: plan.input.clone(),
+            id: id.clone(),
+            input: std::mem::take(&mut self.rollouts.inputs.borrow_mut()[index]),
         };
+        let position = self.queue.len();
         // Ids are unique by validation; a duplicate would only be skipped.
         if self.queue.enqueue(rollout, self.plan.max_attempts).is_ok() {
+            let mut by_position = self.rollouts.by_position.borrow_mut();
+            by_position.resize(position, u32::MAX);
+            by_position.push(index as u32);
+            drop(by_position);
             self.trace.record(
                 self.clock.now(),
                 None,
                 EventKind::Enqueued {
-                    rollout: plan.id.clone(),
+                    rollout: id.clone(),
                 },
             );
         }
@@ -211,7 +279,7 @@ impl<C: Clock + 'static> World<C> {
 
     /// True once every planned rollout is terminal.
     pub fn all_terminal(&self) -> bool {
-        self.queue.terminal_count() == self.plan.rollouts.len()
+        self.queue.terminal_count() == self.rollout_count()
     }
 
     /// The future of one worker's runner, to spawn on the engine. It ends
@@ -241,8 +309,8 @@ impl<C: Clock + 'static> World<C> {
         };
         let executor = ScriptedExecutor {
             clock: self.clock.clone(),
-            plans: self.index.clone(),
-            plan: self.plan.clone(),
+            rollouts: self.rollouts.clone(),
+            queue: self.queue.clone(),
         };
         let observer = TraceObserver {
             clock: self.clock.clone(),

@@ -53,11 +53,20 @@ pub struct QueueSnapshot {
     pub rollouts: Vec<RolloutRecord>,
     /// Every persisted span.
     pub spans: SpanStore,
+    /// Rollout id to its position in `rollouts`, as the queue kept it.
+    index: HashMap<RolloutId, usize>,
 }
 
 impl QueueSnapshot {
-    /// A rollout by id.
+    /// A rollout by id: by the queue's own index, checked, so that a
+    /// snapshot whose `rollouts` were edited still answers right.
     pub fn rollout(&self, id: &str) -> Option<&RolloutRecord> {
+        if let Some(&i) = self.index.get(id)
+            && let Some(r) = self.rollouts.get(i)
+            && r.id.as_str() == id
+        {
+            return Some(r);
+        }
         self.rollouts.iter().find(|r| r.id.as_str() == id)
     }
 
@@ -163,6 +172,11 @@ impl<C: Clock> MemoryQueue<C> {
         self.len() == 0
     }
 
+    /// Where a rollout is in the order of enqueueing (0 for the first).
+    pub fn position(&self, rollout: &RolloutId) -> Option<usize> {
+        self.store.borrow().index.get(rollout).copied()
+    }
+
     /// How many rollouts are succeeded, failed or cancelled.
     pub fn terminal_count(&self) -> usize {
         self.store.borrow().terminal
@@ -190,6 +204,7 @@ impl<C: Clock> MemoryQueue<C> {
         QueueSnapshot {
             rollouts: store.rollouts.clone(),
             spans: store.spans.clone(),
+            index: store.index.clone(),
         }
     }
 
@@ -199,6 +214,7 @@ impl<C: Clock> MemoryQueue<C> {
         QueueSnapshot {
             rollouts: store.rollouts,
             spans: store.spans,
+            index: store.index,
         }
     }
 

@@ -46,6 +46,14 @@ macro_rules! string_id {
                 Self::new(id)
             }
         }
+
+        // Hash and Eq are those of the string, so maps keyed by the id can
+        // be searched with a `&str`.
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
     };
 }
 

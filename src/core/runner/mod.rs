@@ -35,7 +35,8 @@ use crate::core::queue::{
     AttemptId, AttemptOutcome, Completion, Dequeued, Queue, QueueError, Rollout, WorkerId,
 };
 use crate::core::telemetry::{
-    EXECUTE_SPAN, EXECUTION_SUCCESS, RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC, Reward, Tracer,
+    Attributes, EXECUTE_SPAN, EXECUTION_SUCCESS, RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC,
+    Reward, Tracer,
 };
 
 /// What an executor returns for a finished attempt.
@@ -355,15 +356,7 @@ impl<C: Clock, Q: Queue, E: RolloutExecutor, O: RunnerObserver> Runner<C, Q, E, 
         };
         tracer.end(
             span,
-            [
-                ("attempt_id", Value::from(attempt.to_string())),
-                ("rollout_id", Value::from(rollout.id.as_str())),
-                ("status", Value::from(status)),
-                ("worker_id", Value::from(worker.as_str())),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
+            Attributes::execution(&attempt, &rollout.id, status, worker),
         );
 
         let mut rewards = Vec::new();

@@ -178,11 +178,11 @@ impl From<&Span> for WireSpan {
         Self {
             attempt: s.attempt_id.to_string(),
             sequence_id: s.sequence_id,
-            span_id: s.span_id.clone(),
+            span_id: s.span_id.to_string(),
             name: s.name.clone(),
             start_ns: nanos(s.start),
             end_ns: nanos(s.end),
-            attributes: s.attributes.clone(),
+            attributes: s.attributes.to_map(),
         }
     }
 }
@@ -195,11 +195,11 @@ impl WireSpan {
             rollout_id: attempt.rollout.clone(),
             attempt_id: attempt,
             sequence_id: self.sequence_id,
-            span_id: self.span_id,
+            span_id: self.span_id.into(),
             name: self.name,
             start: Duration::from_nanos(self.start_ns),
             end: Duration::from_nanos(self.end_ns),
-            attributes: self.attributes,
+            attributes: self.attributes.into(),
         })
     }
 }
