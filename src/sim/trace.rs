@@ -10,7 +10,7 @@
 //! it is the same across processes, machines and versions of dependencies.
 //!
 //! The trace streams. A run's [`TraceRecorder`] hands every event, as it is
-//! recorded, to the invariants' [`Monitor`](super::invariants::Monitor),
+//! recorded, to the invariants' [`Monitor`],
 //! then either keeps it (the default: for `--trace`, `--timeline`,
 //! determinism checks and tests) or only appends it to a compact log, a few
 //! bytes an event, from which the canonical encoding is replayed into the
