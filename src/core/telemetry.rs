@@ -534,10 +534,13 @@ impl<C: Clock> Tracer<C> {
 }
 
 /// The rewards of a name among some spans, in order.
-pub fn rewards_named<'a>(spans: impl IntoIterator<Item = &'a Span>, reward: &str) -> Vec<Reward> {
+pub fn rewards_named<'a>(
+    spans: impl IntoIterator<Item = SpanView<'a>>,
+    reward: &str,
+) -> Vec<Reward> {
     spans
         .into_iter()
-        .filter_map(Span::reward_ref)
+        .filter_map(|s| s.reward())
         .filter(|(name, _)| *name == reward)
         .map(|(name, value)| Reward::new(name, value))
         .collect()
@@ -553,18 +556,390 @@ pub fn json_number(value: f64) -> Value {
     }
 }
 
+/// A persisted span, as the store keeps it.
+#[derive(Debug, Clone)]
+enum Record {
+    /// One of the runner's own spans, in a few words.
+    Compact(CompactSpan),
+    /// Any other span, as given.
+    Full(Box<Span>),
+}
+
+/// A runner span whose ids are derived (rollout of its attempt, id
+/// `{attempt}/{sequence}`) and whose attributes are a compact form.
+#[derive(Debug, Clone)]
+struct CompactSpan {
+    rollout: RolloutId,
+    attempt: u32,
+    sequence: u32,
+    /// Nanoseconds.
+    start: u64,
+    end: u64,
+    kind: CompactKind,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum CompactKind {
+    /// `runner.execute_rollout`; the worker by number in the store's table.
+    Execute { worker: u32, succeeded: bool },
+    /// `reward.emit`; the name by number in the store's table.
+    Reward { name: u32, value: f64 },
+}
+
+/// Every persisted span, queryable by rollout, attempt and name.
+///
+/// The runner's own spans are kept in a compact form (about 56 bytes, not
+/// a [`Span`]'s 160 plus its strings); they read exactly as the spans
+/// given. The queries that return `&Span` ([`all`](Self::all),
+/// [`attempt`](Self::attempt), [`named`](Self::named),
+/// [`rollout`](Self::rollout)) build a plain copy of every span the first
+/// time one is asked for; the others ([`rewards`](Self::rewards),
+/// [`names`](Self::names), [`views`](Self::views),
+/// [`by_attempt`](Self::by_attempt), [`lookup`](Self::lookup)) read the
+/// compact form.
+#[derive(Debug, Clone, Default)]
+pub struct SpanStore {
+    records: Vec<Record>,
+    /// Reward names of compact spans, and their numbers.
+    names: Vec<Cow<'static, str>>,
+    name_numbers: std::collections::HashMap<Cow<'static, str>, u32>,
+    /// Workers of compact execution spans.
+    workers: Vec<WorkerId>,
+    /// Positions in `records`, by attempt, then sequence id, then
+    /// persistence order; built at the first query after a change. Spans
+    /// mostly arrive in that order already, which the sort finds in one pass.
+    by_attempt: OnceLock<Vec<u32>>,
+    /// Every span as a [`Span`], once asked for.
+    plain: OnceLock<Vec<Span>>,
+}
+
+fn nanos(d: Duration) -> Option<u64> {
+    u64::try_from(d.as_nanos()).ok()
+}
+
+impl SpanStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Persists spans, in order.
+    pub fn extend(&mut self, spans: impl IntoIterator<Item = Span>) {
+        for span in spans {
+            let record = match self.compact(&span) {
+                Some(compact) => Record::Compact(compact),
+                None => Record::Full(Box::new(span)),
+            };
+            self.records.push(record);
+        }
+        self.by_attempt.take();
+        self.plain.take();
+    }
+
+    /// The compact form of a span, when it has one.
+    fn compact(&mut self, span: &Span) -> Option<CompactSpan> {
+        let attempt = &span.attempt_id;
+        if span.rollout_id != attempt.rollout
+            || span.span_id != SpanId::new(attempt, span.sequence_id)
+        {
+            return None;
+        }
+        let kind = match &span.attributes.0 {
+            AttrRepr::Execution(e)
+                if span.name == EXECUTE_SPAN
+                    && e.attempt == *attempt
+                    && e.rollout == span.rollout_id =>
+            {
+                let worker = match self.workers.iter().position(|w| *w == e.worker) {
+                    Some(i) => i,
+                    None => {
+                        self.workers.push(e.worker.clone());
+                        self.workers.len() - 1
+                    }
+                };
+                CompactKind::Execute {
+                    worker: worker as u32,
+                    succeeded: e.status == EXECUTION_STATUSES[0],
+                }
+            }
+            AttrRepr::Reward { name, value } if span.name == REWARD_SPAN => {
+                let index = match self.names.last() {
+                    Some(last) if last == name => self.names.len() as u32 - 1,
+                    _ => match self.name_numbers.get(name.as_ref()) {
+                        Some(&i) => i,
+                        None => {
+                            let i = self.names.len() as u32;
+                            self.names.push(name.clone());
+                            self.name_numbers.insert(name.clone(), i);
+                            i
+                        }
+                    },
+                };
+                CompactKind::Reward {
+                    name: index,
+                    value: *value,
+                }
+            }
+            _ => return None,
+        };
+        Some(CompactSpan {
+            rollout: span.rollout_id.clone(),
+            attempt: attempt.number,
+            sequence: span.sequence_id,
+            start: nanos(span.start)?,
+            end: nanos(span.end)?,
+            kind,
+        })
+    }
+
+    fn view(&self, i: u32) -> SpanView<'_> {
+        SpanView {
+            store: self,
+            record: &self.records[i as usize],
+        }
+    }
+
+    /// Every span, in the order persisted (a plain copy of the store, built
+    /// the first time).
+    pub fn all(&self) -> &[Span] {
+        self.plain
+            .get_or_init(|| self.views().map(|v| v.to_span()).collect())
+    }
+
+    /// Every span, in the order persisted, read in place.
+    pub fn views(&self) -> impl ExactSizeIterator<Item = SpanView<'_>> {
+        self.records.iter().map(|record| SpanView {
+            store: self,
+            record,
+        })
+    }
+
+    /// How many spans are stored.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// True when nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    fn index(&self) -> &[u32] {
+        self.by_attempt.get_or_init(|| {
+            let mut order: Vec<u32> = (0..self.records.len() as u32).collect();
+            order.sort_by(|&a, &b| {
+                let (a, b) = (self.view(a), self.view(b));
+                a.attempt_key()
+                    .cmp(&b.attempt_key())
+                    .then(a.sequence_id().cmp(&b.sequence_id()))
+            });
+            order
+        })
+    }
+
+    /// Where one attempt's spans are in the index.
+    fn range_of(&self, attempt: &AttemptId) -> std::ops::Range<usize> {
+        let index = self.index();
+        let key = (&attempt.rollout, attempt.number);
+        let start = index.partition_point(|&i| self.view(i).attempt_key() < key);
+        let len = index[start..].partition_point(|&i| self.view(i).attempt_key() == key);
+        start..start + len
+    }
+
+    /// The spans of one attempt, in sequence order, read in place.
+    fn of_attempt(&self, attempt: &AttemptId) -> AttemptSpans<'_> {
+        let range = self.range_of(attempt);
+        AttemptSpans {
+            store: self,
+            index: self.index()[range].iter(),
+        }
+    }
+
+    /// Every attempt that has spans, in id order, each with its spans in
+    /// sequence order: one pass over the store.
+    pub fn by_attempt(&self) -> impl Iterator<Item = (AttemptId, AttemptSpans<'_>)> {
+        self.index()
+            .chunk_by(move |&a, &b| self.view(a).attempt_key() == self.view(b).attempt_key())
+            .map(move |group| {
+                (
+                    self.view(group[0]).attempt(),
+                    AttemptSpans {
+                        store: self,
+                        index: group.iter(),
+                    },
+                )
+            })
+    }
+
+    /// Lookups by attempt that are fastest when made in the order the
+    /// attempts were persisted, or in id order.
+    pub fn lookup(&self) -> SpanLookup<'_> {
+        SpanLookup {
+            store: self,
+            next: 0,
+        }
+    }
+
+    /// The spans of one attempt, in sequence order.
+    pub fn attempt(&self, attempt: &AttemptId) -> Vec<&Span> {
+        let plain = self.all();
+        self.index()[self.range_of(attempt)]
+            .iter()
+            .map(|&i| &plain[i as usize])
+            .collect()
+    }
+
+    /// The names of one attempt's spans, in sequence order.
+    pub fn names(&self, attempt: &AttemptId) -> Vec<String> {
+        self.of_attempt(attempt)
+            .map(|s| s.name().to_string())
+            .collect()
+    }
+
+    /// The spans of every attempt of a rollout, by attempt then sequence.
+    pub fn rollout(&self, rollout: &RolloutId) -> Vec<&Span> {
+        let plain = self.all();
+        let index = self.index();
+        let start = index.partition_point(|&i| self.view(i).attempt_key().0 < rollout);
+        index[start..]
+            .iter()
+            .take_while(|&&i| self.view(i).attempt_key().0 == rollout)
+            .map(|&i| &plain[i as usize])
+            .collect()
+    }
+
+    /// The spans of one attempt with a given name.
+    pub fn named(&self, attempt: &AttemptId, name: &str) -> Vec<&Span> {
+        self.attempt(attempt)
+            .into_iter()
+            .filter(|s| s.name == name)
+            .collect()
+    }
+
+    /// The `reward.emit` spans of one attempt for a reward name.
+    pub fn rewards(&self, attempt: &AttemptId, reward: &str) -> Vec<Reward> {
+        rewards_named(self.of_attempt(attempt), reward)
+    }
+
+    /// True when the attempt has spans.
+    pub fn has_attempt(&self, attempt: &AttemptId) -> bool {
+        !self.range_of(attempt).is_empty()
+    }
+
+    /// Every attempt that has spans, in id order.
+    pub fn attempts(&self) -> impl Iterator<Item = AttemptId> + '_ {
+        self.by_attempt().map(|(attempt, _)| attempt)
+    }
+}
+
+/// One persisted span, read where the store keeps it.
+#[derive(Debug, Clone, Copy)]
+pub struct SpanView<'a> {
+    store: &'a SpanStore,
+    record: &'a Record,
+}
+
+impl<'a> SpanView<'a> {
+    /// Its attempt, as `(rollout, number)`: [`AttemptId`]'s order.
+    fn attempt_key(&self) -> (&'a RolloutId, u32) {
+        match self.record {
+            Record::Compact(c) => (&c.rollout, c.attempt),
+            Record::Full(s) => (&s.attempt_id.rollout, s.attempt_id.number),
+        }
+    }
+
+    /// The attempt it belongs to.
+    pub fn attempt(&self) -> AttemptId {
+        let (rollout, number) = self.attempt_key();
+        AttemptId::new(rollout.clone(), number)
+    }
+
+    /// Its sequence id.
+    pub fn sequence_id(&self) -> u32 {
+        match self.record {
+            Record::Compact(c) => c.sequence,
+            Record::Full(s) => s.sequence_id,
+        }
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &'a str {
+        match self.record {
+            Record::Compact(CompactSpan {
+                kind: CompactKind::Execute { .. },
+                ..
+            }) => EXECUTE_SPAN,
+            Record::Compact(_) => REWARD_SPAN,
+            Record::Full(s) => &s.name,
+        }
+    }
+
+    /// For a `reward.emit` span, its reward's name and value, as
+    /// [`Span::reward`] reads them.
+    pub fn reward(&self) -> Option<(&'a str, f64)> {
+        match self.record {
+            Record::Compact(CompactSpan {
+                kind: CompactKind::Reward { name, value },
+                ..
+            }) => Some((
+                &self.store.names[*name as usize],
+                json_number(*value).as_f64()?,
+            )),
+            Record::Compact(_) => None,
+            Record::Full(s) => s.reward_ref(),
+        }
+    }
+
+    /// The span itself.
+    pub fn to_span(&self) -> Span {
+        let c = match self.record {
+            Record::Full(s) => return (**s).clone(),
+            Record::Compact(c) => c,
+        };
+        let attempt = AttemptId::new(c.rollout.clone(), c.attempt);
+        let (name, attributes) = match c.kind {
+            CompactKind::Execute { worker, succeeded } => (
+                EXECUTE_SPAN,
+                Attributes::execution(
+                    &attempt,
+                    &c.rollout,
+                    EXECUTION_STATUSES[usize::from(!succeeded)],
+                    &self.store.workers[worker as usize],
+                ),
+            ),
+            CompactKind::Reward { name, value } => (
+                REWARD_SPAN,
+                Attributes(AttrRepr::Reward {
+                    name: self.store.names[name as usize].clone(),
+                    value,
+                }),
+            ),
+        };
+        Span {
+            rollout_id: c.rollout.clone(),
+            span_id: SpanId::new(&attempt, c.sequence),
+            attempt_id: attempt,
+            sequence_id: c.sequence,
+            name: name.to_string(),
+            start: Duration::from_nanos(c.start),
+            end: Duration::from_nanos(c.end),
+            attributes,
+        }
+    }
+}
+
 /// The spans of one attempt, in sequence order ([`SpanStore::by_attempt`]).
 #[derive(Debug, Clone)]
 pub struct AttemptSpans<'a> {
-    spans: &'a [Span],
+    store: &'a SpanStore,
     index: std::slice::Iter<'a, u32>,
 }
 
 impl<'a> Iterator for AttemptSpans<'a> {
-    type Item = &'a Span;
+    type Item = SpanView<'a>;
 
-    fn next(&mut self) -> Option<&'a Span> {
-        self.index.next().map(|&i| &self.spans[i as usize])
+    fn next(&mut self) -> Option<SpanView<'a>> {
+        self.index.next().map(|&i| self.store.view(i))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -588,159 +963,22 @@ impl<'a> SpanLookup<'a> {
     pub fn attempt(&mut self, attempt: &AttemptId) -> AttemptSpans<'a> {
         let store = self.store;
         let index = store.index();
-        let id = |pos: usize| &store.spans[index[pos] as usize].attempt_id;
-        let start = if self.next < index.len() && id(self.next) == attempt {
+        let key = (&attempt.rollout, attempt.number);
+        let at = |pos: usize| store.view(index[pos]).attempt_key();
+        let start = if self.next < index.len() && at(self.next) == key {
             self.next
         } else {
-            index.partition_point(|&i| store.spans[i as usize].attempt_id < *attempt)
+            store.range_of(attempt).start
         };
         let mut end = start;
-        while end < index.len() && id(end) == attempt {
+        while end < index.len() && at(end) == key {
             end += 1;
         }
         self.next = end;
         AttemptSpans {
-            spans: &store.spans,
+            store,
             index: index[start..end].iter(),
         }
-    }
-}
-
-/// Every persisted span, queryable by rollout, attempt and name.
-#[derive(Debug, Clone, Default)]
-pub struct SpanStore {
-    spans: Vec<Span>,
-    /// Positions in `spans`, by attempt, then sequence id, then persistence
-    /// order; built at the first query after a change. Spans mostly arrive
-    /// in that order already, which the sort finds in one pass.
-    by_attempt: OnceLock<Vec<u32>>,
-}
-
-impl SpanStore {
-    /// An empty store.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Persists spans, in order.
-    pub fn extend(&mut self, spans: impl IntoIterator<Item = Span>) {
-        self.spans.extend(spans);
-        self.by_attempt.take();
-    }
-
-    /// Every span, in the order persisted.
-    pub fn all(&self) -> &[Span] {
-        &self.spans
-    }
-
-    /// How many spans are stored.
-    pub fn len(&self) -> usize {
-        self.spans.len()
-    }
-
-    /// True when nothing is stored.
-    pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
-    }
-
-    fn index(&self) -> &[u32] {
-        self.by_attempt.get_or_init(|| {
-            let spans = &self.spans;
-            let mut order: Vec<u32> = (0..spans.len() as u32).collect();
-            order.sort_by(|&a, &b| {
-                let (a, b) = (&spans[a as usize], &spans[b as usize]);
-                a.attempt_id
-                    .cmp(&b.attempt_id)
-                    .then(a.sequence_id.cmp(&b.sequence_id))
-            });
-            order
-        })
-    }
-
-    /// The spans of one attempt, in sequence order, without collecting.
-    fn of_attempt(&self, attempt: &AttemptId) -> AttemptSpans<'_> {
-        let index = self.index();
-        let start = index.partition_point(|&i| self.spans[i as usize].attempt_id < *attempt);
-        let len =
-            index[start..].partition_point(|&i| self.spans[i as usize].attempt_id == *attempt);
-        AttemptSpans {
-            spans: &self.spans,
-            index: index[start..start + len].iter(),
-        }
-    }
-
-    /// Every attempt that has spans, in id order, each with its spans in
-    /// sequence order: one pass over the store.
-    pub fn by_attempt(&self) -> impl Iterator<Item = (&AttemptId, AttemptSpans<'_>)> {
-        let spans = &self.spans;
-        self.index()
-            .chunk_by(move |&a, &b| spans[a as usize].attempt_id == spans[b as usize].attempt_id)
-            .map(move |group| {
-                (
-                    &spans[group[0] as usize].attempt_id,
-                    AttemptSpans {
-                        spans,
-                        index: group.iter(),
-                    },
-                )
-            })
-    }
-
-    /// Lookups by attempt that are fastest when made in the order the
-    /// attempts were persisted, or in id order.
-    pub fn lookup(&self) -> SpanLookup<'_> {
-        SpanLookup {
-            store: self,
-            next: 0,
-        }
-    }
-
-    /// The spans of one attempt, in sequence order.
-    pub fn attempt(&self, attempt: &AttemptId) -> Vec<&Span> {
-        self.of_attempt(attempt).collect()
-    }
-
-    /// The spans of every attempt of a rollout, by attempt then sequence.
-    pub fn rollout(&self, rollout: &RolloutId) -> Vec<&Span> {
-        let index = self.index();
-        let start =
-            index.partition_point(|&i| self.spans[i as usize].attempt_id.rollout < *rollout);
-        index[start..]
-            .iter()
-            .map(|&i| &self.spans[i as usize])
-            .take_while(|s| s.attempt_id.rollout == *rollout)
-            .collect()
-    }
-
-    /// The spans of one attempt with a given name.
-    pub fn named(&self, attempt: &AttemptId, name: &str) -> Vec<&Span> {
-        self.of_attempt(attempt)
-            .filter(|s| s.name == name)
-            .collect()
-    }
-
-    /// The `reward.emit` spans of one attempt for a reward name.
-    pub fn rewards(&self, attempt: &AttemptId, reward: &str) -> Vec<Reward> {
-        rewards_named(self.of_attempt(attempt), reward)
-    }
-
-    /// True when the attempt has spans.
-    pub fn has_attempt(&self, attempt: &AttemptId) -> bool {
-        self.of_attempt(attempt).next().is_some()
-    }
-
-    /// Every attempt that has spans, in id order.
-    pub fn attempts(&self) -> impl Iterator<Item = &AttemptId> {
-        let mut last: Option<&AttemptId> = None;
-        self.index().iter().filter_map(move |&i| {
-            let id = &self.spans[i as usize].attempt_id;
-            if last == Some(id) {
-                None
-            } else {
-                last = Some(id);
-                Some(id)
-            }
-        })
     }
 }
 
@@ -880,7 +1118,7 @@ mod tests {
         );
         let groups: Vec<(String, Vec<u32>)> = store
             .by_attempt()
-            .map(|(a, spans)| (a.to_string(), spans.map(|s| s.sequence_id).collect()))
+            .map(|(a, spans)| (a.to_string(), spans.map(|s| s.sequence_id()).collect()))
             .collect();
         assert_eq!(
             groups,
@@ -900,7 +1138,7 @@ mod tests {
             ("r1", 2, 3),
         ] {
             let a = AttemptId::new(RolloutId::new(rollout), number);
-            let found: Vec<u32> = lookup.attempt(&a).map(|s| s.sequence_id).collect();
+            let found: Vec<u32> = lookup.attempt(&a).map(|s| s.sequence_id()).collect();
             assert_eq!(
                 found,
                 store
@@ -914,6 +1152,75 @@ mod tests {
         // Adding spans after a query re-sorts.
         flush(&mut store, "r0", 1, &[]);
         assert_eq!(store.attempts().next().unwrap().to_string(), "r0:attempt-1");
+    }
+
+    #[test]
+    fn stored_spans_read_back_exactly() {
+        let clock = crate::core::clock::TokioClock::with_epoch(tokio::time::Instant::now());
+        let attempt = AttemptId::new(RolloutId::new("r7"), 3);
+        let worker = WorkerId::new("worker-2");
+        let mut tracer = Tracer::new(clock, attempt.clone());
+        let span = tracer.start(EXECUTE_SPAN);
+        tracer.end(
+            span,
+            Attributes::execution(&attempt, &attempt.rollout, "failed", &worker),
+        );
+        for (name, value) in [("a", 1.5), (EXECUTION_SUCCESS, 0.0), ("a", f64::NAN)] {
+            tracer.emit_reward(&Reward::new(name, value));
+        }
+        let mut given = tracer.finish();
+        // Spans the compact form does not cover stay as they are.
+        let mut odd = given[1].clone();
+        odd.span_id = "custom".into();
+        given.push(odd);
+        let mut other = given[0].clone();
+        other.name = "custom.op".into();
+        other.sequence_id = 9;
+        other.attributes = Attributes::from_iter([("k".to_string(), Value::from(1))]);
+        given.push(other);
+        let mut exec = given[0].clone();
+        exec.attributes =
+            Attributes::execution(&attempt, &RolloutId::new("elsewhere"), "succeeded", &worker);
+        given.push(exec);
+        let mut store = SpanStore::new();
+        store.extend(given.clone());
+        let compact = store
+            .records
+            .iter()
+            .filter(|r| matches!(r, Record::Compact(_)))
+            .count();
+        assert_eq!(compact, 4);
+        assert_eq!(store.all(), given.as_slice());
+        let views: Vec<Span> = store.views().map(|v| v.to_span()).collect();
+        assert_eq!(views, given);
+        for (view, span) in store.views().zip(&given) {
+            assert_eq!(view.name(), span.name);
+            assert_eq!(view.sequence_id(), span.sequence_id);
+            assert_eq!(
+                view.reward().map(|(n, v)| (n.to_string(), v.to_bits())),
+                span.reward().map(|r| (r.name, r.value.to_bits()))
+            );
+        }
+        assert_eq!(
+            store.names(&attempt),
+            // By sequence id; the copy of span 1 after it, as persisted.
+            [
+                EXECUTE_SPAN,
+                EXECUTE_SPAN,
+                REWARD_SPAN,
+                REWARD_SPAN,
+                REWARD_SPAN,
+                REWARD_SPAN,
+                "custom.op"
+            ]
+        );
+        assert_eq!(store.rewards(&attempt, "a").len(), 2);
+        assert_eq!(store.named(&attempt, EXECUTE_SPAN).len(), 2);
+        assert!(
+            std::mem::size_of::<Record>() <= 56,
+            "{}",
+            std::mem::size_of::<Record>()
+        );
     }
 
     #[test]

@@ -9,17 +9,15 @@ pub mod events;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod rewards;
 pub mod spans;
 pub mod sweep;
 pub mod timeline;
 pub mod write;
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::core::telemetry::json_number;
 use crate::scenario::{Check, LoadError, Scenario, ScenarioOutcome};
 use crate::sim::invariants::InvariantReport;
 use crate::sim::{EngineKind, StopReason};
@@ -62,7 +60,7 @@ pub struct ScenarioReport {
     /// The trace hash, as 16 hex digits.
     pub trace_hash: String,
     /// Rewards emitted, by attempt then name, in emission order.
-    pub rewards: BTreeMap<String, Vec<(String, Value)>>,
+    pub rewards: rewards::RewardLog,
     /// The command that reruns exactly this.
     pub repro: String,
     /// The determinism check, when `--check-determinism` asked for one.
@@ -111,15 +109,7 @@ impl ScenarioReport {
     /// Builds the report of one run; `program` prefixes the repro command.
     pub fn new(scenario: &Scenario, outcome: &ScenarioOutcome, program: &str) -> Self {
         let run = &outcome.run;
-        let mut rewards: BTreeMap<String, Vec<(String, Value)>> = BTreeMap::new();
-        for span in run.snapshot.spans.all() {
-            if let Some(reward) = span.reward() {
-                rewards
-                    .entry(span.attempt_id.to_string())
-                    .or_default()
-                    .push((reward.name, json_number(reward.value)));
-            }
-        }
+        let rewards = rewards::RewardLog::from_spans(&run.snapshot.spans);
         Self {
             file: scenario.path.clone(),
             name: scenario.name.clone(),

@@ -202,13 +202,7 @@ impl Expectations {
         for (target, names) in &self.spans {
             let actual: Vec<String> = target
                 .attempt(snap)
-                .map(|a| {
-                    snap.spans
-                        .attempt(&a)
-                        .into_iter()
-                        .map(|s| s.name.clone())
-                        .collect()
-                })
+                .map(|a| snap.spans.names(&a))
                 .unwrap_or_default();
             let passed = &actual == names;
             checks.push(check(

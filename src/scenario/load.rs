@@ -739,8 +739,11 @@ impl Validator<'_> {
                     self.too_long(id_at.clone(), "a rollout id", id, MAX_NAME_LEN);
                     let attempts = self.attempts(&at, entry.run.as_ref(), entry.attempts.as_ref());
                     entry_of.push(i as u32);
-                    payload =
-                        payload.saturating_add(payload_bytes(entry.input.as_ref(), &attempts));
+                    let one = payload_bytes(entry.input.as_ref(), &attempts);
+                    if one > MAX_ROLLOUT_PAYLOAD_BYTES {
+                        self.rollout_payload_problem(at.clone(), one);
+                    }
+                    payload = payload.saturating_add(one);
                     if payload > MAX_PAYLOAD_BYTES {
                         self.payload_problem(at.clone(), payload);
                         return plans;
@@ -798,10 +801,11 @@ impl Validator<'_> {
                     let every = generate.every.map_or(Duration::ZERO, |d| d.0);
                     let start = generate.start.map_or(Duration::ZERO, |d| d.0);
                     let input = generate.input.clone().unwrap_or(Value::Null);
-                    payload = payload.saturating_add(
-                        payload_bytes(Some(&input), &attempts)
-                            .saturating_mul(u64::from(generate.count)),
-                    );
+                    let one = payload_bytes(Some(&input), &attempts);
+                    if one > MAX_ROLLOUT_PAYLOAD_BYTES {
+                        self.rollout_payload_problem(g_at.clone(), one);
+                    }
+                    payload = payload.saturating_add(one.saturating_mul(u64::from(generate.count)));
                     if payload > MAX_PAYLOAD_BYTES {
                         self.payload_problem(g_at.clone(), payload);
                         return plans;
@@ -862,6 +866,18 @@ impl Validator<'_> {
                 ),
             );
         }
+    }
+
+    fn rollout_payload_problem(&mut self, at: Path, bytes: u64) {
+        self.problem(
+            at,
+            format!(
+                "this rollout's input, outputs and rewards would take about {} KiB; the limit is {} KiB a rollout",
+                bytes >> 10,
+                MAX_ROLLOUT_PAYLOAD_BYTES >> 10
+            ),
+            Some("every attempt copies them, and a run may make millions of attempts: keep them small".into()),
+        );
     }
 
     fn payload_problem(&mut self, at: Path, bytes: u64) {
@@ -1669,6 +1685,11 @@ fn bad_rollout_id(id: &str) -> Option<String> {
 pub const MAX_NAME_LEN: usize = 128;
 /// The longest fault or executor error message, in bytes.
 pub const MAX_MESSAGE_LEN: usize = 256;
+
+/// The most memory, estimated, that one rollout's payload (input, and per
+/// scripted attempt its output, rewards and error) may take: every attempt
+/// copies it, so it bounds a run's time as well as its memory.
+pub const MAX_ROLLOUT_PAYLOAD_BYTES: u64 = 64 << 10;
 
 /// The most memory, estimated, that the rollouts' payloads (inputs, outputs,
 /// rewards and error messages, over every rollout) may take.

@@ -401,8 +401,8 @@ fn retry_metrics(
         if expected.get(i + 1).is_some_and(|next| next.0 == *attempt) {
             continue;
         }
-        while stored.next_if(|(id, _)| *id < attempt).is_some() {}
-        let Some((_, of_attempt)) = stored.next_if(|(id, _)| *id == attempt) else {
+        while stored.next_if(|(id, _)| id < attempt).is_some() {}
+        let Some((_, of_attempt)) = stored.next_if(|(id, _)| id == attempt) else {
             continue; // never flushed: nothing to judge
         };
         let got_failures = rewards_named(of_attempt.clone(), RETRY_FAILURES_METRIC);
@@ -519,8 +519,8 @@ fn spans_persisted(run: &RunResult) -> InvariantReport {
                 continue;
             }
             let count = spans.len() as u32;
-            if spans.clone().map(|s| s.sequence_id).ne(1..=count) {
-                let ids: Vec<u32> = spans.map(|s| s.sequence_id).collect();
+            if spans.clone().map(|s| s.sequence_id()).ne(1..=count) {
+                let ids: Vec<u32> = spans.map(|s| s.sequence_id()).collect();
                 found.add(format!(
                     "{} has span sequence ids {ids:?}, not 1..{}",
                     attempt.id,

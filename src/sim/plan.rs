@@ -206,12 +206,15 @@ pub struct RunLimits {
     pub max_events: usize,
 }
 
-/// The default event budget of a run, chosen to keep every run under 1 GiB.
-/// Measured (release build): a run costs about 400 bytes per trace event
-/// in general and up to about 1.8 KB when most events are `reward.emit`
-/// spans, so 400,000 events stay near 800 MB at worst. Raise it when spans
-/// get cheaper (see the README, "Limits").
-pub const DEFAULT_MAX_EVENTS: usize = 400_000;
+/// The default event budget of a run, chosen to keep every run under 1 GiB
+/// while letting the largest plan the loader accepts (a million rollouts,
+/// about 11 events each) run to its end. Measured (release build, issue
+/// 7): a run keeps about 60 bytes per trace event beyond its plan (the
+/// trace streams; spans are compact), about 80 when most events are
+/// `reward.emit` spans; the million-rollout `generate` run
+/// (`benches/fixtures/generate-1m.yaml`, 11.0 million events) peaks at
+/// 0.87 GiB, plan included. See BENCHMARKS.md and the README, "Limits".
+pub const DEFAULT_MAX_EVENTS: usize = 13_000_000;
 
 impl Default for RunLimits {
     fn default() -> Self {

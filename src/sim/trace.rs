@@ -314,10 +314,11 @@ trait Sink {
 
 /// The canonical encoding, hashed as it is written: strings are their
 /// length (`u64`) then their bytes, integers little-endian. Bytes gather in
-/// a buffer; a short trace is hashed in one call, a long one a chunk at a
+/// a buffer; a short trace is hashed in one call, a long one a buffer at a
 /// time (XXH3 gives the same hash either way).
 struct Canonical {
-    buf: Vec<u8>,
+    buf: Box<[u8]>,
+    len: usize,
     hasher: Option<Box<Xxh3>>,
 }
 
@@ -328,21 +329,42 @@ impl Canonical {
     /// count comes first.
     fn new(events: usize, size: usize) -> Self {
         let mut c = Self {
-            buf: Vec::with_capacity(size.min(Self::CHUNK) + 64),
+            buf: vec![0; size.clamp(64, Self::CHUNK)].into_boxed_slice(),
+            len: 0,
             hasher: None,
         };
         c.u64(events as u64);
         c
     }
 
-    fn bytes(&mut self, b: &[u8]) {
-        self.buf.extend_from_slice(b);
-        if self.buf.len() >= Self::CHUNK {
-            self.hasher
-                .get_or_insert_with(|| Box::new(Xxh3::new()))
-                .update(&self.buf);
-            self.buf.clear();
+    fn flush(&mut self) {
+        self.hasher
+            .get_or_insert_with(|| Box::new(Xxh3::new()))
+            .update(&self.buf[..self.len]);
+        self.len = 0;
+    }
+
+    /// Appends a few bytes known at compile time.
+    fn fixed<const N: usize>(&mut self, b: [u8; N]) {
+        if self.len + N > self.buf.len() {
+            self.flush();
         }
+        self.buf[self.len..self.len + N].copy_from_slice(&b);
+        self.len += N;
+    }
+
+    fn bytes(&mut self, b: &[u8]) {
+        if self.len + b.len() > self.buf.len() {
+            self.flush();
+            if b.len() > self.buf.len() {
+                self.hasher
+                    .get_or_insert_with(|| Box::new(Xxh3::new()))
+                    .update(b);
+                return;
+            }
+        }
+        self.buf[self.len..self.len + b.len()].copy_from_slice(b);
+        self.len += b.len();
     }
 
     fn str(&mut self, s: &str) {
@@ -350,11 +372,11 @@ impl Canonical {
         self.bytes(s.as_bytes());
     }
 
-    fn digest(self) -> TraceHash {
-        TraceHash(match self.hasher {
-            None => xxhash_rust::xxh3::xxh3_64(&self.buf),
+    fn digest(mut self) -> TraceHash {
+        TraceHash(match self.hasher.take() {
+            None => xxhash_rust::xxh3::xxh3_64(&self.buf[..self.len]),
             Some(mut hasher) => {
-                hasher.update(&self.buf);
+                hasher.update(&self.buf[..self.len]);
                 hasher.digest()
             }
         })
@@ -363,10 +385,10 @@ impl Canonical {
 
 impl Sink for Canonical {
     fn u8(&mut self, v: u8) {
-        self.bytes(&[v]);
+        self.fixed([v]);
     }
     fn u64(&mut self, v: u64) {
-        self.bytes(&v.to_le_bytes());
+        self.fixed(v.to_le_bytes());
     }
     fn time(&mut self, nanos: u64) {
         self.u64(nanos);

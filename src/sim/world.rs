@@ -209,8 +209,10 @@ impl<C: Clock + 'static> World<C> {
     }
 
     fn with_table(plan: Rc<SimPlan>, rollouts: RolloutTable, clock: C) -> Self {
+        let queue = MemoryQueue::with_policy(clock.clone(), plan.reassignment);
+        queue.reserve(rollouts.ids.len());
         Self {
-            queue: Rc::new(MemoryQueue::with_policy(clock.clone(), plan.reassignment)),
+            queue: Rc::new(queue),
             trace: Rc::new(TraceRecorder::for_plan(&plan)),
             faults: Rc::new(
                 FaultInjector::new(&plan.fault_scripts)

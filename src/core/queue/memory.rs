@@ -26,6 +26,10 @@ use super::{Queue, QueueError, QueueOp};
 use crate::core::clock::Clock;
 use crate::core::telemetry::{Span, SpanStore};
 
+/// Rollout id to position. Std's keyed hash: ids come from scenario files,
+/// which may be hostile (a hash without a key can be made to collide).
+type IdIndex = HashMap<RolloutId, usize>;
+
 /// How reassignment finds stale attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ReassignmentPolicy {
@@ -54,7 +58,7 @@ pub struct QueueSnapshot {
     /// Every persisted span.
     pub spans: SpanStore,
     /// Rollout id to its position in `rollouts`, as the queue kept it.
-    index: HashMap<RolloutId, usize>,
+    index: IdIndex,
 }
 
 impl QueueSnapshot {
@@ -83,7 +87,7 @@ type StatusListener = Box<dyn Fn(&RolloutId, RolloutStatus)>;
 #[derive(Default)]
 struct Store {
     rollouts: Vec<RolloutRecord>,
-    index: HashMap<RolloutId, usize>,
+    index: IdIndex,
     waiting: VecDeque<usize>,
     /// Running attempts as (rollout index, attempt number): ordered, so scans
     /// are deterministic.
@@ -160,6 +164,15 @@ impl<C: Clock> MemoryQueue<C> {
         });
         store.waiting.push_back(idx);
         Ok(())
+    }
+
+    /// Makes room for `additional` more rollouts, so that a run that knows
+    /// how many it will enqueue allocates once.
+    pub fn reserve(&self, additional: usize) {
+        let mut store = self.store.borrow_mut();
+        store.rollouts.reserve_exact(additional);
+        store.index.reserve(additional);
+        store.waiting.reserve(additional.min(1 << 16));
     }
 
     /// How many rollouts were enqueued.
@@ -256,6 +269,8 @@ impl<C: Clock> MemoryQueue<C> {
         let rollout = &mut store.rollouts[idx];
         let number = rollout.attempts.len() as u32 + 1;
         let attempt = AttemptId::new(rollout.id.clone(), number);
+        // Most rollouts have one attempt: no room for four.
+        rollout.attempts.reserve_exact(1);
         rollout.attempts.push(AttemptRecord {
             id: attempt.clone(),
             status: AttemptStatus::Running,
