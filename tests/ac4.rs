@@ -102,21 +102,7 @@ fn non_metric_spans(run: &RunResult) -> Vec<SpanOutcome> {
 }
 
 fn list_diff<T: std::fmt::Debug + PartialEq>(what: &str, on: &[T], off: &[T]) -> Option<String> {
-    if on == off {
-        return None;
-    }
-    let at = on
-        .iter()
-        .zip(off)
-        .position(|(a, b)| a != b)
-        .unwrap_or(on.len().min(off.len()));
-    Some(format!(
-        "{what} differ ({} vs {} entries); first difference at index {at}:\n      metrics on:  {:?}\n      metrics off: {:?}",
-        on.len(),
-        off.len(),
-        on.get(at),
-        off.get(at),
-    ))
+    common::labelled_diff(what, ("metrics on", "metrics off"), on, off)
 }
 
 #[test]

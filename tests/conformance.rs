@@ -86,31 +86,7 @@ fn spans(outcome: &ScenarioOutcome) -> Vec<SpanOutcome> {
 
 /// `None` when equal; otherwise where the two lists first differ.
 fn list_diff<T: Debug + PartialEq>(what: &str, left: &[T], right: &[T]) -> Option<String> {
-    labelled_diff(what, ("virtual", "tokio"), left, right)
-}
-
-/// [`list_diff`] with the two sides named.
-fn labelled_diff<T: Debug + PartialEq>(
-    what: &str,
-    (l, r): (&str, &str),
-    left: &[T],
-    right: &[T],
-) -> Option<String> {
-    if left == right {
-        return None;
-    }
-    let at = left
-        .iter()
-        .zip(right)
-        .position(|(a, b)| a != b)
-        .unwrap_or(left.len().min(right.len()));
-    Some(format!(
-        "{what} differ ({} vs {} entries); first difference at index {at}:\n      {l}: {:?}\n      {r}: {:?}",
-        left.len(),
-        right.len(),
-        left.get(at),
-        right.get(at),
-    ))
+    common::labelled_diff(what, ("virtual", "tokio"), left, right)
 }
 
 /// Checks that may fail on the turmoil engine for a scenario written for the
@@ -232,7 +208,7 @@ fn check_file(path: &Path, failures: &mut Vec<String>) {
     // run must still pass there.
     let comparable = scenario.plan.random_faults.is_empty();
     if comparable
-        && let Some(diff) = labelled_diff(
+        && let Some(diff) = common::labelled_diff(
             "rollout outcomes",
             sides,
             &rollouts(&on_virtual),
@@ -242,7 +218,7 @@ fn check_file(path: &Path, failures: &mut Vec<String>) {
         failures.push(format!("{file} [virtual vs turmoil] {diff}"));
     }
     if comparable
-        && let Some(diff) = labelled_diff(
+        && let Some(diff) = common::labelled_diff(
             "persisted spans",
             sides,
             &spans(&on_virtual),

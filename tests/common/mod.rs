@@ -43,3 +43,28 @@ pub fn display(path: &Path) -> String {
         .display()
         .to_string()
 }
+
+/// Where two lists first differ, as a readable message; `None` when equal.
+/// `l` and `r` name the two sides.
+pub fn labelled_diff<T: std::fmt::Debug + PartialEq>(
+    what: &str,
+    (l, r): (&str, &str),
+    left: &[T],
+    right: &[T],
+) -> Option<String> {
+    if left == right {
+        return None;
+    }
+    let at = left
+        .iter()
+        .zip(right)
+        .position(|(a, b)| a != b)
+        .unwrap_or(left.len().min(right.len()));
+    Some(format!(
+        "{what} differ ({} vs {} entries); first difference at index {at}:\n      {l}: {:?}\n      {r}: {:?}",
+        left.len(),
+        right.len(),
+        left.get(at),
+        right.get(at),
+    ))
+}
