@@ -6,10 +6,16 @@
 //!   virtual, tokio (paused time) and turmoil engines.
 //! - `c02-real-time`: the same plan on tokio in real time, as the reference
 //!   runner's own tests run it: the peer baseline (~45 ms a run).
-//! - `bulk-10k`: 10,000 rollouts on one worker with 10% random dequeue
-//!   failures; throughput in simulated trace events per second. Virtual
-//!   seconds per wall second are printed beside it.
+//! - `bulk-10k-defaults`: 10,000 rollouts on one worker with 10% random
+//!   dequeue failures, the runner at its defaults; throughput in simulated
+//!   trace events per second. Virtual seconds per wall second are printed
+//!   beside it.
+//! - `bulk-10k`: the same with every interval 1 ms: the same kind of work
+//!   with 20 times less virtual time per event.
 //! - `many-rollouts`: the C-04 suite's 64 rollouts on 4 workers.
+//! - `floor`: a plan with no rollouts: one worker starts, polls once and
+//!   the run ends. What an engine costs before any work, which bounds the
+//!   ratios on small scenarios such as c02.
 //!
 //! Run with `cargo bench --bench engines`; `cargo bench --bench engines --
 //! c02/` runs one group.
@@ -20,8 +26,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rollout_sim::scenario::{RunOptions, Scenario, load_file, load_str, run_scenario};
-use rollout_sim::sim::EngineKind;
 use rollout_sim::sim::engine::run_tokio_wall_clock;
+use rollout_sim::sim::{EngineKind, SimPlan, StopReason, run};
 
 const ENGINES: [EngineKind; 3] = [EngineKind::Virtual, EngineKind::Tokio, EngineKind::Turmoil];
 
@@ -96,8 +102,17 @@ fn c02(c: &mut Criterion) {
 }
 
 fn bulk(c: &mut Criterion) {
-    let scenario = load("benches/fixtures/bulk-10k.yaml");
-    let mut group = c.benchmark_group("bulk-10k");
+    bulk_of(c, "bulk-10k", "benches/fixtures/bulk-10k.yaml");
+    bulk_of(
+        c,
+        "bulk-10k-defaults",
+        "benches/fixtures/bulk-10k-defaults.yaml",
+    );
+}
+
+fn bulk_of(c: &mut Criterion, name: &str, file: &str) {
+    let scenario = load(file);
+    let mut group = c.benchmark_group(name);
     group.sample_size(10);
     for engine in ENGINES {
         let events = run_checked(&scenario, engine);
@@ -116,14 +131,15 @@ fn bulk(c: &mut Criterion) {
         walls.sort_by(f64::total_cmp);
         let wall = walls[walls.len() / 2];
         eprintln!(
-            "bulk-10k/{engine}: {events} events, {virtual_s:.3} s virtual, median {:.2} ms wall: {:.2} M events/s, {:.0}x virtual-to-wall",
+            "{name}/{engine}: {events} events, {virtual_s:.3} s virtual, median {:.2} ms wall: {:.2} M events/s, {:.0}x virtual-to-wall",
             wall * 1e3,
             events as f64 / wall / 1e6,
             virtual_s / wall
         );
         group.throughput(Throughput::Elements(events as u64));
         if engine == EngineKind::Turmoil {
-            group.measurement_time(Duration::from_secs(8));
+            // One iteration is 0.5 s (1 ms intervals) to 2 s (defaults).
+            group.measurement_time(Duration::from_secs_f64(wall * 12.0));
         }
         group.bench_function(BenchmarkId::new("run", engine), |b| {
             b.iter(|| black_box(run_scenario(black_box(&scenario), on(engine))))
@@ -145,11 +161,26 @@ fn many_rollouts(c: &mut Criterion) {
     group.finish();
 }
 
+fn floor(c: &mut Criterion) {
+    let plan = SimPlan {
+        keep_events: false,
+        ..SimPlan::default()
+    };
+    let mut group = c.benchmark_group("floor");
+    for engine in ENGINES {
+        assert_eq!(run(&plan, engine).stop, StopReason::AllTerminal);
+        group.bench_function(BenchmarkId::new("run", engine), |b| {
+            b.iter(|| black_box(run(black_box(&plan), engine)))
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = c02, bulk, many_rollouts
+    targets = c02, bulk, many_rollouts, floor
 }
 criterion_main!(benches);

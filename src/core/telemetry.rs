@@ -600,9 +600,11 @@ enum CompactKind {
 #[derive(Debug, Clone, Default)]
 pub struct SpanStore {
     records: Vec<Record>,
-    /// Reward names of compact spans, and their numbers.
+    /// Reward names of compact spans, numbered by position. A run has a
+    /// handful, searched in place; past [`NAMES_SCANNED`] the map numbers
+    /// them (built then: hashing a name costs more than comparing a few).
     names: Vec<Cow<'static, str>>,
-    name_numbers: std::collections::HashMap<Cow<'static, str>, u32>,
+    name_numbers: std::collections::HashMap<Cow<'static, str>, u32, ahash::RandomState>,
     /// Workers of compact execution spans.
     workers: Vec<WorkerId>,
     /// Positions in `records`, by attempt, then sequence id, then
@@ -612,6 +614,9 @@ pub struct SpanStore {
     /// Every span as a [`Span`], once asked for.
     plain: OnceLock<Vec<Span>>,
 }
+
+/// How many reward names the store searches in place before it keeps a map.
+const NAMES_SCANNED: usize = 16;
 
 fn nanos(d: Duration) -> Option<u64> {
     u64::try_from(d.as_nanos()).ok()
@@ -625,6 +630,8 @@ impl SpanStore {
 
     /// Persists spans, in order.
     pub fn extend(&mut self, spans: impl IntoIterator<Item = Span>) {
+        let spans = spans.into_iter();
+        self.records.reserve(spans.size_hint().0);
         for span in spans {
             let record = match self.compact(&span) {
                 Some(compact) => Record::Compact(compact),
@@ -662,24 +669,10 @@ impl SpanStore {
                     succeeded: e.status == EXECUTION_STATUSES[0],
                 }
             }
-            AttrRepr::Reward { name, value } if span.name == REWARD_SPAN => {
-                let index = match self.names.last() {
-                    Some(last) if last == name => self.names.len() as u32 - 1,
-                    _ => match self.name_numbers.get(name.as_ref()) {
-                        Some(&i) => i,
-                        None => {
-                            let i = self.names.len() as u32;
-                            self.names.push(name.clone());
-                            self.name_numbers.insert(name.clone(), i);
-                            i
-                        }
-                    },
-                };
-                CompactKind::Reward {
-                    name: index,
-                    value: *value,
-                }
-            }
+            AttrRepr::Reward { name, value } if span.name == REWARD_SPAN => CompactKind::Reward {
+                name: self.name_number(name),
+                value: *value,
+            },
             _ => return None,
         };
         Some(CompactSpan {
@@ -690,6 +683,31 @@ impl SpanStore {
             end: nanos(span.end)?,
             kind,
         })
+    }
+
+    /// The number of a reward name, numbering it if new. Takes the `Cow` to
+    /// keep the runner's static names as they are, without a copy.
+    #[allow(clippy::ptr_arg)]
+    fn name_number(&mut self, name: &Cow<'static, str>) -> u32 {
+        let known = if self.names.len() <= NAMES_SCANNED {
+            self.names.iter().position(|n| n == name)
+        } else {
+            self.name_numbers.get(name.as_ref()).map(|&i| i as usize)
+        };
+        if let Some(i) = known {
+            return i as u32;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(name.clone());
+        if self.names.len() > NAMES_SCANNED {
+            if self.name_numbers.is_empty() {
+                let numbered = self.names.iter().enumerate();
+                self.name_numbers = numbered.map(|(i, n)| (n.clone(), i as u32)).collect();
+            } else {
+                self.name_numbers.insert(name.clone(), i);
+            }
+        }
+        i
     }
 
     fn view(&self, i: u32) -> SpanView<'_> {

@@ -25,7 +25,7 @@ use crate::core::queue::{QueueSnapshot, WorkerId};
 
 use super::executor::{TaskId, VirtualExecutor};
 use super::invariants::{self, InvariantReport};
-use super::plan::{RolloutPlan, SimPlan, StopWhen, TimedAction};
+use super::plan::{SimPlan, StopWhen, TimedAction};
 use super::trace::{EventKind, Trace, TraceHash};
 use super::world::{Control, World};
 
@@ -172,11 +172,9 @@ pub fn run(plan: &SimPlan, engine: EngineKind) -> RunResult {
         );
     }
     let started = Instant::now();
-    // The virtual and tokio worlds read the rollouts where they are: only
-    // the rest of the plan is copied for the run.
     let mut result = match engine {
-        EngineKind::Virtual => run_virtual(Rc::new(plan.without_rollouts()), &plan.rollouts),
-        EngineKind::Tokio => run_tokio(Rc::new(plan.without_rollouts()), &plan.rollouts),
+        EngineKind::Virtual => run_virtual(plan),
+        EngineKind::Tokio => run_tokio(plan),
         EngineKind::Turmoil => super::turmoil_engine::run_turmoil(Rc::new(plan.clone())),
     };
     result.conclude(plan);
@@ -195,28 +193,36 @@ trait TaskHost {
     fn is_alive(&self, handle: &Self::Handle) -> bool;
 }
 
-/// The workers of a run and what became of them.
+/// The workers of a run and what became of them, in plan order (ids are
+/// unique by validation; the result is keyed by id).
 struct Workers<H> {
-    tasks: BTreeMap<WorkerId, (H, WorkerState)>,
+    tasks: Vec<(WorkerId, H, WorkerState)>,
 }
 
 impl<H> Workers<H> {
-    fn start<C: Clock + 'static, T: TaskHost<Handle = H>>(world: &World<C>, host: &mut T) -> Self {
-        let tasks = world
-            .plan
-            .workers
+    fn start<C: Clock + 'static, T: TaskHost<Handle = H>>(
+        world: &World<C>,
+        host: &mut T,
+        workers: &[WorkerId],
+    ) -> Self {
+        let tasks = workers
             .iter()
             .map(|w| {
                 (
                     w.clone(),
-                    (
-                        host.spawn(Box::pin(world.worker_task(w.clone()))),
-                        WorkerState::Alive,
-                    ),
+                    host.spawn(Box::pin(world.worker_task(w.clone()))),
+                    WorkerState::Alive,
                 )
             })
             .collect();
         Self { tasks }
+    }
+
+    fn get_mut(&mut self, worker: &WorkerId) -> Option<(&mut H, &mut WorkerState)> {
+        self.tasks
+            .iter_mut()
+            .find(|(w, _, _)| w == worker)
+            .map(|(_, h, s)| (h, s))
     }
 
     fn apply<C: Clock + 'static, T: TaskHost<Handle = H>>(
@@ -228,7 +234,7 @@ impl<H> Workers<H> {
         match control {
             Control::Enqueue(i) => world.enqueue(*i),
             Control::Fault(TimedAction::Crash(worker)) => {
-                if let Some((handle, state)) = self.tasks.get_mut(worker)
+                if let Some((handle, state)) = self.get_mut(worker)
                     && *state == WorkerState::Alive
                 {
                     host.cancel(handle);
@@ -238,14 +244,17 @@ impl<H> Workers<H> {
             }
             Control::Fault(TimedAction::Restart(worker)) => {
                 let alive = self
-                    .tasks
-                    .get(worker)
+                    .get_mut(worker)
                     .is_some_and(|(h, s)| *s == WorkerState::Alive && host.is_alive(h));
                 if !alive {
                     world.record_worker(worker, EventKind::WorkerRestarted);
                     let handle = host.spawn(Box::pin(world.worker_task(worker.clone())));
-                    self.tasks
-                        .insert(worker.clone(), (handle, WorkerState::Alive));
+                    match self.get_mut(worker) {
+                        Some((h, s)) => (*h, *s) = (handle, WorkerState::Alive),
+                        None => self
+                            .tasks
+                            .push((worker.clone(), handle, WorkerState::Alive)),
+                    }
                 }
             }
             // Network actions: `run` keeps them off this engine.
@@ -255,14 +264,14 @@ impl<H> Workers<H> {
 
     fn any_alive<T: TaskHost<Handle = H>>(&self, host: &T) -> bool {
         self.tasks
-            .values()
-            .any(|(h, s)| *s == WorkerState::Alive && host.is_alive(h))
+            .iter()
+            .any(|(_, h, s)| *s == WorkerState::Alive && host.is_alive(h))
     }
 
     fn finish<T: TaskHost<Handle = H>>(self, host: &mut T) -> BTreeMap<WorkerId, WorkerState> {
         self.tasks
             .into_iter()
-            .map(|(w, (h, s))| {
+            .map(|(w, h, s)| {
                 let state = if s == WorkerState::Alive && !host.is_alive(&h) {
                     WorkerState::Failed
                 } else {
@@ -282,7 +291,7 @@ pub(super) fn finish_world<C: Clock + 'static>(
     ended_at: Duration,
     workers: BTreeMap<WorkerId, WorkerState>,
 ) -> RunResult {
-    let verdicts = if world.plan.record_verdicts {
+    let verdicts = if world.config.record_verdicts {
         world.faults.log()
     } else {
         Default::default()
@@ -322,17 +331,17 @@ impl TaskHost for VirtualExecutor {
 /// Counts perturbed runs in this process, so each one is late somewhere else.
 static PERTURBED_RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-fn run_virtual(plan: Rc<SimPlan>, rollouts: &[RolloutPlan]) -> RunResult {
+fn run_virtual(plan: &SimPlan) -> RunResult {
     let mut exec = VirtualExecutor::new();
     if plan.perturb_scheduling {
         let nonce = PERTURBED_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         exec.make_advance_late(nonce % 3 + 2);
     }
     let clock = exec.clock();
-    let world = World::with_rollouts(plan.clone(), rollouts, clock.clone());
+    let world = World::new(plan, clock.clone());
     let controls = world.controls();
     let mut next_control = 0;
-    let mut workers = Workers::start(&world, &mut exec);
+    let mut workers = Workers::start(&world, &mut exec, &plan.workers);
     let within = plan.stop.within;
     let stop = loop {
         let now = clock.now();
@@ -429,8 +438,8 @@ impl Clock for HorizonClock {
     }
 }
 
-fn run_tokio(plan: Rc<SimPlan>, rollouts: &[RolloutPlan]) -> RunResult {
-    run_tokio_on(plan, rollouts, true)
+fn run_tokio(plan: &SimPlan) -> RunResult {
+    run_tokio_on(plan, true)
 }
 
 /// Runs `plan` on a current-thread tokio runtime in *real* time (not
@@ -440,13 +449,13 @@ fn run_tokio(plan: Rc<SimPlan>, rollouts: &[RolloutPlan]) -> RunResult {
 /// deterministic.
 pub fn run_tokio_wall_clock(plan: &SimPlan) -> RunResult {
     let started = Instant::now();
-    let mut result = run_tokio_on(Rc::new(plan.without_rollouts()), &plan.rollouts, false);
+    let mut result = run_tokio_on(plan, false);
     result.conclude(plan);
     result.wall = started.elapsed();
     result
 }
 
-fn run_tokio_on(plan: Rc<SimPlan>, rollouts: &[RolloutPlan], paused: bool) -> RunResult {
+fn run_tokio_on(plan: &SimPlan, paused: bool) -> RunResult {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(paused)
@@ -461,9 +470,8 @@ fn run_tokio_on(plan: Rc<SimPlan>, rollouts: &[RolloutPlan], paused: bool) -> Ru
         };
         let horizon = stop_at.unwrap_or(within);
         let clock = crate::core::clock::TokioClock::new();
-        let world = World::with_rollouts(
-            plan.clone(),
-            rollouts,
+        let world = World::new(
+            plan,
             HorizonClock {
                 inner: clock,
                 horizon,
@@ -479,7 +487,7 @@ fn run_tokio_on(plan: Rc<SimPlan>, rollouts: &[RolloutPlan], paused: bool) -> Ru
         let controls = world.controls();
         let mut next_control = 0;
         let mut host = TokioHost;
-        let mut workers = Workers::start(&world, &mut host);
+        let mut workers = Workers::start(&world, &mut host, &plan.workers);
         let stop = loop {
             let now = clock.now();
             if now > horizon {

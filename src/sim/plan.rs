@@ -289,46 +289,6 @@ impl Default for SimPlan {
 }
 
 impl SimPlan {
-    /// A copy of everything but the rollouts (left empty): what a run needs
-    /// to copy of a plan whose rollouts it reads where they are. Every field
-    /// is named, so a new one must be considered here.
-    pub fn without_rollouts(&self) -> SimPlan {
-        let SimPlan {
-            seed,
-            runner,
-            reassignment,
-            workers,
-            rollouts: _,
-            max_attempts,
-            fault_scripts,
-            random_faults,
-            record_verdicts,
-            timed_faults,
-            stop,
-            limits,
-            perturb_scheduling,
-            network,
-            keep_events,
-        } = self;
-        SimPlan {
-            seed: *seed,
-            runner: runner.clone(),
-            reassignment: *reassignment,
-            workers: workers.clone(),
-            rollouts: Vec::new(),
-            max_attempts: *max_attempts,
-            fault_scripts: fault_scripts.clone(),
-            random_faults: random_faults.clone(),
-            record_verdicts: *record_verdicts,
-            timed_faults: timed_faults.clone(),
-            stop: *stop,
-            limits: *limits,
-            perturb_scheduling: *perturb_scheduling,
-            network: *network,
-            keep_events: *keep_events,
-        }
-    }
-
     /// What in this plan needs the turmoil engine, if anything.
     pub fn network_feature(&self) -> Option<&'static str> {
         if let Some(f) = self.timed_faults.iter().find(|f| f.action.needs_network()) {

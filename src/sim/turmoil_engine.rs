@@ -122,7 +122,7 @@ fn build_sim<'a>(plan: &SimPlan) -> turmoil::Sim<'a> {
 
 fn drive(plan: Rc<SimPlan>, watch: &DropWatch) -> RunResult {
     let clock = TurmoilClock::new();
-    let world = Rc::new(World::new(plan.clone(), clock.clone()));
+    let world = Rc::new(World::new(&plan, clock.clone()));
     // When the last rollout became terminal, on the queue host's clock.
     let last_terminal: Rc<Cell<Option<Duration>>> = Rc::default();
     {

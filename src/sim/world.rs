@@ -19,7 +19,7 @@ use crate::core::runner::{
 };
 
 use super::faults::{FaultInjector, FaultyQueue};
-use super::plan::{RolloutPlan, RunStep, SimPlan, StepResult, TimedAction};
+use super::plan::{RolloutPlan, RunStep, SimPlan, StepResult, TimedAction, TimedFault};
 use super::trace::{EventKind, TraceRecorder};
 
 /// What a run keeps of each planned rollout, in plan order: a few words
@@ -178,13 +178,28 @@ pub enum Control {
     Fault(TimedAction),
 }
 
+/// What a run reads of its plan besides the rollouts and fault scripts: a
+/// few words, so that a run never copies the plan (a million rollouts are
+/// hundreds of megabytes, and even c02's plan costs more to copy and drop
+/// than the rest of the run's setup).
+#[derive(Debug, Clone)]
+pub struct WorldConfig {
+    /// The scenario seed.
+    pub seed: u64,
+    /// The runner configuration every worker starts from.
+    pub runner: crate::core::runner::RunnerConfig,
+    /// The queue's attempt limit.
+    pub max_attempts: Option<u32>,
+    /// Whether the fault layer keeps its verdicts (for `freeze`).
+    pub record_verdicts: bool,
+}
+
 /// The shared state of one run on one clock.
 pub struct World<C: Clock> {
     /// The run's clock.
     pub clock: C,
-    /// The plan. Its `rollouts` may be left empty (see
-    /// [`World::with_rollouts`]): the world keeps what it needs of them.
-    pub plan: Rc<SimPlan>,
+    /// What the run reads of its plan.
+    pub config: WorldConfig,
     /// The queue every worker shares.
     pub queue: Rc<MemoryQueue<C>>,
     /// The trace being written.
@@ -192,36 +207,33 @@ pub struct World<C: Clock> {
     /// The fault scripts and overlay, with their verdict log.
     pub faults: Rc<FaultInjector>,
     rollouts: Rc<RolloutTable>,
+    timed_faults: Vec<TimedFault>,
 }
 
 impl<C: Clock + 'static> World<C> {
-    /// A fresh world for `plan` on `clock`.
-    pub fn new(plan: Rc<SimPlan>, clock: C) -> Self {
+    /// A fresh world for `plan` on `clock`. It keeps what it needs of the
+    /// plan: the plan itself is only borrowed.
+    pub fn new(plan: &SimPlan, clock: C) -> Self {
         let rollouts = RolloutTable::new(&plan.rollouts);
-        Self::with_table(plan, rollouts, clock)
-    }
-
-    /// A fresh world for `plan`, whose rollouts are `rollouts` (those of
-    /// `plan` are not read): a plan without its rollouts is cheap to copy
-    /// for one run, however many it has.
-    pub fn with_rollouts(plan: Rc<SimPlan>, rollouts: &[RolloutPlan], clock: C) -> Self {
-        Self::with_table(plan, RolloutTable::new(rollouts), clock)
-    }
-
-    fn with_table(plan: Rc<SimPlan>, rollouts: RolloutTable, clock: C) -> Self {
         let queue = MemoryQueue::with_policy(clock.clone(), plan.reassignment);
         queue.reserve(rollouts.ids.len());
         Self {
             queue: Rc::new(queue),
-            trace: Rc::new(TraceRecorder::for_plan(&plan)),
+            trace: Rc::new(TraceRecorder::for_plan(plan)),
             faults: Rc::new(
                 FaultInjector::new(&plan.fault_scripts)
                     .with_random(plan.seed, &plan.random_faults)
                     .recording(plan.record_verdicts),
             ),
             rollouts: Rc::new(rollouts),
+            timed_faults: plan.timed_faults.clone(),
             clock,
-            plan,
+            config: WorldConfig {
+                seed: plan.seed,
+                runner: plan.runner.clone(),
+                max_attempts: plan.max_attempts,
+                record_verdicts: plan.record_verdicts,
+            },
         }
     }
 
@@ -240,8 +252,7 @@ impl<C: Clock + 'static> World<C> {
             .enumerate()
             .map(|(i, &at)| (at, Control::Enqueue(i)))
             .chain(
-                self.plan
-                    .timed_faults
+                self.timed_faults
                     .iter()
                     .map(|f| (f.at, Control::Fault(f.action.clone()))),
             )
@@ -259,7 +270,11 @@ impl<C: Clock + 'static> World<C> {
         };
         let position = self.queue.len();
         // Ids are unique by validation; a duplicate would only be skipped.
-        if self.queue.enqueue(rollout, self.plan.max_attempts).is_ok() {
+        if self
+            .queue
+            .enqueue(rollout, self.config.max_attempts)
+            .is_ok()
+        {
             let mut by_position = self.rollouts.by_position.borrow_mut();
             by_position.resize(position, u32::MAX);
             by_position.push(index as u32);
@@ -298,10 +313,14 @@ impl<C: Clock + 'static> World<C> {
         worker: WorkerId,
         inner: Q,
     ) -> impl Future<Output = ()> + 'static {
-        let mut config = self.plan.runner.clone();
+        let mut config = self.config.runner.clone();
         config.worker_id = worker.clone();
-        config.jitter_seed =
-            super::faults::derived_seed(self.plan.seed, &format!("backoff.jitter.{worker}"));
+        // Deriving a stream costs more than the rest of a worker's setup;
+        // a policy without jitter never draws from it.
+        if config.backoff.jitter != crate::core::runner::backoff::Jitter::None {
+            config.jitter_seed =
+                super::faults::derived_seed(self.config.seed, &format!("backoff.jitter.{worker}"));
+        }
         let queue = FaultyQueue {
             worker: worker.clone(),
             inner,
