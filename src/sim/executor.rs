@@ -51,7 +51,6 @@ type TimerSlot = Option<(u64, Wakeup)>;
 /// Where a sleep's timer is: its slot and registration number.
 type TimerKey = (usize, u64);
 
-#[derive(Default)]
 struct Timers {
     /// `(deadline, registration number, slot)`, earliest first.
     heap: BinaryHeap<Reverse<(Duration, u64, usize)>>,
@@ -60,6 +59,22 @@ struct Timers {
     next_key: u64,
     /// Live (registered, not fired, not cancelled) timers.
     live: usize,
+}
+
+/// Room for the timers of a few workers (each runner keeps three armed),
+/// so that a small run never grows its tables.
+const TIMERS_RESERVED: usize = 16;
+
+impl Default for Timers {
+    fn default() -> Self {
+        Self {
+            heap: BinaryHeap::with_capacity(TIMERS_RESERVED),
+            slots: Vec::with_capacity(TIMERS_RESERVED),
+            free: Vec::with_capacity(TIMERS_RESERVED),
+            next_key: 0,
+            live: 0,
+        }
+    }
 }
 
 impl Timers {
