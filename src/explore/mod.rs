@@ -24,7 +24,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::{Deserialize, Serialize};
 
 use crate::core::telemetry::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC};
-use crate::scenario::expect::display_value;
 use crate::scenario::outcome::repro_command;
 use crate::scenario::{RunOptions, Scenario, ScenarioOutcome, run_scenario};
 
@@ -245,13 +244,13 @@ fn failures_of(outcome: &ScenarioOutcome) -> (Vec<String>, String) {
         });
     }
     for c in outcome.failed_checks() {
-        names.push(c.name.clone());
+        names.push(c.name.to_string());
         first.get_or_insert_with(|| {
             format!(
                 "{}: expected {}, actual {}",
                 c.name,
-                display_value(&c.expected),
-                display_value(&c.actual)
+                c.expected.human(),
+                c.actual.human()
             )
         });
     }

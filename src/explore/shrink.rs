@@ -27,7 +27,7 @@ pub fn failure_signature(scenario: &Scenario, engine: Option<EngineKind>) -> Opt
     );
     // Checks on named rollouts or attempts shrink to the same name; the
     // budget check is named `stop`.
-    let first_check = outcome.failed_checks().next().map(|c| c.name.clone());
+    let first_check = outcome.failed_checks().next().map(|c| c.name.to_string());
     let first_invariant = outcome
         .violated()
         .next()

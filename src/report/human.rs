@@ -109,7 +109,7 @@ pub fn render_scenario(report: &ScenarioReport, detailed: bool, style: Style) ->
                     "{pad}{} {:width$}  {}",
                     style.green("✓"),
                     check.name,
-                    value(&check.actual)
+                    check.actual.human()
                 );
             }
         } else {
@@ -118,8 +118,8 @@ pub fn render_scenario(report: &ScenarioReport, detailed: bool, style: Style) ->
                 "{pad}{} {:width$}  expected {}, actual {}",
                 style.red("✗"),
                 check.name,
-                style.bold(&value(&check.expected)),
-                style.bold(&value(&check.actual))
+                style.bold(&check.expected.human()),
+                style.bold(&check.actual.human())
             );
         }
     }

@@ -8,7 +8,6 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::ScenarioReport;
-use super::human::value;
 
 /// The JUnit document for these scenario reports.
 pub fn render(reports: &[&ScenarioReport]) -> String {
@@ -30,8 +29,8 @@ pub fn render(reports: &[&ScenarioReport]) -> String {
                     format!(
                         "{}: expected {}, actual {}",
                         c.name,
-                        value(&c.expected),
-                        value(&c.actual)
+                        c.expected.human(),
+                        c.actual.human()
                     )
                 })
                 .collect();

@@ -96,33 +96,47 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// Formats a duration the way scenario files write it: `35ms`, `1.5s`, `2m`.
 pub fn format_duration(d: Duration) -> String {
+    let mut text = String::with_capacity(8);
+    // Writing to a String cannot fail.
+    let _ = write_duration(&mut text, d);
+    text
+}
+
+/// [`format_duration`] into any writer: the largest unit that divides the
+/// duration exactly, so that it reads back unchanged.
+fn write_duration(out: &mut impl fmt::Write, d: Duration) -> fmt::Result {
+    const MS: u128 = 1_000_000;
+    const S: u128 = 1_000 * MS;
+    const MIN: u128 = 60 * S;
+    const HOUR: u128 = 60 * MIN;
+    const DAY: u128 = 24 * HOUR;
     let ns = d.as_nanos();
-    if ns == 0 {
-        return "0ms".into();
-    }
-    const HOUR: u128 = 3_600_000_000_000;
-    if ns % (24 * HOUR) == 0 {
-        return format!("{}d", ns / (24 * HOUR));
-    }
-    if ns % HOUR == 0 {
-        return format!("{}h", ns / HOUR);
-    }
-    if ns % 60_000_000_000 == 0 && ns >= 60_000_000_000 {
-        return format!("{}m", ns / 60_000_000_000);
-    }
-    if ns % 1_000_000_000 == 0 {
-        return format!("{}s", ns / 1_000_000_000);
-    }
-    if ns % 1_000_000 == 0 {
-        if ns >= 10_000_000_000 {
-            return format!("{}s", trim_decimal(ns as f64 / 1e9));
+    let (count, unit) = if ns == 0 {
+        (0, "ms")
+    } else if ns % DAY == 0 {
+        (ns / DAY, "d")
+    } else if ns % HOUR == 0 {
+        (ns / HOUR, "h")
+    } else if ns % MIN == 0 {
+        (ns / MIN, "m")
+    } else if ns % S == 0 {
+        (ns / S, "s")
+    } else if ns % MS == 0 {
+        if ns >= 10 * S {
+            out.write_str(&trim_decimal(ns as f64 / 1e9))?;
+            return out.write_str("s");
         }
-        return format!("{}ms", ns / 1_000_000);
+        (ns / MS, "ms")
+    } else if ns % 1_000 == 0 {
+        (ns / 1_000, "us")
+    } else {
+        (ns, "ns")
+    };
+    // u64 formats in fewer steps than u128; only ~584 years and more need it.
+    match u64::try_from(count) {
+        Ok(count) => write!(out, "{count}{unit}"),
+        Err(_) => write!(out, "{count}{unit}"),
     }
-    if ns % 1_000 == 0 {
-        return format!("{}us", ns / 1_000);
-    }
-    format!("{ns}ns")
 }
 
 fn trim_decimal(v: f64) -> String {
@@ -132,7 +146,7 @@ fn trim_decimal(v: f64) -> String {
 
 impl fmt::Display for Dur {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&format_duration(self.0))
+        write_duration(f, self.0)
     }
 }
 

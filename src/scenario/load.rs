@@ -1354,8 +1354,8 @@ impl Validator<'_> {
             let expectation = RolloutExpectation {
                 status,
                 attempts: want.attempts,
-                worker: want.worker.clone(),
-                error: want.error.clone(),
+                worker: want.worker.as_deref().map(Into::into),
+                error: want.error.as_deref().map(Into::into),
             };
             if key == "*" {
                 out.other_rollouts = Some(expectation);
@@ -1387,22 +1387,26 @@ impl Validator<'_> {
                         RewardValue::Between(a, b)
                     }
                 };
-                list.push((name.clone(), value));
+                list.push((name.as_str().into(), value));
             }
             out.rewards.push((target, list));
         }
         for (key, names) in expect.absent_rewards.iter().flat_map(|m| m.0.iter()) {
             let at = path(&[&"expect", &"absent_rewards", &key.clone()]);
             if key == "*" {
-                out.absent_rewards.push((None, names.clone()));
+                out.absent_rewards
+                    .push((None, names.iter().map(|n| n.as_str().into()).collect()));
             } else if let Some(target) = self.target(at, key, rollouts) {
-                out.absent_rewards.push((Some(target), names.clone()));
+                out.absent_rewards.push((
+                    Some(target),
+                    names.iter().map(|n| n.as_str().into()).collect(),
+                ));
             }
         }
         for (key, names) in expect.spans.iter().flat_map(|m| m.0.iter()) {
             let at = path(&[&"expect", &"spans", &key.clone()]);
             if let Some(target) = self.target(at, key, rollouts) {
-                out.spans.push((target, names.clone()));
+                out.spans.push((target, names.as_slice().into()));
             }
         }
         out.invariants = match &expect.invariants {

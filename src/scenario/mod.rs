@@ -16,6 +16,6 @@ pub mod source;
 pub mod write;
 
 pub use diagnostics::{LoadError, Problem};
-pub use expect::{Check, Expectations};
+pub use expect::{Check, CheckName, CheckValue, Expectations};
 pub use load::{Scenario, load_file, load_str};
 pub use outcome::{RunOptions, ScenarioOutcome, run_scenario};

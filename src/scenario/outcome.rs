@@ -2,13 +2,11 @@
 
 use std::time::Duration;
 
-use serde_json::json;
-
 use crate::sim::invariants::InvariantReport;
-use crate::sim::{EngineKind, RunResult, StopReason, StopWhen};
+use crate::sim::{EngineKind, RunResult, StopWhen};
 
 use super::duration::format_duration;
-use super::expect::Check;
+use super::expect::{Check, CheckName, CheckValue};
 use super::load::Scenario;
 
 /// Overrides for one run of a scenario.
@@ -91,8 +89,9 @@ pub fn run_scenario(scenario: &Scenario, options: RunOptions) -> ScenarioOutcome
         plan.to_mut().keep_events = keep;
     }
     let run = crate::sim::run(&plan, engine);
-    let mut checks = Vec::new();
-    if !run.stop.is_clean() {
+    let clean = run.stop.is_clean();
+    let mut checks = Vec::with_capacity(usize::from(!clean) + scenario.expect.count(&run));
+    if !clean {
         let expected = match plan.stop.when {
             StopWhen::AllTerminal => format!(
                 "every rollout terminal within {}",
@@ -100,27 +99,20 @@ pub fn run_scenario(scenario: &Scenario, options: RunOptions) -> ScenarioOutcome
             ),
             StopWhen::At(at) => format!("run until {}", format_duration(at)),
         };
+        let actual = format!(
+            "{} at {}",
+            run.stop.describe(),
+            format_duration(run.ended_at)
+        );
         checks.push(Check {
-            name: "stop".into(),
-            expected: json!(expected),
-            actual: json!(match run.stop {
-                StopReason::TimeBudget { .. } => format!(
-                    "{} at {}",
-                    run.stop.describe(),
-                    format_duration(run.ended_at)
-                ),
-                other => format!("{} at {}", other.describe(), format_duration(run.ended_at)),
-            }),
+            name: CheckName::fixed("stop"),
+            expected: CheckValue::Text(expected.into()),
+            actual: CheckValue::Text(actual.into()),
             passed: false,
         });
     }
-    checks.extend(scenario.expect.check(&run));
-    let invariants = scenario
-        .expect
-        .selected_invariants(&run)
-        .into_iter()
-        .cloned()
-        .collect();
+    scenario.expect.check_into(&run, &mut checks);
+    let invariants = scenario.expect.selected_reports(&run);
     ScenarioOutcome {
         seed: plan.seed,
         engine,

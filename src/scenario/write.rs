@@ -112,10 +112,10 @@ fn rollout_expectation(e: &RolloutExpectation) -> Value {
         m.insert("attempts".into(), a.into());
     }
     if let Some(w) = &e.worker {
-        m.insert("worker".into(), w.as_str().into());
+        m.insert("worker".into(), Value::from(&**w));
     }
     if let Some(err) = &e.error {
-        m.insert("error".into(), err.as_str().into());
+        m.insert("error".into(), Value::from(&**err));
     }
     Value::Mapping(m)
 }
@@ -307,7 +307,7 @@ pub fn to_yaml(scenario: &Scenario, header: &[String]) -> Result<String, String>
                         map([("between", Value::Sequence(vec![number(*a), number(*b)]))])
                     }
                 };
-                (name.clone(), value)
+                (name.to_string(), value)
             });
             (target(t), string_map(values))
         });
@@ -318,7 +318,7 @@ pub fn to_yaml(scenario: &Scenario, header: &[String]) -> Result<String, String>
             let key = t.as_ref().map_or_else(|| "*".to_string(), target);
             (
                 key,
-                Value::Sequence(names.iter().map(|n| n.as_str().into()).collect()),
+                Value::Sequence(names.iter().map(|n| Value::from(&**n)).collect()),
             )
         });
         expect.insert("absent_rewards".into(), string_map(m));
