@@ -298,7 +298,7 @@ impl Attributes {
     /// non-finite value is JSON null).
     fn reward_of(&self) -> Option<(&str, f64)> {
         match &self.0 {
-            AttrRepr::Reward { name, value } => Some((name, json_number(*value).as_f64()?)),
+            AttrRepr::Reward { name, value } => Some((name, read_back(*value)?)),
             AttrRepr::Execution(_) => None,
             AttrRepr::Map(map) => {
                 let name = map.get("reward_name")?.as_str()?;
@@ -544,6 +544,19 @@ pub fn rewards_named<'a>(
         .filter(|(name, _)| *name == reward)
         .map(|(name, value)| Reward::new(name, value))
         .collect()
+}
+
+/// A reward value as it reads back from its JSON form ([`json_number`]),
+/// without building it: non-finite values are null (no value), and -0
+/// is written as the integer 0.
+fn read_back(value: f64) -> Option<f64> {
+    if !value.is_finite() {
+        None
+    } else if value == 0.0 {
+        Some(0.0)
+    } else {
+        Some(value)
+    }
 }
 
 /// A reward value as JSON: integral values as integers, so that a backoff of
@@ -899,10 +912,7 @@ impl<'a> SpanView<'a> {
             Record::Compact(CompactSpan {
                 kind: CompactKind::Reward { name, value },
                 ..
-            }) => Some((
-                &self.store.names[*name as usize],
-                json_number(*value).as_f64()?,
-            )),
+            }) => Some((&self.store.names[*name as usize], read_back(*value)?)),
             Record::Compact(_) => None,
             Record::Full(s) => s.reward_ref(),
         }
@@ -1015,6 +1025,30 @@ mod tests {
                 serde_json::json!([{ "name": name, "value": value }]),
             ),
         ])
+    }
+
+    #[test]
+    fn reward_values_read_back_as_their_json() {
+        for v in [
+            0.0,
+            -0.0,
+            1.0,
+            -3.5,
+            35.0,
+            1e300,
+            -1e-300,
+            9_007_199_254_740_993.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ] {
+            let json = json_number(v).as_f64();
+            assert_eq!(
+                read_back(v).map(f64::to_bits),
+                json.map(f64::to_bits),
+                "{v}"
+            );
+        }
     }
 
     #[test]
