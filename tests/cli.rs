@@ -226,3 +226,53 @@ fn the_scenarios_folder_passes() {
     assert!(text.contains(&summary), "stdout lacks `{summary}`:\n{text}");
     assert!(!text.contains("FAIL"), "{text}");
 }
+
+/// A single scenario lists 20 passed and 20 failed checks and counts the
+/// rest; `--verbose` lists every one; a suite lists only the failed, also
+/// 20 at most. The JSON report has every check either way.
+#[test]
+fn long_check_lists_are_capped_unless_verbose() {
+    let dir = TempDir::new("capped");
+    let file = dir.write(
+        "many.yaml",
+        "name: many\nrollouts:\n  - generate: { count: 25, every: 1ms, run: { duration: 1ms } }\n  - id: x\n    run: { duration: 1ms }\nexpect:\n  rollouts:\n    x: failed\n    \"*\": succeeded\n",
+    );
+    let path = path_str(&file);
+    let count = |text: &str, mark: &str| {
+        text.lines()
+            .filter(|l| l.trim_start().starts_with(mark))
+            .count()
+    };
+
+    let out = rollout_sim(&["scenario", path]);
+    assert_exit(&out, 1, "one failed check");
+    let text = stdout(&out);
+    // 20 rollout checks, then the count, then the invariants line.
+    assert_eq!(count(&text, "✓ rollouts."), 20, "{text}");
+    assert!(text.contains("✓ ... and 5 more passed"), "{text}");
+    assert_eq!(count(&text, "✗ rollouts.x.status"), 1, "{text}");
+    assert!(!text.contains("more failed"), "{text}");
+
+    let out = rollout_sim(&["scenario", path, "--verbose"]);
+    let text = stdout(&out);
+    assert_eq!(count(&text, "✓ rollouts."), 25, "{text}");
+    assert!(!text.contains("more passed"), "{text}");
+
+    let json = rollout_sim(&["scenario", path, "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON report");
+    assert_eq!(
+        report["scenarios"][0]["checks"].as_array().map(Vec::len),
+        Some(26)
+    );
+
+    let failing = dir.write(
+        "all-fail.yaml",
+        "name: all-fail\nrollouts:\n  - generate: { count: 25, every: 1ms, run: { duration: 1ms } }\nexpect:\n  rollouts:\n    \"*\": failed\n",
+    );
+    let out = rollout_sim(&["scenario", path_str(&failing), "scenarios/c02.yaml"]);
+    assert_exit(&out, 1, "a failing suite");
+    let text = stdout(&out);
+    assert_eq!(count(&text, "✗ rollouts."), 20, "{text}");
+    assert!(text.contains("✗ ... and 5 more failed"), "{text}");
+    assert_eq!(count(&text, "✓ rollouts."), 0, "{text}");
+}

@@ -57,8 +57,8 @@ pub struct ScenarioArgs {
     /// Scenario files to run at once (default: the machine's cores).
     #[arg(long, short)]
     pub jobs: Option<NonZeroUsize>,
-    /// List every check, also for scenarios that pass (the default for a
-    /// single scenario).
+    /// List every check of every scenario, passed or failed (a single
+    /// scenario lists 20 of each by default, a suite only the failures).
     #[arg(long, short)]
     pub verbose: bool,
     /// Override how the queue finds stale attempts (the scenarios' `queue.reassignment`).
@@ -288,7 +288,13 @@ pub fn run(args: &ScenarioArgs) -> Exit {
     let style = Style {
         color: stdout_color(),
     };
-    let detailed = args.verbose || files.len() == 1;
+    let detail = if args.verbose {
+        human::Detail::Every
+    } else if files.len() == 1 {
+        human::Detail::Checks
+    } else {
+        human::Detail::Failures
+    };
     let keep_runs = args.spans.is_some() || args.trace.is_some() || args.timeline.is_some();
     let jobs = args
         .jobs
@@ -302,7 +308,7 @@ pub fn run(args: &ScenarioArgs) -> Exit {
         |j| {
             if args.format == Format::Human {
                 let _ =
-                    stdout.write_all(human::render_scenario(&j.report, detailed, style).as_bytes());
+                    stdout.write_all(human::render_scenario(&j.report, detail, style).as_bytes());
                 let _ = stdout.flush();
             }
         },

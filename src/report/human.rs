@@ -58,8 +58,27 @@ fn virtual_ms(ms: f64) -> String {
 
 pub use crate::scenario::expect::display_value as value;
 
-/// Renders one scenario; `detailed` lists every check even when it passed.
-pub fn render_scenario(report: &ScenarioReport, detailed: bool, style: Style) -> String {
+/// How much of a scenario [`render_scenario`] lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Details only for a scenario that fails, its failed checks first
+    /// ([`LISTED`] of them at most): a suite's default.
+    Failures,
+    /// Every scenario's checks, passed or failed, [`LISTED`] of each at most,
+    /// then a count of the rest: a single scenario's default, so that
+    /// `"*": succeeded` over 10,000 rollouts is a screen, not a scroll.
+    Checks,
+    /// Every check of every scenario (`--verbose`).
+    Every,
+}
+
+/// How many passed, and how many failed, checks a scenario lists unless
+/// asked for every one; the JSON and JUnit reports always have them all.
+pub const LISTED: usize = 20;
+
+/// Renders one scenario, with as much detail as `detail` says.
+pub fn render_scenario(report: &ScenarioReport, detail: Detail, style: Style) -> String {
+    let detailed = detail != Detail::Failures;
     let mut out = String::new();
     let deterministic = report.determinism.as_ref().is_none_or(|d| d.deterministic);
     let verdict = match (deterministic, report.passed) {
@@ -101,9 +120,24 @@ pub fn render_scenario(report: &ScenarioReport, detailed: bool, style: Style) ->
         .max()
         .unwrap_or(0)
         .max("invariants".len());
+    let cap = if detail == Detail::Every {
+        usize::MAX
+    } else {
+        LISTED
+    };
+    let (mut passed_listed, mut failed_listed) = (0, 0);
     for check in &report.checks {
+        let listed = if check.passed {
+            &mut passed_listed
+        } else {
+            &mut failed_listed
+        };
+        if *listed == cap {
+            continue;
+        }
         if check.passed {
             if detailed {
+                *listed += 1;
                 let _ = writeln!(
                     out,
                     "{pad}{} {:width$}  {}",
@@ -113,6 +147,7 @@ pub fn render_scenario(report: &ScenarioReport, detailed: bool, style: Style) ->
                 );
             }
         } else {
+            *listed += 1;
             let _ = writeln!(
                 out,
                 "{pad}{} {:width$}  expected {}, actual {}",
@@ -122,6 +157,34 @@ pub fn render_scenario(report: &ScenarioReport, detailed: bool, style: Style) ->
                 style.bold(&check.actual.human())
             );
         }
+    }
+    let failed = report.checks.iter().filter(|c| !c.passed).count();
+    let unlisted_failed = failed - failed_listed;
+    let unlisted_passed = if detailed {
+        report.checks.len() - failed - passed_listed
+    } else {
+        0
+    };
+    if unlisted_failed > 0 {
+        let _ = writeln!(
+            out,
+            "{pad}{} ... and {unlisted_failed} more failed",
+            style.red("✗")
+        );
+    }
+    if unlisted_passed > 0 {
+        let _ = writeln!(
+            out,
+            "{pad}{} ... and {unlisted_passed} more passed",
+            style.green("✓")
+        );
+    }
+    if unlisted_failed + unlisted_passed > 0 {
+        let _ = writeln!(
+            out,
+            "{pad}  {}",
+            style.dim("--verbose lists every check; --format json and --junit have them all")
+        );
     }
     let held = report.invariants.iter().filter(|i| i.held).count();
     let total = report.invariants.len();
