@@ -66,6 +66,15 @@ impl Findings {
         self.1 += 1;
     }
 
+    /// [`add`](Self::add) from the monitor's per-event code: the message is
+    /// written here, out of line, so that code stays small for the events
+    /// that find nothing, nearly all of them.
+    #[cold]
+    #[inline(never)]
+    fn add_with(&mut self, message: impl FnOnce() -> String) {
+        self.add(message());
+    }
+
     /// Adds findings made after these, as if added one by one.
     fn append(&mut self, later: Findings) {
         let room = MAX_LISTED.saturating_sub(self.0.len());
@@ -116,6 +125,125 @@ struct WorkerEntry {
     polls: WorkerPolls,
     /// no-stranded-attempt: the attempt it is processing.
     processing: Option<AttemptId>,
+}
+
+impl WorkerEntry {
+    /// backoff-policy, and what retry-metrics-iff-recovered expects.
+    #[inline]
+    fn observe_polls(
+        &mut self,
+        policy: &BackoffPolicy,
+        backoff: &mut Findings,
+        expected: &mut Vec<(AttemptId, u32, u64)>,
+        at: Duration,
+        kind: &EventKind,
+    ) {
+        let Self {
+            id: worker,
+            polls: w,
+            ..
+        } = self;
+        match kind {
+            EventKind::WorkerStarted
+            | EventKind::WorkerCrashed
+            | EventKind::WorkerRestarted
+            | EventKind::WorkerFailed { .. } => *w = WorkerPolls::default(),
+            EventKind::HeartbeatTick => w.close_poll(worker, at, backoff),
+            EventKind::PollTick => {
+                w.close_poll(worker, at, backoff);
+                w.in_poll = true;
+            }
+            EventKind::Call {
+                op,
+                attempt,
+                result,
+            } if w.in_poll => match result {
+                CallResult::Failed { .. } => {
+                    // After the dequeue, the first heartbeat naming the
+                    // attempt is the one before execution; the later ones
+                    // run during it. Counted, not timed: on the turmoil
+                    // engine even the first one comes after the dequeue.
+                    let during_execution = *op == QueueOp::Heartbeat
+                        && attempt.is_some()
+                        && w.dequeued_at.is_some()
+                        && std::mem::replace(&mut w.pre_exec_heartbeat, true);
+                    if !during_execution {
+                        w.poll_failed = true;
+                    }
+                }
+                CallResult::Ok
+                    if *op == QueueOp::Heartbeat
+                        && attempt.is_some()
+                        && w.dequeued_at.is_some() =>
+                {
+                    w.pre_exec_heartbeat = true;
+                }
+                CallResult::Dequeued { attempt } => {
+                    w.dequeued_at = Some(at);
+                    expected.push((attempt.clone(), w.failed_in_a_row, w.slept_ms));
+                }
+                _ => {}
+            },
+            EventKind::PollFailed {
+                failures, delay_ms, ..
+            } => {
+                let count = w.failed_in_a_row + 1;
+                let (low, high) = policy.envelope_ms(count, w.last_delay);
+                if !w.poll_failed {
+                    backoff.add_with(|| {
+                        format!(
+                            "{worker} backed off at {} ms, but no call of that poll failed",
+                            at.as_millis()
+                        )
+                    });
+                } else if *failures != count || *delay_ms < low || *delay_ms > high {
+                    backoff.add_with(|| {
+                        let policy_says = if low == high {
+                            format!("{low} ms")
+                        } else {
+                            format!("{low} to {high} ms ({} jitter)", policy.jitter.as_str())
+                        };
+                        format!(
+                            "{worker} slept {delay_ms} ms after failure {failures} at {} ms; the policy gives {policy_says} for failure {count}",
+                            at.as_millis()
+                        )
+                    });
+                }
+                w.backed_off = true;
+                w.slept_ms += delay_ms;
+                w.last_delay = Some(Duration::from_millis(*delay_ms));
+                w.backoff_until = Some((at + Duration::from_millis(*delay_ms), *delay_ms));
+            }
+            EventKind::BackoffEnded { delay_ms } => {
+                if let Some((until, slept)) = w.backoff_until.take()
+                    && (until != at || slept != *delay_ms)
+                {
+                    backoff.add_with(|| {
+                        format!(
+                            "{worker}'s {slept} ms backoff should have ended at {} ms, ended at {} ms",
+                            until.as_millis(),
+                            at.as_millis()
+                        )
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// no-stranded-attempt.
+    fn observe_processing(&mut self, kind: &EventKind) {
+        let processing = &mut self.processing;
+        match kind {
+            EventKind::AttemptStarted { attempt, .. } => *processing = Some(attempt.clone()),
+            EventKind::PollProcessed
+            | EventKind::PollFailed { .. }
+            | EventKind::WorkerCrashed
+            | EventKind::WorkerFailed { .. }
+            | EventKind::WorkerRestarted => *processing = None,
+            _ => {}
+        }
+    }
 }
 
 /// True when two ids are equal. Ids are shared (`Arc`), so most equal ids
@@ -211,23 +339,30 @@ impl Monitor {
         let Some(worker) = worker else {
             return;
         };
-        let i = match self
-            .workers
+        let Self {
+            policy,
+            workers,
+            expected,
+            backoff,
+            ..
+        } = self;
+        let i = match workers
             .iter()
             .position(|w| same(w.id.as_str(), worker.as_str()))
         {
             Some(i) => i,
             None => {
-                self.workers.push(WorkerEntry {
+                workers.push(WorkerEntry {
                     id: worker.clone(),
                     polls: WorkerPolls::default(),
                     processing: None,
                 });
-                self.workers.len() - 1
+                workers.len() - 1
             }
         };
-        self.observe_polls(i, at, kind);
-        self.observe_processing(i, kind);
+        let entry = &mut workers[i];
+        entry.observe_polls(policy, backoff, expected, at, kind);
+        entry.observe_processing(kind);
     }
 
     /// The verdict of every invariant, in [`INVARIANTS`] order, once the run
@@ -243,96 +378,6 @@ impl Monitor {
         ]
     }
 
-    /// backoff-policy, and what retry-metrics-iff-recovered expects.
-    #[inline]
-    fn observe_polls(&mut self, i: usize, at: Duration, kind: &EventKind) {
-        let policy = self.policy;
-        let backoff = &mut self.backoff;
-        let WorkerEntry { id, polls: w, .. } = &mut self.workers[i];
-        let worker = &*id;
-        match kind {
-            EventKind::WorkerStarted
-            | EventKind::WorkerCrashed
-            | EventKind::WorkerRestarted
-            | EventKind::WorkerFailed { .. } => *w = WorkerPolls::default(),
-            EventKind::HeartbeatTick => w.close_poll(worker, at, backoff),
-            EventKind::PollTick => {
-                w.close_poll(worker, at, backoff);
-                w.in_poll = true;
-            }
-            EventKind::Call {
-                op,
-                attempt,
-                result,
-            } if w.in_poll => match result {
-                CallResult::Failed { .. } => {
-                    // After the dequeue, the first heartbeat naming the
-                    // attempt is the one before execution; the later ones
-                    // run during it. Counted, not timed: on the turmoil
-                    // engine even the first one comes after the dequeue.
-                    let during_execution = *op == QueueOp::Heartbeat
-                        && attempt.is_some()
-                        && w.dequeued_at.is_some()
-                        && std::mem::replace(&mut w.pre_exec_heartbeat, true);
-                    if !during_execution {
-                        w.poll_failed = true;
-                    }
-                }
-                CallResult::Ok
-                    if *op == QueueOp::Heartbeat
-                        && attempt.is_some()
-                        && w.dequeued_at.is_some() =>
-                {
-                    w.pre_exec_heartbeat = true;
-                }
-                CallResult::Dequeued { attempt } => {
-                    w.dequeued_at = Some(at);
-                    self.expected
-                        .push((attempt.clone(), w.failed_in_a_row, w.slept_ms));
-                }
-                _ => {}
-            },
-            EventKind::PollFailed {
-                failures, delay_ms, ..
-            } => {
-                let count = w.failed_in_a_row + 1;
-                let (low, high) = policy.envelope_ms(count, w.last_delay);
-                if !w.poll_failed {
-                    backoff.add(format!(
-                        "{worker} backed off at {} ms, but no call of that poll failed",
-                        at.as_millis()
-                    ));
-                } else if *failures != count || *delay_ms < low || *delay_ms > high {
-                    let policy_says = if low == high {
-                        format!("{low} ms")
-                    } else {
-                        format!("{low} to {high} ms ({} jitter)", policy.jitter.as_str())
-                    };
-                    backoff.add(format!(
-                        "{worker} slept {delay_ms} ms after failure {failures} at {} ms; the policy gives {policy_says} for failure {count}",
-                        at.as_millis()
-                    ));
-                }
-                w.backed_off = true;
-                w.slept_ms += delay_ms;
-                w.last_delay = Some(Duration::from_millis(*delay_ms));
-                w.backoff_until = Some((at + Duration::from_millis(*delay_ms), *delay_ms));
-            }
-            EventKind::BackoffEnded { delay_ms } => {
-                if let Some((until, slept)) = w.backoff_until.take()
-                    && (until != at || slept != *delay_ms)
-                {
-                    backoff.add(format!(
-                        "{worker}'s {slept} ms backoff should have ended at {} ms, ended at {} ms",
-                        until.as_millis(),
-                        at.as_millis()
-                    ));
-                }
-            }
-            _ => {}
-        }
-    }
-
     fn observe_attempt_ids(&mut self, at: Duration, worker: Option<&WorkerId>, kind: &EventKind) {
         match kind {
             EventKind::Call {
@@ -341,10 +386,12 @@ impl Monitor {
             } => {
                 let worker = worker.cloned().unwrap_or_else(|| WorkerId::new("?"));
                 if let Some((other, on)) = self.open.get(&attempt.rollout) {
-                    self.attempt_ids.add(format!(
-                        "{attempt} started on {worker} at {} ms while {other} was still running on {on}",
-                        at.as_millis()
-                    ));
+                    self.attempt_ids.add_with(|| {
+                        format!(
+                            "{attempt} started on {worker} at {} ms while {other} was still running on {on}",
+                            at.as_millis()
+                        )
+                    });
                 }
                 self.open.insert(attempt.clone(), worker);
             }
@@ -369,20 +416,6 @@ impl Monitor {
                     self.open.remove(&a.rollout);
                 }
             }
-            _ => {}
-        }
-    }
-
-    /// no-stranded-attempt.
-    fn observe_processing(&mut self, i: usize, kind: &EventKind) {
-        let processing = &mut self.workers[i].processing;
-        match kind {
-            EventKind::AttemptStarted { attempt, .. } => *processing = Some(attempt.clone()),
-            EventKind::PollProcessed
-            | EventKind::PollFailed { .. }
-            | EventKind::WorkerCrashed
-            | EventKind::WorkerFailed { .. }
-            | EventKind::WorkerRestarted => *processing = None,
             _ => {}
         }
     }
@@ -445,10 +478,12 @@ impl WorkerPolls {
             if self.poll_failed {
                 self.failed_in_a_row += 1;
                 if !self.backed_off {
-                    findings.add(format!(
-                        "{worker}: a poll failed before {} ms but the runner did not back off",
-                        at.as_millis()
-                    ));
+                    findings.add_with(|| {
+                        format!(
+                            "{worker}: a poll failed before {} ms but the runner did not back off",
+                            at.as_millis()
+                        )
+                    });
                 }
             } else {
                 self.failed_in_a_row = 0;
@@ -461,6 +496,16 @@ impl WorkerPolls {
         self.backed_off = false;
         self.dequeued_at = None;
         self.pre_exec_heartbeat = false;
+    }
+}
+
+/// [`AttemptId`]'s order, skipping the rollout ids' bytes when they are
+/// one allocation (see [`same`]).
+fn by_id(a: &AttemptId, b: &AttemptId) -> std::cmp::Ordering {
+    if std::ptr::eq(a.rollout.as_str(), b.rollout.as_str()) {
+        a.number.cmp(&b.number)
+    } else {
+        a.cmp(b)
     }
 }
 
@@ -498,11 +543,17 @@ fn retry_metrics(
     let mut stored = spans.by_attempt().peekable();
     for (i, (attempt, failures, backoff_ms)) in expected.iter().enumerate() {
         let (failures, backoff_ms) = (*failures, *backoff_ms);
-        if expected.get(i + 1).is_some_and(|next| next.0 == *attempt) {
+        if expected
+            .get(i + 1)
+            .is_some_and(|next| by_id(&next.0, attempt).is_eq())
+        {
             continue;
         }
-        while stored.next_if(|(id, _)| id < attempt).is_some() {}
-        let Some((_, of_attempt)) = stored.next_if(|(id, _)| id == attempt) else {
+        while stored
+            .next_if(|(id, _)| by_id(id, attempt).is_lt())
+            .is_some()
+        {}
+        let Some((_, of_attempt)) = stored.next_if(|(id, _)| by_id(id, attempt).is_eq()) else {
             continue; // never flushed: nothing to judge
         };
         // Judged on a count and a first value; the values are listed only
@@ -552,8 +603,9 @@ fn attempt_ids(run: &RunResult, from_trace: Findings) -> InvariantReport {
     let mut found = Findings::default();
     for rollout in &run.snapshot.rollouts {
         for (i, attempt) in rollout.attempts.iter().enumerate() {
-            // Compared in place: `{rollout.id}:attempt-{i + 1}`.
-            if attempt.id.rollout != rollout.id || attempt.id.number != i as u32 + 1 {
+            // Compared in place with `{rollout.id}:attempt-{i + 1}`.
+            let id = &attempt.id;
+            if !same(id.rollout.as_str(), rollout.id.as_str()) || id.number != i as u32 + 1 {
                 found.add(format!(
                     "attempt {} of {} is numbered {}",
                     i + 1,

@@ -267,12 +267,12 @@ trait Sink {
     /// Canonically a string.
     fn text(&mut self, s: &str);
 
-    #[inline]
+    #[inline(always)]
     fn attempt(&mut self, a: &AttemptId) {
         self.rollout(&a.rollout);
         self.u64(a.number.into());
     }
-    #[inline]
+    #[inline(always)]
     fn opt_attempt(&mut self, a: &Option<AttemptId>) {
         match a {
             Some(a) => {
@@ -282,7 +282,7 @@ trait Sink {
             None => self.u8(0),
         }
     }
-    #[inline]
+    #[inline(always)]
     fn fault(&mut self, f: &Option<FaultSource>) {
         self.u8(match f {
             None => 0,
@@ -291,7 +291,7 @@ trait Sink {
         });
     }
     /// A call's (or a served request's) result.
-    #[inline]
+    #[inline(always)]
     fn result(&mut self, result: &CallResult) {
         match result {
             CallResult::Ok => self.u8(1),
@@ -321,27 +321,27 @@ trait Sink {
 /// The canonical encoding written into a growing buffer: strings are their
 /// length (`u64`) then their bytes, integers little-endian.
 impl Sink for Vec<u8> {
-    #[inline]
+    #[inline(always)]
     fn u8(&mut self, v: u8) {
         self.push(v);
     }
-    #[inline]
+    #[inline(always)]
     fn u64(&mut self, v: u64) {
         self.extend_from_slice(&v.to_le_bytes());
     }
-    #[inline]
+    #[inline(always)]
     fn time(&mut self, nanos: u64) {
         self.u64(nanos);
     }
-    #[inline]
+    #[inline(always)]
     fn worker(&mut self, id: &WorkerId) {
         self.text(id.as_str());
     }
-    #[inline]
+    #[inline(always)]
     fn rollout(&mut self, id: &RolloutId) {
         self.text(id.as_str());
     }
-    #[inline]
+    #[inline(always)]
     fn text(&mut self, s: &str) {
         self.u64(s.len() as u64);
         self.extend_from_slice(s.as_bytes());
