@@ -362,9 +362,10 @@ impl Canonical {
     const CHUNK: usize = 64 * 1024;
 
     /// The encoding of `events` events, about `size` bytes long: their
-    /// count comes first.
+    /// count comes first. The slack lets the event that fills a chunk
+    /// finish it without the buffer growing.
     fn new(events: usize, size: usize) -> Self {
-        let mut buf = Vec::with_capacity(size.clamp(64, Self::CHUNK));
+        let mut buf = Vec::with_capacity(size.min(Self::CHUNK) + 1024);
         buf.u64(events as u64);
         Self { buf, hasher: None }
     }
