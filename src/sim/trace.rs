@@ -17,10 +17,11 @@
 //! writes the canonical encoding of the first events into a buffer, with
 //! room for the count in front, and hashes it in one call at the end; past
 //! 8 MiB (about 190,000 events), later events go to a compact log, a few
-//! bytes an event, replayed into the hash after the buffer. Either way the
-//! hash is the same, byte for byte.
+//! bytes an event, replayed into the hash after the buffer. The buffer is
+//! kept for the next recording on the same thread, only for its capacity.
+//! Kept or not, the hash is the same, byte for byte.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::time::Duration;
 
@@ -382,8 +383,9 @@ impl Canonical {
         }
     }
 
-    fn digest(self) -> TraceHash {
-        TraceHash(match self.hasher {
+    /// The hash of everything written; `buf` is left to reuse.
+    fn digest(&mut self) -> TraceHash {
+        TraceHash(match self.hasher.take() {
             None => xxhash_rust::xxh3::xxh3_64(&self.buf),
             Some(mut hasher) => {
                 hasher.update(&self.buf);
@@ -749,16 +751,44 @@ pub struct TraceRecorder {
     state: RefCell<Recording>,
 }
 
+/// The most a recorder's buffer of canonical encoding grows to: 8 MiB,
+/// about 190,000 events. Most runs stay below it and are hashed in one call
+/// over the buffer; longer ones hold it besides their compact log.
+const DIRECT_CAPACITY: usize = 8 << 20;
+
 /// Bytes of canonical encoding a recorder that does not keep events writes
 /// as such before it turns to the compact log, a few times smaller but
-/// replayed at the end. About 190,000 events: most runs stay below it and
-/// are hashed in one call over this buffer; longer ones hold it besides
-/// their log, a fixed 8 MiB. Just under a power of two, so that the
-/// buffer, grown by doubling, stops there.
-const DIRECT_LIMIT: usize = (8 << 20) - (64 << 10);
+/// replayed at the end. Short of [`DIRECT_CAPACITY`] by more than an event
+/// takes, so that the buffer, grown by doubling, stops there.
+const DIRECT_LIMIT: usize = DIRECT_CAPACITY - (64 << 10);
 
 /// The initial capacity of that buffer: a run of a few dozen events fits.
 const DIRECT_START: usize = 2048;
+
+thread_local! {
+    /// The buffer of the last recording finished on this thread, emptied:
+    /// the next recording writes into it instead of allocating (and, past a
+    /// few hundred kilobytes, faulting in) one of its own. Only its
+    /// capacity is reused, never its bytes, so no result depends on it.
+    static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// An empty buffer for a recording, [`SPARE`] if there is one.
+fn spare_buffer() -> Vec<u8> {
+    let mut buf = SPARE.try_with(Cell::take).unwrap_or_default();
+    buf.clear();
+    buf.reserve(DIRECT_START);
+    buf
+}
+
+/// Keeps a finished recording's buffer for the next one on this thread,
+/// unless an outsize event grew it past the usual bound.
+fn recycle(buf: Vec<u8>) {
+    if buf.capacity() <= DIRECT_CAPACITY {
+        // During thread teardown there is no next recording: drop it.
+        let _ = SPARE.try_with(|spare| spare.set(buf));
+    }
+}
 
 struct Recording {
     count: usize,
@@ -852,7 +882,9 @@ impl TraceRecorder {
         } else {
             let direct = &mut state.direct;
             if direct.is_empty() {
-                direct.reserve(DIRECT_START);
+                if direct.capacity() == 0 {
+                    *direct = spare_buffer();
+                }
                 direct.u64(0);
             }
             visit(at, worker, &kind, direct);
@@ -896,7 +928,7 @@ impl TraceRecorder {
                 direct.u64(0);
             }
             direct[..8].copy_from_slice(&(events as u64).to_le_bytes());
-            match log {
+            let hash = match log {
                 None => TraceHash(xxhash_rust::xxh3::xxh3_64(&direct)),
                 Some(log) => {
                     let mut hasher = Box::new(Xxh3::new());
@@ -907,9 +939,13 @@ impl TraceRecorder {
                         hasher: Some(hasher),
                     };
                     log.replay(&mut canonical);
-                    canonical.digest()
+                    let hash = canonical.digest();
+                    direct = canonical.buf;
+                    hash
                 }
-            }
+            };
+            recycle(direct);
+            hash
         };
         Recorded {
             trace,
@@ -1144,6 +1180,15 @@ mod tests {
             assert_eq!(went_compact, limit <= size + 8, "limit {limit}");
             assert_eq!(streamed.finish().hash, trace.hash(), "limit {limit}");
         }
+        // A shorter recording after those, in the buffer they leave.
+        let streamed = TraceRecorder::with(false, None);
+        for e in &events[..3] {
+            streamed.record(e.at, e.worker.as_ref(), e.kind.clone());
+        }
+        let first = Trace {
+            events: events[..3].to_vec(),
+        };
+        assert_eq!(streamed.finish().hash, first.hash());
     }
 
     #[test]
