@@ -66,6 +66,15 @@ impl Findings {
         self.1 += 1;
     }
 
+    /// [`add`](Self::add) from the monitor's per-event code: the message is
+    /// written here, out of line, so that code stays small for the events
+    /// that find nothing, nearly all of them.
+    #[cold]
+    #[inline(never)]
+    fn add_with(&mut self, message: impl FnOnce() -> String) {
+        self.add(message());
+    }
+
     /// Adds findings made after these, as if added one by one.
     fn append(&mut self, later: Findings) {
         let room = MAX_LISTED.saturating_sub(self.0.len());
@@ -98,84 +107,50 @@ pub fn check_all(plan: &SimPlan, run: &RunResult) -> Vec<InvariantReport> {
 #[derive(Debug, Clone)]
 pub struct Monitor {
     policy: BackoffPolicy,
-    /// What the fault log says about each worker's polls.
-    polls: Vec<(WorkerId, WorkerPolls)>,
+    /// Per worker, in order of first event: what the fault log says about
+    /// its polls, and the attempt it is processing.
+    workers: Vec<WorkerEntry>,
     /// Per dequeued attempt, in dequeue order: (consecutive failed polls
     /// before, their backoff in ms). A later entry for the same attempt wins.
     expected: Vec<(AttemptId, u32, u64)>,
     backoff: Findings,
     /// attempt-ids: the attempt each rollout has open, and where.
-    open: BTreeMap<RolloutId, (AttemptId, WorkerId)>,
+    open: OpenAttempts,
     attempt_ids: Findings,
-    /// no-stranded-attempt: the attempt each worker is processing.
-    current: Vec<(WorkerId, AttemptId)>,
 }
 
-/// The entry of `worker` in a small per-worker table, added if missing.
-fn entry<'a, T>(
-    table: &'a mut Vec<(WorkerId, T)>,
-    worker: &WorkerId,
-    new: impl FnOnce() -> T,
-) -> &'a mut T {
-    let i = match table.iter().position(|(w, _)| w == worker) {
-        Some(i) => i,
-        None => {
-            table.push((worker.clone(), new()));
-            table.len() - 1
-        }
-    };
-    &mut table[i].1
+#[derive(Debug, Clone)]
+struct WorkerEntry {
+    id: WorkerId,
+    polls: WorkerPolls,
+    /// no-stranded-attempt: the attempt it is processing.
+    processing: Option<AttemptId>,
 }
 
-impl Monitor {
-    /// A monitor for a run of `plan`, before its first event.
-    pub fn new(plan: &SimPlan) -> Self {
-        Self {
-            policy: plan.runner.backoff,
-            polls: Vec::new(),
-            expected: Vec::new(),
-            backoff: Findings::default(),
-            open: BTreeMap::new(),
-            attempt_ids: Findings::default(),
-            current: Vec::new(),
-        }
-    }
-
-    /// Takes the next event of the run.
-    pub fn observe(&mut self, event: &TraceEvent) {
-        self.observe_attempt_ids(event);
-        let Some(worker) = &event.worker else {
-            return;
-        };
-        self.observe_polls(worker, event);
-        self.observe_processing(worker, event);
-    }
-
-    /// The verdict of every invariant, in [`INVARIANTS`] order, once the run
-    /// is over: the events seen, with the run's final state.
-    pub fn finish(self, plan: &SimPlan, run: &RunResult) -> Vec<InvariantReport> {
-        vec![
-            all_terminal(plan, run),
-            retry_metrics(plan, run, self.expected),
-            self.backoff.report("backoff-policy"),
-            attempt_ids(run, self.attempt_ids),
-            no_stranded(run, &self.current),
-            spans_persisted(run),
-        ]
-    }
-
-    fn observe_polls(&mut self, worker: &WorkerId, event: &TraceEvent) {
-        let policy = self.policy;
-        let backoff = &mut self.backoff;
-        let w = entry(&mut self.polls, worker, WorkerPolls::default);
-        match &event.kind {
+impl WorkerEntry {
+    /// backoff-policy, and what retry-metrics-iff-recovered expects.
+    #[inline]
+    fn observe_polls(
+        &mut self,
+        policy: &BackoffPolicy,
+        backoff: &mut Findings,
+        expected: &mut Vec<(AttemptId, u32, u64)>,
+        at: Duration,
+        kind: &EventKind,
+    ) {
+        let Self {
+            id: worker,
+            polls: w,
+            ..
+        } = self;
+        match kind {
             EventKind::WorkerStarted
             | EventKind::WorkerCrashed
             | EventKind::WorkerRestarted
             | EventKind::WorkerFailed { .. } => *w = WorkerPolls::default(),
-            EventKind::HeartbeatTick => w.close_poll(worker, event.at, backoff),
+            EventKind::HeartbeatTick => w.close_poll(worker, at, backoff),
             EventKind::PollTick => {
-                w.close_poll(worker, event.at, backoff);
+                w.close_poll(worker, at, backoff);
                 w.in_poll = true;
             }
             EventKind::Call {
@@ -204,9 +179,8 @@ impl Monitor {
                     w.pre_exec_heartbeat = true;
                 }
                 CallResult::Dequeued { attempt } => {
-                    w.dequeued_at = Some(event.at);
-                    self.expected
-                        .push((attempt.clone(), w.failed_in_a_row, w.slept_ms));
+                    w.dequeued_at = Some(at);
+                    expected.push((attempt.clone(), w.failed_in_a_row, w.slept_ms));
                 }
                 _ => {}
             },
@@ -216,56 +190,210 @@ impl Monitor {
                 let count = w.failed_in_a_row + 1;
                 let (low, high) = policy.envelope_ms(count, w.last_delay);
                 if !w.poll_failed {
-                    backoff.add(format!(
-                        "{worker} backed off at {} ms, but no call of that poll failed",
-                        event.at.as_millis()
-                    ));
+                    backoff.add_with(|| {
+                        format!(
+                            "{worker} backed off at {} ms, but no call of that poll failed",
+                            at.as_millis()
+                        )
+                    });
                 } else if *failures != count || *delay_ms < low || *delay_ms > high {
-                    let policy_says = if low == high {
-                        format!("{low} ms")
-                    } else {
-                        format!("{low} to {high} ms ({} jitter)", policy.jitter.as_str())
-                    };
-                    backoff.add(format!(
-                        "{worker} slept {delay_ms} ms after failure {failures} at {} ms; the policy gives {policy_says} for failure {count}",
-                        event.at.as_millis()
-                    ));
+                    backoff.add_with(|| {
+                        let policy_says = if low == high {
+                            format!("{low} ms")
+                        } else {
+                            format!("{low} to {high} ms ({} jitter)", policy.jitter.as_str())
+                        };
+                        format!(
+                            "{worker} slept {delay_ms} ms after failure {failures} at {} ms; the policy gives {policy_says} for failure {count}",
+                            at.as_millis()
+                        )
+                    });
                 }
                 w.backed_off = true;
                 w.slept_ms += delay_ms;
                 w.last_delay = Some(Duration::from_millis(*delay_ms));
-                w.backoff_until = Some((event.at + Duration::from_millis(*delay_ms), *delay_ms));
+                w.backoff_until = Some((at + Duration::from_millis(*delay_ms), *delay_ms));
             }
             EventKind::BackoffEnded { delay_ms } => {
                 if let Some((until, slept)) = w.backoff_until.take()
-                    && (until != event.at || slept != *delay_ms)
+                    && (until != at || slept != *delay_ms)
                 {
-                    backoff.add(format!(
-                        "{worker}'s {slept} ms backoff should have ended at {} ms, ended at {} ms",
-                        until.as_millis(),
-                        event.at.as_millis()
-                    ));
+                    backoff.add_with(|| {
+                        format!(
+                            "{worker}'s {slept} ms backoff should have ended at {} ms, ended at {} ms",
+                            until.as_millis(),
+                            at.as_millis()
+                        )
+                    });
                 }
             }
             _ => {}
         }
     }
 
-    fn observe_attempt_ids(&mut self, event: &TraceEvent) {
-        match &event.kind {
+    /// no-stranded-attempt.
+    fn observe_processing(&mut self, kind: &EventKind) {
+        let processing = &mut self.processing;
+        match kind {
+            EventKind::AttemptStarted { attempt, .. } => *processing = Some(attempt.clone()),
+            EventKind::PollProcessed
+            | EventKind::PollFailed { .. }
+            | EventKind::WorkerCrashed
+            | EventKind::WorkerFailed { .. }
+            | EventKind::WorkerRestarted => *processing = None,
+            _ => {}
+        }
+    }
+}
+
+/// True when two ids are equal. Ids are shared (`Arc`), so most equal ids
+/// are the same allocation: that is checked first, before the bytes.
+#[inline]
+fn same(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || a == b
+}
+
+/// The open attempt of each rollout, with its worker. Runs have a few at a
+/// time, found fastest by a scan; attempts stranded by crashes can make
+/// many, kept in a map once there are more than [`Self::FEW`]. The map is
+/// only ever searched, never walked, so which one holds them is invisible.
+#[derive(Debug, Clone, Default)]
+struct OpenAttempts {
+    /// Used while `many` is empty.
+    few: Vec<(AttemptId, WorkerId)>,
+    many: BTreeMap<RolloutId, (AttemptId, WorkerId)>,
+}
+
+impl OpenAttempts {
+    const FEW: usize = 16;
+
+    fn position(&self, rollout: &RolloutId) -> Option<usize> {
+        self.few
+            .iter()
+            .position(|(a, _)| same(a.rollout.as_str(), rollout.as_str()))
+    }
+
+    fn get(&self, rollout: &RolloutId) -> Option<&(AttemptId, WorkerId)> {
+        if self.many.is_empty() {
+            self.position(rollout).map(|i| &self.few[i])
+        } else {
+            self.many.get(rollout)
+        }
+    }
+
+    fn insert(&mut self, attempt: AttemptId, worker: WorkerId) {
+        if self.many.is_empty() {
+            if let Some(i) = self.position(&attempt.rollout) {
+                self.few[i] = (attempt, worker);
+                return;
+            }
+            if self.few.len() < Self::FEW {
+                self.few.push((attempt, worker));
+                return;
+            }
+            let few = self.few.drain(..).map(|(a, w)| (a.rollout.clone(), (a, w)));
+            self.many.extend(few);
+        }
+        self.many.insert(attempt.rollout.clone(), (attempt, worker));
+    }
+
+    fn remove(&mut self, rollout: &RolloutId) {
+        if self.many.is_empty() {
+            if let Some(i) = self.position(rollout) {
+                self.few.swap_remove(i);
+            }
+        } else {
+            self.many.remove(rollout);
+        }
+    }
+}
+
+impl Monitor {
+    /// A monitor for a run of `plan`, before its first event.
+    pub fn new(plan: &SimPlan) -> Self {
+        Self {
+            policy: plan.runner.backoff,
+            workers: Vec::new(),
+            expected: Vec::new(),
+            backoff: Findings::default(),
+            open: OpenAttempts::default(),
+            attempt_ids: Findings::default(),
+        }
+    }
+
+    /// Takes the next event of the run.
+    pub fn observe(&mut self, event: &TraceEvent) {
+        self.observe_parts(event.at, event.worker.as_ref(), &event.kind);
+    }
+
+    /// [`observe`](Self::observe), the event given in parts (as the
+    /// recorder has it, before any [`TraceEvent`] is built).
+    #[inline]
+    pub(crate) fn observe_parts(
+        &mut self,
+        at: Duration,
+        worker: Option<&WorkerId>,
+        kind: &EventKind,
+    ) {
+        self.observe_attempt_ids(at, worker, kind);
+        let Some(worker) = worker else {
+            return;
+        };
+        let Self {
+            policy,
+            workers,
+            expected,
+            backoff,
+            ..
+        } = self;
+        let i = match workers
+            .iter()
+            .position(|w| same(w.id.as_str(), worker.as_str()))
+        {
+            Some(i) => i,
+            None => {
+                workers.push(WorkerEntry {
+                    id: worker.clone(),
+                    polls: WorkerPolls::default(),
+                    processing: None,
+                });
+                workers.len() - 1
+            }
+        };
+        let entry = &mut workers[i];
+        entry.observe_polls(policy, backoff, expected, at, kind);
+        entry.observe_processing(kind);
+    }
+
+    /// The verdict of every invariant, in [`INVARIANTS`] order, once the run
+    /// is over: the events seen, with the run's final state.
+    pub fn finish(self, plan: &SimPlan, run: &RunResult) -> Vec<InvariantReport> {
+        vec![
+            all_terminal(plan, run),
+            retry_metrics(plan, run, self.expected),
+            self.backoff.report("backoff-policy"),
+            attempt_ids(run, self.attempt_ids),
+            no_stranded(run, &self.workers),
+            spans_persisted(run),
+        ]
+    }
+
+    fn observe_attempt_ids(&mut self, at: Duration, worker: Option<&WorkerId>, kind: &EventKind) {
+        match kind {
             EventKind::Call {
                 result: CallResult::Dequeued { attempt },
                 ..
             } => {
-                let worker = event.worker.clone().unwrap_or_else(|| WorkerId::new("?"));
+                let worker = worker.cloned().unwrap_or_else(|| WorkerId::new("?"));
                 if let Some((other, on)) = self.open.get(&attempt.rollout) {
-                    self.attempt_ids.add(format!(
-                        "{attempt} started on {worker} at {} ms while {other} was still running on {on}",
-                        event.at.as_millis()
-                    ));
+                    self.attempt_ids.add_with(|| {
+                        format!(
+                            "{attempt} started on {worker} at {} ms while {other} was still running on {on}",
+                            at.as_millis()
+                        )
+                    });
                 }
-                self.open
-                    .insert(attempt.rollout.clone(), (attempt.clone(), worker));
+                self.open.insert(attempt.clone(), worker);
             }
             EventKind::AttemptFinished {
                 attempt,
@@ -287,22 +415,6 @@ impl Monitor {
                 for a in attempts {
                     self.open.remove(&a.rollout);
                 }
-            }
-            _ => {}
-        }
-    }
-
-    fn observe_processing(&mut self, worker: &WorkerId, event: &TraceEvent) {
-        match &event.kind {
-            EventKind::AttemptStarted { attempt, .. } => {
-                *entry(&mut self.current, worker, || attempt.clone()) = attempt.clone();
-            }
-            EventKind::PollProcessed
-            | EventKind::PollFailed { .. }
-            | EventKind::WorkerCrashed
-            | EventKind::WorkerFailed { .. }
-            | EventKind::WorkerRestarted => {
-                self.current.retain(|(w, _)| w != worker);
             }
             _ => {}
         }
@@ -366,10 +478,12 @@ impl WorkerPolls {
             if self.poll_failed {
                 self.failed_in_a_row += 1;
                 if !self.backed_off {
-                    findings.add(format!(
-                        "{worker}: a poll failed before {} ms but the runner did not back off",
-                        at.as_millis()
-                    ));
+                    findings.add_with(|| {
+                        format!(
+                            "{worker}: a poll failed before {} ms but the runner did not back off",
+                            at.as_millis()
+                        )
+                    });
                 }
             } else {
                 self.failed_in_a_row = 0;
@@ -382,6 +496,37 @@ impl WorkerPolls {
         self.backed_off = false;
         self.dequeued_at = None;
         self.pre_exec_heartbeat = false;
+    }
+}
+
+/// [`AttemptId`]'s order, skipping the rollout ids' bytes when they are
+/// one allocation (see [`same`]).
+fn by_id(a: &AttemptId, b: &AttemptId) -> std::cmp::Ordering {
+    if std::ptr::eq(a.rollout.as_str(), b.rollout.as_str()) {
+        a.number.cmp(&b.number)
+    } else {
+        a.cmp(b)
+    }
+}
+
+/// The rewards of one name on an attempt: how many, and the first value.
+#[derive(Default)]
+struct Tally {
+    count: usize,
+    first: f64,
+}
+
+impl Tally {
+    fn add(&mut self, value: f64) {
+        if self.count == 0 {
+            self.first = value;
+        }
+        self.count += 1;
+    }
+
+    /// Exactly one reward, of this value.
+    fn is_one(&self, value: f64) -> bool {
+        self.count == 1 && self.first == value
     }
 }
 
@@ -398,34 +543,47 @@ fn retry_metrics(
     let mut stored = spans.by_attempt().peekable();
     for (i, (attempt, failures, backoff_ms)) in expected.iter().enumerate() {
         let (failures, backoff_ms) = (*failures, *backoff_ms);
-        if expected.get(i + 1).is_some_and(|next| next.0 == *attempt) {
+        if expected
+            .get(i + 1)
+            .is_some_and(|next| by_id(&next.0, attempt).is_eq())
+        {
             continue;
         }
-        while stored.next_if(|(id, _)| id < attempt).is_some() {}
-        let Some((_, of_attempt)) = stored.next_if(|(id, _)| id == attempt) else {
+        while stored
+            .next_if(|(id, _)| by_id(id, attempt).is_lt())
+            .is_some()
+        {}
+        let Some((_, of_attempt)) = stored.next_if(|(id, _)| by_id(id, attempt).is_eq()) else {
             continue; // never flushed: nothing to judge
         };
-        let got_failures = rewards_named(of_attempt.clone(), RETRY_FAILURES_METRIC);
-        let got_backoff = rewards_named(of_attempt, RETRY_BACKOFF_METRIC);
-        let values = |r: &[crate::core::telemetry::Reward]| {
-            r.iter()
+        // Judged on a count and a first value; the values are listed only
+        // in a finding, so a verdict copies nothing.
+        let (mut got_failures, mut got_backoff) = (Tally::default(), Tally::default());
+        for span in of_attempt.clone() {
+            match span.reward() {
+                Some((name, value)) if name == RETRY_FAILURES_METRIC => got_failures.add(value),
+                Some((name, value)) if name == RETRY_BACKOFF_METRIC => got_backoff.add(value),
+                _ => {}
+            }
+        }
+        let values = |name: &str| {
+            rewards_named(of_attempt.clone(), name)
+                .iter()
                 .map(|r| r.value.to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
         };
         if plan.runner.retry_metrics && failures > 0 {
-            let ok = got_failures.len() == 1
-                && got_failures[0].value == f64::from(failures)
-                && got_backoff.len() == 1
-                && got_backoff[0].value == backoff_ms as f64;
+            let ok =
+                got_failures.is_one(f64::from(failures)) && got_backoff.is_one(backoff_ms as f64);
             if !ok {
                 found.add(format!(
                     "{attempt} followed {failures} failed polls ({backoff_ms} ms backoff) but carries failures [{}] and backoff [{}]",
-                    values(&got_failures),
-                    values(&got_backoff)
+                    values(RETRY_FAILURES_METRIC),
+                    values(RETRY_BACKOFF_METRIC)
                 ));
             }
-        } else if !got_failures.is_empty() || !got_backoff.is_empty() {
+        } else if got_failures.count > 0 || got_backoff.count > 0 {
             let why = if failures == 0 {
                 "followed no failed poll"
             } else {
@@ -433,8 +591,8 @@ fn retry_metrics(
             };
             found.add(format!(
                 "{attempt} {why} but carries failures [{}] and backoff [{}]",
-                values(&got_failures),
-                values(&got_backoff)
+                values(RETRY_FAILURES_METRIC),
+                values(RETRY_BACKOFF_METRIC)
             ));
         }
     }
@@ -445,8 +603,9 @@ fn attempt_ids(run: &RunResult, from_trace: Findings) -> InvariantReport {
     let mut found = Findings::default();
     for rollout in &run.snapshot.rollouts {
         for (i, attempt) in rollout.attempts.iter().enumerate() {
-            let want = AttemptId::new(rollout.id.clone(), i as u32 + 1);
-            if attempt.id != want {
+            // Compared in place with `{rollout.id}:attempt-{i + 1}`.
+            let id = &attempt.id;
+            if !same(id.rollout.as_str(), rollout.id.as_str()) || id.number != i as u32 + 1 {
                 found.add(format!(
                     "attempt {} of {} is numbered {}",
                     i + 1,
@@ -468,7 +627,7 @@ fn attempt_ids(run: &RunResult, from_trace: Findings) -> InvariantReport {
     found.report("attempt-ids")
 }
 
-fn no_stranded(run: &RunResult, current: &[(WorkerId, AttemptId)]) -> InvariantReport {
+fn no_stranded(run: &RunResult, workers: &[WorkerEntry]) -> InvariantReport {
     let mut found = Findings::default();
     for rollout in &run.snapshot.rollouts {
         for attempt in rollout
@@ -477,9 +636,9 @@ fn no_stranded(run: &RunResult, current: &[(WorkerId, AttemptId)]) -> InvariantR
             .filter(|a| a.status == AttemptStatus::Running)
         {
             let state = run.workers.get(&attempt.worker).copied();
-            let processing = current
+            let processing = workers
                 .iter()
-                .any(|(w, a)| *w == attempt.worker && *a == attempt.id);
+                .any(|w| w.id == attempt.worker && w.processing.as_ref() == Some(&attempt.id));
             if state != Some(WorkerState::Alive) || !processing {
                 let why = match state {
                     Some(WorkerState::Crashed) => "which crashed".to_string(),
@@ -530,4 +689,39 @@ fn spans_persisted(run: &RunResult) -> InvariantReport {
         }
     }
     found.report("spans-persisted")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_attempts_answer_as_a_map_would_few_or_many() {
+        let mut open = OpenAttempts::default();
+        let mut model = BTreeMap::new();
+        let worker = WorkerId::new("worker-1");
+        // Over 40 rollouts: open most (more than FEW), close them all, and
+        // again.
+        let mut x = 7u32;
+        let (mut many, mut few_again) = (false, false);
+        for step in 0..2_000u32 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let rollout = RolloutId::new(format!("r{}", (x >> 8) % 40));
+            let filling = (step / 500) % 2 == 0;
+            if filling && (x >> 20) % 3 != 0 {
+                let attempt = AttemptId::new(rollout.clone(), step);
+                open.insert(attempt.clone(), worker.clone());
+                model.insert(rollout.clone(), attempt);
+            } else {
+                open.remove(&rollout);
+                model.remove(&rollout);
+            }
+            assert_eq!(open.get(&rollout).map(|(a, _)| a), model.get(&rollout));
+            assert!(open.few.is_empty() || open.many.is_empty());
+            assert_eq!(open.few.len() + open.many.len(), model.len());
+            many |= !open.many.is_empty();
+            few_again |= many && !open.few.is_empty();
+        }
+        assert!(many && few_again);
+    }
 }

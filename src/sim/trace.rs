@@ -10,15 +10,18 @@
 //! it is the same across processes, machines and versions of dependencies.
 //!
 //! The trace streams. A run's [`TraceRecorder`] hands every event, as it is
-//! recorded, to the invariants' [`Monitor`],
-//! then either keeps it (the default: for `--trace`, `--timeline`,
-//! determinism checks and tests) or only appends it to a compact log, a few
-//! bytes an event, from which the canonical encoding is replayed into the
-//! hash at the end. The hash cannot be computed as events arrive: the
-//! canonical encoding starts with the number of events. Either way the
-//! hash is the same, byte for byte.
+//! recorded, to the invariants' [`Monitor`], then either keeps it (the
+//! default: for `--trace`, `--timeline`, determinism checks and tests) or
+//! only encodes it. The hash cannot be computed as events arrive: the
+//! canonical encoding starts with the number of events. So the recorder
+//! writes the canonical encoding of the first events into a buffer, with
+//! room for the count in front, and hashes it in one call at the end; past
+//! 8 MiB (about 190,000 events), later events go to a compact log, a few
+//! bytes an event, replayed into the hash after the buffer. The buffer is
+//! kept for the next recording on the same thread, only for its capacity.
+//! Kept or not, the hash is the same, byte for byte.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::time::Duration;
 
@@ -265,10 +268,12 @@ trait Sink {
     /// Canonically a string.
     fn text(&mut self, s: &str);
 
+    #[inline(always)]
     fn attempt(&mut self, a: &AttemptId) {
         self.rollout(&a.rollout);
         self.u64(a.number.into());
     }
+    #[inline(always)]
     fn opt_attempt(&mut self, a: &Option<AttemptId>) {
         match a {
             Some(a) => {
@@ -278,6 +283,7 @@ trait Sink {
             None => self.u8(0),
         }
     }
+    #[inline(always)]
     fn fault(&mut self, f: &Option<FaultSource>) {
         self.u8(match f {
             None => 0,
@@ -286,6 +292,7 @@ trait Sink {
         });
     }
     /// A call's (or a served request's) result.
+    #[inline(always)]
     fn result(&mut self, result: &CallResult) {
         match result {
             CallResult::Ok => self.u8(1),
@@ -312,13 +319,43 @@ trait Sink {
     }
 }
 
-/// The canonical encoding, hashed as it is written: strings are their
-/// length (`u64`) then their bytes, integers little-endian. Bytes gather in
-/// a buffer; a short trace is hashed in one call, a long one a buffer at a
-/// time (XXH3 gives the same hash either way).
+/// The canonical encoding written into a growing buffer: strings are their
+/// length (`u64`) then their bytes, integers little-endian.
+impl Sink for Vec<u8> {
+    #[inline(always)]
+    fn u8(&mut self, v: u8) {
+        self.push(v);
+    }
+    #[inline(always)]
+    fn u64(&mut self, v: u64) {
+        self.extend_from_slice(&v.to_le_bytes());
+    }
+    #[inline(always)]
+    fn time(&mut self, nanos: u64) {
+        self.u64(nanos);
+    }
+    #[inline(always)]
+    fn worker(&mut self, id: &WorkerId) {
+        self.text(id.as_str());
+    }
+    #[inline(always)]
+    fn rollout(&mut self, id: &RolloutId) {
+        self.text(id.as_str());
+    }
+    #[inline(always)]
+    fn text(&mut self, s: &str) {
+        self.u64(s.len() as u64);
+        self.extend_from_slice(s.as_bytes());
+    }
+}
+
+/// The canonical encoding of a trace too long to hold at once, hashed as
+/// it is written: bytes gather in `buf`, which goes to the hasher whenever
+/// it holds a [`CHUNK`](Self::CHUNK) (XXH3 gives the same hash however the
+/// input is split). A short trace is hashed in one call, with no hasher
+/// state at all.
 struct Canonical {
-    buf: Box<[u8]>,
-    len: usize,
+    buf: Vec<u8>,
     hasher: Option<Box<Xxh3>>,
 }
 
@@ -326,205 +363,166 @@ impl Canonical {
     const CHUNK: usize = 64 * 1024;
 
     /// The encoding of `events` events, about `size` bytes long: their
-    /// count comes first.
+    /// count comes first. The slack lets the event that fills a chunk
+    /// finish it without the buffer growing.
     fn new(events: usize, size: usize) -> Self {
-        let mut c = Self {
-            buf: vec![0; size.clamp(64, Self::CHUNK)].into_boxed_slice(),
-            len: 0,
-            hasher: None,
-        };
-        c.u64(events as u64);
-        c
+        let mut buf = Vec::with_capacity(size.min(Self::CHUNK) + 1024);
+        buf.u64(events as u64);
+        Self { buf, hasher: None }
     }
 
-    fn flush(&mut self) {
-        self.hasher
-            .get_or_insert_with(|| Box::new(Xxh3::new()))
-            .update(&self.buf[..self.len]);
-        self.len = 0;
-    }
-
-    /// Appends a few bytes known at compile time.
-    fn fixed<const N: usize>(&mut self, b: [u8; N]) {
-        if self.len + N > self.buf.len() {
-            self.flush();
+    /// Hands the buffer to the hasher once it holds a chunk; called between
+    /// fields, so a field never needs more than one check.
+    #[inline]
+    fn spill(&mut self) {
+        if self.buf.len() >= Self::CHUNK {
+            self.hasher
+                .get_or_insert_with(|| Box::new(Xxh3::new()))
+                .update(&self.buf);
+            self.buf.clear();
         }
-        self.buf[self.len..self.len + N].copy_from_slice(&b);
-        self.len += N;
     }
 
-    fn bytes(&mut self, b: &[u8]) {
-        if self.len + b.len() > self.buf.len() {
-            self.flush();
-            if b.len() > self.buf.len() {
-                self.hasher
-                    .get_or_insert_with(|| Box::new(Xxh3::new()))
-                    .update(b);
-                return;
-            }
-        }
-        self.buf[self.len..self.len + b.len()].copy_from_slice(b);
-        self.len += b.len();
-    }
-
-    fn str(&mut self, s: &str) {
-        self.u64(s.len() as u64);
-        self.bytes(s.as_bytes());
-    }
-
-    fn digest(mut self) -> TraceHash {
+    /// The hash of everything written; `buf` is left to reuse.
+    fn digest(&mut self) -> TraceHash {
         TraceHash(match self.hasher.take() {
-            None => xxhash_rust::xxh3::xxh3_64(&self.buf[..self.len]),
+            None => xxhash_rust::xxh3::xxh3_64(&self.buf),
             Some(mut hasher) => {
-                hasher.update(&self.buf[..self.len]);
+                hasher.update(&self.buf);
                 hasher.digest()
             }
         })
     }
 }
 
-impl Sink for Canonical {
-    fn u8(&mut self, v: u8) {
-        self.fixed([v]);
-    }
-    fn u64(&mut self, v: u64) {
-        self.fixed(v.to_le_bytes());
-    }
-    fn time(&mut self, nanos: u64) {
-        self.u64(nanos);
-    }
-    fn worker(&mut self, id: &WorkerId) {
-        self.str(id.as_str());
-    }
-    fn rollout(&mut self, id: &RolloutId) {
-        self.str(id.as_str());
-    }
-    fn text(&mut self, s: &str) {
-        self.str(s);
+impl TraceEvent {
+    /// Walks the event's fields in canonical order ([`visit`]).
+    fn visit(&self, h: &mut impl Sink) {
+        visit(self.at, self.worker.as_ref(), &self.kind, h);
     }
 }
 
-impl TraceEvent {
-    /// Walks the event's fields in canonical order. The one definition of
-    /// the encoding: the hash, and the compact log replayed into it, both
-    /// come from here.
-    fn visit(&self, h: &mut impl Sink) {
-        h.time(self.at.as_nanos() as u64);
-        match &self.worker {
-            Some(w) => {
-                h.u8(1);
-                h.worker(w);
-            }
-            None => h.u8(0),
+/// Walks an event's fields in canonical order. The one definition of the
+/// encoding: the hash, and the compact log replayed into it, both come
+/// from here. Takes the event in parts, so that a recorder that does not
+/// keep events need not build one.
+#[inline(always)]
+fn visit(at: Duration, worker: Option<&WorkerId>, kind: &EventKind, h: &mut impl Sink) {
+    h.time(at.as_nanos() as u64);
+    match worker {
+        Some(w) => {
+            h.u8(1);
+            h.worker(w);
         }
-        match &self.kind {
-            EventKind::Enqueued { rollout } => {
-                h.u8(1);
-                h.rollout(rollout);
-            }
-            EventKind::WorkerStarted => h.u8(2),
-            EventKind::WorkerCrashed => h.u8(3),
-            EventKind::WorkerRestarted => h.u8(4),
-            EventKind::WorkerFailed { message } => {
-                h.u8(5);
-                h.text(message);
-            }
-            EventKind::HeartbeatTick => h.u8(6),
-            EventKind::PollTick => h.u8(7),
-            EventKind::Call {
-                op,
-                attempt,
-                result,
-            } => {
-                h.u8(8);
-                h.u8(*op as u8);
-                h.opt_attempt(attempt);
-                h.result(result);
-            }
-            EventKind::AttemptStarted {
-                attempt,
-                failures,
-                backoff_ms,
-            } => {
-                h.u8(9);
-                h.attempt(attempt);
-                h.u64((*failures).into());
-                h.u64(*backoff_ms);
-            }
-            EventKind::Reward {
-                attempt,
-                name,
-                value,
-            } => {
-                h.u8(10);
-                h.attempt(attempt);
-                h.text(name);
-                h.u64(value.to_bits());
-            }
-            EventKind::AttemptFinished {
-                attempt,
-                status,
-                recorded,
-            } => {
-                h.u8(11);
-                h.attempt(attempt);
-                h.text(status);
-                h.u8(*recorded as u8);
-            }
-            EventKind::ExecutionHeartbeatFailed { attempt } => {
-                h.u8(12);
-                h.attempt(attempt);
-            }
-            EventKind::PollProcessed => h.u8(13),
-            EventKind::PollEmpty => h.u8(14),
-            EventKind::PollFailed {
-                failures,
-                delay_ms,
-                backoff_ms,
-            } => {
-                h.u8(15);
-                h.u64((*failures).into());
-                h.u64(*delay_ms);
-                h.u64(*backoff_ms);
-            }
-            EventKind::BackoffEnded { delay_ms } => {
-                h.u8(16);
-                h.u64(*delay_ms);
-            }
-            // The turmoil engine's events take tags from 40, clear of the others.
-            EventKind::Served {
-                op,
-                attempt,
-                result,
-            } => {
-                h.u8(40);
-                h.u8(*op as u8);
-                h.opt_attempt(attempt);
-                h.result(result);
-            }
-            EventKind::Link { change, a, b } => {
-                h.u8(41);
-                h.u8(*change as u8);
-                h.text(a);
-                h.text(b);
-            }
-            EventKind::QueueBounced => h.u8(42),
-            EventKind::Latency { fixed_ms } => {
-                h.u8(44);
-                match fixed_ms {
-                    Some(ms) => {
-                        h.u8(1);
-                        h.u64(*ms);
-                    }
-                    None => h.u8(0),
+        None => h.u8(0),
+    }
+    match kind {
+        EventKind::Enqueued { rollout } => {
+            h.u8(1);
+            h.rollout(rollout);
+        }
+        EventKind::WorkerStarted => h.u8(2),
+        EventKind::WorkerCrashed => h.u8(3),
+        EventKind::WorkerRestarted => h.u8(4),
+        EventKind::WorkerFailed { message } => {
+            h.u8(5);
+            h.text(message);
+        }
+        EventKind::HeartbeatTick => h.u8(6),
+        EventKind::PollTick => h.u8(7),
+        EventKind::Call {
+            op,
+            attempt,
+            result,
+        } => {
+            h.u8(8);
+            h.u8(*op as u8);
+            h.opt_attempt(attempt);
+            h.result(result);
+        }
+        EventKind::AttemptStarted {
+            attempt,
+            failures,
+            backoff_ms,
+        } => {
+            h.u8(9);
+            h.attempt(attempt);
+            h.u64((*failures).into());
+            h.u64(*backoff_ms);
+        }
+        EventKind::Reward {
+            attempt,
+            name,
+            value,
+        } => {
+            h.u8(10);
+            h.attempt(attempt);
+            h.text(name);
+            h.u64(value.to_bits());
+        }
+        EventKind::AttemptFinished {
+            attempt,
+            status,
+            recorded,
+        } => {
+            h.u8(11);
+            h.attempt(attempt);
+            h.text(status);
+            h.u8(*recorded as u8);
+        }
+        EventKind::ExecutionHeartbeatFailed { attempt } => {
+            h.u8(12);
+            h.attempt(attempt);
+        }
+        EventKind::PollProcessed => h.u8(13),
+        EventKind::PollEmpty => h.u8(14),
+        EventKind::PollFailed {
+            failures,
+            delay_ms,
+            backoff_ms,
+        } => {
+            h.u8(15);
+            h.u64((*failures).into());
+            h.u64(*delay_ms);
+            h.u64(*backoff_ms);
+        }
+        EventKind::BackoffEnded { delay_ms } => {
+            h.u8(16);
+            h.u64(*delay_ms);
+        }
+        // The turmoil engine's events take tags from 40, clear of the others.
+        EventKind::Served {
+            op,
+            attempt,
+            result,
+        } => {
+            h.u8(40);
+            h.u8(*op as u8);
+            h.opt_attempt(attempt);
+            h.result(result);
+        }
+        EventKind::Link { change, a, b } => {
+            h.u8(41);
+            h.u8(*change as u8);
+            h.text(a);
+            h.text(b);
+        }
+        EventKind::QueueBounced => h.u8(42),
+        EventKind::Latency { fixed_ms } => {
+            h.u8(44);
+            match fixed_ms {
+                Some(ms) => {
+                    h.u8(1);
+                    h.u64(*ms);
                 }
+                None => h.u8(0),
             }
-            EventKind::MessageDropped { from, to, segment } => {
-                h.u8(43);
-                h.text(from);
-                h.text(to);
-                h.text(segment);
-            }
+        }
+        EventKind::MessageDropped { from, to, segment } => {
+            h.u8(43);
+            h.text(from);
+            h.text(to);
+            h.text(segment);
         }
     }
 }
@@ -537,12 +535,14 @@ impl TraceEvent {
 ///   byte for `U8`, a LEB128 varint for `U64`);
 /// - `TIME`: 0 for the previous event's time; 1 then a varint of whole
 ///   milliseconds later; 2 then a varint of the absolute nanoseconds;
-/// - `ROLLOUT`, `WORKER`, `TEXT`: the slot of one of the last 16 strings
-///   of that kind; or 31, then a varint length and the bytes, which take
-///   the next slot round-robin.
+/// - `ROLLOUT`, `WORKER`, `TEXT`: one of 31 slots per kind, each holding
+///   the last string whose content hashed to it ([`slot_of`]); or 31, then
+///   a varint length and the bytes, which take their slot.
 ///
 /// A slot is where its string's bytes are in the log, so the log keeps no
-/// copies. Replaying it writes exactly the canonical encoding of the events.
+/// copies, and a slot is chosen by content alone, so the replay, seeing
+/// the same strings in the same order, fills the same slots. Replaying it
+/// writes exactly the canonical encoding of the events.
 struct CompactLog {
     bytes: Vec<u8>,
     last_time: u64,
@@ -552,9 +552,9 @@ struct CompactLog {
 impl Default for CompactLog {
     fn default() -> Self {
         Self {
-            bytes: Vec::with_capacity(1024),
+            bytes: Vec::with_capacity(64 * 1024),
             last_time: 0,
-            slots: Default::default(),
+            slots: [[(0, 0); SLOTS]; 3],
         }
     }
 }
@@ -567,41 +567,33 @@ const WORKER: u8 = 4;
 const TEXT: u8 = 5;
 /// Low bits: "the value (or string) follows".
 const FOLLOWS: u8 = 31;
-/// Strings remembered per kind.
-const SLOTS: usize = 16;
+/// Strings remembered per kind, one per slot.
+const SLOTS: usize = FOLLOWS as usize;
 
-/// The last [`SLOTS`] strings of one kind, replaced round-robin, as
-/// `(offset, length)` in the log.
-#[derive(Default, Clone, Copy)]
-struct Slots {
-    items: [(usize, usize); SLOTS],
-    used: usize,
-    next: usize,
-    /// The slot found last: looked at first.
-    last: usize,
-}
+/// Per slot, `(offset, length)` of its string in the log. All slots start
+/// as the empty string at offset 0, for the writer and the replay alike.
+type Slots = [(usize, usize); SLOTS];
 
-impl Slots {
-    fn find(&mut self, log: &[u8], s: &str) -> Option<usize> {
-        let is = |&(start, len): &(usize, usize)| {
-            len == s.len() && log[start..start + len] == *s.as_bytes()
-        };
-        if self.used > 0 && is(&self.items[self.last]) {
-            return Some(self.last);
-        }
-        let found = self.items[..self.used].iter().position(is)?;
-        self.last = found;
-        Some(found)
-    }
-
-    /// Takes the next slot for a string at `start`.
-    fn insert(&mut self, start: usize, len: usize) {
-        let slot = self.next;
-        self.items[slot] = (start, len);
-        self.used = self.used.max(slot + 1);
-        self.next = (slot + 1) % SLOTS;
-        self.last = slot;
-    }
+/// The slot of a string: a hash of its length and of its first and last
+/// bytes, where ids such as `r00042` and `worker-3` differ. Two live
+/// strings sharing a slot only cost their bytes again.
+#[inline]
+fn slot_of(s: &[u8]) -> usize {
+    let n = s.len();
+    let word = |at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap());
+    let half = |at: usize| u64::from(u32::from_le_bytes(s[at..at + 4].try_into().unwrap()));
+    let key = if n >= 8 {
+        word(n - 8) ^ word(0).rotate_left(29)
+    } else if n >= 4 {
+        half(n - 4) << 32 | half(0)
+    } else if n > 0 {
+        u64::from(s[0]) << 16 | u64::from(s[n / 2]) << 8 | u64::from(s[n - 1])
+    } else {
+        0
+    };
+    let h = (key ^ n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    // The high bits are the best mixed: scale them to 0..SLOTS.
+    ((u128::from(h) * SLOTS as u128) >> 64) as usize
 }
 
 fn varint(out: &mut Vec<u8>, mut v: u64) {
@@ -627,30 +619,34 @@ fn read_varint(bytes: &[u8], pos: &mut usize) -> u64 {
 }
 
 impl CompactLog {
+    #[inline]
     fn tag(&mut self, kind: u8, low: u8) {
         self.bytes.push(kind << 5 | low);
     }
 
+    #[inline]
     fn string(&mut self, kind: u8, s: &str) {
-        let slots = &mut self.slots[(kind - ROLLOUT) as usize];
-        match slots.find(&self.bytes, s) {
-            Some(i) => self.bytes.push(kind << 5 | i as u8),
-            None => {
-                self.bytes.push(kind << 5 | FOLLOWS);
-                varint(&mut self.bytes, s.len() as u64);
-                slots.insert(self.bytes.len(), s.len());
-                self.bytes.extend_from_slice(s.as_bytes());
-            }
+        let s = s.as_bytes();
+        let slot = slot_of(s);
+        let (start, len) = self.slots[(kind - ROLLOUT) as usize][slot];
+        if len == s.len() && self.bytes[start..start + len] == *s {
+            self.tag(kind, slot as u8);
+        } else {
+            self.tag(kind, FOLLOWS);
+            varint(&mut self.bytes, s.len() as u64);
+            self.slots[(kind - ROLLOUT) as usize][slot] = (self.bytes.len(), s.len());
+            self.bytes.extend_from_slice(s);
         }
     }
 
     /// Writes the canonical encoding of every logged event into `out`.
     fn replay(&self, out: &mut Canonical) {
         let bytes = &self.bytes;
-        let mut slots = [Slots::default(); 3];
+        let mut slots = [[(0, 0); SLOTS]; 3];
         let mut time = 0u64;
         let mut pos = 0;
         while pos < bytes.len() {
+            out.spill();
             let b = bytes[pos];
             pos += 1;
             let (kind, low) = (b >> 5, b & 31);
@@ -662,7 +658,7 @@ impl CompactLog {
                     } else {
                         low
                     };
-                    out.u8(v);
+                    out.buf.u8(v);
                 }
                 U64 => {
                     let v = if low == FOLLOWS {
@@ -670,7 +666,7 @@ impl CompactLog {
                     } else {
                         low.into()
                     };
-                    out.u64(v);
+                    out.buf.u64(v);
                 }
                 TIME => {
                     match low {
@@ -678,20 +674,21 @@ impl CompactLog {
                         1 => time += read_varint(bytes, &mut pos) * 1_000_000,
                         _ => time = read_varint(bytes, &mut pos),
                     }
-                    out.u64(time);
+                    out.buf.u64(time);
                 }
                 _ => {
-                    let slots = &mut slots[(kind - ROLLOUT) as usize];
+                    let slots: &mut Slots = &mut slots[(kind - ROLLOUT) as usize];
                     let (start, len) = if low == FOLLOWS {
                         let len = read_varint(bytes, &mut pos) as usize;
-                        slots.insert(pos, len);
+                        let start = pos;
                         pos += len;
-                        (pos - len, len)
+                        slots[slot_of(&bytes[start..pos])] = (start, len);
+                        (start, len)
                     } else {
-                        slots.items[low as usize]
+                        slots[low as usize]
                     };
-                    out.u64(len as u64);
-                    out.bytes(&bytes[start..start + len]);
+                    out.buf.u64(len as u64);
+                    out.buf.extend_from_slice(&bytes[start..start + len]);
                 }
             }
         }
@@ -699,6 +696,7 @@ impl CompactLog {
 }
 
 impl Sink for CompactLog {
+    #[inline]
     fn u8(&mut self, v: u8) {
         if v < FOLLOWS {
             self.tag(U8, v);
@@ -707,6 +705,7 @@ impl Sink for CompactLog {
             self.bytes.push(v);
         }
     }
+    #[inline]
     fn u64(&mut self, v: u64) {
         if v < u64::from(FOLLOWS) {
             self.tag(U64, v as u8);
@@ -715,6 +714,7 @@ impl Sink for CompactLog {
             varint(&mut self.bytes, v);
         }
     }
+    #[inline]
     fn time(&mut self, nanos: u64) {
         let later = nanos.wrapping_sub(self.last_time);
         if nanos == self.last_time {
@@ -728,17 +728,19 @@ impl Sink for CompactLog {
         }
         self.last_time = nanos;
     }
+    #[inline]
     fn worker(&mut self, id: &WorkerId) {
         self.string(WORKER, id.as_str());
     }
+    #[inline]
     fn rollout(&mut self, id: &RolloutId) {
         self.string(ROLLOUT, id.as_str());
     }
+    #[inline]
     fn text(&mut self, s: &str) {
         self.string(TEXT, s);
     }
 }
-
 /// Collects events during a run. Shared by the runners' observers, the fault
 /// layer and the engine; single-threaded.
 ///
@@ -749,11 +751,56 @@ pub struct TraceRecorder {
     state: RefCell<Recording>,
 }
 
+/// The most a recorder's buffer of canonical encoding grows to: 8 MiB,
+/// about 190,000 events. Most runs stay below it and are hashed in one call
+/// over the buffer; longer ones hold it besides their compact log.
+const DIRECT_CAPACITY: usize = 8 << 20;
+
+/// Bytes of canonical encoding a recorder that does not keep events writes
+/// as such before it turns to the compact log, a few times smaller but
+/// replayed at the end. Short of [`DIRECT_CAPACITY`] by more than an event
+/// takes, so that the buffer, grown by doubling, stops there.
+const DIRECT_LIMIT: usize = DIRECT_CAPACITY - (64 << 10);
+
+/// The initial capacity of that buffer: a run of a few dozen events fits.
+const DIRECT_START: usize = 2048;
+
+thread_local! {
+    /// The buffer of the last recording finished on this thread, emptied:
+    /// the next recording writes into it instead of allocating (and, past a
+    /// few hundred kilobytes, faulting in) one of its own. Only its
+    /// capacity is reused, never its bytes, so no result depends on it.
+    static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// An empty buffer for a recording, [`SPARE`] if there is one.
+fn spare_buffer() -> Vec<u8> {
+    let mut buf = SPARE.try_with(Cell::take).unwrap_or_default();
+    buf.clear();
+    buf.reserve(DIRECT_START);
+    buf
+}
+
+/// Keeps a finished recording's buffer for the next one on this thread,
+/// unless an outsize event grew it past the usual bound.
+fn recycle(buf: Vec<u8>) {
+    if buf.capacity() <= DIRECT_CAPACITY {
+        // During thread teardown there is no next recording: drop it.
+        let _ = SPARE.try_with(|spare| spare.set(buf));
+    }
+}
+
 struct Recording {
     count: usize,
     keep: bool,
     events: Vec<TraceEvent>,
-    log: CompactLog,
+    /// When not keeping: the canonical encoding of the first events, after
+    /// eight bytes left for their count (known only at the end); empty
+    /// until the first event.
+    direct: Vec<u8>,
+    direct_limit: usize,
+    /// When not keeping, once `direct` is full: the later events.
+    log: Option<Box<CompactLog>>,
     monitor: Option<Monitor>,
 }
 
@@ -799,12 +846,18 @@ impl TraceRecorder {
     }
 
     fn with(keep: bool, monitor: Option<Monitor>) -> Self {
+        Self::with_limit(keep, monitor, DIRECT_LIMIT)
+    }
+
+    fn with_limit(keep: bool, monitor: Option<Monitor>, direct_limit: usize) -> Self {
         Self {
             state: RefCell::new(Recording {
                 count: 0,
                 keep,
                 events: Vec::new(),
-                log: CompactLog::default(),
+                direct: Vec::new(),
+                direct_limit,
+                log: None,
                 monitor,
             }),
         }
@@ -814,19 +867,30 @@ impl TraceRecorder {
     pub fn record(&self, at: Duration, worker: Option<&WorkerId>, kind: EventKind) {
         let mut state = self.state.borrow_mut();
         let state = &mut *state;
-        let event = TraceEvent {
-            at,
-            worker: worker.cloned(),
-            kind,
-        };
         state.count += 1;
         if let Some(monitor) = &mut state.monitor {
-            monitor.observe(&event);
+            monitor.observe_parts(at, worker, &kind);
         }
         if state.keep {
-            state.events.push(event);
+            state.events.push(TraceEvent {
+                at,
+                worker: worker.cloned(),
+                kind,
+            });
+        } else if let Some(log) = &mut state.log {
+            visit(at, worker, &kind, &mut **log);
         } else {
-            event.visit(&mut state.log);
+            let direct = &mut state.direct;
+            if direct.is_empty() {
+                if direct.capacity() == 0 {
+                    *direct = spare_buffer();
+                }
+                direct.u64(0);
+            }
+            visit(at, worker, &kind, direct);
+            if direct.len() >= state.direct_limit {
+                state.log = Some(Box::default());
+            }
         }
     }
 
@@ -854,15 +918,35 @@ impl TraceRecorder {
         let trace = Trace {
             events: std::mem::take(&mut state.events),
         };
+        let events = std::mem::take(&mut state.count);
+        let mut direct = std::mem::take(&mut state.direct);
+        let log = state.log.take();
         let hash = if state.keep {
             trace.hash()
         } else {
-            let mut canonical = Canonical::new(state.count, state.log.bytes.len() * 6);
-            state.log.replay(&mut canonical);
-            canonical.digest()
+            if direct.is_empty() {
+                direct.u64(0);
+            }
+            direct[..8].copy_from_slice(&(events as u64).to_le_bytes());
+            let hash = match log {
+                None => TraceHash(xxhash_rust::xxh3::xxh3_64(&direct)),
+                Some(log) => {
+                    let mut hasher = Box::new(Xxh3::new());
+                    hasher.update(&direct);
+                    direct.clear();
+                    let mut canonical = Canonical {
+                        buf: direct,
+                        hasher: Some(hasher),
+                    };
+                    log.replay(&mut canonical);
+                    let hash = canonical.digest();
+                    direct = canonical.buf;
+                    hash
+                }
+            };
+            recycle(direct);
+            hash
         };
-        let events = std::mem::take(&mut state.count);
-        state.log = CompactLog::default();
         Recorded {
             trace,
             hash,
@@ -884,7 +968,8 @@ impl Trace {
     pub fn hash(&self) -> TraceHash {
         let mut canonical = Canonical::new(self.events.len(), self.events.len() * 40);
         for event in &self.events {
-            event.visit(&mut canonical);
+            event.visit(&mut canonical.buf);
+            canonical.spill();
         }
         canonical.digest()
     }
@@ -1072,6 +1157,49 @@ mod tests {
             assert_eq!((kept.events, streamed.events), (n, n));
             assert!(streamed.trace.events.is_empty());
         }
+    }
+
+    #[test]
+    fn the_hash_is_the_same_wherever_the_direct_encoding_stops() {
+        let events = every_kind();
+        let trace = Trace {
+            events: events.clone(),
+        };
+        let size = {
+            let mut canonical = Vec::new();
+            events.iter().for_each(|e| e.visit(&mut canonical));
+            canonical.len()
+        };
+        // From the first event on, after a few, mid-way, and never.
+        for limit in [0, 1, 100, 1000, size / 2, size - 1, size, usize::MAX] {
+            let streamed = TraceRecorder::with_limit(false, None, limit);
+            for e in &events {
+                streamed.record(e.at, e.worker.as_ref(), e.kind.clone());
+            }
+            let went_compact = streamed.state.borrow().log.is_some();
+            assert_eq!(went_compact, limit <= size + 8, "limit {limit}");
+            assert_eq!(streamed.finish().hash, trace.hash(), "limit {limit}");
+        }
+        // A shorter recording after those, in the buffer they leave.
+        let streamed = TraceRecorder::with(false, None);
+        for e in &events[..3] {
+            streamed.record(e.at, e.worker.as_ref(), e.kind.clone());
+        }
+        let first = Trace {
+            events: events[..3].to_vec(),
+        };
+        assert_eq!(streamed.finish().hash, first.hash());
+    }
+
+    #[test]
+    fn string_slots_are_spread() {
+        let ids: Vec<String> = (0..31)
+            .map(|i| format!("r{i:05}"))
+            .chain(["worker-1", "worker-2", "succeeded", "failed", ""].map(String::from))
+            .collect();
+        let mut used = [false; SLOTS];
+        ids.iter().for_each(|s| used[slot_of(s.as_bytes())] = true);
+        assert!(used.iter().filter(|u| **u).count() > 15);
     }
 
     #[test]
