@@ -4,7 +4,8 @@
 //!   loader, and every refusal has at least one problem, one line each;
 //! - arbitrary structurally valid scenarios, generated as data and rendered
 //!   as YAML, load, never panic, finish within their budgets, and give the
-//!   same trace hash twice.
+//!   same trace hash twice;
+//! - the virtual and tokio engines give the same trace for each of them.
 //!
 //! Case counts keep this file to a few seconds on two cores; explore further
 //! with `PROPTEST_CASES=5000 PROPTEST_SEED=7 cargo test --test properties`.
@@ -342,5 +343,31 @@ proptest! {
         }
         let again = run_scenario(&scenario, RunOptions::default());
         prop_assert_eq!(first.run.trace_hash, again.run.trace_hash, "two runs differ\n{}", yaml);
+    }
+}
+
+proptest! {
+    #![proptest_config(config(200))]
+
+    /// The virtual and tokio engines give the same trace, event for event,
+    /// for any valid scenario: same-instant timers wake in registration
+    /// order on both.
+    #[test]
+    fn virtual_and_tokio_give_the_same_trace(model in model()) {
+        let yaml = model.yaml();
+        let mut scenario = load_str("generated.yaml", &yaml)
+            .map_err(|e| TestCaseError::fail(format!("refused:\n{}\n{yaml}", e.plain())))?;
+        scenario.plan.limits.max_events = MAX_EVENTS;
+        let on = |engine| run_scenario(&scenario, RunOptions { engine: Some(engine), ..RunOptions::default() });
+        let virtual_run = on(rollout_sim::sim::EngineKind::Virtual);
+        let tokio_run = on(rollout_sim::sim::EngineKind::Tokio);
+        if virtual_run.run.trace_hash != tokio_run.run.trace_hash {
+            let (v, t) = (&virtual_run.run.trace.events, &tokio_run.run.trace.events);
+            let at = v.iter().zip(t.iter()).position(|(a, b)| a != b).unwrap_or(v.len().min(t.len()));
+            return Err(TestCaseError::fail(format!(
+                "traces differ at event {at} of {}/{}:\n  virtual: {:?}\n  tokio:   {:?}\n{yaml}",
+                v.len(), t.len(), v.get(at), t.get(at)
+            )));
+        }
     }
 }

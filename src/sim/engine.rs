@@ -26,6 +26,7 @@ use crate::core::queue::{QueueSnapshot, WorkerId};
 use super::executor::{TaskId, VirtualExecutor};
 use super::invariants::{self, InvariantReport};
 use super::plan::{SimPlan, StopWhen, TimedAction};
+use super::timer_order::TimerOrder;
 use super::trace::{EventKind, Trace, TraceHash};
 use super::world::{Control, World};
 
@@ -411,15 +412,17 @@ impl TaskHost for TokioHost {
     }
 }
 
-/// The tokio engine's clock for the workers: tokio's timers, except that
-/// nothing sleeps past the run's horizon (`stop.at` or `stop.within`). Timers
-/// due at the horizon still fire, so, as on the virtual engine, everything
-/// due at that instant runs and nothing after it does, whatever order tokio
-/// wakes tasks in.
-#[derive(Debug, Clone, Copy)]
+/// The tokio engine's clock for the workers: tokio's timers behind a
+/// [`TimerOrder`] gate, so that timers due at the same instant wake their
+/// tasks in registration order, as on the virtual engine; and nothing
+/// sleeps past the run's horizon (`stop.at` or `stop.within`). Timers due at
+/// the horizon still fire, so, as on the virtual engine, everything due at
+/// that instant runs and nothing after it does.
+#[derive(Debug, Clone)]
 struct HorizonClock {
     inner: crate::core::clock::TokioClock,
     horizon: Duration,
+    order: Rc<TimerOrder>,
 }
 
 impl Clock for HorizonClock {
@@ -428,15 +431,24 @@ impl Clock for HorizonClock {
     }
 
     fn sleep_until(&self, deadline: Duration) -> impl std::future::Future<Output = ()> {
-        let (inner, beyond) = (self.inner, deadline > self.horizon);
+        let inner = self.inner;
+        let sleep = (deadline <= self.horizon).then(move || {
+            let timer = async move { inner.sleep_until(deadline).await };
+            self.order.sleep(deadline, move || inner.now(), timer)
+        });
         async move {
-            if beyond {
-                std::future::pending::<()>().await;
+            match sleep {
+                Some(sleep) => sleep.await,
+                None => std::future::pending::<()>().await,
             }
-            inner.sleep_until(deadline).await;
         }
     }
 }
+
+/// How many times the tokio engine yields for the tasks woken at an instant
+/// to report their timers due before it moves on: a `LocalSet` polls 61
+/// tasks a round, and a run has 1,024 workers at most.
+const MAX_SETTLE_ROUNDS: u32 = 64;
 
 fn run_tokio(plan: &SimPlan) -> RunResult {
     run_tokio_on(plan, true)
@@ -470,14 +482,18 @@ fn run_tokio_on(plan: &SimPlan, paused: bool) -> RunResult {
         };
         let horizon = stop_at.unwrap_or(within);
         let clock = crate::core::clock::TokioClock::new();
+        // Told when a rollout's status changes or the timer gate may have
+        // settled: either may be what the loop waits for.
+        let changed = Rc::new(tokio::sync::Notify::new());
+        let order = Rc::new(TimerOrder::new(changed.clone()));
         let world = World::new(
             plan,
             HorizonClock {
                 inner: clock,
                 horizon,
+                order: order.clone(),
             },
         );
-        let changed = Rc::new(tokio::sync::Notify::new());
         {
             let changed = changed.clone();
             world
@@ -500,14 +516,27 @@ fn run_tokio_on(plan: &SimPlan, paused: bool) -> RunResult {
                     },
                 };
             }
+            // As on the virtual engine: first the timers due by now wake
+            // their tasks, in registration order (the tasks tokio woke report
+            // their timers due when polled, so let them be polled first),
+            // then the controls due by now apply, then every task ready at
+            // this instant runs before the loop judges.
+            let mut rounds = 0;
+            while order.waiting(now) && rounds < MAX_SETTLE_ROUNDS {
+                tokio::task::yield_now().await;
+                rounds += 1;
+            }
+            order.release_settled(now);
             while let Some((at, control)) = controls.get(next_control)
                 && *at <= now
             {
                 workers.apply(&world, &mut host, control);
                 next_control += 1;
             }
-            // Let every task that is ready at this instant run before judging.
             tokio::task::yield_now().await;
+            while order.release_settled(now) {
+                tokio::task::yield_now().await;
+            }
             if world.trace.len() > plan.limits.max_events {
                 break StopReason::EventBudget {
                     max_events: plan.limits.max_events,

@@ -11,6 +11,7 @@ pub mod faults;
 pub mod invariants;
 pub mod network;
 pub mod plan;
+pub mod timer_order;
 pub mod trace;
 pub mod turmoil_engine;
 pub mod world;
