@@ -222,9 +222,10 @@ fn auto_picks_turmoil_for_network_features_only() {
         on("name: n\nrollouts: [ { id: r1 } ]\nfaults: { network: { loss_rate: 0.01 } }\n"),
         EngineKind::Turmoil
     );
+    // The supervisor's restarts run on every engine.
     assert_eq!(
         on("name: n\nrunner: { restart_after: 10ms }\nrollouts: [ { id: r1 } ]\n"),
-        EngineKind::Turmoil
+        EngineKind::Virtual
     );
     // A request timeout alone is only the client's setting.
     assert_eq!(

@@ -360,8 +360,9 @@ impl Validator<'_> {
         rates
     }
 
-    /// The turmoil engine's settings: `faults.network`, and the worker
-    /// hosts' `runner.request_timeout` and `runner.restart_after`.
+    /// The turmoil engine's settings, `faults.network` and the worker
+    /// hosts' `runner.request_timeout`, and the supervisor's
+    /// `runner.restart_after` (every engine).
     fn network(&mut self, file: &ScenarioFile) -> NetworkPlan {
         let defaults = NetworkPlan::default();
         let request_timeout = file
@@ -433,23 +434,14 @@ impl Validator<'_> {
                 )
             })
         });
-        let (at, what) = at_event
-            .or_else(|| {
-                file.faults.network.as_ref().map(|_| {
-                    (
-                        path(&[&"faults", &"network"]),
-                        "`faults.network`".to_string(),
-                    )
-                })
+        let (at, what) = at_event.or_else(|| {
+            file.faults.network.as_ref().map(|_| {
+                (
+                    path(&[&"faults", &"network"]),
+                    "`faults.network`".to_string(),
+                )
             })
-            .or_else(|| {
-                file.runner.restart_after.map(|_| {
-                    (
-                        path(&[&"runner", &"restart_after"]),
-                        "`runner.restart_after`".to_string(),
-                    )
-                })
-            })?;
+        })?;
         let span = self.map.key(&at).or_else(|| self.map.locate(&at));
         let problem = Problem {
             message: format!("{what}: only the turmoil engine runs this"),

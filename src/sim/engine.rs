@@ -263,6 +263,24 @@ impl<H> Workers<H> {
         }
     }
 
+    /// Marks failed, and returns in id order, the workers whose runner ended
+    /// by itself since the last look (an error ended it), for
+    /// `runner.restart_after`. Only asked when restarts are planned: a
+    /// failed worker otherwise stays as it was until the run ends.
+    fn take_failed<T: TaskHost<Handle = H>>(&mut self, host: &T) -> Vec<WorkerId> {
+        let mut failed: Vec<WorkerId> = self
+            .tasks
+            .iter_mut()
+            .filter(|(_, h, s)| *s == WorkerState::Alive && !host.is_alive(h))
+            .map(|(w, _, s)| {
+                *s = WorkerState::Failed;
+                w.clone()
+            })
+            .collect();
+        failed.sort();
+        failed
+    }
+
     fn any_alive<T: TaskHost<Handle = H>>(&self, host: &T) -> bool {
         self.tasks
             .iter()
@@ -282,6 +300,63 @@ impl<H> Workers<H> {
                 (w, state)
             })
             .collect()
+    }
+}
+
+/// `runner.restart_after`: failed workers waiting to be started again, by
+/// worker, with when. Restarts due at an instant apply after the controls
+/// due then, in worker order, on every engine.
+#[derive(Debug, Default)]
+struct Supervisor {
+    after: Option<Duration>,
+    due: BTreeMap<WorkerId, Duration>,
+}
+
+impl Supervisor {
+    fn new(after: Option<Duration>) -> Self {
+        Self {
+            after,
+            due: BTreeMap::new(),
+        }
+    }
+
+    /// Schedules the workers that failed since the last look.
+    fn watch<H, T: TaskHost<Handle = H>>(
+        &mut self,
+        workers: &mut Workers<H>,
+        host: &T,
+        now: Duration,
+    ) {
+        if let Some(after) = self.after {
+            for worker in workers.take_failed(host) {
+                self.due.insert(worker, now.saturating_add(after));
+            }
+        }
+    }
+
+    /// Restarts the workers due by `now`.
+    fn restart_due<C: Clock + 'static, H, T: TaskHost<Handle = H>>(
+        &mut self,
+        workers: &mut Workers<H>,
+        world: &World<C>,
+        host: &mut T,
+        now: Duration,
+    ) {
+        let due: Vec<WorkerId> = self
+            .due
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(w, _)| w.clone())
+            .collect();
+        for worker in due {
+            self.due.remove(&worker);
+            workers.apply(world, host, &Control::Fault(TimedAction::Restart(worker)));
+        }
+    }
+
+    /// When the next restart is due.
+    fn next(&self) -> Option<Duration> {
+        self.due.values().min().copied()
     }
 }
 
@@ -343,6 +418,7 @@ fn run_virtual(plan: &SimPlan) -> RunResult {
     let controls = world.controls();
     let mut next_control = 0;
     let mut workers = Workers::start(&world, &mut exec, &plan.workers);
+    let mut supervisor = Supervisor::new(plan.network.restart_after);
     let within = plan.stop.within;
     let stop = loop {
         let now = clock.now();
@@ -352,7 +428,9 @@ fn run_virtual(plan: &SimPlan) -> RunResult {
             workers.apply(&world, &mut exec, control);
             next_control += 1;
         }
+        supervisor.restart_due(&mut workers, &world, &mut exec, now);
         exec.run_ready();
+        supervisor.watch(&mut workers, &exec, now);
         if world.trace.len() > plan.limits.max_events {
             break StopReason::EventBudget {
                 max_events: plan.limits.max_events,
@@ -364,6 +442,7 @@ fn run_virtual(plan: &SimPlan) -> RunResult {
         let next = [
             exec.next_deadline(),
             controls.get(next_control).map(|(at, _)| *at),
+            supervisor.next(),
         ]
         .into_iter()
         .flatten()
@@ -504,6 +583,7 @@ fn run_tokio_on(plan: &SimPlan, paused: bool) -> RunResult {
         let mut next_control = 0;
         let mut host = TokioHost;
         let mut workers = Workers::start(&world, &mut host, &plan.workers);
+        let mut supervisor = Supervisor::new(plan.network.restart_after);
         let stop = loop {
             let now = clock.now();
             if now > horizon {
@@ -533,10 +613,12 @@ fn run_tokio_on(plan: &SimPlan, paused: bool) -> RunResult {
                 workers.apply(&world, &mut host, control);
                 next_control += 1;
             }
+            supervisor.restart_due(&mut workers, &world, &mut host, now);
             tokio::task::yield_now().await;
             while order.release_settled(now) {
                 tokio::task::yield_now().await;
             }
+            supervisor.watch(&mut workers, &host, now);
             if world.trace.len() > plan.limits.max_events {
                 break StopReason::EventBudget {
                     max_events: plan.limits.max_events,
@@ -545,13 +627,20 @@ fn run_tokio_on(plan: &SimPlan, paused: bool) -> RunResult {
             if plan.stop.when == StopWhen::AllTerminal && world.all_terminal() {
                 break StopReason::AllTerminal;
             }
-            if !workers.any_alive(&host) && next_control >= controls.len() {
+            if !workers.any_alive(&host)
+                && next_control >= controls.len()
+                && supervisor.next().is_none()
+            {
                 break StopReason::Stalled;
             }
-            let next_control_at = controls
-                .get(next_control)
-                .map(|(at, _)| *at)
-                .filter(|at| *at <= horizon);
+            let next_control_at = [
+                controls.get(next_control).map(|(at, _)| *at),
+                supervisor.next(),
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .filter(|at| *at <= horizon);
             let past_horizon = horizon + Duration::from_millis(1);
             let wake_at = next_control_at.map_or(past_horizon, |c| c.min(past_horizon));
             tokio::select! {

@@ -140,8 +140,10 @@ pub struct NetworkFaults {
     pub loss_rate: f64,
 }
 
-/// The turmoil engine's settings. Other engines ignore `request_timeout`;
-/// `faults` and `restart_after` need the turmoil engine.
+/// The turmoil engine's settings, and the workers' supervisor. Other
+/// engines ignore `request_timeout`; `faults` needs the turmoil engine;
+/// `restart_after` applies on every engine (it lives here because it began
+/// as the turmoil hosts' supervisor).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NetworkPlan {
     /// `faults.network`; `None`: no latency, no loss.
@@ -149,7 +151,8 @@ pub struct NetworkPlan {
     /// How long a worker's client waits for a reply before the call fails.
     pub request_timeout: Duration,
     /// Start a worker's runner again this long after it ended with an error
-    /// (a supervisor restarting the worker's process); `None`: it stays down.
+    /// (a supervisor restarting the worker's process), on every engine;
+    /// `None`: it stays down.
     pub restart_after: Option<Duration>,
 }
 
@@ -303,9 +306,6 @@ impl SimPlan {
         }
         if self.network.faults.is_some() {
             return Some("`faults.network`");
-        }
-        if self.network.restart_after.is_some() {
-            return Some("`runner.restart_after`");
         }
         None
     }

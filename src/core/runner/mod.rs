@@ -158,13 +158,15 @@ impl<O: RunnerObserver + ?Sized> RunnerObserver for std::rc::Rc<O> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RunnerError {
     /// Registering the worker failed.
-    #[error("registering the worker failed: {0}")]
+    // The queue error names its operation and what went wrong ("heartbeat
+    // failed: ..."); these say which of the runner's steps it ended.
+    #[error("registering the worker: {0}")]
     Register(#[source] QueueError),
     /// A heartbeat tick failed.
-    #[error("heartbeat failed: {0}")]
+    #[error("heartbeat tick: {0}")]
     Heartbeat(#[source] QueueError),
     /// A reassignment tick failed.
-    #[error("reassignment failed: {0}")]
+    #[error("reassignment tick: {0}")]
     Reassign(#[source] QueueError),
 }
 
