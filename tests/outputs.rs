@@ -392,3 +392,66 @@ fn the_json_report_is_exact_apart_from_wall_times() {
         order.len()
     );
 }
+
+/// A turmoil run's timeline shows the partition as a band on the worker's
+/// lane, spanning exactly the partition (15 ms to 115 ms), and each segment
+/// the network dropped; c02, which has no network events, has no such
+/// shapes and no network legend.
+#[test]
+fn the_timeline_shows_partitions_and_dropped_messages() {
+    let dir = scratch("timeline-network");
+    let path = dir.join("partition.svg");
+    let out = run(&[
+        "scenario",
+        "scenarios/network/partition-during-backoff.yaml",
+        "--timeline",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let svg = std::fs::read_to_string(&path).unwrap();
+    let mut reader = quick_xml::Reader::from_str(&svg);
+    let mut titles = Vec::new();
+    let mut in_title = false;
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            quick_xml::events::Event::Start(e) => in_title = e.name().as_ref() == b"title",
+            quick_xml::events::Event::End(_) => in_title = false,
+            quick_xml::events::Event::Text(t) if in_title => {
+                titles.push(String::from_utf8_lossy(t.as_ref()).into_owned());
+            }
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    let bands: Vec<&String> = titles.iter().filter(|t| t.starts_with("link to")).collect();
+    assert_eq!(bands, ["link to queue partitioned: 15ms to 115ms"]);
+    // The partition drops the request on the open connection, its closing,
+    // and the handshakes of the next two polls (the README's account of
+    // this scenario: a timeout, then two refused connections).
+    let mut drops: Vec<&String> = titles.iter().filter(|t| t.ends_with("dropped")).collect();
+    drops.sort();
+    assert_eq!(
+        drops,
+        [
+            "data worker-1 to queue dropped",
+            "fin worker-1 to queue dropped",
+            "syn worker-1 to queue dropped",
+            "syn worker-1 to queue dropped",
+        ]
+    );
+    assert!(svg.contains(">partitioned</text>") && svg.contains(">dropped</text>"));
+
+    let c02 = dir.join("c02.svg");
+    let out = run(&[
+        "scenario",
+        "scenarios/c02.yaml",
+        "--timeline",
+        c02.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let svg = std::fs::read_to_string(&c02).unwrap();
+    assert!(
+        !svg.contains("partitioned") && !svg.contains("dropped"),
+        "{svg}"
+    );
+}

@@ -3,8 +3,13 @@
 //! Each lane shows poll ticks (grey marks), heartbeats (blue dots), poll
 //! failures (red crosses), backoff sleeps (orange bars labelled with their
 //! length), attempts (bars coloured by outcome, labelled with the attempt id)
-//! and crashes and restarts (black markers). One panel per scenario run, each
-//! with a time axis and a legend. Plain SVG, no scripts, so it opens anywhere.
+//! and crashes and restarts (black markers). Turmoil runs add the network:
+//! a worker's link to the queue partitioned (purple band) or held (yellow
+//! band), messages dropped to or from the worker (purple triangles), and
+//! events that touch every lane (the queue bounced, latency set) as dashed
+//! lines across the panel. One panel per scenario run, each with a time
+//! axis and a legend (network items only when the run has them). Plain SVG,
+//! no scripts, so it opens anywhere.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -14,7 +19,7 @@ use super::ScenarioReport;
 use crate::core::queue::{QueueOp, WorkerId};
 use crate::scenario::duration::format_duration;
 use crate::sim::RunResult;
-use crate::sim::trace::{CallResult, EventKind};
+use crate::sim::trace::{CallResult, EventKind, LinkChange};
 
 const WIDTH: f64 = 1200.0;
 const LEFT: f64 = 120.0;
@@ -57,16 +62,58 @@ enum Bar {
     },
 }
 
+#[derive(Default)]
 struct Lane {
     polls: Vec<Duration>,
     heartbeats: Vec<Duration>,
     failures: Vec<(Duration, String)>,
     bars: Vec<Bar>,
     marks: Vec<(Duration, &'static str)>,
+    /// Spans of the worker's links cut off (partitioned or held), with the
+    /// other host.
+    links: Vec<LinkBand>,
+    /// Segments dropped to or from the worker, with a description.
+    drops: Vec<(Duration, String)>,
 }
 
-fn lanes(run: &RunResult) -> BTreeMap<WorkerId, Lane> {
+struct LinkBand {
+    start: Duration,
+    end: Duration,
+    held: bool,
+    label: String,
+}
+
+/// What a panel draws: the workers' lanes and the events of every lane.
+struct Picture {
+    lanes: BTreeMap<WorkerId, Lane>,
+    /// Events that touch every lane: the queue bounced, the latency set.
+    across: Vec<(Duration, String)>,
+}
+
+impl Picture {
+    fn has_network(&self) -> bool {
+        !self.across.is_empty()
+            || self
+                .lanes
+                .values()
+                .any(|l| !l.links.is_empty() || !l.drops.is_empty())
+    }
+}
+
+/// The other host of a link and the worker whose lane shows it: links name
+/// `queue` or worker ids.
+fn link_lanes<'a>(a: &'a str, b: &'a str) -> Vec<(&'a str, &'a str)> {
+    match (a, b) {
+        ("queue", w) | (w, "queue") => vec![(w, "queue")],
+        (w1, w2) => vec![(w1, w2), (w2, w1)],
+    }
+}
+
+fn picture(run: &RunResult) -> Picture {
     let mut lanes: BTreeMap<WorkerId, Lane> = BTreeMap::new();
+    let mut across = Vec::new();
+    // Links cut off and not yet restored: (worker, other host) to (start, held).
+    let mut open_links: BTreeMap<(String, String), (Duration, bool)> = BTreeMap::new();
     let mut open_attempt: BTreeMap<WorkerId, (String, Duration)> = BTreeMap::new();
     let mut open_backoff: BTreeMap<WorkerId, (Duration, u64)> = BTreeMap::new();
     let mut timed_out = std::collections::BTreeSet::new();
@@ -78,16 +125,63 @@ fn lanes(run: &RunResult) -> BTreeMap<WorkerId, Lane> {
         {
             timed_out.extend(attempts.iter().map(|a| a.to_string()));
         }
+        match &event.kind {
+            EventKind::Link { change, a, b } => {
+                for (worker, other) in link_lanes(a, b) {
+                    let key = (worker.to_string(), other.to_string());
+                    match change {
+                        LinkChange::Partition | LinkChange::Hold => {
+                            open_links
+                                .entry(key)
+                                .or_insert((event.at, *change == LinkChange::Hold));
+                        }
+                        LinkChange::Repair | LinkChange::Release => {
+                            if let Some((start, held)) = open_links.remove(&key) {
+                                let lane = lanes.entry(WorkerId::new(worker)).or_default();
+                                lane.links.push(LinkBand {
+                                    start,
+                                    end: event.at,
+                                    held,
+                                    label: other.to_string(),
+                                });
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
+            EventKind::MessageDropped { from, to, segment } => {
+                for worker in [from, to] {
+                    if worker != "queue" {
+                        lanes
+                            .entry(WorkerId::new(worker))
+                            .or_default()
+                            .drops
+                            .push((event.at, format!("{segment} {from} to {to} dropped")));
+                    }
+                }
+                continue;
+            }
+            EventKind::QueueBounced => {
+                across.push((event.at, "queue bounced".to_string()));
+                continue;
+            }
+            EventKind::Latency { fixed_ms } => {
+                across.push((
+                    event.at,
+                    match fixed_ms {
+                        Some(ms) => format!("latency {ms}ms"),
+                        None => "latency as configured".to_string(),
+                    },
+                ));
+                continue;
+            }
+            _ => {}
+        }
         let Some(worker) = &event.worker else {
             continue;
         };
-        let lane = lanes.entry(worker.clone()).or_insert_with(|| Lane {
-            polls: Vec::new(),
-            heartbeats: Vec::new(),
-            failures: Vec::new(),
-            bars: Vec::new(),
-            marks: Vec::new(),
-        });
+        let lane = lanes.entry(worker.clone()).or_default();
         let t = event.at;
         let mut close_attempt = |lane: &mut Lane, outcome: &'static str| {
             if let Some((label, start)) = open_attempt.remove(worker) {
@@ -159,7 +253,19 @@ fn lanes(run: &RunResult) -> BTreeMap<WorkerId, Lane> {
             lane.bars.push(Bar::Backoff { start, end, ms });
         }
     }
-    lanes
+    for ((worker, other), (start, held)) in open_links {
+        lanes
+            .entry(WorkerId::new(&worker))
+            .or_default()
+            .links
+            .push(LinkBand {
+                start,
+                end,
+                held,
+                label: other,
+            });
+    }
+    Picture { lanes, across }
 }
 
 fn attempt_color(outcome: &str) -> &'static str {
@@ -172,11 +278,14 @@ fn attempt_color(outcome: &str) -> &'static str {
 }
 
 fn panel(out: &mut String, top: f64, report: &ScenarioReport, run: &RunResult) -> f64 {
-    let lanes = lanes(run);
+    let picture = picture(run);
+    let lanes = &picture.lanes;
     let total_ms = (run.ended_at.as_secs_f64() * 1e3).max(1.0);
     let plot = WIDTH - LEFT - RIGHT;
     let x = |t: Duration| LEFT + t.as_secs_f64() * 1e3 / total_ms * plot;
-    let height = HEADER + LANE * lanes.len().max(1) as f64 + FOOTER;
+    // The network's legend items take a second row.
+    let legend_rows = if picture.has_network() { 2.0 } else { 1.0 };
+    let height = HEADER + LANE * lanes.len().max(1) as f64 + FOOTER + (legend_rows - 1.0) * 18.0;
     let _ = writeln!(
         out,
         r##"<g transform="translate(0,{top})"><text x="16" y="22" font-size="15" font-weight="bold">{}</text><text x="16" y="40" font-size="11" fill="#555">{} · seed {} · engine {} · virtual time {} · trace {} · {}</text>"##,
@@ -221,6 +330,39 @@ fn panel(out: &mut String, top: f64, report: &ScenarioReport, run: &RunResult) -
             mid + 4.0,
             esc(worker.as_str())
         );
+        for band in &lane.links {
+            let (x0, x1) = (x(band.start), x(band.end).max(x(band.start) + 2.0));
+            let (fill, what) = if band.held {
+                ("#f3d250", "held")
+            } else {
+                ("#9b59b6", "partitioned")
+            };
+            let _ = writeln!(
+                out,
+                r##"<rect x="{x0:.1}" y="{y0:.1}" width="{:.1}" height="{LANE}" fill="{fill}" fill-opacity="0.25"><title>link to {} {what}: {} to {}</title></rect>"##,
+                x1 - x0,
+                esc(&band.label),
+                format_duration(band.start),
+                format_duration(band.end)
+            );
+        }
+        for (t, what) in &lane.drops {
+            if shapes < MAX_SHAPES {
+                let (cx, cy) = (x(*t), y0 + LANE - 10.0);
+                let _ = writeln!(
+                    out,
+                    r##"<path d="M{:.1},{:.1} L{:.1},{:.1} L{:.1},{:.1} Z" fill="#8e44ad"><title>{}</title></path>"##,
+                    cx - 4.0,
+                    cy - 4.0,
+                    cx + 4.0,
+                    cy - 4.0,
+                    cx,
+                    cy + 3.0,
+                    esc(what)
+                );
+                shapes += 1;
+            }
+        }
         for &t in &lane.polls {
             if shapes < MAX_SHAPES {
                 let _ = writeln!(
@@ -314,9 +456,19 @@ fn panel(out: &mut String, top: f64, report: &ScenarioReport, run: &RunResult) -
             );
         }
     }
+    for (t, label) in &picture.across {
+        let px = x(*t);
+        let _ = writeln!(
+            out,
+            r##"<line x1="{px:.1}" y1="{lanes_top}" x2="{px:.1}" y2="{lanes_bottom}" stroke="#8e44ad" stroke-width="1.5" stroke-dasharray="4 3"/><text x="{:.1}" y="{:.1}" font-size="10" fill="#8e44ad">{}</text>"##,
+            px + 3.0,
+            lanes_top + 10.0,
+            esc(label)
+        );
+    }
     // Legend.
-    let ly = lanes_bottom + 44.0;
-    let items: [(&str, &str); 7] = [
+    let mut ly = lanes_bottom + 44.0;
+    let mut items: Vec<(&str, &str)> = vec![
         ("poll tick", "poll"),
         ("heartbeat", "heartbeat"),
         ("poll failure", "failure"),
@@ -325,8 +477,18 @@ fn panel(out: &mut String, top: f64, report: &ScenarioReport, run: &RunResult) -
         ("attempt failed", "failed"),
         ("attempt timed out / lost", "lost"),
     ];
+    if picture.has_network() {
+        items.extend([
+            ("partitioned", "partitioned"),
+            ("held", "held"),
+            ("dropped", "dropped"),
+        ]);
+    }
     let mut lx = LEFT;
     for (label, kind) in items {
+        if kind == "partitioned" {
+            (lx, ly) = (LEFT, ly + 18.0);
+        }
         let swatch = match kind {
             "poll" => format!(
                 r##"<line x1="{0:.1}" y1="{1:.1}" x2="{0:.1}" y2="{2:.1}" stroke="#8a8a8a"/>"##,
@@ -363,6 +525,20 @@ fn panel(out: &mut String, top: f64, report: &ScenarioReport, run: &RunResult) -
                 r##"<rect x="{lx:.1}" y="{:.1}" width="14" height="10" rx="2" fill="{}"/>"##,
                 ly - 9.0,
                 attempt_color("failed")
+            ),
+            "partitioned" | "held" => format!(
+                r##"<rect x="{lx:.1}" y="{:.1}" width="14" height="10" fill="{}" fill-opacity="0.35"/>"##,
+                ly - 9.0,
+                if kind == "held" { "#f3d250" } else { "#9b59b6" }
+            ),
+            "dropped" => format!(
+                r##"<path d="M{:.1},{:.1} L{:.1},{:.1} L{:.1},{:.1} Z" fill="#8e44ad"/>"##,
+                lx + 1.0,
+                ly - 8.0,
+                lx + 9.0,
+                ly - 8.0,
+                lx + 5.0,
+                ly - 1.0
             ),
             _ => format!(
                 r##"<rect x="{lx:.1}" y="{:.1}" width="14" height="10" rx="2" fill="{}"/>"##,
