@@ -455,3 +455,39 @@ fn the_timeline_shows_partitions_and_dropped_messages() {
         "{svg}"
     );
 }
+
+/// A link is in one state at a time: held at 100 ms, partitioned at 150 ms
+/// (which replaces the hold), repaired at 200 ms; the release at 300 ms
+/// finds nothing to end. Two bands, not one.
+#[test]
+fn the_timeline_follows_each_link_through_hold_partition_and_repair() {
+    let dir = scratch("timeline-link-states");
+    let file = dir.join("net.yaml");
+    std::fs::write(
+        &file,
+        "name: net-hold-partition\nengine: turmoil\nrunner: { poll_interval: 10ms, heartbeat_interval: 1s, reassignment_interval: 1s, worker_timeout: 3s, request_timeout: 20ms }\nrollouts:\n  - id: r1\n    enqueue_at: 350ms\n    run: { duration: 5ms, output: \"4\" }\nfaults:\n  at:\n    - { at: 100ms, hold: [worker-1, queue], for: 200ms }\n    - { at: 150ms, partition: [worker-1, queue], for: 50ms }\n",
+    )
+    .unwrap();
+    let svg_path = dir.join("net.svg");
+    let out = run(&[
+        "scenario",
+        file.to_str().unwrap(),
+        "--timeline",
+        svg_path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    let bands: Vec<&str> = svg
+        .split("<title>")
+        .skip(1)
+        .filter_map(|t| t.split("</title>").next())
+        .filter(|t| t.starts_with("link to"))
+        .collect();
+    assert_eq!(
+        bands,
+        [
+            "link to queue held: 100ms to 150ms",
+            "link to queue partitioned: 150ms to 200ms"
+        ]
+    );
+}

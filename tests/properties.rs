@@ -113,6 +113,7 @@ struct Model {
     retry_metrics: bool,
     max_attempts: Option<u32>,
     workers: u32,
+    restart_after: Option<u64>,
     rollouts: Vec<RolloutModel>,
     generate: Option<(u32, u64, u64)>,
     scripts: Vec<(&'static str, Vec<(&'static str, u32)>)>,
@@ -169,7 +170,12 @@ fn model() -> impl Strategy<Value = Model> {
     (
         (any::<u64>(), prop::bool::weighted(0.25)),
         runner,
-        (any::<bool>(), prop::option::of(1..4u32), 1..4u32),
+        (
+            any::<bool>(),
+            prop::option::of(1..4u32),
+            1..4u32,
+            prop::option::of(0..60u64),
+        ),
         prop::collection::vec(rollout(), 1..6),
         prop::option::of((1..40u32, 0..20u64, 0..50u64)),
         (ops, prop::collection::vec(script(), 4)),
@@ -180,7 +186,7 @@ fn model() -> impl Strategy<Value = Model> {
             |(
                 (seed, tokio),
                 (poll, heartbeat, reassignment, timeout, initial, extra),
-                (retry_metrics, max_attempts, workers),
+                (retry_metrics, max_attempts, workers, restart_after),
                 rollouts,
                 generate,
                 (ops, scripts),
@@ -226,6 +232,7 @@ fn model() -> impl Strategy<Value = Model> {
                     retry_metrics,
                     max_attempts,
                     workers,
+                    restart_after,
                     rollouts,
                     generate,
                     scripts,
@@ -260,6 +267,9 @@ impl Model {
         );
         if let Some(n) = self.max_attempts {
             let _ = writeln!(y, "  max_attempts: {n}");
+        }
+        if let Some(ms) = self.restart_after {
+            let _ = writeln!(y, "  restart_after: {ms}ms");
         }
         let _ = writeln!(y, "workers: {}\nrollouts:", self.workers);
         for (i, r) in self.rollouts.iter().enumerate() {
@@ -361,6 +371,8 @@ proptest! {
         let on = |engine| run_scenario(&scenario, RunOptions { engine: Some(engine), ..RunOptions::default() });
         let virtual_run = on(rollout_sim::sim::EngineKind::Virtual);
         let tokio_run = on(rollout_sim::sim::EngineKind::Tokio);
+        prop_assert_eq!(virtual_run.run.stop, tokio_run.run.stop, "stop reasons differ\n{}", yaml);
+        prop_assert_eq!(virtual_run.run.ended_at, tokio_run.run.ended_at, "end times differ\n{}", yaml);
         if virtual_run.run.trace_hash != tokio_run.run.trace_hash {
             let (v, t) = (&virtual_run.run.trace.events, &tokio_run.run.trace.events);
             let at = v.iter().zip(t.iter()).position(|(a, b)| a != b).unwrap_or(v.len().min(t.len()));

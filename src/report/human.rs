@@ -113,18 +113,25 @@ pub fn render_scenario(report: &ScenarioReport, detail: Detail, style: Style) ->
             report.trace_hash
         ))
     );
-    let width = report
-        .checks
-        .iter()
-        .map(|c| c.name.len())
-        .max()
-        .unwrap_or(0)
-        .max("invariants".len());
     let cap = if detail == Detail::Every {
         usize::MAX
     } else {
         LISTED
     };
+    // The name column fits the checks listed, not those only counted.
+    let listed_names = |passed: bool| {
+        report
+            .checks
+            .iter()
+            .filter(move |c| c.passed == passed)
+            .take(if passed && !detailed { 0 } else { cap })
+            .map(|c| c.name.len())
+    };
+    let width = listed_names(true)
+        .chain(listed_names(false))
+        .max()
+        .unwrap_or(0)
+        .max("invariants".len());
     let (mut passed_listed, mut failed_listed) = (0, 0);
     for check in &report.checks {
         let listed = if check.passed {

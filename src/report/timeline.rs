@@ -127,25 +127,35 @@ fn picture(run: &RunResult) -> Picture {
         }
         match &event.kind {
             EventKind::Link { change, a, b } => {
+                // A link is in one state at a time, as in turmoil: a
+                // partition or hold replaces what the link was, a repair or
+                // release heals it whatever it was.
                 for (worker, other) in link_lanes(a, b) {
                     let key = (worker.to_string(), other.to_string());
-                    match change {
-                        LinkChange::Partition | LinkChange::Hold => {
-                            open_links
-                                .entry(key)
-                                .or_insert((event.at, *change == LinkChange::Hold));
-                        }
-                        LinkChange::Repair | LinkChange::Release => {
-                            if let Some((start, held)) = open_links.remove(&key) {
-                                let lane = lanes.entry(WorkerId::new(worker)).or_default();
-                                lane.links.push(LinkBand {
-                                    start,
-                                    end: event.at,
-                                    held,
-                                    label: other.to_string(),
-                                });
-                            }
-                        }
+                    let held = match change {
+                        LinkChange::Partition => Some(false),
+                        LinkChange::Hold => Some(true),
+                        LinkChange::Repair | LinkChange::Release => None,
+                    };
+                    if let Some(&(_, open_held)) = open_links.get(&key)
+                        && Some(open_held) == held
+                    {
+                        continue;
+                    }
+                    if let Some((start, was_held)) = open_links.remove(&key) {
+                        lanes
+                            .entry(WorkerId::new(worker))
+                            .or_default()
+                            .links
+                            .push(LinkBand {
+                                start,
+                                end: event.at,
+                                held: was_held,
+                                label: other.to_string(),
+                            });
+                    }
+                    if let Some(held) = held {
+                        open_links.insert(key, (event.at, held));
                     }
                 }
                 continue;

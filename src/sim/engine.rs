@@ -79,7 +79,10 @@ pub enum StopReason {
         /// The budget.
         max_events: usize,
     },
-    /// Nothing was left to happen (every worker gone), before the stop rule held.
+    /// Nothing was left to happen (every worker gone), before the stop rule
+    /// held. Only with `stop.when: all_terminal`: a run told to stop at an
+    /// instant runs to it (and ends with [`StopAt`](Self::StopAt)) whoever
+    /// is left, on every engine.
     Stalled,
 }
 
@@ -354,6 +357,15 @@ impl Supervisor {
         }
     }
 
+    /// Drops the pending restart of a worker that a planned crash or
+    /// restart acts on: the plan decides from then on, as on the turmoil
+    /// engine.
+    fn forget(&mut self, control: &Control) {
+        if let Control::Fault(TimedAction::Crash(worker) | TimedAction::Restart(worker)) = control {
+            self.due.remove(worker);
+        }
+    }
+
     /// When the next restart is due.
     fn next(&self) -> Option<Duration> {
         self.due.values().min().copied()
@@ -425,6 +437,7 @@ fn run_virtual(plan: &SimPlan) -> RunResult {
         while let Some((at, control)) = controls.get(next_control)
             && *at <= now
         {
+            supervisor.forget(control);
             workers.apply(&world, &mut exec, control);
             next_control += 1;
         }
@@ -473,7 +486,12 @@ fn run_virtual(plan: &SimPlan) -> RunResult {
     finish_world(world, EngineKind::Virtual, stop, ended_at, workers)
 }
 
-struct TokioHost;
+/// Spawns on the `LocalSet`, counting the tasks not yet polled once: the
+/// control loop lets them all start before it judges the instant.
+#[derive(Default)]
+struct TokioHost {
+    unstarted: Rc<std::cell::Cell<usize>>,
+}
 
 impl TaskHost for TokioHost {
     type Handle = tokio::task::JoinHandle<()>;
@@ -481,7 +499,12 @@ impl TaskHost for TokioHost {
         &mut self,
         task: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
     ) -> Self::Handle {
-        tokio::task::spawn_local(task)
+        let unstarted = self.unstarted.clone();
+        unstarted.set(unstarted.get() + 1);
+        tokio::task::spawn_local(async move {
+            unstarted.set(unstarted.get() - 1);
+            task.await;
+        })
     }
     fn cancel(&mut self, handle: &Self::Handle) {
         handle.abort();
@@ -524,9 +547,10 @@ impl Clock for HorizonClock {
     }
 }
 
-/// How many times the tokio engine yields for the tasks woken at an instant
-/// to report their timers due before it moves on: a `LocalSet` polls 61
-/// tasks a round, and a run has 1,024 workers at most.
+/// How many times in a row the tokio engine yields for the tasks of an
+/// instant (woken, released or just spawned) to be polled before it moves
+/// on: a `LocalSet` polls 61 tasks a round, and a run has 1,024 workers at
+/// most, so 17 rounds do; the bound only keeps a mistake from spinning.
 const MAX_SETTLE_ROUNDS: u32 = 64;
 
 fn run_tokio(plan: &SimPlan) -> RunResult {
@@ -581,7 +605,7 @@ fn run_tokio_on(plan: &SimPlan, paused: bool) -> RunResult {
         }
         let controls = world.controls();
         let mut next_control = 0;
-        let mut host = TokioHost;
+        let mut host = TokioHost::default();
         let mut workers = Workers::start(&world, &mut host, &plan.workers);
         let mut supervisor = Supervisor::new(plan.network.restart_after);
         let stop = loop {
@@ -601,6 +625,8 @@ fn run_tokio_on(plan: &SimPlan, paused: bool) -> RunResult {
             // their timers due when polled, so let them be polled first),
             // then the controls due by now apply, then every task ready at
             // this instant runs before the loop judges.
+            // A `LocalSet` polls 61 tasks a round, so more than that take
+            // several yields: count what is left, not the yields.
             let mut rounds = 0;
             while order.waiting(now) && rounds < MAX_SETTLE_ROUNDS {
                 tokio::task::yield_now().await;
@@ -610,13 +636,23 @@ fn run_tokio_on(plan: &SimPlan, paused: bool) -> RunResult {
             while let Some((at, control)) = controls.get(next_control)
                 && *at <= now
             {
+                supervisor.forget(control);
                 workers.apply(&world, &mut host, control);
                 next_control += 1;
             }
             supervisor.restart_due(&mut workers, &world, &mut host, now);
-            tokio::task::yield_now().await;
-            while order.release_settled(now) {
+            loop {
                 tokio::task::yield_now().await;
+                let mut rounds = 0;
+                while (order.outstanding() > 0 || host.unstarted.get() > 0)
+                    && rounds < MAX_SETTLE_ROUNDS
+                {
+                    tokio::task::yield_now().await;
+                    rounds += 1;
+                }
+                if !order.release_settled(now) {
+                    break;
+                }
             }
             supervisor.watch(&mut workers, &host, now);
             if world.trace.len() > plan.limits.max_events {
@@ -627,7 +663,10 @@ fn run_tokio_on(plan: &SimPlan, paused: bool) -> RunResult {
             if plan.stop.when == StopWhen::AllTerminal && world.all_terminal() {
                 break StopReason::AllTerminal;
             }
-            if !workers.any_alive(&host)
+            // With `stop.when: at`, time runs to that instant whoever is
+            // left, as on the virtual engine.
+            if stop_at.is_none()
+                && !workers.any_alive(&host)
                 && next_control >= controls.len()
                 && supervisor.next().is_none()
             {

@@ -44,6 +44,9 @@ struct Entry {
 struct State {
     next: u64,
     entries: BTreeMap<Key, Entry>,
+    /// Entries let through whose sleep has not yet seen it (its task has
+    /// not been polled since).
+    released: usize,
 }
 
 /// The gate behind one run's tokio timers. Share it with `Rc` between the
@@ -104,12 +107,19 @@ impl TimerOrder {
                     e.released = true;
                     e.waker.take()
                 })
-                .collect()
+                .collect::<Vec<_>>()
         };
+        self.state.borrow_mut().released += wakers.len();
         for waker in wakers {
             waker.wake();
         }
         true
+    }
+
+    /// How many sleeps were let through and have not yet seen it: their
+    /// tasks are woken and not yet polled.
+    pub fn outstanding(&self) -> usize {
+        self.state.borrow().released
     }
 
     /// True while a sleep registered for an instant up to `now` is not yet
@@ -138,9 +148,14 @@ impl TimerOrder {
     }
 
     fn remove(&self, key: Key) {
-        let removed = self.state.borrow_mut().entries.remove(&key);
-        if removed.is_some_and(|e| !e.released) {
-            self.settled.notify_one();
+        let mut state = self.state.borrow_mut();
+        match state.entries.remove(&key) {
+            Some(e) if e.released => state.released -= 1,
+            Some(_) => {
+                drop(state);
+                self.settled.notify_one();
+            }
+            None => {}
         }
     }
 }
@@ -187,6 +202,7 @@ impl<N: Fn() -> Duration, T: Future<Output = ()>> Future for OrderedSleep<N, T> 
             .expect("a registered sleep keeps its entry until it ends");
         if entry.released {
             state.entries.remove(&key);
+            state.released -= 1;
             *this.key = None;
             return Poll::Ready(());
         }

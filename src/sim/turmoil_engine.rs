@@ -264,7 +264,10 @@ fn drive(plan: Rc<SimPlan>, watch: &DropWatch) -> RunResult {
             };
         }
         let any_alive = states.values().any(|s| *s == WorkerState::Alive);
-        if !any_alive && restarts.is_empty() && next_control >= controls.len() {
+        // With `stop.when: at`, time runs to that instant whoever is left,
+        // as on the virtual engine.
+        if stop_at.is_none() && !any_alive && restarts.is_empty() && next_control >= controls.len()
+        {
             break StopReason::Stalled;
         }
         now += TICK;
