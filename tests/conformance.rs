@@ -322,3 +322,16 @@ fn a_planned_crash_cancels_a_pending_supervisor_restart_on_every_engine() {
         assert_eq!(restarts, 1, "{engine}: only the planned restart at 20 ms");
     }
 }
+
+/// A worker restarted and crashed at the same instant never runs: on tokio
+/// its task is dropped before its first poll, and the engine still settles
+/// each instant as the virtual engine does.
+#[test]
+fn a_worker_restarted_and_crashed_at_one_instant_gives_the_same_trace() {
+    let text = "name: spawn-crash\nrunner: { poll_interval: 10ms }\nworkers: 2\nrollouts:\n  - id: r1\n    enqueue_at: 30ms\n    run: { duration: 5ms, output: ok }\nfaults:\n  at:\n    - { at: 0ms, crash: worker-2 }\n    - { at: 20ms, restart: worker-2 }\n    - { at: 20ms, crash: worker-2 }\nexpect:\n  rollouts: { r1: succeeded }\n  finished_at: 35ms\n";
+    let on_virtual = run_text(text, EngineKind::Virtual);
+    let on_tokio = run_text(text, EngineKind::Tokio);
+    assert!(on_virtual.passed(), "{}", explain_failure(&on_virtual));
+    assert!(on_tokio.passed(), "{}", explain_failure(&on_tokio));
+    assert_eq!(on_tokio.run.trace_hash, on_virtual.run.trace_hash);
+}

@@ -499,10 +499,9 @@ impl TaskHost for TokioHost {
         &mut self,
         task: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
     ) -> Self::Handle {
-        let unstarted = self.unstarted.clone();
-        unstarted.set(unstarted.get() + 1);
+        let mut unstarted = Unstarted::count(self.unstarted.clone());
         tokio::task::spawn_local(async move {
-            unstarted.set(unstarted.get() - 1);
+            unstarted.started();
             task.await;
         })
     }
@@ -511,6 +510,36 @@ impl TaskHost for TokioHost {
     }
     fn is_alive(&self, handle: &Self::Handle) -> bool {
         !handle.is_finished()
+    }
+}
+
+/// One task counted in [`TokioHost::unstarted`] until its first poll, or
+/// until it is dropped unpolled (a worker crashed at the instant it was
+/// started).
+struct Unstarted {
+    count: Rc<std::cell::Cell<usize>>,
+    counted: bool,
+}
+
+impl Unstarted {
+    fn count(count: Rc<std::cell::Cell<usize>>) -> Self {
+        count.set(count.get() + 1);
+        Self {
+            count,
+            counted: true,
+        }
+    }
+
+    fn started(&mut self) {
+        if std::mem::take(&mut self.counted) {
+            self.count.set(self.count.get() - 1);
+        }
+    }
+}
+
+impl Drop for Unstarted {
+    fn drop(&mut self) {
+        self.started();
     }
 }
 
