@@ -190,32 +190,26 @@ fn drive(plan: Rc<SimPlan>, watch: &DropWatch) -> RunResult {
     let mut now = Duration::ZERO;
     let stop = loop {
         clock.set_between_steps(now);
+        let mut driver = Driver {
+            sim: &mut sim,
+            world: &world,
+            hosts: &hosts,
+            states: &mut states,
+            restarts: &mut restarts,
+        };
         while let Some((at, control)) = controls.get(next_control)
             && *at <= now
         {
-            let mut driver = Driver {
-                sim: &mut sim,
-                world: &world,
-                hosts: &hosts,
-                states: &mut states,
-                restarts: &mut restarts,
-            };
             driver.apply(control);
             next_control += 1;
         }
-        let due: Vec<WorkerId> = restarts
+        let due: Vec<WorkerId> = driver
+            .restarts
             .iter()
             .filter(|(_, at)| **at <= now)
             .map(|(w, _)| w.clone())
             .collect();
         for worker in due {
-            let mut driver = Driver {
-                sim: &mut sim,
-                world: &world,
-                hosts: &hosts,
-                states: &mut states,
-                restarts: &mut restarts,
-            };
             driver.restart(&worker);
         }
 
