@@ -36,6 +36,7 @@ use crate::sim::plan::{
 
 use super::diagnostics::{LoadError, Problem};
 use super::expect::{Expectations, RewardValue, RolloutExpectation, Target};
+use super::files::{FileKind, InputError, read_input};
 use super::schema::*;
 use super::source::{Path, PathSegment, SourceMap};
 
@@ -89,7 +90,10 @@ impl Scenario {
     pub fn check_engine(&self, engine: EngineKind) -> Result<(), LoadError> {
         match &self.turmoil_only {
             Some(problem) if engine != EngineKind::Turmoil => {
-                let source = std::fs::read_to_string(&self.path).unwrap_or_default();
+                let source = read_input(FsPath::new(&self.path), MAX_FILE_BYTES)
+                    .ok()
+                    .and_then(|bytes| String::from_utf8(bytes).ok())
+                    .unwrap_or_default();
                 let mut problem = problem.clone();
                 problem.message = format!("{}, not the {engine} engine", problem.message);
                 if source.is_empty() {
@@ -102,21 +106,11 @@ impl Scenario {
     }
 }
 
-/// Reads and loads a scenario file.
+/// Reads and loads a scenario file: a regular file of at most
+/// [`MAX_FILE_BYTES`], read through [`read_input`].
 pub fn load_file(path: &FsPath) -> Result<Scenario, LoadError> {
     let display = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| LoadError::io(&display, &e))?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(LoadError::single(
-            &display,
-            String::new(),
-            Problem::new(format!(
-                "the file is {} bytes; scenario files are limited to {MAX_FILE_BYTES} bytes (use `generate:` for many rollouts)",
-                meta.len()
-            )),
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| LoadError::io(&display, &e))?;
+    let bytes = read_input(path, MAX_FILE_BYTES).map_err(|e| input_error(&display, e))?;
     let source = String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let bytes = e.into_bytes();
@@ -140,6 +134,31 @@ pub fn load_file(path: &FsPath) -> Result<Scenario, LoadError> {
         )
     })?;
     load_str(&display, &source)
+}
+
+/// Why a scenario file could not be read, as a load error.
+fn input_error(path: &str, error: InputError) -> LoadError {
+    let problem = match error {
+        InputError::TooLarge { max, size } => Problem::new(match size {
+            Some(size) => format!(
+                "the file is {size} bytes; scenario files are limited to {max} bytes (use `generate:` for many rollouts)"
+            ),
+            None => format!(
+                "scenario files are limited to {max} bytes, and this one holds more (use `generate:` for many rollouts)"
+            ),
+        }),
+        InputError::NotRegular(kind) => Problem {
+            help: Some(match kind {
+                FileKind::Folder => {
+                    "give a scenario file; `rollout-sim scenario` also takes folders".into()
+                }
+                _ => "scenarios are read from regular files only: save it to a file first".into(),
+            }),
+            ..Problem::new(error.to_string())
+        },
+        InputError::Io(_) => Problem::new(error.to_string()),
+    };
+    LoadError::single(path, String::new(), problem)
 }
 
 /// Loads a scenario from text; `path` is used in messages.

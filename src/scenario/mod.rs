@@ -8,6 +8,7 @@
 pub mod diagnostics;
 pub mod duration;
 pub mod expect;
+pub mod files;
 mod json_schema;
 pub mod load;
 pub mod outcome;
