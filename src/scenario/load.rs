@@ -34,7 +34,7 @@ use crate::sim::plan::{
     StopRule, StopWhen, TimedAction, TimedFault,
 };
 
-use super::diagnostics::{LoadError, Problem};
+use super::diagnostics::{LoadError, MAX_SUGGESTION_CANDIDATES, Problem};
 use super::expect::{Expectations, RewardValue, RolloutExpectation, Target};
 use super::files::{FileKind, InputError, read_input};
 use super::schema::*;
@@ -163,6 +163,36 @@ fn input_error(path: &str, error: InputError) -> LoadError {
 
 /// Loads a scenario from text; `path` is used in messages.
 pub fn load_str(path: &str, source: &str) -> Result<Scenario, LoadError> {
+    // A byte-order mark (Windows editors write one) is not YAML content:
+    // serde_norway takes it for the start of a second document. The text
+    // after it is loaded, and problems are placed back in the whole file.
+    const BOM: &str = "\u{feff}";
+    let Some(text) = source.strip_prefix(BOM) else {
+        return load_text(path, source);
+    };
+    match load_text(path, text) {
+        Ok(mut scenario) => {
+            scenario.source_hash = xxhash_rust::xxh3::xxh3_64(source.as_bytes());
+            if let Some(span) = scenario.turmoil_only.as_mut().and_then(|p| p.span.as_mut()) {
+                span.offset += BOM.len();
+            }
+            Ok(scenario)
+        }
+        Err(mut error) => {
+            for problem in &mut error.problems {
+                if let Some(span) = &mut problem.span {
+                    span.offset += BOM.len();
+                }
+            }
+            if !error.source.is_empty() {
+                error.source = source.to_string();
+            }
+            Err(error)
+        }
+    }
+}
+
+fn load_text(path: &str, source: &str) -> Result<Scenario, LoadError> {
     if source.len() as u64 > MAX_FILE_BYTES {
         return Err(LoadError::single(
             path,
@@ -221,8 +251,11 @@ struct Validator<'a> {
     within: Duration,
 }
 
-/// The most times one `faults.at` entry may repeat with `every`.
-pub const MAX_REPEATS: u64 = 10_000;
+/// The most timed faults a scenario schedules: every `faults.at` entry
+/// counted once `every` has repeated it until `stop.within`, and the end of
+/// a `partition`, `hold` or `latency` with `for` counted as one more. One
+/// cap over all entries, checked before any is expanded.
+pub const MAX_TIMED_FAULTS: u64 = 100_000;
 
 fn path(segments: &[&dyn ToSegment]) -> Path {
     segments.iter().map(|s| s.segment()).collect()
@@ -251,6 +284,13 @@ impl ToSegment for usize {
 }
 
 impl Validator<'_> {
+    /// Whether another problem would still be listed. Past
+    /// [`MAX_PROBLEMS`] problems are only counted: callers skip what costs
+    /// more than the count (suggestions, lists of known names).
+    fn room(&self) -> bool {
+        self.problems.len() < MAX_PROBLEMS
+    }
+
     fn problem(&mut self, at: Path, message: impl Into<String>, help: Option<String>) {
         if self.problems.len() >= MAX_PROBLEMS {
             self.omitted += 1;
@@ -883,7 +923,7 @@ impl Validator<'_> {
         self.problem(
             at,
             format!(
-                "this rollout's input, outputs and rewards would take about {} KiB; the limit is {} KiB a rollout",
+                "this rollout's input and scripted attempts (their outputs, rewards and errors) would take about {} KiB; the limit is {} KiB a rollout",
                 bytes >> 10,
                 MAX_ROLLOUT_PAYLOAD_BYTES >> 10
             ),
@@ -1013,7 +1053,7 @@ impl Validator<'_> {
                             self.key_problem(
                                 w_at.clone(),
                                 format!("unknown worker `{worker}` in faults.{name}"),
-                                Some(known("workers", workers)),
+                                self.room().then(|| known("workers", workers)),
                             );
                         }
                         map.insert(WorkerId::new(worker), self.script(name, steps, w_at));
@@ -1024,6 +1064,10 @@ impl Validator<'_> {
             scripts.insert(op, script);
         }
         let mut timed = Vec::new();
+        // Counted before each entry is expanded: past the cap, entries are
+        // still checked but nothing more is allocated.
+        let mut scheduled: u64 = 0;
+        let mut over = false;
         for (i, event) in faults.at.iter().enumerate() {
             let at = path(&[&"faults", &"at", &i]);
             let Some(when) = event.at else {
@@ -1037,11 +1081,20 @@ impl Validator<'_> {
             let Some(actions) = self.timed_actions(&at, event, workers) else {
                 continue;
             };
-            for first in self.repeat(
-                &path(&[&"faults", &"at", &i, &"every"]),
-                when.0,
-                event.every,
-            ) {
+            let every_at = path(&[&"faults", &"at", &i, &"every"]);
+            let (every, repeats) = self.repeats(&every_at, when.0, event.every);
+            if over {
+                continue;
+            }
+            scheduled = scheduled.saturating_add(repeats.saturating_mul(actions.len() as u64));
+            if scheduled > MAX_TIMED_FAULTS {
+                over = true;
+                timed = Vec::new();
+                self.too_many_timed_faults(at, event.every.is_some(), repeats, scheduled);
+                continue;
+            }
+            for k in 0..repeats {
+                let first = when.0.saturating_add(every.saturating_mul(k as u32));
                 for (offset, action) in &actions {
                     timed.push(TimedFault {
                         at: first.saturating_add(*offset),
@@ -1051,6 +1104,29 @@ impl Validator<'_> {
             }
         }
         (scripts, timed)
+    }
+
+    fn too_many_timed_faults(&mut self, at: Path, every: bool, repeats: u64, scheduled: u64) {
+        let (at, message, help) = if every {
+            let mut every_at = at;
+            every_at.push("every".into());
+            (
+                every_at,
+                format!(
+                    "repeating until stop.within gives {repeats} events here and {scheduled} timed faults in all; the limit is {MAX_TIMED_FAULTS}, over every `faults.at` entry"
+                ),
+                "repeat less often, shorten `stop.within`, or use fewer entries",
+            )
+        } else {
+            (
+                at,
+                format!(
+                    "`faults.at` schedules more than {MAX_TIMED_FAULTS} timed faults (entries repeated with `every` included); the limit is {MAX_TIMED_FAULTS}"
+                ),
+                "use fewer entries, or repeat less often",
+            )
+        };
+        self.problem(at, message, Some(help.into()));
     }
 
     /// What one `faults.at` entry does, as actions at offsets from its `at`
@@ -1210,31 +1286,24 @@ impl Validator<'_> {
         Some(actions)
     }
 
-    /// The times of a timed fault at `first`, repeated `every` until
-    /// `stop.within` (bounded by [`MAX_REPEATS`]).
-    fn repeat(
+    /// How often a timed fault at `first` repeats `every` until
+    /// `stop.within` (1 without `every`), and the interval: arithmetic
+    /// only, nothing is expanded here.
+    fn repeats(
         &mut self,
         at: &Path,
         first: Duration,
         every: Option<super::duration::Dur>,
-    ) -> Vec<Duration> {
+    ) -> (Duration, u64) {
         let Some(every) = every.map(|d| d.0) else {
-            return vec![first];
+            return (Duration::ZERO, 1);
         };
         if every.is_zero() {
             self.problem(at.clone(), "`every` must be greater than 0", None);
-            return vec![first];
+            return (Duration::ZERO, 1);
         }
         let count = self.within.saturating_sub(first).as_nanos() / every.as_nanos() + 1;
-        if count > u128::from(MAX_REPEATS) {
-            self.problem(
-                at.clone(),
-                format!("repeating every {} until stop.within gives {count} events; the limit is {MAX_REPEATS}", super::duration::format_duration(every)),
-                Some("repeat less often, or shorten stop.within".into()),
-            );
-            return vec![first];
-        }
-        (0..count as u32).map(|k| first + every * k).collect()
+        (every, u64::try_from(count).unwrap_or(u64::MAX))
     }
 
     fn stop(&mut self, stop: &StopSection) -> StopRule {
@@ -1307,7 +1376,8 @@ impl Validator<'_> {
                     "`{key}` names an attempt of unknown rollout `{}`",
                     attempt.rollout
                 ),
-                Some(known_near("rollouts", attempt.rollout.as_str(), rollouts)),
+                self.room()
+                    .then(|| known_near("rollouts", attempt.rollout.as_str(), rollouts)),
             );
             return None;
         }
@@ -1317,7 +1387,7 @@ impl Validator<'_> {
         self.key_problem(
             at,
             format!("unknown rollout `{key}`"),
-            Some(known_near("rollouts", key, rollouts)),
+            self.room().then(|| known_near("rollouts", key, rollouts)),
         );
         None
     }
@@ -1359,7 +1429,7 @@ impl Validator<'_> {
                 self.problem(
                     worker_at,
                     format!("unknown worker `{w}`"),
-                    Some(known_near("workers", w, workers)),
+                    self.room().then(|| known_near("workers", w, workers)),
                 );
             }
             let expectation = RolloutExpectation {
@@ -1376,7 +1446,7 @@ impl Validator<'_> {
                 self.key_problem(
                     at,
                     format!("unknown rollout `{key}`"),
-                    Some(known_near("rollouts", key, rollouts)),
+                    self.room().then(|| known_near("rollouts", key, rollouts)),
                 );
             }
         }
@@ -1562,8 +1632,19 @@ impl Validator<'_> {
             let late = |want: &RolloutExpectation, r: &RolloutPlan| {
                 want.status.is_some_and(|s| s.is_terminal()) && earliest(r) > stop_at
             };
+            // One pass over the rollouts for the named ones, not a search
+            // per name: a million rollouts and many names stay linear.
+            let plans: BTreeMap<&str, &RolloutPlan> = if named.is_empty() {
+                BTreeMap::new()
+            } else {
+                rollouts
+                    .iter()
+                    .filter(|r| named.contains(r.id.as_str()))
+                    .map(|r| (r.id.as_str(), r))
+                    .collect()
+            };
             for (id, want) in &expect.rollouts {
-                if let Some(r) = rollouts.iter().find(|r| r.id == *id)
+                if let Some(r) = plans.get(id.as_str()).copied()
                     && late(want, r)
                 {
                     self.problem(
@@ -1711,8 +1792,12 @@ pub const MAX_ROLLOUT_PAYLOAD_BYTES: u64 = 64 << 10;
 pub const MAX_PAYLOAD_BYTES: u64 = 64 << 20;
 
 /// An estimate of the memory one rollout's payload takes: its input and,
-/// per scripted attempt, output, rewards and error message.
+/// per scripted attempt, output, rewards and error message, and the record
+/// of every scripted attempt after the first (each rollout has one; a
+/// `generate` entry copies the list into every rollout, so a long list of
+/// empty attempts costs as much as a large output).
 fn payload_bytes(input: Option<&Value>, attempts: &[RunStep]) -> u64 {
+    let records = (attempts.len().saturating_sub(1) * std::mem::size_of::<RunStep>()) as u64;
     let steps: u64 = attempts
         .iter()
         .map(|step| match &step.result {
@@ -1725,7 +1810,10 @@ fn payload_bytes(input: Option<&Value>, attempts: &[RunStep]) -> u64 {
             StepResult::Failed { message } => 24 + message.len() as u64,
         })
         .sum();
-    input.map_or(0, value_bytes).saturating_add(steps)
+    input
+        .map_or(0, value_bytes)
+        .saturating_add(steps)
+        .saturating_add(records)
 }
 
 /// An estimate of the heap a JSON value takes (serde_json's layout: 32
@@ -1748,8 +1836,21 @@ fn value_bytes(value: &Value) -> u64 {
 }
 
 /// [`known`], led by the nearest name when `given` looks like a typo of one.
+///
+/// Of a million names, only those next to `given` in name order are
+/// compared ([`MAX_SUGGESTION_CANDIDATES`] in all): a typo past the first
+/// few characters sorts beside the name it misspells.
 fn known_near(what: &str, given: &str, names: &BTreeSet<&str>) -> String {
-    match super::diagnostics::nearest(given, names.iter().copied()) {
+    use std::ops::Bound;
+    let half = MAX_SUGGESTION_CANDIDATES / 2;
+    let before = names
+        .range::<str, _>((Bound::Unbounded, Bound::Excluded(given)))
+        .rev()
+        .take(half);
+    let after = names
+        .range::<str, _>((Bound::Included(given), Bound::Unbounded))
+        .take(half);
+    match super::diagnostics::nearest(given, before.chain(after).copied()) {
         Some(near) => format!("did you mean `{near}`? {}", known(what, names)),
         None => known(what, names),
     }

@@ -179,8 +179,28 @@ pub struct ScreenError {
 }
 
 enum Frame {
-    Map { node: u32, key: Option<String> },
-    Seq { node: u32, index: usize },
+    Map {
+        node: u32,
+        key: Option<String>,
+    },
+    Seq {
+        node: u32,
+        index: usize,
+    },
+    /// A mapping or list used as a key (`? [a, b]: 1`), `depth` levels in:
+    /// skipped, then the mapping's key is `?`.
+    ComplexKey {
+        depth: usize,
+    },
+}
+
+/// What [`SourceMap::record`] keeps between events.
+#[derive(Default)]
+struct Recorder {
+    stack: Vec<Frame>,
+    /// The text of every anchored scalar, so that an alias used as a key
+    /// (`*id : 1`) is recorded under the key it stands for.
+    scalars: BTreeMap<usize, String>,
 }
 
 /// The running size of an open collection, for alias expansion.
@@ -217,7 +237,7 @@ impl SourceMap {
             .collect();
         let byte = |chars: usize| char_to_byte.get(chars).copied().unwrap_or(source.len());
         let mut map = Self::default();
-        let mut stack: Vec<Frame> = Vec::new();
+        let mut recorder = Recorder::default();
         // Alias expansion: the expanded size of every anchored node, and the
         // running size of each open collection.
         let mut anchors: BTreeMap<usize, u64> = BTreeMap::new();
@@ -339,7 +359,7 @@ impl SourceMap {
                     );
                 }
             }
-            map.record(&mut stack, event, here);
+            map.record(&mut recorder, event, here);
         }
         if strict && documents == 0 {
             return (
@@ -368,30 +388,68 @@ impl SourceMap {
         })
     }
 
-    fn record(&mut self, stack: &mut Vec<Frame>, event: Event<'_>, here: ByteSpan) {
-        // A key position in a mapping takes scalar keys; anything else is a
-        // value whose node is the parent's child by key or index.
+    fn record(&mut self, recorder: &mut Recorder, event: Event<'_>, here: ByteSpan) {
+        let stack = &mut recorder.stack;
+        if let Event::Scalar(text, _, anchor, _) = &event
+            && *anchor != 0
+        {
+            recorder.scalars.insert(*anchor, text.to_string());
+        }
+        if let Some(Frame::ComplexKey { depth }) = stack.last_mut() {
+            match event {
+                Event::MappingStart(..) | Event::SequenceStart(..) => *depth += 1,
+                Event::MappingEnd | Event::SequenceEnd => {
+                    *depth -= 1;
+                    if *depth == 0 {
+                        stack.pop();
+                        if let Some(Frame::Map { key, .. }) = stack.last_mut() {
+                            *key = Some(String::from("?"));
+                        }
+                    }
+                }
+                _ => {}
+            }
+            return;
+        }
+        // A key position in a mapping takes scalar keys, aliases of them,
+        // and (skipped, named `?`) complex keys; anything else is a value
+        // whose node is the parent's child by key or index.
         if let Some(Frame::Map {
             node,
             key: key @ None,
         }) = stack.last_mut()
         {
             let parent = *node;
-            if let Event::Scalar(text, ..) = &event {
-                let id = self.child(parent, PathSegment::Key(text.to_string()));
+            let text = match &event {
+                Event::Scalar(text, ..) => Some(text.to_string()),
+                Event::Alias(anchor) => Some(
+                    recorder
+                        .scalars
+                        .get(anchor)
+                        .cloned()
+                        .unwrap_or_else(|| String::from("?")),
+                ),
+                _ => None,
+            };
+            if let Some(text) = text {
+                *key = Some(text.clone());
+                let id = self.child(parent, PathSegment::Key(text));
                 // A repeated key keeps the span of its last occurrence, which
                 // is where a "duplicate key" error points.
                 self.nodes[id as usize].key = Packed::pack(here);
-                *key = Some(text.to_string());
                 return;
             }
-            if matches!(event, Event::MappingEnd) {
-                stack.pop();
-                advance(stack);
-                return;
+            match event {
+                Event::MappingEnd => {
+                    stack.pop();
+                    advance(stack);
+                }
+                Event::MappingStart(..) | Event::SequenceStart(..) => {
+                    stack.push(Frame::ComplexKey { depth: 1 });
+                }
+                _ => {}
             }
-            // A complex key: give it a placeholder name and walk on.
-            *key = Some(String::from("?"));
+            return;
         }
         let node = match stack.last() {
             Some(Frame::Map { node, key: Some(k) }) => {
@@ -554,16 +612,83 @@ fn advance(stack: &mut [Frame]) {
     match stack.last_mut() {
         Some(Frame::Map { key, .. }) => *key = None,
         Some(Frame::Seq { index, .. }) => *index += 1,
-        None => {}
+        Some(Frame::ComplexKey { .. }) | None => {}
     }
 }
 
-/// 1-based line and column of a byte offset.
+/// 1-based line and column of a byte offset, the column counted in
+/// characters.
+///
+/// Lines end as YAML 1.2 ends them (and as editors and miette do): at a
+/// line feed, a carriage return followed by a line feed, or a carriage
+/// return alone (old Mac files). A byte-order mark takes no column. For
+/// many offsets into one text, [`Lines`] finds each without rescanning.
 pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
-    let before = &source[..floor_char_boundary(source, offset)];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
+    let offset = floor_char_boundary(source, offset);
+    let bytes = source.as_bytes();
+    let mut line = 1;
+    let mut start = 0;
+    for (i, b) in bytes[..offset].iter().enumerate() {
+        if is_line_end(bytes, i, *b) {
+            line += 1;
+            start = i + 1;
+        }
+    }
+    (line, column(source, start, offset))
+}
+
+/// Whether the byte `b` at `i` ends a line: a line feed, or a carriage
+/// return not followed by one.
+fn is_line_end(bytes: &[u8], i: usize, b: u8) -> bool {
+    b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
+}
+
+/// The 1-based column of `offset` on the line starting at `start`.
+fn column(source: &str, start: usize, offset: usize) -> usize {
+    let text = &source[start..offset];
+    // A byte-order mark is not shown by editors.
+    let bom = usize::from(start == 0 && text.starts_with('\u{feff}'));
+    text.chars().count() - bom + 1
+}
+
+/// The start of every line of a text, to turn many offsets into lines and
+/// columns in time linear in the text ([`line_col`] scans from the start
+/// each time).
+#[derive(Debug, Clone)]
+pub struct Lines {
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    /// Indexes `source`.
+    pub fn new(source: &str) -> Self {
+        let bytes = source.as_bytes();
+        let mut starts = vec![0];
+        starts.extend(
+            bytes
+                .iter()
+                .enumerate()
+                .filter(|(i, b)| is_line_end(bytes, *i, **b))
+                .map(|(i, _)| i + 1),
+        );
+        Self { starts }
+    }
+
+    /// 1-based line and column of `offset` in the `source` this indexes:
+    /// the same as [`line_col`].
+    pub fn line_col(&self, source: &str, offset: usize) -> (usize, usize) {
+        let offset = floor_char_boundary(source, offset);
+        // The last line starting at or before `offset`.
+        let line = self.starts.partition_point(|s| *s <= offset).max(1);
+        (line, column(source, self.starts[line - 1], offset))
+    }
+
+    /// The byte offset where each line after the one holding `offset`
+    /// starts.
+    pub fn starts_after(&self, offset: usize) -> impl Iterator<Item = usize> + '_ {
+        let first = self.starts.partition_point(|s| *s <= offset);
+        self.starts[first..].iter().copied()
+    }
 }
 
 /// The largest char boundary at or below `offset`.
