@@ -509,24 +509,11 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-/// `text` with control characters escaped (`\n`), so that a key or value
-/// quoted from the file cannot break the one-line-per-problem format.
+/// `text` with control and bidirectional formatting characters escaped
+/// (`\n`, `\u{202e}`), so that a key or value quoted from the file cannot
+/// break the one-line-per-problem format.
 fn one_line(text: &str) -> Cow<'_, str> {
-    if text.chars().any(char::is_control) {
-        Cow::Owned(
-            text.chars()
-                .map(|c| {
-                    if c.is_control() {
-                        c.escape_default().to_string()
-                    } else {
-                        c.to_string()
-                    }
-                })
-                .collect(),
-        )
-    } else {
-        Cow::Borrowed(text)
-    }
+    super::source::escaped(text)
 }
 
 /// One problem with its file, renderable by miette.

@@ -338,6 +338,20 @@ impl Validator<'_> {
         if file.name.trim().is_empty() {
             self.problem(path(&[&"name"]), "the scenario name is empty", None);
         }
+        self.text(
+            path(&[&"name"]),
+            "the scenario name",
+            &file.name,
+            Text::Title,
+        );
+        if let Some(description) = &file.description {
+            self.text(
+                path(&[&"description"]),
+                "the description",
+                description,
+                Text::Prose,
+            );
+        }
         let plan = SimPlan {
             seed: file.seed,
             runner,
@@ -635,7 +649,7 @@ impl Validator<'_> {
                 }
                 let mut seen = BTreeSet::new();
                 for (i, id) in ids.iter().enumerate() {
-                    self.too_long(path(&[&"workers", &i]), "a worker id", id, MAX_NAME_LEN);
+                    self.text(path(&[&"workers", &i]), "a worker id", id, Text::Name);
                     if id.trim().is_empty() {
                         self.problem(path(&[&"workers", &i]), "a worker id is empty", None);
                     } else if !seen.insert(id.as_str()) {
@@ -787,7 +801,7 @@ impl Validator<'_> {
                     if let Some(message) = bad_rollout_id(id) {
                         self.problem(id_at.clone(), message, None);
                     }
-                    self.too_long(id_at.clone(), "a rollout id", id, MAX_NAME_LEN);
+                    self.text(id_at.clone(), "a rollout id", id, Text::Name);
                     let attempts = self.attempts(&at, entry.run.as_ref(), entry.attempts.as_ref());
                     entry_of.push(i as u32);
                     let one = payload_bytes(entry.input.as_ref(), &attempts);
@@ -842,11 +856,11 @@ impl Validator<'_> {
                         self.attempts(&g_at, generate.run.as_ref(), generate.attempts.as_ref());
                     let mut prefix_at = g_at.clone();
                     prefix_at.push("prefix".into());
-                    self.too_long(
+                    self.text(
                         prefix_at,
                         "a rollout id prefix",
                         &generate.prefix,
-                        MAX_NAME_LEN,
+                        Text::Name,
                     );
                     let width = generate.count.to_string().len();
                     let every = generate.every.map_or(Duration::ZERO, |d| d.0);
@@ -887,35 +901,73 @@ impl Validator<'_> {
     }
 
     /// Names and messages are copied into every span and event that
-    /// mentions them: refuses long ones.
+    /// mentions them, and shown in every report: refuses long ones and
+    /// control characters. Rewards are written to JSON and SQLite, which
+    /// hold no NaN or infinity: refuses those.
     fn check_texts(&mut self, at: &Path, spec: &RunSpec) {
         if let Some(text) = &spec.error {
             let mut e = at.clone();
             e.push("error".into());
-            self.too_long(e, "an error message", text, MAX_MESSAGE_LEN);
+            self.text(e, "an error message", text, Text::Message);
         }
-        for (name, _) in spec.rewards.iter().flat_map(|r| r.0.iter()) {
+        for (name, value) in spec.rewards.iter().flat_map(|r| r.0.iter()) {
             let mut r = at.clone();
             r.push("rewards".into());
             r.push(name.clone().into());
-            self.too_long(r, "a reward name", name, MAX_NAME_LEN);
+            self.text(r.clone(), "a reward name", name, Text::Key);
+            if let Some(shown) = non_finite(*value) {
+                self.problem(
+                    r,
+                    format!("a reward must be a finite number, not {shown}"),
+                    Some("rewards are written to JSON and SQLite, which hold no NaN or infinity: emit a finite number".into()),
+                );
+            }
         }
     }
 
-    /// Refuses `text` longer than `max` bytes.
-    fn too_long(&mut self, at: Path, what: &str, text: &str, max: usize) {
-        if text.len() > max {
-            self.problem(
-                at,
-                format!(
-                    "{what} of {} bytes is longer than the limit of {max}",
-                    text.len()
-                ),
-                Some(
-                    "it is copied into every span and trace event that mentions it: shorten it"
-                        .into(),
-                ),
+    /// [`text`](Self::text) for each name of the list at `at`.
+    fn names(&mut self, at: &Path, what: &str, names: &[String]) {
+        for (i, name) in names.iter().enumerate() {
+            let mut name_at = at.clone();
+            name_at.push(i.into());
+            self.text(name_at, what, name, Text::Name);
+        }
+    }
+
+    /// Refuses `text` longer than its kind allows, or holding a control
+    /// character.
+    fn text(&mut self, at: Path, what: &str, text: &str, kind: Text) {
+        if let Some(max) = kind.max_len()
+            && text.len() > max
+        {
+            let message = format!(
+                "{what} of {} bytes is longer than the limit of {max}",
+                text.len()
             );
+            let help = Some(
+                "it is copied into every span and trace event that mentions it: shorten it".into(),
+            );
+            if kind == Text::Key {
+                self.key_problem(at.clone(), message, help);
+            } else {
+                self.problem(at.clone(), message, help);
+            }
+        }
+        if let Some(c) = text.chars().find(|c| kind.refuses(*c)) {
+            let what_char = if c.is_control() {
+                "the control character"
+            } else {
+                "the bidirectional formatting character"
+            };
+            let message = format!("{what} contains {what_char} `{}`", c.escape_unicode());
+            let help = Some(
+                "names and messages are shown in terminals and written into SVG, HTML and JUnit reports, where such characters break or disguise the text: remove it".into(),
+            );
+            if kind == Text::Key {
+                self.key_problem(at, message, help);
+            } else {
+                self.problem(at, message, help);
+            }
         }
     }
 
@@ -935,7 +987,7 @@ impl Validator<'_> {
         self.problem(
             at,
             format!(
-                "the rollouts' inputs, outputs and rewards would take about {} MiB; the limit is {} MiB",
+                "the rollouts' inputs and scripted attempts (their outputs, rewards and errors) would take about {} MiB; the limit is {} MiB",
                 bytes >> 20,
                 MAX_PAYLOAD_BYTES >> 20
             ),
@@ -1001,7 +1053,7 @@ impl Validator<'_> {
                     let mut m = s_at.clone();
                     m.push("fail".into());
                     m.push("message".into());
-                    self.too_long(m, "a fault message", message, MAX_MESSAGE_LEN);
+                    self.text(m, "a fault message", message, Text::Message);
                 }
                 steps.push(FaultStep::Fail {
                     times: fail.times,
@@ -1432,6 +1484,11 @@ impl Validator<'_> {
                     self.room().then(|| known_near("workers", w, workers)),
                 );
             }
+            if let Some(error) = &want.error {
+                let mut error_at = at.clone();
+                error_at.push("error".into());
+                self.text(error_at, "an expected error message", error, Text::Message);
+            }
             let expectation = RolloutExpectation {
                 status,
                 attempts: want.attempts,
@@ -1457,6 +1514,9 @@ impl Validator<'_> {
             };
             let mut list = Vec::new();
             for (name, want) in &rewards.0 {
+                let mut name_at = at.clone();
+                name_at.push(name.clone().into());
+                self.text(name_at, "a reward name", name, Text::Key);
                 let value = match *want {
                     RewardExpect::Exact(v) => RewardValue::Exact(v),
                     RewardExpect::Between(a, b) => {
@@ -1474,6 +1534,7 @@ impl Validator<'_> {
         }
         for (key, names) in expect.absent_rewards.iter().flat_map(|m| m.0.iter()) {
             let at = path(&[&"expect", &"absent_rewards", &key.clone()]);
+            self.names(&at, "a reward name", names);
             if key == "*" {
                 out.absent_rewards
                     .push((None, names.iter().map(|n| n.as_str().into()).collect()));
@@ -1486,6 +1547,7 @@ impl Validator<'_> {
         }
         for (key, names) in expect.spans.iter().flat_map(|m| m.0.iter()) {
             let at = path(&[&"expect", &"spans", &key.clone()]);
+            self.names(&at, "a span name", names);
             if let Some(target) = self.target(at, key, rollouts) {
                 out.spans.push((target, names.as_slice().into()));
             }
@@ -1609,6 +1671,24 @@ impl Validator<'_> {
                     ),
                     Some("raise `stop.within`, or expect an earlier time".into()),
                 ),
+                StopWhen::AllTerminal => {
+                    // The stop condition needs every rollout, the last one
+                    // enqueued included.
+                    let last = rollouts.iter().max_by_key(|r| r.enqueue_at);
+                    if let Some(last) = last
+                        && finished.0 < last.enqueue_at
+                    {
+                        self.problem(
+                            at,
+                            format!(
+                                "finished_at ({finished}) can never hold: `{}` is enqueued at {}, and the run finishes only when every rollout has ended",
+                                last.id,
+                                fmt(last.enqueue_at)
+                            ),
+                            Some("expect a later time, or enqueue the rollouts earlier".into()),
+                        );
+                    }
+                }
                 _ => {}
             }
         }
@@ -1625,12 +1705,40 @@ impl Validator<'_> {
                     Some("remove it, or stop with `when: all_terminal` and expect statuses under `expect.rollouts`".into()),
                 );
             }
-            // A rollout cannot end before it is enqueued and its first
-            // attempt has run.
-            let earliest = |r: &RolloutPlan| r.enqueue_at.saturating_add(r.step(1).duration);
+            // A rollout cannot end before it is enqueued and, unless a
+            // limit on attempts can fail it early (its worker crashes and
+            // the attempt times out), before its first attempt has run.
+            let counts_run = file.runner.max_attempts.is_none();
+            let earliest = |r: &RolloutPlan| {
+                if counts_run {
+                    r.enqueue_at.saturating_add(r.step(1).duration)
+                } else {
+                    r.enqueue_at
+                }
+            };
+            let why = |r: &RolloutPlan| {
+                if counts_run {
+                    format!(
+                        "is enqueued at {} and its first attempt runs {}",
+                        fmt(r.enqueue_at),
+                        fmt(r.step(1).duration)
+                    )
+                } else {
+                    format!("is enqueued at {}", fmt(r.enqueue_at))
+                }
+            };
             let named: BTreeSet<&str> = expect.rollouts.iter().map(|(id, _)| id.as_str()).collect();
             let late = |want: &RolloutExpectation, r: &RolloutPlan| {
                 want.status.is_some_and(|s| s.is_terminal()) && earliest(r) > stop_at
+            };
+            // A rollout enqueued after the run stops is never in the queue:
+            // it has no status, attempt, worker or error to expect.
+            let never_enqueued = |want: &RolloutExpectation, r: &RolloutPlan| {
+                r.enqueue_at > stop_at
+                    && (want.status.is_some()
+                        || want.attempts.is_some_and(|n| n > 0)
+                        || want.worker.is_some()
+                        || want.error.is_some())
             };
             // One pass over the rollouts for the named ones, not a search
             // per name: a million rollouts and many names stay linear.
@@ -1644,44 +1752,76 @@ impl Validator<'_> {
                     .collect()
             };
             for (id, want) in &expect.rollouts {
-                if let Some(r) = plans.get(id.as_str()).copied()
-                    && late(want, r)
-                {
+                let Some(r) = plans.get(id.as_str()).copied() else {
+                    continue;
+                };
+                let at = path(&[&"expect", &"rollouts", &id.to_string()]);
+                if never_enqueued(want, r) {
                     self.problem(
-                        path(&[&"expect", &"rollouts", &id.to_string()]),
+                        at,
                         format!(
-                            "`{id}` cannot be {} by stop.when.at ({}): it is enqueued at {} and its first attempt runs {}",
+                            "`{id}` is enqueued at {}, after the run stops at stop.when.at ({}): it is never in the queue, so nothing expected of it can hold",
+                            fmt(r.enqueue_at),
+                            fmt(stop_at)
+                        ),
+                        Some("enqueue it earlier, stop later, or remove this expectation".into()),
+                    );
+                } else if late(want, r) {
+                    self.problem(
+                        at,
+                        format!(
+                            "`{id}` cannot be {} by stop.when.at ({}): it {}",
                             want.status.map_or("", |s| s.as_str()),
                             fmt(stop_at),
-                            fmt(r.enqueue_at),
-                            fmt(r.step(1).duration)
+                            why(r)
                         ),
-                        Some("stop later, or expect the status it has then (such as running)".into()),
+                        Some(
+                            "stop later, or expect the status it has then (such as running)".into(),
+                        ),
                     );
                 }
             }
             if let Some(want) = &expect.other_rollouts {
-                let mut late_ones = rollouts
-                    .iter()
-                    .filter(|r| !named.contains(r.id.as_str()) && late(want, r));
+                let mut late_ones = rollouts.iter().filter(|r| {
+                    !named.contains(r.id.as_str()) && (late(want, r) || never_enqueued(want, r))
+                });
                 if let Some(first) = late_ones.next() {
                     let more = late_ones.count();
+                    let (what, because) = if never_enqueued(want, first) {
+                        (
+                            "*".to_string(),
+                            format!(
+                                "is enqueued at {}, after the run stops, and is never in the queue",
+                                fmt(first.enqueue_at)
+                            ),
+                        )
+                    } else {
+                        (
+                            format!("*: {}", want.status.map_or("", |s| s.as_str())),
+                            why(first),
+                        )
+                    };
                     self.problem(
                         path(&[&"expect", &"rollouts", &"*"]),
                         format!(
-                            "`*: {}` cannot hold by stop.when.at ({}): `{}` is enqueued at {} and its first attempt runs {}{}",
-                            want.status.map_or("", |s| s.as_str()),
+                            "`{what}` cannot hold by stop.when.at ({}): `{}` {because}{}",
                             fmt(stop_at),
                             first.id,
-                            fmt(first.enqueue_at),
-                            fmt(first.step(1).duration),
-                            if more > 0 { format!(" ({more} more like it)") } else { String::new() }
+                            if more > 0 {
+                                format!(" ({more} more like it)")
+                            } else {
+                                String::new()
+                            }
                         ),
                         Some("stop later, or name the rollouts that finish in time".into()),
                     );
                 }
             }
         }
+        if stop.when == StopWhen::AllTerminal {
+            self.not_terminal_under_all_terminal(expect);
+        }
+        self.contradictions(file, expect);
         // Attempts beyond `max_attempts` never exist.
         if let Some(max) = file.runner.max_attempts.filter(|m| *m > 0) {
             let sections = [
@@ -1734,16 +1874,40 @@ impl Validator<'_> {
         }
         for (key, rewards) in file.expect.rewards.iter().flat_map(|m| m.0.iter()) {
             for (name, want) in &rewards.0 {
-                let nan = match *want {
-                    RewardExpect::Exact(v) => v.is_nan(),
-                    RewardExpect::Between(a, b) => a.is_nan() || b.is_nan(),
-                };
-                if nan {
-                    self.problem(
-                        path(&[&"expect", &"rewards", &key.clone(), &name.clone()]),
+                let at = path(&[&"expect", &"rewards", &key.clone(), &name.clone()]);
+                match *want {
+                    RewardExpect::Exact(v) if v.is_nan() => self.problem(
+                        at,
                         "NaN never equals anything, so this expectation can never hold",
                         Some("expect a number, or `{ between: [a, b] }`".into()),
-                    );
+                    ),
+                    RewardExpect::Exact(v) => {
+                        if let Some(shown) = non_finite(v) {
+                            self.problem(
+                                at,
+                                format!("a reward is never {shown}: rewards are finite numbers, so this expectation can never hold"),
+                                Some("expect a finite number, or `{ between: [a, b] }`".into()),
+                            );
+                        }
+                    }
+                    RewardExpect::Between(a, b) => {
+                        for (i, bound) in [a, b].into_iter().enumerate() {
+                            if let Some(shown) = non_finite(bound) {
+                                let mut at = at.clone();
+                                at.push("between".into());
+                                at.push(i.into());
+                                self.problem(
+                                    at,
+                                    format!("the bounds of `between` are finite numbers, not {shown}"),
+                                    Some(if i == 0 {
+                                        "for no lower bound, write a very low number such as -1e300"
+                                    } else {
+                                        "for no upper bound, write a very high number such as 1e300"
+                                    }.into()),
+                                );
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -1760,6 +1924,217 @@ impl Validator<'_> {
                 );
             }
         }
+    }
+}
+
+/// Expectations that contradict each other: no run satisfies them all.
+impl Validator<'_> {
+    /// With `stop.when: all_terminal` a run passes only when it stops
+    /// because every rollout is terminal: a rollout expected in another
+    /// status fails either that check or the `stop` check.
+    fn not_terminal_under_all_terminal(&mut self, expect: &Expectations) {
+        let named = expect
+            .rollouts
+            .iter()
+            .map(|(id, want)| (id.to_string(), want));
+        let others = expect
+            .other_rollouts
+            .iter()
+            .map(|want| ("*".to_string(), want));
+        for (key, want) in named.chain(others) {
+            let Some(status) = want.status.filter(|s| !s.is_terminal()) else {
+                continue;
+            };
+            self.problem(
+                path(&[&"expect", &"rollouts", &key, &"status"]),
+                format!(
+                    "`{status}` can never hold: with `stop.when: all_terminal` a run passes only when every rollout ends succeeded, failed or cancelled"
+                ),
+                Some("to check a rollout during the run, stop at a fixed time: `stop: { when: { at: 2s } }`".into()),
+            );
+        }
+    }
+
+    fn contradictions(&mut self, file: &ScenarioFile, expect: &Expectations) {
+        // An invariant expected both to hold and to be violated.
+        if let (Some(InvariantsSpec::Only(held)), Some(violated)) =
+            (&file.expect.invariants, &file.expect.violated)
+        {
+            for (i, name) in violated.iter().enumerate() {
+                if let Some(j) = held.iter().position(|h| h == name) {
+                    self.problem(
+                        path(&[&"expect", &"violated", &i]),
+                        format!(
+                            "`{name}` is expected violated here and to hold in expect.invariants[{j}]"
+                        ),
+                        Some("keep it in one of the two lists".into()),
+                    );
+                }
+            }
+        }
+        // The attempt a rollout id names when another expectation fixes
+        // it: `attempts: n` makes `r1` mean `r1:attempt-n`, and so does
+        // `runner.max_attempts: 1` for n = 1.
+        let attempts: BTreeMap<&str, u32> = expect
+            .rollouts
+            .iter()
+            .filter_map(|(id, want)| want.attempts.map(|n| (id.as_str(), n)))
+            .collect();
+        let only_one = file.runner.max_attempts == Some(1);
+        let last = |rollout: &str| {
+            attempts
+                .get(rollout)
+                .copied()
+                .or(only_one.then_some(1))
+                .filter(|n| *n > 0)
+        };
+        let why = |rollout: &str, n: u32| match attempts.get(rollout) {
+            Some(_) => format!(
+                "with expect.rollouts.{rollout}.attempts: {n}, `{rollout}` means {rollout}:attempt-{n}"
+            ),
+            None => format!("with runner.max_attempts: 1, `{rollout}` means {rollout}:attempt-1"),
+        };
+        // (rollout, attempt number when known) of a target.
+        let canon = |target: &Target| -> (String, Option<u32>) {
+            match target {
+                Target::Rollout(r) => (r.to_string(), last(r.as_str())),
+                Target::Attempt(a) => (a.rollout.to_string(), Some(a.number)),
+            }
+        };
+        for (id, want) in &expect.rollouts {
+            if want.attempts == Some(0) && want.worker.is_some() {
+                self.problem(
+                    path(&[&"expect", &"rollouts", &id.to_string(), &"worker"]),
+                    "`worker` contradicts `attempts: 0`: a rollout with no attempt has no worker",
+                    Some("remove one of the two".into()),
+                );
+            }
+        }
+        // Rewards and spans of an attempt that `attempts: n` says never
+        // exists.
+        let targets = expect.rewards.iter().map(|(t, _)| ("rewards", t)).chain(
+            expect
+                .spans
+                .iter()
+                .filter(|(_, names)| !names.is_empty())
+                .map(|(t, _)| ("spans", t)),
+        );
+        let mut missing = Vec::new();
+        for (section, target) in targets {
+            let (rollout, number) = match target {
+                Target::Rollout(r) => (r.as_str(), None),
+                Target::Attempt(a) => (a.rollout.as_str(), Some(a.number)),
+            };
+            let Some(&n) = attempts.get(rollout) else {
+                continue;
+            };
+            let message = match number {
+                Some(k) if k > n => format!(
+                    "`{target}` never exists if expect.rollouts.{rollout}.attempts ({n}) holds"
+                ),
+                None if n == 0 => format!(
+                    "`{rollout}` has no attempt if expect.rollouts.{rollout}.attempts (0) holds, so it has no {section}"
+                ),
+                _ => continue,
+            };
+            missing.push((path(&[&"expect", &section, &target.to_string()]), message));
+        }
+        for (at, message) in missing {
+            self.key_problem(
+                at,
+                message,
+                Some("expect fewer attempts, or remove one of the two".into()),
+            );
+        }
+        // The same reward of the same attempt expected twice, through the
+        // rollout id and the attempt id, with values no number satisfies
+        // together.
+        let mut expected: BTreeMap<((String, Option<u32>), &str), (String, RewardValue)> =
+            BTreeMap::new();
+        let mut conflicts = Vec::new();
+        for (target, list) in &expect.rewards {
+            let key = canon(target);
+            for (name, value) in list {
+                match expected.get(&(key.clone(), &**name)) {
+                    Some((other, first)) if !compatible(*first, *value) => {
+                        let (rollout, n) = (&key.0, key.1.unwrap_or(0));
+                        conflicts.push((
+                            path(&[&"expect", &"rewards", &target.to_string(), &name.to_string()]),
+                            format!(
+                                "expects {} of `{name}`, and expect.rewards.{other}.{name} expects {} of the same attempt ({})",
+                                describe(*value),
+                                describe(*first),
+                                why(rollout, n)
+                            ),
+                        ));
+                    }
+                    Some(_) => {}
+                    None => {
+                        expected.insert((key.clone(), &**name), (target.to_string(), *value));
+                    }
+                }
+            }
+        }
+        for (at, message) in conflicts {
+            self.problem(
+                at,
+                message,
+                Some("expect one value, or a range that holds both".into()),
+            );
+        }
+        // A reward expected absent where it is expected present.
+        let mut by_name: BTreeMap<&str, &String> = BTreeMap::new();
+        for ((_, name), (other, _)) in &expected {
+            by_name.entry(name).or_insert(other);
+        }
+        let mut absent = Vec::new();
+        for (target, names) in &expect.absent_rewards {
+            let key = target.as_ref().map(&canon);
+            let shown = target
+                .as_ref()
+                .map_or_else(|| "*".to_string(), ToString::to_string);
+            for (i, name) in names.iter().enumerate() {
+                let present = match &key {
+                    Some(key) => expected
+                        .get(&(key.clone(), &**name))
+                        .map(|(other, _)| other),
+                    None => by_name.get(&**name).copied(),
+                };
+                if let Some(other) = present {
+                    let scope = if key.is_none() {
+                        "from every attempt (`*`)"
+                    } else {
+                        "here"
+                    };
+                    absent.push((
+                        path(&[&"expect", &"absent_rewards", &shown, &i]),
+                        format!(
+                            "`{name}` is expected absent {scope} and expected at expect.rewards.{other}.{name}"
+                        ),
+                    ));
+                }
+            }
+        }
+        for (at, message) in absent {
+            self.problem(at, message, Some("remove it from one of the two".into()));
+        }
+    }
+}
+
+/// Whether one number can satisfy both reward expectations.
+fn compatible(a: RewardValue, b: RewardValue) -> bool {
+    let range = |v: RewardValue| match v {
+        RewardValue::Exact(x) => (x, x),
+        RewardValue::Between(low, high) => (low, high),
+    };
+    let ((a_low, a_high), (b_low, b_high)) = (range(a), range(b));
+    a_low.max(b_low) <= a_high.min(b_high)
+}
+
+fn describe(value: RewardValue) -> String {
+    match value {
+        RewardValue::Exact(x) => format!("{x}"),
+        RewardValue::Between(low, high) => format!("a value in [{low}, {high}]"),
     }
 }
 
@@ -1864,4 +2239,54 @@ fn known(what: &str, names: &BTreeSet<&str>) -> String {
         String::new()
     };
     format!("known {what}: {}{more}", listed.join(", "))
+}
+
+/// What a text of the file is, for [`Validator::text`]: how long it may be
+/// and which characters it refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Text {
+    /// An id or a name (rollout, worker, `generate.prefix`, span).
+    Name,
+    /// A name written as a mapping key (a reward): located at the key.
+    Key,
+    /// A fault or executor error message.
+    Message,
+    /// The scenario's `name`: no length limit of its own.
+    Title,
+    /// The `description`: several lines and tabs are fine.
+    Prose,
+}
+
+impl Text {
+    fn max_len(self) -> Option<usize> {
+        match self {
+            Self::Name | Self::Key => Some(MAX_NAME_LEN),
+            Self::Message => Some(MAX_MESSAGE_LEN),
+            Self::Title | Self::Prose => None,
+        }
+    }
+
+    /// Control characters (C0 with NUL and ESC, DEL, C1) and the Unicode
+    /// bidirectional formatting characters, which reorder the text shown
+    /// around them ("Trojan Source"): a line feed and a tab only in prose.
+    fn refuses(self, c: char) -> bool {
+        if self == Self::Prose && matches!(c, '\n' | '\t') {
+            return false;
+        }
+        super::source::is_hidden_char(c)
+    }
+}
+
+/// A number that is not finite, as YAML writes it (`.nan`, `.inf`,
+/// `-.inf`).
+fn non_finite(value: f64) -> Option<&'static str> {
+    if value.is_nan() {
+        Some(".nan")
+    } else if value == f64::INFINITY {
+        Some(".inf")
+    } else if value == f64::NEG_INFINITY {
+        Some("-.inf")
+    } else {
+        None
+    }
 }

@@ -54,7 +54,7 @@ impl From<usize> for PathSegment {
 /// A path such as `expect.rewards.r1`, built segment by segment.
 pub type Path = Vec<PathSegment>;
 
-/// Renders a path as `rollouts[2].run.duration`.
+/// Renders a path as `rollouts[2].run.duration`, its keys [`escaped`].
 pub fn display_path(path: &[PathSegment]) -> String {
     let mut out = String::new();
     for segment in path {
@@ -63,12 +63,44 @@ pub fn display_path(path: &[PathSegment]) -> String {
                 if !out.is_empty() {
                     out.push('.');
                 }
-                out.push_str(k);
+                out.push_str(&escaped(k));
             }
             PathSegment::Index(i) => out.push_str(&format!("[{i}]")),
         }
     }
     out
+}
+
+/// Whether `c` would break or disguise a line of text shown to people:
+/// a control character (C0, DEL, C1) or a Unicode bidirectional
+/// formatting character (marks, embeddings, overrides, isolates), which
+/// reorders the text around it.
+pub fn is_hidden_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// `text` with every [hidden character](is_hidden_char) written as an
+/// escape (`\n`, `\u{1b}`), so that a key or value quoted from a file
+/// cannot break a one-line message or reorder it.
+pub fn escaped(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(is_hidden_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else if is_hidden_char(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Parses a path as serde_norway prints it (`rollouts[0].run.duration`).
@@ -578,7 +610,19 @@ fn scan_error(source: &str, e: &ScanError, offset: usize, open: &[Open]) -> Scre
     } else if info.contains("expected '-'") {
         Some("check the indentation: the items of one list must line up".into())
     } else if info.contains("unknown anchor") {
-        Some("define the anchor with `&name` before using it as `*name`".into())
+        let at = floor_char_boundary(source, offset);
+        let alias: &str = source[at..]
+            .split(|c: char| c.is_whitespace() || matches!(c, ',' | ']' | '}'))
+            .next()
+            .unwrap_or("");
+        Some(match alias.strip_suffix(':') {
+            // `*a:` names the anchor `a:`: YAML allows `:` in anchor names.
+            Some(name) if name.len() > 1 => format!(
+                "`{alias}` names the anchor `{}`; an alias used as a key needs a space before the colon: `{name} :`",
+                &alias[1..]
+            ),
+            _ => "define the anchor with `&name` before using it as `*name`".into(),
+        })
     } else if info.contains("quoted scalar") || info.contains("unexpected end of stream") {
         Some("close the quoted string".into())
     } else {
