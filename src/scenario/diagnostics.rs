@@ -80,12 +80,22 @@ impl Problem {
     /// at the first error, so each section is deserialized again on its own
     /// to report them all at once.
     pub fn from_yaml_all(error: &serde_yaml::Error, source: &str, map: &SourceMap) -> Vec<Self> {
-        let mut problems = vec![Self::from_yaml(error, source)];
+        let first = Self::from_yaml_at(error, source, &[], Some(map));
+        // The section of the first error would only report it again: each
+        // section of a large file is parsed once more at most.
+        let erred = match first.path.as_deref() {
+            Some([PathSegment::Key(key), ..]) => Some(key.clone()),
+            _ => None,
+        };
+        let mut problems = vec![first];
         let lines = Lines::new(source);
         for (segment, _, value) in map.children(&[]) {
             let (PathSegment::Key(key), Some(value)) = (segment, value) else {
                 continue;
             };
+            if erred.as_ref() == Some(&key) {
+                continue;
+            }
             let Some(check) = section_check(&key) else {
                 continue;
             };
@@ -108,7 +118,7 @@ impl Problem {
                 continue; // an alias to an anchor elsewhere, say
             }
             let Err(e) = check(&text) else { continue };
-            let mut problem = Self::from_yaml_at(&e, &text, &[PathSegment::Key(key.clone())]);
+            let mut problem = Self::from_yaml_at(&e, &text, &[PathSegment::Key(key.clone())], None);
             problem.span = problem.span.map(|s| ByteSpan {
                 offset: start + s.offset.saturating_sub(pad),
                 len: s.len,
@@ -125,11 +135,17 @@ impl Problem {
 
     /// A parse or type error from the YAML deserializer.
     pub fn from_yaml(error: &serde_yaml::Error, source: &str) -> Self {
-        Self::from_yaml_at(error, source, &[])
+        Self::from_yaml_at(error, source, &[], None)
     }
 
     /// A parse or type error from deserializing the value at `base`.
-    fn from_yaml_at(error: &serde_yaml::Error, source: &str, base: &[PathSegment]) -> Self {
+    /// `map` is `source`'s, when the caller has it.
+    fn from_yaml_at(
+        error: &serde_yaml::Error,
+        source: &str,
+        base: &[PathSegment],
+        map: Option<&SourceMap>,
+    ) -> Self {
         let text = strip_marks(&error.to_string());
         // serde_norway prefixes the path of the value: `runner.poll_interval: ...`.
         let (path, body) = match text.split_once(": ") {
@@ -173,7 +189,15 @@ impl Problem {
         {
             let mut at = local;
             at.push(PathSegment::Key(key.to_string()));
-            if let Some(found) = SourceMap::build(source).key(&at) {
+            let built;
+            let map = match map {
+                Some(map) => map,
+                None => {
+                    built = SourceMap::build(source);
+                    &built
+                }
+            };
+            if let Some(found) = map.key(&at) {
                 span = Some(found);
             }
             help.get_or_insert_with(|| format!("`{key}` may appear only once here"));

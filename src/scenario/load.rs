@@ -224,6 +224,7 @@ fn load_text(path: &str, source: &str) -> Result<Scenario, LoadError> {
         omitted: 0,
         map: &map,
         within: StopRule::default().within,
+        backwards: BTreeMap::new(),
     };
     let scenario = v.resolve(path, source, file);
     if v.problems.is_empty() {
@@ -249,6 +250,9 @@ struct Validator<'a> {
     map: &'a SourceMap,
     /// `stop.within`, once known: repeating timed faults run until then.
     within: Duration,
+    /// Ids (by what they are: rollouts, workers), each read backwards,
+    /// sorted: for suggestions.
+    backwards: BTreeMap<&'static str, Vec<String>>,
 }
 
 /// The most timed faults a scenario schedules: every `faults.at` entry
@@ -289,6 +293,61 @@ impl Validator<'_> {
     /// more than the count (suggestions, lists of known names).
     fn room(&self) -> bool {
         self.problems.len() < MAX_PROBLEMS
+    }
+
+    /// [`known`], led by the nearest name when `given` looks like a typo
+    /// of one; nothing past [`MAX_PROBLEMS`].
+    ///
+    /// Of many names, only [`MAX_SUGGESTION_CANDIDATES`] are compared:
+    /// those next to `given` in name order, which share its start, and
+    /// those next to it in the order of the names read backwards, which
+    /// share its end (a typo near the start of `rollout-000017`). The
+    /// backward order is sorted once per file and kind of id, on the first
+    /// need.
+    fn known_near(
+        &mut self,
+        what: &'static str,
+        given: &str,
+        names: &BTreeSet<&str>,
+    ) -> Option<String> {
+        use std::ops::Bound;
+        if !self.room() {
+            return None;
+        }
+        let near = if names.len() <= MAX_SUGGESTION_CANDIDATES {
+            super::diagnostics::nearest(given, names.iter().copied()).map(str::to_string)
+        } else {
+            let quarter = MAX_SUGGESTION_CANDIDATES / 4;
+            let before = names
+                .range::<str, _>((Bound::Unbounded, Bound::Excluded(given)))
+                .rev()
+                .take(quarter);
+            let after = names
+                .range::<str, _>((Bound::Included(given), Bound::Unbounded))
+                .take(quarter);
+            let mut candidates: Vec<String> = before.chain(after).map(|n| n.to_string()).collect();
+            let backwards = self.backwards.entry(what).or_insert_with(|| {
+                let mut all: Vec<String> =
+                    names.iter().map(|n| n.chars().rev().collect()).collect();
+                all.sort_unstable();
+                all
+            });
+            let reversed: String = given.chars().rev().collect();
+            let at = backwards.partition_point(|n| *n < reversed);
+            let low = at.saturating_sub(quarter);
+            let high = (at + quarter).min(backwards.len());
+            candidates.extend(
+                backwards[low..high]
+                    .iter()
+                    .map(|n| n.chars().rev().collect()),
+            );
+            super::diagnostics::nearest(given, candidates.iter().map(String::as_str))
+                .map(str::to_string)
+        };
+        Some(match near {
+            Some(near) => format!("did you mean `{near}`? {}", known(what, names)),
+            None => known(what, names),
+        })
     }
 
     fn problem(&mut self, at: Path, message: impl Into<String>, help: Option<String>) {
@@ -1422,25 +1481,22 @@ impl Validator<'_> {
             if rollouts.contains(attempt.rollout.as_str()) {
                 return Some(Target::Attempt(attempt));
             }
+            let help = self.known_near("rollouts", attempt.rollout.as_str(), rollouts);
             self.key_problem(
                 at,
                 format!(
                     "`{key}` names an attempt of unknown rollout `{}`",
                     attempt.rollout
                 ),
-                self.room()
-                    .then(|| known_near("rollouts", attempt.rollout.as_str(), rollouts)),
+                help,
             );
             return None;
         }
         if rollouts.contains(key) {
             return Some(Target::Rollout(RolloutId::new(key)));
         }
-        self.key_problem(
-            at,
-            format!("unknown rollout `{key}`"),
-            self.room().then(|| known_near("rollouts", key, rollouts)),
-        );
+        let help = self.known_near("rollouts", key, rollouts);
+        self.key_problem(at, format!("unknown rollout `{key}`"), help);
         None
     }
 
@@ -1478,11 +1534,8 @@ impl Validator<'_> {
             {
                 let mut worker_at = at.clone();
                 worker_at.push("worker".into());
-                self.problem(
-                    worker_at,
-                    format!("unknown worker `{w}`"),
-                    self.room().then(|| known_near("workers", w, workers)),
-                );
+                let help = self.known_near("workers", w, workers);
+                self.problem(worker_at, format!("unknown worker `{w}`"), help);
             }
             if let Some(error) = &want.error {
                 let mut error_at = at.clone();
@@ -1500,11 +1553,8 @@ impl Validator<'_> {
             } else if rollouts.contains(key.as_str()) {
                 out.rollouts.push((RolloutId::new(key), expectation));
             } else {
-                self.key_problem(
-                    at,
-                    format!("unknown rollout `{key}`"),
-                    self.room().then(|| known_near("rollouts", key, rollouts)),
-                );
+                let help = self.known_near("rollouts", key, rollouts);
+                self.key_problem(at, format!("unknown rollout `{key}`"), help);
             }
         }
         for (key, rewards) in expect.rewards.iter().flat_map(|m| m.0.iter()) {
@@ -2207,27 +2257,6 @@ fn value_bytes(value: &Value) -> u64 {
                     .saturating_add(value_bytes(v))
             },
         ),
-    }
-}
-
-/// [`known`], led by the nearest name when `given` looks like a typo of one.
-///
-/// Of a million names, only those next to `given` in name order are
-/// compared ([`MAX_SUGGESTION_CANDIDATES`] in all): a typo past the first
-/// few characters sorts beside the name it misspells.
-fn known_near(what: &str, given: &str, names: &BTreeSet<&str>) -> String {
-    use std::ops::Bound;
-    let half = MAX_SUGGESTION_CANDIDATES / 2;
-    let before = names
-        .range::<str, _>((Bound::Unbounded, Bound::Excluded(given)))
-        .rev()
-        .take(half);
-    let after = names
-        .range::<str, _>((Bound::Included(given), Bound::Unbounded))
-        .take(half);
-    match super::diagnostics::nearest(given, before.chain(after).copied()) {
-        Some(near) => format!("did you mean `{near}`? {}", known(what, names)),
-        None => known(what, names),
     }
 }
 
