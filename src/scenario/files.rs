@@ -276,12 +276,11 @@ impl Walk {
             };
             let scenario = entry.extension().is_some_and(|e| e == "yaml" || e == "yml");
             match std::fs::metadata(&entry) {
-                Ok(meta) if meta.is_dir() => {
-                    if self.enter(&entry, &meta) {
-                        let entries = self.entries_of(&entry)?;
-                        stack.push(entries);
-                    }
+                Ok(meta) if meta.is_dir() && self.enter(&entry, &meta) => {
+                    let entries = self.entries_of(&entry)?;
+                    stack.push(entries);
                 }
+                Ok(meta) if meta.is_dir() => {}
                 Ok(meta) if scenario => self.file(entry, Some(&meta)),
                 // A dangling link named like a scenario: loading it says so.
                 Err(_) if scenario => self.file(entry, None),

@@ -2045,7 +2045,7 @@ impl Validator<'_> {
             None => format!("with runner.max_attempts: 1, `{rollout}` means {rollout}:attempt-1"),
         };
         // (rollout, attempt number when known) of a target.
-        let canon = |target: &Target| -> (String, Option<u32>) {
+        let canon = |target: &Target| -> AttemptKey {
             match target {
                 Target::Rollout(r) => (r.to_string(), last(r.as_str())),
                 Target::Attempt(a) => (a.rollout.to_string(), Some(a.number)),
@@ -2099,8 +2099,9 @@ impl Validator<'_> {
         // The same reward of the same attempt expected twice, through the
         // rollout id and the attempt id, with values no number satisfies
         // together.
-        let mut expected: BTreeMap<((String, Option<u32>), &str), (String, RewardValue)> =
-            BTreeMap::new();
+        // By (attempt, reward name): the key it was expected under, and the
+        // value.
+        let mut expected: BTreeMap<(AttemptKey, &str), (String, RewardValue)> = BTreeMap::new();
         let mut conflicts = Vec::new();
         for (target, list) in &expect.rewards {
             let key = canon(target);
@@ -2170,6 +2171,11 @@ impl Validator<'_> {
         }
     }
 }
+
+/// An attempt as expectations name it: its rollout, and its number when
+/// known (a rollout id names its last attempt, whose number the file may
+/// fix).
+type AttemptKey = (String, Option<u32>);
 
 /// Whether one number can satisfy both reward expectations.
 fn compatible(a: RewardValue, b: RewardValue) -> bool {
