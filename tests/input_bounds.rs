@@ -459,3 +459,32 @@ fn generated_rollouts_count_their_scripted_attempts() {
     assert!(run.peak_kib < 512 << 10, "{}", run.describe());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn rewards_expected_absent_everywhere_are_checked_in_one_pass() {
+    let dir = scratch("absent");
+    // 100,000 names, each expected absent from 10,000 attempts: checked
+    // name by name, a billion lookups.
+    let names: Vec<String> = (0..100_000).map(|i| format!("n{i}")).collect();
+    let text = format!(
+        "name: absent\nrunner: {{ poll_interval: 1ms }}\nrollouts:\n  - generate: {{ count: 10000, run: {{ rewards: {{ score: 1 }} }} }}\nexpect:\n  absent_rewards:\n    \"*\": [ score, {} ]\n",
+        names.join(", ")
+    );
+    write(&dir, "absent.yaml", &text);
+    let run = run(
+        &dir,
+        &args(&["scenario", "absent.yaml", "--format", "json"]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.code, Some(1), "{}", run.describe());
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("a JSON report");
+    let checks = report["scenarios"][0]["checks"].as_array().expect("checks");
+    assert_eq!(checks.len(), 100_001);
+    assert_eq!(checks[0]["name"], "absent_rewards.*.score");
+    assert_eq!(
+        checks[0]["actual"]["emitted_on"].as_array().map(Vec::len),
+        Some(10_000)
+    );
+    assert!(checks[1..].iter().all(|c| c["passed"] == true));
+    let _ = std::fs::remove_dir_all(&dir);
+}
