@@ -610,6 +610,19 @@ mod tests {
     }
 
     #[test]
+    fn suggestions_are_bounded() {
+        let long = "a".repeat(MAX_SUGGESTION_LEN + 1);
+        assert_eq!(nearest(&long, [long.as_str(), "b"]), None);
+        // Only the first candidates are compared.
+        let many: Vec<String> = (0..MAX_SUGGESTION_CANDIDATES)
+            .map(|i| format!("zz{i}"))
+            .collect();
+        let names = many.iter().map(String::as_str).chain(["kitten"]);
+        assert_eq!(nearest("kiten", names), None);
+        assert_eq!(nearest("kiten", ["sitting", "kitten"]), Some("kitten"));
+    }
+
+    #[test]
     fn serde_wording_is_rewritten_with_what_would_be_valid() {
         assert_eq!(
             strip_marks(

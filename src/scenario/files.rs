@@ -268,7 +268,7 @@ impl Walk {
             return Ok(());
         }
         // Each level's entries, last name first, so `pop` takes them in order.
-        let mut stack: Vec<Vec<PathBuf>> = vec![self.entries_of(root)?];
+        let mut stack: Vec<Vec<PathBuf>> = vec![self.entries_of(root, root)?];
         while let Some(level) = stack.last_mut() {
             let Some(entry) = level.pop() else {
                 stack.pop();
@@ -277,7 +277,7 @@ impl Walk {
             let scenario = entry.extension().is_some_and(|e| e == "yaml" || e == "yml");
             match std::fs::metadata(&entry) {
                 Ok(meta) if meta.is_dir() && self.enter(&entry, &meta) => {
-                    let entries = self.entries_of(&entry)?;
+                    let entries = self.entries_of(&entry, root)?;
                     stack.push(entries);
                 }
                 Ok(meta) if meta.is_dir() => {}
@@ -295,14 +295,15 @@ impl Walk {
         FileId::of(folder, meta).is_none_or(|id| self.seen_folders.insert(id))
     }
 
-    fn entries_of(&mut self, folder: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    /// The entries of `folder`, a folder under `root`, last name first.
+    fn entries_of(&mut self, folder: &Path, root: &Path) -> Result<Vec<PathBuf>, LoadError> {
         let io = |e: io::Error| LoadError::io(&folder.display().to_string(), &e);
         let mut entries: Vec<PathBuf> = Vec::new();
         for entry in std::fs::read_dir(folder).map_err(io)? {
             self.entries += 1;
             if self.entries > MAX_WALK_ENTRIES {
                 return Err(LoadError::single(
-                    &folder.display().to_string(),
+                    &root.display().to_string(),
                     String::new(),
                     Problem {
                         help: Some(

@@ -776,6 +776,56 @@ mod tests {
     }
 
     #[test]
+    fn lines_end_at_lf_crlf_and_a_lone_cr() {
+        for (src, offset, want) in [
+            ("a\nb\nc", 4, (3, 1)),
+            ("a\r\nb\r\nc", 6, (3, 1)),
+            ("a\rb\rc", 4, (3, 1)),
+            ("a\r\nbc", 5, (2, 3)),
+            // On the line feed of a CRLF: still the first line.
+            ("ab\r\nc", 3, (1, 4)),
+            ("\u{feff}ab", 4, (1, 2)),
+            ("é\u{85}x\ny", 5, (1, 4)),
+        ] {
+            assert_eq!(line_col(src, offset), want, "{src:?} at {offset}");
+            assert_eq!(
+                Lines::new(src).line_col(src, offset),
+                want,
+                "{src:?} at {offset}"
+            );
+        }
+        let src = "a\rb\r\nc\nd";
+        let lines = Lines::new(src);
+        assert_eq!(lines.starts_after(0).collect::<Vec<_>>(), [2, 5, 7]);
+        assert_eq!(lines.starts_after(5).collect::<Vec<_>>(), [7]);
+    }
+
+    #[test]
+    fn alias_and_complex_keys_keep_the_paths_after_them() {
+        let src = "a: &k key\nm:\n  *k : 1\n  ? [x, y]\n  : 2\n  after: 3\n";
+        let map = SourceMap::build(src);
+        let at = |path: &[&str]| map.locate(&p(path)).map(|s| line_col(src, s.offset));
+        assert_eq!(at(&["m", "key"]), Some((3, 8)));
+        assert_eq!(
+            map.key(&p(&["m", "key"])).map(|s| line_col(src, s.offset)),
+            Some((3, 3))
+        );
+        assert_eq!(at(&["m", "?"]), Some((5, 5)));
+        assert_eq!(at(&["m", "after"]), Some((6, 10)));
+    }
+
+    #[test]
+    fn hidden_characters_are_escaped() {
+        assert_eq!(escaped("plain"), "plain");
+        assert_eq!(escaped("a\u{1b}[2Jb\n"), "a\\u{1b}[2Jb\\n");
+        assert_eq!(escaped("x\u{202e}y"), "x\\u{202e}y");
+        assert_eq!(
+            display_path(&[PathSegment::Key("r\u{0}".into()), PathSegment::Index(1)]),
+            "r\\u{0}[1]"
+        );
+    }
+
+    #[test]
     fn parses_serde_paths() {
         assert_eq!(
             parse_path("rollouts[0].run.duration"),
