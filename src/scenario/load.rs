@@ -1232,7 +1232,7 @@ impl Validator<'_> {
             (
                 at,
                 format!(
-                    "`faults.at` schedules more than {MAX_TIMED_FAULTS} timed faults (entries repeated with `every` included); the limit is {MAX_TIMED_FAULTS}"
+                    "`faults.at` schedules more than {MAX_TIMED_FAULTS} timed faults (counting each repeat of `every` and the end of each `for`); the limit is {MAX_TIMED_FAULTS}"
                 ),
                 "use fewer entries, or repeat less often",
             )
@@ -2070,6 +2070,7 @@ impl Validator<'_> {
                 .map(|(t, _)| ("spans", t)),
         );
         let mut missing = Vec::new();
+        let max_attempts = file.runner.max_attempts;
         for (section, target) in targets {
             let (rollout, number) = match target {
                 Target::Rollout(r) => (r.as_str(), None),
@@ -2079,7 +2080,8 @@ impl Validator<'_> {
                 continue;
             };
             let message = match number {
-                Some(k) if k > n => format!(
+                // Beyond `runner.max_attempts` is reported on its own.
+                Some(k) if k > n && max_attempts.is_none_or(|m| m == 0 || k <= m) => format!(
                     "`{target}` never exists if expect.rollouts.{rollout}.attempts ({n}) holds"
                 ),
                 None if n == 0 => format!(
