@@ -11,9 +11,19 @@
 //! and collects *every* problem, each located through the [`SourceMap`].
 //! Finally the file is resolved into a [`SimPlan`] and its [`Expectations`].
 //!
-//! Input is bounded: a file larger than [`MAX_FILE_BYTES`], more than
-//! [`MAX_ROLLOUTS`] rollouts, a payload over [`MAX_PAYLOAD_BYTES`], long
-//! names and messages are refused (README, "Limits").
+//! Input is bounded: a file larger than [`MAX_FILE_BYTES`] (read through
+//! [`read_input`]: regular files only, never more than the limit), more than
+//! [`MAX_ROLLOUTS`] rollouts, a payload over [`MAX_PAYLOAD_BYTES`], more
+//! than [`MAX_TIMED_FAULTS`] timed faults once `every` is expanded, long
+//! names and messages are refused (README, "Limits"). Every pass is linear
+//! in the file, or bounded: past [`MAX_PROBLEMS`] problems are only
+//! counted, and "did you mean" compares a bounded number of candidates.
+//!
+//! Values that reports cannot show faithfully are refused too: rewards
+//! that are not finite numbers, and control or bidirectional formatting
+//! characters in ids, names and messages. So are expectations that no run
+//! satisfies together (an invariant both held and violated, two values for
+//! one reward of one attempt, a status `stop.when` rules out).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path as FsPath;
