@@ -20,6 +20,7 @@ use crate::report::{
     DeterminismReport, InvalidFile, ScenarioReport, SuiteReport, events, json, junit, spans,
     timeline,
 };
+use crate::scenario::files::collect_files;
 use crate::scenario::{LoadError, Problem, RunOptions, Scenario, load_file, run_scenario};
 use crate::sim::{EngineKind, RunResult};
 
@@ -67,41 +68,6 @@ pub struct ScenarioArgs {
     /// Test-only: perturb the virtual engine's scheduling on purpose.
     #[arg(long, hide = true)]
     pub perturb_scheduling: bool,
-}
-
-/// Every scenario file under `paths`, in order: files as given, folders
-/// walked in name order.
-pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
-    let mut files = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            walk(path, &mut files).map_err(|e| LoadError::io(&path.display().to_string(), &e))?;
-        } else if path.exists() {
-            files.push(path.clone());
-        } else {
-            return Err(LoadError::single(
-                &path.display().to_string(),
-                String::new(),
-                Problem::new("no such file or folder"),
-            ));
-        }
-    }
-    Ok(files)
-}
-
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()?;
-    entries.sort();
-    for entry in entries {
-        if entry.is_dir() {
-            walk(&entry, files)?;
-        } else if entry.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            files.push(entry);
-        }
-    }
-    Ok(())
 }
 
 /// Prints a load error: underlined snippets on a terminal, plain lines otherwise.

@@ -8,12 +8,13 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode, SourceSpan};
 
 use super::source::{
-    ByteSpan, MAX_NESTING, Path, PathSegment, ScreenError, SourceMap, display_path,
-    floor_char_boundary, line_col, parse_path,
+    ByteSpan, Lines, MAX_NESTING, Path, PathSegment, ScreenError, SourceMap, display_path,
+    floor_char_boundary, parse_path,
 };
 
 /// One thing wrong with a scenario file.
@@ -79,20 +80,30 @@ impl Problem {
     /// at the first error, so each section is deserialized again on its own
     /// to report them all at once.
     pub fn from_yaml_all(error: &serde_yaml::Error, source: &str, map: &SourceMap) -> Vec<Self> {
-        let mut problems = vec![Self::from_yaml(error, source)];
+        let first = Self::from_yaml_at(error, source, &[], Some(map));
+        // The section of the first error would only report it again: each
+        // section of a large file is parsed once more at most.
+        let erred = match first.path.as_deref() {
+            Some([PathSegment::Key(key), ..]) => Some(key.clone()),
+            _ => None,
+        };
+        let mut problems = vec![first];
+        let lines = Lines::new(source);
         for (segment, _, value) in map.children(&[]) {
             let (PathSegment::Key(key), Some(value)) = (segment, value) else {
                 continue;
             };
+            if erred.as_ref() == Some(&key) {
+                continue;
+            }
             let Some(check) = section_check(&key) else {
                 continue;
             };
             // The section's text, from its value to the next top-level key,
             // indented as in the file so block mappings stay valid YAML.
             let start = value.offset;
-            let end = source[start..]
-                .match_indices('\n')
-                .map(|(i, _)| start + i + 1)
+            let end = lines
+                .starts_after(start)
                 .find(|&line| {
                     source[line..]
                         .chars()
@@ -100,14 +111,14 @@ impl Problem {
                         .is_some_and(|c| !c.is_whitespace() && c != '#' && c != '-')
                 })
                 .unwrap_or(source.len());
-            let (_, column) = line_col(source, start);
+            let (_, column) = lines.line_col(source, start);
             let pad = column - 1;
             let text = format!("{}{}", " ".repeat(pad), &source[start..end]);
             if SourceMap::screen(&text).is_err() {
                 continue; // an alias to an anchor elsewhere, say
             }
             let Err(e) = check(&text) else { continue };
-            let mut problem = Self::from_yaml_at(&e, &text, &[PathSegment::Key(key.clone())]);
+            let mut problem = Self::from_yaml_at(&e, &text, &[PathSegment::Key(key.clone())], None);
             problem.span = problem.span.map(|s| ByteSpan {
                 offset: start + s.offset.saturating_sub(pad),
                 len: s.len,
@@ -124,11 +135,17 @@ impl Problem {
 
     /// A parse or type error from the YAML deserializer.
     pub fn from_yaml(error: &serde_yaml::Error, source: &str) -> Self {
-        Self::from_yaml_at(error, source, &[])
+        Self::from_yaml_at(error, source, &[], None)
     }
 
     /// A parse or type error from deserializing the value at `base`.
-    fn from_yaml_at(error: &serde_yaml::Error, source: &str, base: &[PathSegment]) -> Self {
+    /// `map` is `source`'s, when the caller has it.
+    fn from_yaml_at(
+        error: &serde_yaml::Error,
+        source: &str,
+        base: &[PathSegment],
+        map: Option<&SourceMap>,
+    ) -> Self {
         let text = strip_marks(&error.to_string());
         // serde_norway prefixes the path of the value: `runner.poll_interval: ...`.
         let (path, body) = match text.split_once(": ") {
@@ -151,12 +168,10 @@ impl Problem {
             None => body,
         };
         let mut span = error.location().map(|loc| {
-            // 1-based line and column, the column counted in characters.
-            let offset = offset_of(
-                source,
-                loc.line().saturating_sub(1),
-                loc.column().saturating_sub(1),
-            );
+            // The byte index, not the line and column: libyaml counts NEL,
+            // LS and PS as line breaks, which YAML 1.2, saphyr and editors
+            // do not.
+            let offset = floor_char_boundary(source, loc.index());
             let len = source[offset..]
                 .chars()
                 .next()
@@ -174,7 +189,15 @@ impl Problem {
         {
             let mut at = local;
             at.push(PathSegment::Key(key.to_string()));
-            if let Some(found) = SourceMap::build(source).key(&at) {
+            let built;
+            let map = match map {
+                Some(map) => map,
+                None => {
+                    built = SourceMap::build(source);
+                    &built
+                }
+            };
+            if let Some(found) = map.key(&at) {
                 span = Some(found);
             }
             help.get_or_insert_with(|| format!("`{key}` may appear only once here"));
@@ -347,21 +370,6 @@ fn expected_form(expected: &str) -> (String, Option<String>) {
     (wanted.to_string(), Some(help.to_string()))
 }
 
-/// Byte offset of a 0-based line and column (in characters).
-fn offset_of(source: &str, line: usize, column: usize) -> usize {
-    let mut offset = 0;
-    for (i, l) in source.split_inclusive('\n').enumerate() {
-        if i == line {
-            return offset
-                + l.char_indices()
-                    .nth(column)
-                    .map_or(l.trim_end_matches('\n').len(), |(b, _)| b);
-        }
-        offset += l.len();
-    }
-    source.len()
-}
-
 /// The length of the word at `offset`, so the underline covers a key.
 fn token_len(source: &str, offset: usize) -> usize {
     let offset = floor_char_boundary(source, offset);
@@ -383,13 +391,40 @@ pub fn did_you_mean(message: &str) -> Option<String> {
     nearest(given, valid).map(|best| format!("did you mean `{best}`?"))
 }
 
+/// The longest text, in characters, that suggestions are looked for: a
+/// longer one is not a typo, and the edit distance costs the product of the
+/// two lengths.
+pub const MAX_SUGGESTION_LEN: usize = 64;
+
+/// The most candidates one suggestion compares `given` with.
+pub const MAX_SUGGESTION_CANDIDATES: usize = 1_000;
+
 /// The candidate closest to `given`, if it is close enough to be a typo.
+///
+/// Bounded: nothing is compared when `given` is longer than
+/// [`MAX_SUGGESTION_LEN`], only the first [`MAX_SUGGESTION_CANDIDATES`]
+/// candidates are considered, and one whose length alone puts it too far
+/// away is skipped without computing the distance.
 pub fn nearest<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    if given.len() > 4 * MAX_SUGGESTION_LEN {
+        return None;
+    }
+    let given_len = given.chars().count();
+    if given_len > MAX_SUGGESTION_LEN {
+        return None;
+    }
+    let close_enough = |len: usize| 2.max(len / 3);
     candidates
         .into_iter()
-        .map(|v| (edit_distance(given, v), v))
+        .take(MAX_SUGGESTION_CANDIDATES)
+        .filter(|v| v.len() <= 4 * MAX_SUGGESTION_LEN)
+        .filter_map(|v| {
+            let len = v.chars().count();
+            // The distance is at least the difference of the lengths.
+            (len.abs_diff(given_len) <= close_enough(len)).then(|| (edit_distance(given, v), v))
+        })
         .min()
-        .filter(|(d, v)| *d > 0 && *d <= 2.max(v.chars().count() / 3))
+        .filter(|(d, v)| *d > 0 && *d <= close_enough(v.chars().count()))
         .map(|(_, v)| v)
 }
 
@@ -457,11 +492,12 @@ impl LoadError {
     /// One line per problem: `file:line:column: message; help`.
     pub fn plain(&self) -> String {
         let mut out = String::new();
+        let lines = Lines::new(&self.source);
         for p in &self.problems {
             let message = one_line(&p.message);
             match p.span {
                 Some(span) => {
-                    let (line, col) = line_col(&self.source, span.offset);
+                    let (line, col) = lines.line_col(&self.source, span.offset);
                     out.push_str(&format!("{}:{line}:{col}: {message}", self.path));
                 }
                 None => out.push_str(&format!("{}: {message}", self.path)),
@@ -476,11 +512,14 @@ impl LoadError {
 
     /// The miette reports, one per problem, for graphical rendering.
     pub fn reports(&self) -> Vec<ProblemReport> {
+        // One copy of the text, shared by every report: a 4 MiB file with
+        // a hundred problems is not copied a hundred times.
+        let source: Arc<str> = Arc::from(self.source.as_str());
         self.problems
             .iter()
             .map(|p| ProblemReport {
                 problem: p.clone(),
-                source: NamedSource::new(&self.path, self.source.clone()),
+                source: NamedSource::new(&self.path, source.clone()),
             })
             .collect()
     }
@@ -494,31 +533,18 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-/// `text` with control characters escaped (`\n`), so that a key or value
-/// quoted from the file cannot break the one-line-per-problem format.
+/// `text` with control and bidirectional formatting characters escaped
+/// (`\n`, `\u{202e}`), so that a key or value quoted from the file cannot
+/// break the one-line-per-problem format.
 fn one_line(text: &str) -> Cow<'_, str> {
-    if text.chars().any(char::is_control) {
-        Cow::Owned(
-            text.chars()
-                .map(|c| {
-                    if c.is_control() {
-                        c.escape_default().to_string()
-                    } else {
-                        c.to_string()
-                    }
-                })
-                .collect(),
-        )
-    } else {
-        Cow::Borrowed(text)
-    }
+    super::source::escaped(text)
 }
 
 /// One problem with its file, renderable by miette.
 #[derive(Debug)]
 pub struct ProblemReport {
     problem: Problem,
-    source: NamedSource<String>,
+    source: NamedSource<Arc<str>>,
 }
 
 impl fmt::Display for ProblemReport {
@@ -581,6 +607,19 @@ mod tests {
             did_you_mean("unknown variant `virtaul`, expected one of `auto`, `virtual`"),
             Some("did you mean `virtual`?".into())
         );
+    }
+
+    #[test]
+    fn suggestions_are_bounded() {
+        let long = "a".repeat(MAX_SUGGESTION_LEN + 1);
+        assert_eq!(nearest(&long, [long.as_str(), "b"]), None);
+        // Only the first candidates are compared.
+        let many: Vec<String> = (0..MAX_SUGGESTION_CANDIDATES)
+            .map(|i| format!("zz{i}"))
+            .collect();
+        let names = many.iter().map(String::as_str).chain(["kitten"]);
+        assert_eq!(nearest("kiten", names), None);
+        assert_eq!(nearest("kiten", ["sitting", "kitten"]), Some("kitten"));
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! it. Names and values are rendered, as text or JSON, only when a report
 //! asks for them.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
@@ -480,6 +481,10 @@ impl Expectations {
             }
         }
         for (target, names) in &self.absent_rewards {
+            if target.is_none() {
+                absent_everywhere(checks, snap, names);
+                continue;
+            }
             for name in names {
                 let mut lookup = snap.spans.lookup();
                 let mut emitted = |attempt: &AttemptId| {
@@ -663,6 +668,47 @@ fn copy_report(report: &InvariantReport) -> InvariantReport {
             report.violations.clone()
         },
         violation_count: report.violation_count,
+    }
+}
+
+/// The checks of `absent_rewards: { "*": names }`: one pass over every
+/// attempt's spans for all the names, not one per name (a long list of
+/// names and a million attempts stay linear). Each name lists the attempts
+/// that emitted it, in the snapshot's order, as the per-target checks do.
+fn absent_everywhere(checks: &mut Vec<Check>, snap: &QueueSnapshot, names: &[Arc<str>]) {
+    let wanted: BTreeMap<&str, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (&**n, i))
+        .rev()
+        .collect();
+    let mut emitted: Vec<Vec<AttemptId>> = vec![Vec::new(); names.len()];
+    let mut lookup = snap.spans.lookup();
+    for attempt in snap.rollouts.iter().flat_map(|r| &r.attempts) {
+        for (reward, _) in lookup.attempt(&attempt.id).filter_map(|s| s.reward()) {
+            if let Some(&i) = wanted.get(reward)
+                && emitted[i].last() != Some(&attempt.id)
+            {
+                emitted[i].push(attempt.id.clone());
+            }
+        }
+    }
+    for (i, name) in names.iter().enumerate() {
+        // A name listed twice: its first place holds its attempts.
+        let first = wanted.get(&**name).copied().unwrap_or(i);
+        let present = emitted[first].clone();
+        let passed = present.is_empty();
+        let actual = if passed {
+            CheckValue::Word("absent")
+        } else {
+            CheckValue::EmittedOn(present.into())
+        };
+        checks.push(check(
+            NameParts::AbsentReward(None, name.clone()),
+            CheckValue::Word("absent"),
+            actual,
+            passed,
+        ));
     }
 }
 

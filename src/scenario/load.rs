@@ -11,9 +11,19 @@
 //! and collects *every* problem, each located through the [`SourceMap`].
 //! Finally the file is resolved into a [`SimPlan`] and its [`Expectations`].
 //!
-//! Input is bounded: a file larger than [`MAX_FILE_BYTES`], more than
-//! [`MAX_ROLLOUTS`] rollouts, a payload over [`MAX_PAYLOAD_BYTES`], long
-//! names and messages are refused (README, "Limits").
+//! Input is bounded: a file larger than [`MAX_FILE_BYTES`] (read through
+//! [`read_input`]: regular files only, never more than the limit), more than
+//! [`MAX_ROLLOUTS`] rollouts, a payload over [`MAX_PAYLOAD_BYTES`], more
+//! than [`MAX_TIMED_FAULTS`] timed faults once `every` is expanded, long
+//! names and messages are refused (README, "Limits"). Every pass is linear
+//! in the file, or bounded: past [`MAX_PROBLEMS`] problems are only
+//! counted, and "did you mean" compares a bounded number of candidates.
+//!
+//! Values that reports cannot show faithfully are refused too: rewards
+//! that are not finite numbers, and control or bidirectional formatting
+//! characters in ids, names and messages. So are expectations that no run
+//! satisfies together (an invariant both held and violated, two values for
+//! one reward of one attempt, a status `stop.when` rules out).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path as FsPath;
@@ -34,8 +44,9 @@ use crate::sim::plan::{
     StopRule, StopWhen, TimedAction, TimedFault,
 };
 
-use super::diagnostics::{LoadError, Problem};
+use super::diagnostics::{LoadError, MAX_SUGGESTION_CANDIDATES, Problem};
 use super::expect::{Expectations, RewardValue, RolloutExpectation, Target};
+use super::files::{FileKind, InputError, read_input};
 use super::schema::*;
 use super::source::{Path, PathSegment, SourceMap};
 
@@ -89,7 +100,10 @@ impl Scenario {
     pub fn check_engine(&self, engine: EngineKind) -> Result<(), LoadError> {
         match &self.turmoil_only {
             Some(problem) if engine != EngineKind::Turmoil => {
-                let source = std::fs::read_to_string(&self.path).unwrap_or_default();
+                let source = read_input(FsPath::new(&self.path), MAX_FILE_BYTES)
+                    .ok()
+                    .and_then(|bytes| String::from_utf8(bytes).ok())
+                    .unwrap_or_default();
                 let mut problem = problem.clone();
                 problem.message = format!("{}, not the {engine} engine", problem.message);
                 if source.is_empty() {
@@ -102,21 +116,11 @@ impl Scenario {
     }
 }
 
-/// Reads and loads a scenario file.
+/// Reads and loads a scenario file: a regular file of at most
+/// [`MAX_FILE_BYTES`], read through [`read_input`].
 pub fn load_file(path: &FsPath) -> Result<Scenario, LoadError> {
     let display = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| LoadError::io(&display, &e))?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(LoadError::single(
-            &display,
-            String::new(),
-            Problem::new(format!(
-                "the file is {} bytes; scenario files are limited to {MAX_FILE_BYTES} bytes (use `generate:` for many rollouts)",
-                meta.len()
-            )),
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| LoadError::io(&display, &e))?;
+    let bytes = read_input(path, MAX_FILE_BYTES).map_err(|e| input_error(&display, e))?;
     let source = String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let bytes = e.into_bytes();
@@ -142,8 +146,63 @@ pub fn load_file(path: &FsPath) -> Result<Scenario, LoadError> {
     load_str(&display, &source)
 }
 
+/// Why a scenario file could not be read, as a load error.
+fn input_error(path: &str, error: InputError) -> LoadError {
+    let problem = match error {
+        InputError::TooLarge { max, size } => Problem::new(match size {
+            Some(size) => format!(
+                "the file is {size} bytes; scenario files are limited to {max} bytes (use `generate:` for many rollouts)"
+            ),
+            None => format!(
+                "scenario files are limited to {max} bytes, and this one holds more (use `generate:` for many rollouts)"
+            ),
+        }),
+        InputError::NotRegular(kind) => Problem {
+            help: Some(match kind {
+                FileKind::Folder => {
+                    "give a scenario file; `rollout-sim scenario` also takes folders".into()
+                }
+                _ => "scenarios are read from regular files only: save it to a file first".into(),
+            }),
+            ..Problem::new(error.to_string())
+        },
+        InputError::Io(_) => Problem::new(error.to_string()),
+    };
+    LoadError::single(path, String::new(), problem)
+}
+
 /// Loads a scenario from text; `path` is used in messages.
 pub fn load_str(path: &str, source: &str) -> Result<Scenario, LoadError> {
+    // A byte-order mark (Windows editors write one) is not YAML content:
+    // serde_norway takes it for the start of a second document. The text
+    // after it is loaded, and problems are placed back in the whole file.
+    const BOM: &str = "\u{feff}";
+    let Some(text) = source.strip_prefix(BOM) else {
+        return load_text(path, source);
+    };
+    match load_text(path, text) {
+        Ok(mut scenario) => {
+            scenario.source_hash = xxhash_rust::xxh3::xxh3_64(source.as_bytes());
+            if let Some(span) = scenario.turmoil_only.as_mut().and_then(|p| p.span.as_mut()) {
+                span.offset += BOM.len();
+            }
+            Ok(scenario)
+        }
+        Err(mut error) => {
+            for problem in &mut error.problems {
+                if let Some(span) = &mut problem.span {
+                    span.offset += BOM.len();
+                }
+            }
+            if !error.source.is_empty() {
+                error.source = source.to_string();
+            }
+            Err(error)
+        }
+    }
+}
+
+fn load_text(path: &str, source: &str) -> Result<Scenario, LoadError> {
     if source.len() as u64 > MAX_FILE_BYTES {
         return Err(LoadError::single(
             path,
@@ -175,6 +234,7 @@ pub fn load_str(path: &str, source: &str) -> Result<Scenario, LoadError> {
         omitted: 0,
         map: &map,
         within: StopRule::default().within,
+        backwards: BTreeMap::new(),
     };
     let scenario = v.resolve(path, source, file);
     if v.problems.is_empty() {
@@ -200,10 +260,16 @@ struct Validator<'a> {
     map: &'a SourceMap,
     /// `stop.within`, once known: repeating timed faults run until then.
     within: Duration,
+    /// Ids (by what they are: rollouts, workers), each read backwards,
+    /// sorted: for suggestions.
+    backwards: BTreeMap<&'static str, Vec<String>>,
 }
 
-/// The most times one `faults.at` entry may repeat with `every`.
-pub const MAX_REPEATS: u64 = 10_000;
+/// The most timed faults a scenario schedules: every `faults.at` entry
+/// counted once `every` has repeated it until `stop.within`, and the end of
+/// a `partition`, `hold` or `latency` with `for` counted as one more. One
+/// cap over all entries, checked before any is expanded.
+pub const MAX_TIMED_FAULTS: u64 = 100_000;
 
 fn path(segments: &[&dyn ToSegment]) -> Path {
     segments.iter().map(|s| s.segment()).collect()
@@ -232,6 +298,68 @@ impl ToSegment for usize {
 }
 
 impl Validator<'_> {
+    /// Whether another problem would still be listed. Past
+    /// [`MAX_PROBLEMS`] problems are only counted: callers skip what costs
+    /// more than the count (suggestions, lists of known names).
+    fn room(&self) -> bool {
+        self.problems.len() < MAX_PROBLEMS
+    }
+
+    /// [`known`], led by the nearest name when `given` looks like a typo
+    /// of one; nothing past [`MAX_PROBLEMS`].
+    ///
+    /// Of many names, only [`MAX_SUGGESTION_CANDIDATES`] are compared:
+    /// those next to `given` in name order, which share its start, and
+    /// those next to it in the order of the names read backwards, which
+    /// share its end (a typo near the start of `rollout-000017`). The
+    /// backward order is sorted once per file and kind of id, on the first
+    /// need.
+    fn known_near(
+        &mut self,
+        what: &'static str,
+        given: &str,
+        names: &BTreeSet<&str>,
+    ) -> Option<String> {
+        use std::ops::Bound;
+        if !self.room() {
+            return None;
+        }
+        let near = if names.len() <= MAX_SUGGESTION_CANDIDATES {
+            super::diagnostics::nearest(given, names.iter().copied()).map(str::to_string)
+        } else {
+            let quarter = MAX_SUGGESTION_CANDIDATES / 4;
+            let before = names
+                .range::<str, _>((Bound::Unbounded, Bound::Excluded(given)))
+                .rev()
+                .take(quarter);
+            let after = names
+                .range::<str, _>((Bound::Included(given), Bound::Unbounded))
+                .take(quarter);
+            let mut candidates: Vec<String> = before.chain(after).map(|n| n.to_string()).collect();
+            let backwards = self.backwards.entry(what).or_insert_with(|| {
+                let mut all: Vec<String> =
+                    names.iter().map(|n| n.chars().rev().collect()).collect();
+                all.sort_unstable();
+                all
+            });
+            let reversed: String = given.chars().rev().collect();
+            let at = backwards.partition_point(|n| *n < reversed);
+            let low = at.saturating_sub(quarter);
+            let high = (at + quarter).min(backwards.len());
+            candidates.extend(
+                backwards[low..high]
+                    .iter()
+                    .map(|n| n.chars().rev().collect()),
+            );
+            super::diagnostics::nearest(given, candidates.iter().map(String::as_str))
+                .map(str::to_string)
+        };
+        Some(match near {
+            Some(near) => format!("did you mean `{near}`? {}", known(what, names)),
+            None => known(what, names),
+        })
+    }
+
     fn problem(&mut self, at: Path, message: impl Into<String>, help: Option<String>) {
         if self.problems.len() >= MAX_PROBLEMS {
             self.omitted += 1;
@@ -278,6 +406,20 @@ impl Validator<'_> {
         }
         if file.name.trim().is_empty() {
             self.problem(path(&[&"name"]), "the scenario name is empty", None);
+        }
+        self.text(
+            path(&[&"name"]),
+            "the scenario name",
+            &file.name,
+            Text::Title,
+        );
+        if let Some(description) = &file.description {
+            self.text(
+                path(&[&"description"]),
+                "the description",
+                description,
+                Text::Prose,
+            );
         }
         let plan = SimPlan {
             seed: file.seed,
@@ -576,7 +718,7 @@ impl Validator<'_> {
                 }
                 let mut seen = BTreeSet::new();
                 for (i, id) in ids.iter().enumerate() {
-                    self.too_long(path(&[&"workers", &i]), "a worker id", id, MAX_NAME_LEN);
+                    self.text(path(&[&"workers", &i]), "a worker id", id, Text::Name);
                     if id.trim().is_empty() {
                         self.problem(path(&[&"workers", &i]), "a worker id is empty", None);
                     } else if !seen.insert(id.as_str()) {
@@ -728,7 +870,7 @@ impl Validator<'_> {
                     if let Some(message) = bad_rollout_id(id) {
                         self.problem(id_at.clone(), message, None);
                     }
-                    self.too_long(id_at.clone(), "a rollout id", id, MAX_NAME_LEN);
+                    self.text(id_at.clone(), "a rollout id", id, Text::Name);
                     let attempts = self.attempts(&at, entry.run.as_ref(), entry.attempts.as_ref());
                     entry_of.push(i as u32);
                     let one = payload_bytes(entry.input.as_ref(), &attempts);
@@ -783,11 +925,11 @@ impl Validator<'_> {
                         self.attempts(&g_at, generate.run.as_ref(), generate.attempts.as_ref());
                     let mut prefix_at = g_at.clone();
                     prefix_at.push("prefix".into());
-                    self.too_long(
+                    self.text(
                         prefix_at,
                         "a rollout id prefix",
                         &generate.prefix,
-                        MAX_NAME_LEN,
+                        Text::Name,
                     );
                     let width = generate.count.to_string().len();
                     let every = generate.every.map_or(Duration::ZERO, |d| d.0);
@@ -828,35 +970,73 @@ impl Validator<'_> {
     }
 
     /// Names and messages are copied into every span and event that
-    /// mentions them: refuses long ones.
+    /// mentions them, and shown in every report: refuses long ones and
+    /// control characters. Rewards are written to JSON and SQLite, which
+    /// hold no NaN or infinity: refuses those.
     fn check_texts(&mut self, at: &Path, spec: &RunSpec) {
         if let Some(text) = &spec.error {
             let mut e = at.clone();
             e.push("error".into());
-            self.too_long(e, "an error message", text, MAX_MESSAGE_LEN);
+            self.text(e, "an error message", text, Text::Message);
         }
-        for (name, _) in spec.rewards.iter().flat_map(|r| r.0.iter()) {
+        for (name, value) in spec.rewards.iter().flat_map(|r| r.0.iter()) {
             let mut r = at.clone();
             r.push("rewards".into());
             r.push(name.clone().into());
-            self.too_long(r, "a reward name", name, MAX_NAME_LEN);
+            self.text(r.clone(), "a reward name", name, Text::Key);
+            if let Some(shown) = non_finite(*value) {
+                self.problem(
+                    r,
+                    format!("a reward must be a finite number, not {shown}"),
+                    Some("rewards are written to JSON and SQLite, which hold no NaN or infinity: emit a finite number".into()),
+                );
+            }
         }
     }
 
-    /// Refuses `text` longer than `max` bytes.
-    fn too_long(&mut self, at: Path, what: &str, text: &str, max: usize) {
-        if text.len() > max {
-            self.problem(
-                at,
-                format!(
-                    "{what} of {} bytes is longer than the limit of {max}",
-                    text.len()
-                ),
-                Some(
-                    "it is copied into every span and trace event that mentions it: shorten it"
-                        .into(),
-                ),
+    /// [`text`](Self::text) for each name of the list at `at`.
+    fn names(&mut self, at: &Path, what: &str, names: &[String]) {
+        for (i, name) in names.iter().enumerate() {
+            let mut name_at = at.clone();
+            name_at.push(i.into());
+            self.text(name_at, what, name, Text::Name);
+        }
+    }
+
+    /// Refuses `text` longer than its kind allows, or holding a control
+    /// character.
+    fn text(&mut self, at: Path, what: &str, text: &str, kind: Text) {
+        if let Some(max) = kind.max_len()
+            && text.len() > max
+        {
+            let message = format!(
+                "{what} of {} bytes is longer than the limit of {max}",
+                text.len()
             );
+            let help = Some(
+                "it is copied into every span and trace event that mentions it: shorten it".into(),
+            );
+            if kind == Text::Key {
+                self.key_problem(at.clone(), message, help);
+            } else {
+                self.problem(at.clone(), message, help);
+            }
+        }
+        if let Some(c) = text.chars().find(|c| kind.refuses(*c)) {
+            let what_char = if c.is_control() {
+                "the control character"
+            } else {
+                "the bidirectional formatting character"
+            };
+            let message = format!("{what} contains {what_char} `{}`", c.escape_unicode());
+            let help = Some(
+                "names and messages are shown in terminals and written into SVG, HTML and JUnit reports, where such characters break or disguise the text: remove it".into(),
+            );
+            if kind == Text::Key {
+                self.key_problem(at, message, help);
+            } else {
+                self.problem(at, message, help);
+            }
         }
     }
 
@@ -864,7 +1044,7 @@ impl Validator<'_> {
         self.problem(
             at,
             format!(
-                "this rollout's input, outputs and rewards would take about {} KiB; the limit is {} KiB a rollout",
+                "this rollout's input and scripted attempts (their outputs, rewards and errors) would take about {} KiB; the limit is {} KiB a rollout",
                 bytes >> 10,
                 MAX_ROLLOUT_PAYLOAD_BYTES >> 10
             ),
@@ -876,7 +1056,7 @@ impl Validator<'_> {
         self.problem(
             at,
             format!(
-                "the rollouts' inputs, outputs and rewards would take about {} MiB; the limit is {} MiB",
+                "the rollouts' inputs and scripted attempts (their outputs, rewards and errors) would take about {} MiB; the limit is {} MiB",
                 bytes >> 20,
                 MAX_PAYLOAD_BYTES >> 20
             ),
@@ -942,7 +1122,7 @@ impl Validator<'_> {
                     let mut m = s_at.clone();
                     m.push("fail".into());
                     m.push("message".into());
-                    self.too_long(m, "a fault message", message, MAX_MESSAGE_LEN);
+                    self.text(m, "a fault message", message, Text::Message);
                 }
                 steps.push(FaultStep::Fail {
                     times: fail.times,
@@ -994,7 +1174,7 @@ impl Validator<'_> {
                             self.key_problem(
                                 w_at.clone(),
                                 format!("unknown worker `{worker}` in faults.{name}"),
-                                Some(known("workers", workers)),
+                                self.room().then(|| known("workers", workers)),
                             );
                         }
                         map.insert(WorkerId::new(worker), self.script(name, steps, w_at));
@@ -1005,6 +1185,10 @@ impl Validator<'_> {
             scripts.insert(op, script);
         }
         let mut timed = Vec::new();
+        // Counted before each entry is expanded: past the cap, entries are
+        // still checked but nothing more is allocated.
+        let mut scheduled: u64 = 0;
+        let mut over = false;
         for (i, event) in faults.at.iter().enumerate() {
             let at = path(&[&"faults", &"at", &i]);
             let Some(when) = event.at else {
@@ -1018,11 +1202,20 @@ impl Validator<'_> {
             let Some(actions) = self.timed_actions(&at, event, workers) else {
                 continue;
             };
-            for first in self.repeat(
-                &path(&[&"faults", &"at", &i, &"every"]),
-                when.0,
-                event.every,
-            ) {
+            let every_at = path(&[&"faults", &"at", &i, &"every"]);
+            let (every, repeats) = self.repeats(&every_at, when.0, event.every);
+            if over {
+                continue;
+            }
+            scheduled = scheduled.saturating_add(repeats.saturating_mul(actions.len() as u64));
+            if scheduled > MAX_TIMED_FAULTS {
+                over = true;
+                timed = Vec::new();
+                self.too_many_timed_faults(at, event.every.is_some(), repeats, scheduled);
+                continue;
+            }
+            for k in 0..repeats {
+                let first = when.0.saturating_add(every.saturating_mul(k as u32));
                 for (offset, action) in &actions {
                     timed.push(TimedFault {
                         at: first.saturating_add(*offset),
@@ -1032,6 +1225,29 @@ impl Validator<'_> {
             }
         }
         (scripts, timed)
+    }
+
+    fn too_many_timed_faults(&mut self, at: Path, every: bool, repeats: u64, scheduled: u64) {
+        let (at, message, help) = if every {
+            let mut every_at = at;
+            every_at.push("every".into());
+            (
+                every_at,
+                format!(
+                    "repeating until stop.within gives {repeats} events here and {scheduled} timed faults in all; the limit is {MAX_TIMED_FAULTS}, over every `faults.at` entry"
+                ),
+                "repeat less often, shorten `stop.within`, or use fewer entries",
+            )
+        } else {
+            (
+                at,
+                format!(
+                    "`faults.at` schedules more than {MAX_TIMED_FAULTS} timed faults (counting each repeat of `every` and the end of each `for`); the limit is {MAX_TIMED_FAULTS}"
+                ),
+                "use fewer entries, or repeat less often",
+            )
+        };
+        self.problem(at, message, Some(help.into()));
     }
 
     /// What one `faults.at` entry does, as actions at offsets from its `at`
@@ -1191,31 +1407,24 @@ impl Validator<'_> {
         Some(actions)
     }
 
-    /// The times of a timed fault at `first`, repeated `every` until
-    /// `stop.within` (bounded by [`MAX_REPEATS`]).
-    fn repeat(
+    /// How often a timed fault at `first` repeats `every` until
+    /// `stop.within` (1 without `every`), and the interval: arithmetic
+    /// only, nothing is expanded here.
+    fn repeats(
         &mut self,
         at: &Path,
         first: Duration,
         every: Option<super::duration::Dur>,
-    ) -> Vec<Duration> {
+    ) -> (Duration, u64) {
         let Some(every) = every.map(|d| d.0) else {
-            return vec![first];
+            return (Duration::ZERO, 1);
         };
         if every.is_zero() {
             self.problem(at.clone(), "`every` must be greater than 0", None);
-            return vec![first];
+            return (Duration::ZERO, 1);
         }
         let count = self.within.saturating_sub(first).as_nanos() / every.as_nanos() + 1;
-        if count > u128::from(MAX_REPEATS) {
-            self.problem(
-                at.clone(),
-                format!("repeating every {} until stop.within gives {count} events; the limit is {MAX_REPEATS}", super::duration::format_duration(every)),
-                Some("repeat less often, or shorten stop.within".into()),
-            );
-            return vec![first];
-        }
-        (0..count as u32).map(|k| first + every * k).collect()
+        (every, u64::try_from(count).unwrap_or(u64::MAX))
     }
 
     fn stop(&mut self, stop: &StopSection) -> StopRule {
@@ -1282,24 +1491,22 @@ impl Validator<'_> {
             if rollouts.contains(attempt.rollout.as_str()) {
                 return Some(Target::Attempt(attempt));
             }
+            let help = self.known_near("rollouts", attempt.rollout.as_str(), rollouts);
             self.key_problem(
                 at,
                 format!(
                     "`{key}` names an attempt of unknown rollout `{}`",
                     attempt.rollout
                 ),
-                Some(known_near("rollouts", attempt.rollout.as_str(), rollouts)),
+                help,
             );
             return None;
         }
         if rollouts.contains(key) {
             return Some(Target::Rollout(RolloutId::new(key)));
         }
-        self.key_problem(
-            at,
-            format!("unknown rollout `{key}`"),
-            Some(known_near("rollouts", key, rollouts)),
-        );
+        let help = self.known_near("rollouts", key, rollouts);
+        self.key_problem(at, format!("unknown rollout `{key}`"), help);
         None
     }
 
@@ -1337,11 +1544,13 @@ impl Validator<'_> {
             {
                 let mut worker_at = at.clone();
                 worker_at.push("worker".into());
-                self.problem(
-                    worker_at,
-                    format!("unknown worker `{w}`"),
-                    Some(known_near("workers", w, workers)),
-                );
+                let help = self.known_near("workers", w, workers);
+                self.problem(worker_at, format!("unknown worker `{w}`"), help);
+            }
+            if let Some(error) = &want.error {
+                let mut error_at = at.clone();
+                error_at.push("error".into());
+                self.text(error_at, "an expected error message", error, Text::Message);
             }
             let expectation = RolloutExpectation {
                 status,
@@ -1354,11 +1563,8 @@ impl Validator<'_> {
             } else if rollouts.contains(key.as_str()) {
                 out.rollouts.push((RolloutId::new(key), expectation));
             } else {
-                self.key_problem(
-                    at,
-                    format!("unknown rollout `{key}`"),
-                    Some(known_near("rollouts", key, rollouts)),
-                );
+                let help = self.known_near("rollouts", key, rollouts);
+                self.key_problem(at, format!("unknown rollout `{key}`"), help);
             }
         }
         for (key, rewards) in expect.rewards.iter().flat_map(|m| m.0.iter()) {
@@ -1368,6 +1574,9 @@ impl Validator<'_> {
             };
             let mut list = Vec::new();
             for (name, want) in &rewards.0 {
+                let mut name_at = at.clone();
+                name_at.push(name.clone().into());
+                self.text(name_at, "a reward name", name, Text::Key);
                 let value = match *want {
                     RewardExpect::Exact(v) => RewardValue::Exact(v),
                     RewardExpect::Between(a, b) => {
@@ -1385,6 +1594,7 @@ impl Validator<'_> {
         }
         for (key, names) in expect.absent_rewards.iter().flat_map(|m| m.0.iter()) {
             let at = path(&[&"expect", &"absent_rewards", &key.clone()]);
+            self.names(&at, "a reward name", names);
             if key == "*" {
                 out.absent_rewards
                     .push((None, names.iter().map(|n| n.as_str().into()).collect()));
@@ -1397,6 +1607,7 @@ impl Validator<'_> {
         }
         for (key, names) in expect.spans.iter().flat_map(|m| m.0.iter()) {
             let at = path(&[&"expect", &"spans", &key.clone()]);
+            self.names(&at, "a span name", names);
             if let Some(target) = self.target(at, key, rollouts) {
                 out.spans.push((target, names.as_slice().into()));
             }
@@ -1520,6 +1731,24 @@ impl Validator<'_> {
                     ),
                     Some("raise `stop.within`, or expect an earlier time".into()),
                 ),
+                StopWhen::AllTerminal => {
+                    // The stop condition needs every rollout, the last one
+                    // enqueued included.
+                    let last = rollouts.iter().max_by_key(|r| r.enqueue_at);
+                    if let Some(last) = last
+                        && finished.0 < last.enqueue_at
+                    {
+                        self.problem(
+                            at,
+                            format!(
+                                "finished_at ({finished}) can never hold: `{}` is enqueued at {}, and the run finishes only when every rollout has ended",
+                                last.id,
+                                fmt(last.enqueue_at)
+                            ),
+                            Some("expect a later time, or enqueue the rollouts earlier".into()),
+                        );
+                    }
+                }
                 _ => {}
             }
         }
@@ -1536,52 +1765,123 @@ impl Validator<'_> {
                     Some("remove it, or stop with `when: all_terminal` and expect statuses under `expect.rollouts`".into()),
                 );
             }
-            // A rollout cannot end before it is enqueued and its first
-            // attempt has run.
-            let earliest = |r: &RolloutPlan| r.enqueue_at.saturating_add(r.step(1).duration);
+            // A rollout cannot end before it is enqueued and, unless a
+            // limit on attempts can fail it early (its worker crashes and
+            // the attempt times out), before its first attempt has run.
+            let counts_run = file.runner.max_attempts.is_none();
+            let earliest = |r: &RolloutPlan| {
+                if counts_run {
+                    r.enqueue_at.saturating_add(r.step(1).duration)
+                } else {
+                    r.enqueue_at
+                }
+            };
+            let why = |r: &RolloutPlan| {
+                if counts_run {
+                    format!(
+                        "is enqueued at {} and its first attempt runs {}",
+                        fmt(r.enqueue_at),
+                        fmt(r.step(1).duration)
+                    )
+                } else {
+                    format!("is enqueued at {}", fmt(r.enqueue_at))
+                }
+            };
             let named: BTreeSet<&str> = expect.rollouts.iter().map(|(id, _)| id.as_str()).collect();
             let late = |want: &RolloutExpectation, r: &RolloutPlan| {
                 want.status.is_some_and(|s| s.is_terminal()) && earliest(r) > stop_at
             };
+            // A rollout enqueued after the run stops is never in the queue:
+            // it has no status, attempt, worker or error to expect.
+            let never_enqueued = |want: &RolloutExpectation, r: &RolloutPlan| {
+                r.enqueue_at > stop_at
+                    && (want.status.is_some()
+                        || want.attempts.is_some_and(|n| n > 0)
+                        || want.worker.is_some()
+                        || want.error.is_some())
+            };
+            // One pass over the rollouts for the named ones, not a search
+            // per name: a million rollouts and many names stay linear.
+            let plans: BTreeMap<&str, &RolloutPlan> = if named.is_empty() {
+                BTreeMap::new()
+            } else {
+                rollouts
+                    .iter()
+                    .filter(|r| named.contains(r.id.as_str()))
+                    .map(|r| (r.id.as_str(), r))
+                    .collect()
+            };
             for (id, want) in &expect.rollouts {
-                if let Some(r) = rollouts.iter().find(|r| r.id == *id)
-                    && late(want, r)
-                {
+                let Some(r) = plans.get(id.as_str()).copied() else {
+                    continue;
+                };
+                let at = path(&[&"expect", &"rollouts", &id.to_string()]);
+                if never_enqueued(want, r) {
                     self.problem(
-                        path(&[&"expect", &"rollouts", &id.to_string()]),
+                        at,
                         format!(
-                            "`{id}` cannot be {} by stop.when.at ({}): it is enqueued at {} and its first attempt runs {}",
+                            "`{id}` is enqueued at {}, after the run stops at stop.when.at ({}): it is never in the queue, so nothing expected of it can hold",
+                            fmt(r.enqueue_at),
+                            fmt(stop_at)
+                        ),
+                        Some("enqueue it earlier, stop later, or remove this expectation".into()),
+                    );
+                } else if late(want, r) {
+                    self.problem(
+                        at,
+                        format!(
+                            "`{id}` cannot be {} by stop.when.at ({}): it {}",
                             want.status.map_or("", |s| s.as_str()),
                             fmt(stop_at),
-                            fmt(r.enqueue_at),
-                            fmt(r.step(1).duration)
+                            why(r)
                         ),
-                        Some("stop later, or expect the status it has then (such as running)".into()),
+                        Some(
+                            "stop later, or expect the status it has then (such as running)".into(),
+                        ),
                     );
                 }
             }
             if let Some(want) = &expect.other_rollouts {
-                let mut late_ones = rollouts
-                    .iter()
-                    .filter(|r| !named.contains(r.id.as_str()) && late(want, r));
+                let mut late_ones = rollouts.iter().filter(|r| {
+                    !named.contains(r.id.as_str()) && (late(want, r) || never_enqueued(want, r))
+                });
                 if let Some(first) = late_ones.next() {
                     let more = late_ones.count();
+                    let (what, because) = if never_enqueued(want, first) {
+                        (
+                            "*".to_string(),
+                            format!(
+                                "is enqueued at {}, after the run stops, and is never in the queue",
+                                fmt(first.enqueue_at)
+                            ),
+                        )
+                    } else {
+                        (
+                            format!("*: {}", want.status.map_or("", |s| s.as_str())),
+                            why(first),
+                        )
+                    };
                     self.problem(
                         path(&[&"expect", &"rollouts", &"*"]),
                         format!(
-                            "`*: {}` cannot hold by stop.when.at ({}): `{}` is enqueued at {} and its first attempt runs {}{}",
-                            want.status.map_or("", |s| s.as_str()),
+                            "`{what}` cannot hold by stop.when.at ({}): `{}` {because}{}",
                             fmt(stop_at),
                             first.id,
-                            fmt(first.enqueue_at),
-                            fmt(first.step(1).duration),
-                            if more > 0 { format!(" ({more} more like it)") } else { String::new() }
+                            if more > 0 {
+                                format!(" ({more} more like it)")
+                            } else {
+                                String::new()
+                            }
                         ),
                         Some("stop later, or name the rollouts that finish in time".into()),
                     );
                 }
             }
         }
+        if stop.when == StopWhen::AllTerminal {
+            self.not_terminal_under_all_terminal(expect);
+        }
+        self.contradictions(file, expect);
         // Attempts beyond `max_attempts` never exist.
         if let Some(max) = file.runner.max_attempts.filter(|m| *m > 0) {
             let sections = [
@@ -1634,16 +1934,40 @@ impl Validator<'_> {
         }
         for (key, rewards) in file.expect.rewards.iter().flat_map(|m| m.0.iter()) {
             for (name, want) in &rewards.0 {
-                let nan = match *want {
-                    RewardExpect::Exact(v) => v.is_nan(),
-                    RewardExpect::Between(a, b) => a.is_nan() || b.is_nan(),
-                };
-                if nan {
-                    self.problem(
-                        path(&[&"expect", &"rewards", &key.clone(), &name.clone()]),
+                let at = path(&[&"expect", &"rewards", &key.clone(), &name.clone()]);
+                match *want {
+                    RewardExpect::Exact(v) if v.is_nan() => self.problem(
+                        at,
                         "NaN never equals anything, so this expectation can never hold",
                         Some("expect a number, or `{ between: [a, b] }`".into()),
-                    );
+                    ),
+                    RewardExpect::Exact(v) => {
+                        if let Some(shown) = non_finite(v) {
+                            self.problem(
+                                at,
+                                format!("a reward is never {shown}: rewards are finite numbers, so this expectation can never hold"),
+                                Some("expect a finite number, or `{ between: [a, b] }`".into()),
+                            );
+                        }
+                    }
+                    RewardExpect::Between(a, b) => {
+                        for (i, bound) in [a, b].into_iter().enumerate() {
+                            if let Some(shown) = non_finite(bound) {
+                                let mut at = at.clone();
+                                at.push("between".into());
+                                at.push(i.into());
+                                self.problem(
+                                    at,
+                                    format!("the bounds of `between` are finite numbers, not {shown}"),
+                                    Some(if i == 0 {
+                                        "for no lower bound, write a very low number such as -1e300"
+                                    } else {
+                                        "for no upper bound, write a very high number such as 1e300"
+                                    }.into()),
+                                );
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -1660,6 +1984,225 @@ impl Validator<'_> {
                 );
             }
         }
+    }
+}
+
+/// Expectations that contradict each other: no run satisfies them all.
+impl Validator<'_> {
+    /// With `stop.when: all_terminal` a run passes only when it stops
+    /// because every rollout is terminal: a rollout expected in another
+    /// status fails either that check or the `stop` check.
+    fn not_terminal_under_all_terminal(&mut self, expect: &Expectations) {
+        let named = expect
+            .rollouts
+            .iter()
+            .map(|(id, want)| (id.to_string(), want));
+        let others = expect
+            .other_rollouts
+            .iter()
+            .map(|want| ("*".to_string(), want));
+        for (key, want) in named.chain(others) {
+            let Some(status) = want.status.filter(|s| !s.is_terminal()) else {
+                continue;
+            };
+            self.problem(
+                path(&[&"expect", &"rollouts", &key, &"status"]),
+                format!(
+                    "`{status}` can never hold: with `stop.when: all_terminal` a run passes only when every rollout ends succeeded, failed or cancelled"
+                ),
+                Some("to check a rollout during the run, stop at a fixed time: `stop: { when: { at: 2s } }`".into()),
+            );
+        }
+    }
+
+    fn contradictions(&mut self, file: &ScenarioFile, expect: &Expectations) {
+        // An invariant expected both to hold and to be violated.
+        if let (Some(InvariantsSpec::Only(held)), Some(violated)) =
+            (&file.expect.invariants, &file.expect.violated)
+        {
+            for (i, name) in violated.iter().enumerate() {
+                if let Some(j) = held.iter().position(|h| h == name) {
+                    self.problem(
+                        path(&[&"expect", &"violated", &i]),
+                        format!(
+                            "`{name}` is expected violated here and to hold in expect.invariants[{j}]"
+                        ),
+                        Some("keep it in one of the two lists".into()),
+                    );
+                }
+            }
+        }
+        // The attempt a rollout id names when another expectation fixes
+        // it: `attempts: n` makes `r1` mean `r1:attempt-n`, and so does
+        // `runner.max_attempts: 1` for n = 1.
+        let attempts: BTreeMap<&str, u32> = expect
+            .rollouts
+            .iter()
+            .filter_map(|(id, want)| want.attempts.map(|n| (id.as_str(), n)))
+            .collect();
+        let only_one = file.runner.max_attempts == Some(1);
+        let last = |rollout: &str| {
+            attempts
+                .get(rollout)
+                .copied()
+                .or(only_one.then_some(1))
+                .filter(|n| *n > 0)
+        };
+        let why = |rollout: &str, n: u32| match attempts.get(rollout) {
+            Some(_) => format!(
+                "with expect.rollouts.{rollout}.attempts: {n}, `{rollout}` means {rollout}:attempt-{n}"
+            ),
+            None => format!("with runner.max_attempts: 1, `{rollout}` means {rollout}:attempt-1"),
+        };
+        // (rollout, attempt number when known) of a target.
+        let canon = |target: &Target| -> AttemptKey {
+            match target {
+                Target::Rollout(r) => (r.to_string(), last(r.as_str())),
+                Target::Attempt(a) => (a.rollout.to_string(), Some(a.number)),
+            }
+        };
+        for (id, want) in &expect.rollouts {
+            if want.attempts == Some(0) && want.worker.is_some() {
+                self.problem(
+                    path(&[&"expect", &"rollouts", &id.to_string(), &"worker"]),
+                    "`worker` contradicts `attempts: 0`: a rollout with no attempt has no worker",
+                    Some("remove one of the two".into()),
+                );
+            }
+        }
+        // Rewards and spans of an attempt that `attempts: n` says never
+        // exists.
+        let targets = expect.rewards.iter().map(|(t, _)| ("rewards", t)).chain(
+            expect
+                .spans
+                .iter()
+                .filter(|(_, names)| !names.is_empty())
+                .map(|(t, _)| ("spans", t)),
+        );
+        let mut missing = Vec::new();
+        let max_attempts = file.runner.max_attempts;
+        for (section, target) in targets {
+            let (rollout, number) = match target {
+                Target::Rollout(r) => (r.as_str(), None),
+                Target::Attempt(a) => (a.rollout.as_str(), Some(a.number)),
+            };
+            let Some(&n) = attempts.get(rollout) else {
+                continue;
+            };
+            let message = match number {
+                // Beyond `runner.max_attempts` is reported on its own.
+                Some(k) if k > n && max_attempts.is_none_or(|m| m == 0 || k <= m) => format!(
+                    "`{target}` never exists if expect.rollouts.{rollout}.attempts ({n}) holds"
+                ),
+                None if n == 0 => format!(
+                    "`{rollout}` has no attempt if expect.rollouts.{rollout}.attempts (0) holds, so it has no {section}"
+                ),
+                _ => continue,
+            };
+            missing.push((path(&[&"expect", &section, &target.to_string()]), message));
+        }
+        for (at, message) in missing {
+            self.key_problem(
+                at,
+                message,
+                Some("expect fewer attempts, or remove one of the two".into()),
+            );
+        }
+        // The same reward of the same attempt expected twice, through the
+        // rollout id and the attempt id, with values no number satisfies
+        // together.
+        // By (attempt, reward name): the key it was expected under, and the
+        // value.
+        let mut expected: BTreeMap<(AttemptKey, &str), (String, RewardValue)> = BTreeMap::new();
+        let mut conflicts = Vec::new();
+        for (target, list) in &expect.rewards {
+            let key = canon(target);
+            for (name, value) in list {
+                match expected.get(&(key.clone(), &**name)) {
+                    Some((other, first)) if !compatible(*first, *value) => {
+                        let (rollout, n) = (&key.0, key.1.unwrap_or(0));
+                        conflicts.push((
+                            path(&[&"expect", &"rewards", &target.to_string(), &name.to_string()]),
+                            format!(
+                                "expects {} of `{name}`, and expect.rewards.{other}.{name} expects {} of the same attempt ({})",
+                                describe(*value),
+                                describe(*first),
+                                why(rollout, n)
+                            ),
+                        ));
+                    }
+                    Some(_) => {}
+                    None => {
+                        expected.insert((key.clone(), &**name), (target.to_string(), *value));
+                    }
+                }
+            }
+        }
+        for (at, message) in conflicts {
+            self.problem(
+                at,
+                message,
+                Some("expect one value, or a range that holds both".into()),
+            );
+        }
+        // A reward expected absent where it is expected present.
+        let mut by_name: BTreeMap<&str, &String> = BTreeMap::new();
+        for ((_, name), (other, _)) in &expected {
+            by_name.entry(name).or_insert(other);
+        }
+        let mut absent = Vec::new();
+        for (target, names) in &expect.absent_rewards {
+            let key = target.as_ref().map(&canon);
+            let shown = target
+                .as_ref()
+                .map_or_else(|| "*".to_string(), ToString::to_string);
+            for (i, name) in names.iter().enumerate() {
+                let present = match &key {
+                    Some(key) => expected
+                        .get(&(key.clone(), &**name))
+                        .map(|(other, _)| other),
+                    None => by_name.get(&**name).copied(),
+                };
+                if let Some(other) = present {
+                    let scope = if key.is_none() {
+                        "from every attempt (`*`)"
+                    } else {
+                        "here"
+                    };
+                    absent.push((
+                        path(&[&"expect", &"absent_rewards", &shown, &i]),
+                        format!(
+                            "`{name}` is expected absent {scope} and expected at expect.rewards.{other}.{name}"
+                        ),
+                    ));
+                }
+            }
+        }
+        for (at, message) in absent {
+            self.problem(at, message, Some("remove it from one of the two".into()));
+        }
+    }
+}
+
+/// An attempt as expectations name it: its rollout, and its number when
+/// known (a rollout id names its last attempt, whose number the file may
+/// fix).
+type AttemptKey = (String, Option<u32>);
+
+/// Whether one number can satisfy both reward expectations.
+fn compatible(a: RewardValue, b: RewardValue) -> bool {
+    let range = |v: RewardValue| match v {
+        RewardValue::Exact(x) => (x, x),
+        RewardValue::Between(low, high) => (low, high),
+    };
+    let ((a_low, a_high), (b_low, b_high)) = (range(a), range(b));
+    a_low.max(b_low) <= a_high.min(b_high)
+}
+
+fn describe(value: RewardValue) -> String {
+    match value {
+        RewardValue::Exact(x) => format!("{x}"),
+        RewardValue::Between(low, high) => format!("a value in [{low}, {high}]"),
     }
 }
 
@@ -1692,8 +2235,12 @@ pub const MAX_ROLLOUT_PAYLOAD_BYTES: u64 = 64 << 10;
 pub const MAX_PAYLOAD_BYTES: u64 = 64 << 20;
 
 /// An estimate of the memory one rollout's payload takes: its input and,
-/// per scripted attempt, output, rewards and error message.
+/// per scripted attempt, output, rewards and error message, and the record
+/// of every scripted attempt after the first (each rollout has one; a
+/// `generate` entry copies the list into every rollout, so a long list of
+/// empty attempts costs as much as a large output).
 fn payload_bytes(input: Option<&Value>, attempts: &[RunStep]) -> u64 {
+    let records = (attempts.len().saturating_sub(1) * std::mem::size_of::<RunStep>()) as u64;
     let steps: u64 = attempts
         .iter()
         .map(|step| match &step.result {
@@ -1706,7 +2253,10 @@ fn payload_bytes(input: Option<&Value>, attempts: &[RunStep]) -> u64 {
             StepResult::Failed { message } => 24 + message.len() as u64,
         })
         .sum();
-    input.map_or(0, value_bytes).saturating_add(steps)
+    input
+        .map_or(0, value_bytes)
+        .saturating_add(steps)
+        .saturating_add(records)
 }
 
 /// An estimate of the heap a JSON value takes (serde_json's layout: 32
@@ -1728,14 +2278,6 @@ fn value_bytes(value: &Value) -> u64 {
     }
 }
 
-/// [`known`], led by the nearest name when `given` looks like a typo of one.
-fn known_near(what: &str, given: &str, names: &BTreeSet<&str>) -> String {
-    match super::diagnostics::nearest(given, names.iter().copied()) {
-        Some(near) => format!("did you mean `{near}`? {}", known(what, names)),
-        None => known(what, names),
-    }
-}
-
 fn known(what: &str, names: &BTreeSet<&str>) -> String {
     let listed: Vec<&str> = names.iter().copied().take(8).collect();
     let more = if names.len() > 8 {
@@ -1744,4 +2286,54 @@ fn known(what: &str, names: &BTreeSet<&str>) -> String {
         String::new()
     };
     format!("known {what}: {}{more}", listed.join(", "))
+}
+
+/// What a text of the file is, for [`Validator::text`]: how long it may be
+/// and which characters it refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Text {
+    /// An id or a name (rollout, worker, `generate.prefix`, span).
+    Name,
+    /// A name written as a mapping key (a reward): located at the key.
+    Key,
+    /// A fault or executor error message.
+    Message,
+    /// The scenario's `name`: no length limit of its own.
+    Title,
+    /// The `description`: several lines and tabs are fine.
+    Prose,
+}
+
+impl Text {
+    fn max_len(self) -> Option<usize> {
+        match self {
+            Self::Name | Self::Key => Some(MAX_NAME_LEN),
+            Self::Message => Some(MAX_MESSAGE_LEN),
+            Self::Title | Self::Prose => None,
+        }
+    }
+
+    /// Control characters (C0 with NUL and ESC, DEL, C1) and the Unicode
+    /// bidirectional formatting characters, which reorder the text shown
+    /// around them ("Trojan Source"): a line feed and a tab only in prose.
+    fn refuses(self, c: char) -> bool {
+        if self == Self::Prose && matches!(c, '\n' | '\t') {
+            return false;
+        }
+        super::source::is_hidden_char(c)
+    }
+}
+
+/// A number that is not finite, as YAML writes it (`.nan`, `.inf`,
+/// `-.inf`).
+fn non_finite(value: f64) -> Option<&'static str> {
+    if value.is_nan() {
+        Some(".nan")
+    } else if value == f64::INFINITY {
+        Some(".inf")
+    } else if value == f64::NEG_INFINITY {
+        Some("-.inf")
+    } else {
+        None
+    }
 }

@@ -1,13 +1,16 @@
 //! Layer 3: scenario files. The YAML schema, loading with located
 //! diagnostics, and expectations checked against a run.
 //!
-//! [`load_file`] turns a file into a [`Scenario`]: a [`SimPlan`](crate::sim::SimPlan)
-//! to run and the [`Expectations`] to check. [`run_scenario`] does both and
-//! returns a [`ScenarioOutcome`].
+//! [`files::collect_files`] finds the scenario files of a command line,
+//! each once; [`load_file`] reads one (through [`files::read_input`],
+//! bounded, regular files only) and turns it into a [`Scenario`]: a
+//! [`SimPlan`](crate::sim::SimPlan) to run and the [`Expectations`] to
+//! check. [`run_scenario`] does both and returns a [`ScenarioOutcome`].
 
 pub mod diagnostics;
 pub mod duration;
 pub mod expect;
+pub mod files;
 mod json_schema;
 pub mod load;
 pub mod outcome;

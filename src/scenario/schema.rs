@@ -10,6 +10,7 @@
 //! impl in `json_schema.rs`. `rollout-sim schema` prints the result and a
 //! test checks every file under `scenarios/` against it.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use schemars::JsonSchema;
@@ -300,8 +301,11 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OrderedMap<V>, A::Error> {
                 let mut entries: Vec<(String, V)> = Vec::new();
+                // A set beside the list: a mapping of many keys is checked
+                // in linear time, not by comparing every pair.
+                let mut seen: HashSet<String> = HashSet::new();
                 while let Some(key) = map.next_key::<String>()? {
-                    if entries.iter().any(|(k, _)| *k == key) {
+                    if !seen.insert(key.clone()) {
                         return Err(de::Error::custom(format!("duplicate key `{key}`")));
                     }
                     let value = map.next_value()?;
@@ -382,6 +386,7 @@ impl<'de> Deserialize<'de> for ScriptSpec {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ScriptSpec, A::Error> {
                 let mut entries: Vec<(String, Vec<StepSpec>)> = Vec::new();
+                let mut seen: HashSet<String> = HashSet::new();
                 while let Some(worker) = map.next_key::<String>()? {
                     if matches!(worker.as_str(), "fail" | "pass" | "empty") {
                         // `dequeue: { fail: 3 }`: a step written without its list.
@@ -389,7 +394,7 @@ impl<'de> Deserialize<'de> for ScriptSpec {
                             "`{worker}` is a step, not a worker id; a script is a list of steps: write [ {{ {worker}: 3 }} ]"
                         )));
                     }
-                    if entries.iter().any(|(k, _)| *k == worker) {
+                    if !seen.insert(worker.clone()) {
                         return Err(de::Error::custom(format!("duplicate key `{worker}`")));
                     }
                     let steps = map.next_value()?;

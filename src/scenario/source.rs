@@ -54,7 +54,7 @@ impl From<usize> for PathSegment {
 /// A path such as `expect.rewards.r1`, built segment by segment.
 pub type Path = Vec<PathSegment>;
 
-/// Renders a path as `rollouts[2].run.duration`.
+/// Renders a path as `rollouts[2].run.duration`, its keys [`escaped`].
 pub fn display_path(path: &[PathSegment]) -> String {
     let mut out = String::new();
     for segment in path {
@@ -63,12 +63,44 @@ pub fn display_path(path: &[PathSegment]) -> String {
                 if !out.is_empty() {
                     out.push('.');
                 }
-                out.push_str(k);
+                out.push_str(&escaped(k));
             }
             PathSegment::Index(i) => out.push_str(&format!("[{i}]")),
         }
     }
     out
+}
+
+/// Whether `c` would break or disguise a line of text shown to people:
+/// a control character (C0, DEL, C1) or a Unicode bidirectional
+/// formatting character (marks, embeddings, overrides, isolates), which
+/// reorders the text around it.
+pub fn is_hidden_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// `text` with every [hidden character](is_hidden_char) written as an
+/// escape (`\n`, `\u{1b}`), so that a key or value quoted from a file
+/// cannot break a one-line message or reorder it.
+pub fn escaped(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(is_hidden_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else if is_hidden_char(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Parses a path as serde_norway prints it (`rollouts[0].run.duration`).
@@ -179,8 +211,28 @@ pub struct ScreenError {
 }
 
 enum Frame {
-    Map { node: u32, key: Option<String> },
-    Seq { node: u32, index: usize },
+    Map {
+        node: u32,
+        key: Option<String>,
+    },
+    Seq {
+        node: u32,
+        index: usize,
+    },
+    /// A mapping or list used as a key (`? [a, b]: 1`), `depth` levels in:
+    /// skipped, then the mapping's key is `?`.
+    ComplexKey {
+        depth: usize,
+    },
+}
+
+/// What [`SourceMap::record`] keeps between events.
+#[derive(Default)]
+struct Recorder {
+    stack: Vec<Frame>,
+    /// The text of every anchored scalar, so that an alias used as a key
+    /// (`*id : 1`) is recorded under the key it stands for.
+    scalars: BTreeMap<usize, String>,
 }
 
 /// The running size of an open collection, for alias expansion.
@@ -217,7 +269,7 @@ impl SourceMap {
             .collect();
         let byte = |chars: usize| char_to_byte.get(chars).copied().unwrap_or(source.len());
         let mut map = Self::default();
-        let mut stack: Vec<Frame> = Vec::new();
+        let mut recorder = Recorder::default();
         // Alias expansion: the expanded size of every anchored node, and the
         // running size of each open collection.
         let mut anchors: BTreeMap<usize, u64> = BTreeMap::new();
@@ -339,7 +391,7 @@ impl SourceMap {
                     );
                 }
             }
-            map.record(&mut stack, event, here);
+            map.record(&mut recorder, event, here);
         }
         if strict && documents == 0 {
             return (
@@ -368,30 +420,68 @@ impl SourceMap {
         })
     }
 
-    fn record(&mut self, stack: &mut Vec<Frame>, event: Event<'_>, here: ByteSpan) {
-        // A key position in a mapping takes scalar keys; anything else is a
-        // value whose node is the parent's child by key or index.
+    fn record(&mut self, recorder: &mut Recorder, event: Event<'_>, here: ByteSpan) {
+        let stack = &mut recorder.stack;
+        if let Event::Scalar(text, _, anchor, _) = &event
+            && *anchor != 0
+        {
+            recorder.scalars.insert(*anchor, text.to_string());
+        }
+        if let Some(Frame::ComplexKey { depth }) = stack.last_mut() {
+            match event {
+                Event::MappingStart(..) | Event::SequenceStart(..) => *depth += 1,
+                Event::MappingEnd | Event::SequenceEnd => {
+                    *depth -= 1;
+                    if *depth == 0 {
+                        stack.pop();
+                        if let Some(Frame::Map { key, .. }) = stack.last_mut() {
+                            *key = Some(String::from("?"));
+                        }
+                    }
+                }
+                _ => {}
+            }
+            return;
+        }
+        // A key position in a mapping takes scalar keys, aliases of them,
+        // and (skipped, named `?`) complex keys; anything else is a value
+        // whose node is the parent's child by key or index.
         if let Some(Frame::Map {
             node,
             key: key @ None,
         }) = stack.last_mut()
         {
             let parent = *node;
-            if let Event::Scalar(text, ..) = &event {
-                let id = self.child(parent, PathSegment::Key(text.to_string()));
+            let text = match &event {
+                Event::Scalar(text, ..) => Some(text.to_string()),
+                Event::Alias(anchor) => Some(
+                    recorder
+                        .scalars
+                        .get(anchor)
+                        .cloned()
+                        .unwrap_or_else(|| String::from("?")),
+                ),
+                _ => None,
+            };
+            if let Some(text) = text {
+                *key = Some(text.clone());
+                let id = self.child(parent, PathSegment::Key(text));
                 // A repeated key keeps the span of its last occurrence, which
                 // is where a "duplicate key" error points.
                 self.nodes[id as usize].key = Packed::pack(here);
-                *key = Some(text.to_string());
                 return;
             }
-            if matches!(event, Event::MappingEnd) {
-                stack.pop();
-                advance(stack);
-                return;
+            match event {
+                Event::MappingEnd => {
+                    stack.pop();
+                    advance(stack);
+                }
+                Event::MappingStart(..) | Event::SequenceStart(..) => {
+                    stack.push(Frame::ComplexKey { depth: 1 });
+                }
+                _ => {}
             }
-            // A complex key: give it a placeholder name and walk on.
-            *key = Some(String::from("?"));
+            return;
         }
         let node = match stack.last() {
             Some(Frame::Map { node, key: Some(k) }) => {
@@ -520,7 +610,19 @@ fn scan_error(source: &str, e: &ScanError, offset: usize, open: &[Open]) -> Scre
     } else if info.contains("expected '-'") {
         Some("check the indentation: the items of one list must line up".into())
     } else if info.contains("unknown anchor") {
-        Some("define the anchor with `&name` before using it as `*name`".into())
+        let at = floor_char_boundary(source, offset);
+        let alias: &str = source[at..]
+            .split(|c: char| c.is_whitespace() || matches!(c, ',' | ']' | '}'))
+            .next()
+            .unwrap_or("");
+        Some(match alias.strip_suffix(':') {
+            // `*a:` names the anchor `a:`: YAML allows `:` in anchor names.
+            Some(name) if name.len() > 1 => format!(
+                "`{alias}` names the anchor `{}`; an alias used as a key needs a space before the colon: `{name} :`",
+                &alias[1..]
+            ),
+            _ => "define the anchor with `&name` before using it as `*name`".into(),
+        })
     } else if info.contains("quoted scalar") || info.contains("unexpected end of stream") {
         Some("close the quoted string".into())
     } else {
@@ -554,16 +656,83 @@ fn advance(stack: &mut [Frame]) {
     match stack.last_mut() {
         Some(Frame::Map { key, .. }) => *key = None,
         Some(Frame::Seq { index, .. }) => *index += 1,
-        None => {}
+        Some(Frame::ComplexKey { .. }) | None => {}
     }
 }
 
-/// 1-based line and column of a byte offset.
+/// 1-based line and column of a byte offset, the column counted in
+/// characters.
+///
+/// Lines end as YAML 1.2 ends them (and as editors and miette do): at a
+/// line feed, a carriage return followed by a line feed, or a carriage
+/// return alone (old Mac files). A byte-order mark takes no column. For
+/// many offsets into one text, [`Lines`] finds each without rescanning.
 pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
-    let before = &source[..floor_char_boundary(source, offset)];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
+    let offset = floor_char_boundary(source, offset);
+    let bytes = source.as_bytes();
+    let mut line = 1;
+    let mut start = 0;
+    for (i, b) in bytes[..offset].iter().enumerate() {
+        if is_line_end(bytes, i, *b) {
+            line += 1;
+            start = i + 1;
+        }
+    }
+    (line, column(source, start, offset))
+}
+
+/// Whether the byte `b` at `i` ends a line: a line feed, or a carriage
+/// return not followed by one.
+fn is_line_end(bytes: &[u8], i: usize, b: u8) -> bool {
+    b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
+}
+
+/// The 1-based column of `offset` on the line starting at `start`.
+fn column(source: &str, start: usize, offset: usize) -> usize {
+    let text = &source[start..offset];
+    // A byte-order mark is not shown by editors.
+    let bom = usize::from(start == 0 && text.starts_with('\u{feff}'));
+    text.chars().count() - bom + 1
+}
+
+/// The start of every line of a text, to turn many offsets into lines and
+/// columns in time linear in the text ([`line_col`] scans from the start
+/// each time).
+#[derive(Debug, Clone)]
+pub struct Lines {
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    /// Indexes `source`.
+    pub fn new(source: &str) -> Self {
+        let bytes = source.as_bytes();
+        let mut starts = vec![0];
+        starts.extend(
+            bytes
+                .iter()
+                .enumerate()
+                .filter(|(i, b)| is_line_end(bytes, *i, **b))
+                .map(|(i, _)| i + 1),
+        );
+        Self { starts }
+    }
+
+    /// 1-based line and column of `offset` in the `source` this indexes:
+    /// the same as [`line_col`].
+    pub fn line_col(&self, source: &str, offset: usize) -> (usize, usize) {
+        let offset = floor_char_boundary(source, offset);
+        // The last line starting at or before `offset`.
+        let line = self.starts.partition_point(|s| *s <= offset).max(1);
+        (line, column(source, self.starts[line - 1], offset))
+    }
+
+    /// The byte offset where each line after the one holding `offset`
+    /// starts.
+    pub fn starts_after(&self, offset: usize) -> impl Iterator<Item = usize> + '_ {
+        let first = self.starts.partition_point(|s| *s <= offset);
+        self.starts[first..].iter().copied()
+    }
 }
 
 /// The largest char boundary at or below `offset`.
@@ -604,6 +773,56 @@ mod tests {
         );
         assert_eq!(at(&["expect", "rewards", "r9", "a.b"]), Some((8, 16)));
         assert_eq!(at(&["expect", "nothing", "here"]), Some((7, 3)));
+    }
+
+    #[test]
+    fn lines_end_at_lf_crlf_and_a_lone_cr() {
+        for (src, offset, want) in [
+            ("a\nb\nc", 4, (3, 1)),
+            ("a\r\nb\r\nc", 6, (3, 1)),
+            ("a\rb\rc", 4, (3, 1)),
+            ("a\r\nbc", 5, (2, 3)),
+            // On the line feed of a CRLF: still the first line.
+            ("ab\r\nc", 3, (1, 4)),
+            ("\u{feff}ab", 4, (1, 2)),
+            ("é\u{85}x\ny", 5, (1, 4)),
+        ] {
+            assert_eq!(line_col(src, offset), want, "{src:?} at {offset}");
+            assert_eq!(
+                Lines::new(src).line_col(src, offset),
+                want,
+                "{src:?} at {offset}"
+            );
+        }
+        let src = "a\rb\r\nc\nd";
+        let lines = Lines::new(src);
+        assert_eq!(lines.starts_after(0).collect::<Vec<_>>(), [2, 5, 7]);
+        assert_eq!(lines.starts_after(5).collect::<Vec<_>>(), [7]);
+    }
+
+    #[test]
+    fn alias_and_complex_keys_keep_the_paths_after_them() {
+        let src = "a: &k key\nm:\n  *k : 1\n  ? [x, y]\n  : 2\n  after: 3\n";
+        let map = SourceMap::build(src);
+        let at = |path: &[&str]| map.locate(&p(path)).map(|s| line_col(src, s.offset));
+        assert_eq!(at(&["m", "key"]), Some((3, 8)));
+        assert_eq!(
+            map.key(&p(&["m", "key"])).map(|s| line_col(src, s.offset)),
+            Some((3, 3))
+        );
+        assert_eq!(at(&["m", "?"]), Some((5, 5)));
+        assert_eq!(at(&["m", "after"]), Some((6, 10)));
+    }
+
+    #[test]
+    fn hidden_characters_are_escaped() {
+        assert_eq!(escaped("plain"), "plain");
+        assert_eq!(escaped("a\u{1b}[2Jb\n"), "a\\u{1b}[2Jb\\n");
+        assert_eq!(escaped("x\u{202e}y"), "x\\u{202e}y");
+        assert_eq!(
+            display_path(&[PathSegment::Key("r\u{0}".into()), PathSegment::Index(1)]),
+            "r\\u{0}[1]"
+        );
     }
 
     #[test]
