@@ -612,9 +612,16 @@ impl Outputs {
             }
         }
         let probe = existing.join("probe");
-        Temporary::beside(&probe)
-            .map(drop)
-            .map_err(|e| OutputError::new(dir, format!("{}: {e}", existing.display())))
+        Temporary::beside(&probe).map(drop).map_err(|e| {
+            if existing == dir {
+                OutputError::new(dir, e)
+            } else {
+                OutputError::new(
+                    dir,
+                    format!("it cannot be created in {}: {e}", existing.display()),
+                )
+            }
+        })
     }
 }
 
