@@ -905,8 +905,8 @@ fn control_characters_are_escaped_in_svg_junit_and_the_terminal() {
     let source = std::fs::read_to_string(c02()).unwrap();
     let mut scenario = load_str(&format!("dir/{EVIL}.yaml"), &source).unwrap();
     scenario.name = EVIL.to_string();
-    scenario.plan.workers = vec![WorkerId::new(&format!("worker{EVIL}"))];
-    scenario.plan.rollouts[0].id = RolloutId::new(&format!("r{EVIL}"));
+    scenario.plan.workers = vec![WorkerId::new(format!("worker{EVIL}"))];
+    scenario.plan.rollouts[0].id = RolloutId::new(format!("r{EVIL}"));
     let outcome = run_scenario(&scenario, RunOptions::default());
     let report = ScenarioReport::new(&scenario, &outcome, "rollout-sim");
     assert!(!report.passed, "the expectations name r1, which is gone");

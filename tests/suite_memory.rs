@@ -34,6 +34,10 @@ fn scratch() -> PathBuf {
 }
 
 /// Runs the binary; its exit code and peak resident memory in KiB.
+#[expect(
+    clippy::zombie_processes,
+    reason = "wait4 reaps the child, with its resource usage"
+)]
 fn peak(args: &[&str]) -> (i32, i64) {
     let child = Command::new(env!("CARGO_BIN_EXE_rollout-sim"))
         .args(args)

@@ -568,7 +568,7 @@ fn panel(out: &mut String, top: f64, report: &ScenarioReport, run: &RunResult) -
 }
 
 /// A timeline being drawn, one panel per run as results arrive: a run is
-/// drawn when it finishes and only its panel (at most [`MAX_SHAPES`] shapes)
+/// drawn when it finishes and only its panel (a bounded number of shapes)
 /// is kept, not the run.
 #[derive(Debug, Default)]
 pub struct Timeline {
