@@ -528,7 +528,7 @@ fn every_destination_is_checked_before_anything_runs() {
                 "explore",
                 s(&c02()),
                 "--seeds",
-                "0..100000000",
+                "0..1000000",
                 "--report",
                 s(path),
             ],
@@ -552,7 +552,7 @@ fn every_destination_is_checked_before_anything_runs() {
             "explore",
             s(&c02),
             "--seeds",
-            "0..100000000",
+            "0..1000000",
             "--shrink",
             "--out",
             s(&out_dir),
@@ -859,6 +859,13 @@ fn spans_append_adds_a_run_in_one_transaction_and_every_row_names_its_file() {
             dir.join("x.jsonl").display()
         )
     );
+
+    // An empty file (SQLite may have it open) is filled in place.
+    let empty = dir.join("empty.db");
+    std::fs::write(&empty, "").unwrap();
+    let out = run(&["scenario", s(&c02()), "--spans", s(&empty)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(count_rows(&empty), 5);
 
     // A database from before the `file` column: replaced, never appended to.
     let old = dir.join("old.db");

@@ -148,7 +148,7 @@ fn sigterm_during_a_sweep_with_a_report_leaves_nothing() {
         "explore",
         s(&c02),
         "--seeds",
-        "0..100000000",
+        "0..1000000",
         "--report",
         s(&report),
     ]);

@@ -136,7 +136,7 @@ pub enum SpansMode {
 /// An existing file at the destination, as far as spans go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Found {
-    /// Empty, or an SQLite database with no tables: nothing to keep.
+    /// An empty file, or an SQLite database with no tables: nothing to keep.
     Blank,
     /// A rollout-sim spans database of this version.
     Current,
@@ -218,8 +218,9 @@ fn recognise(db: &Connection, mode: SpansMode) -> Result<Found, String> {
 /// The first bytes of every SQLite database.
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
-/// Whether the existing file at `target` has anything in it to keep.
-fn is_empty(target: &Path) -> Result<bool, String> {
+/// Refuses an existing file that is neither empty nor an SQLite database,
+/// before SQLite is let near it.
+fn check_magic(target: &Path) -> Result<(), String> {
     use std::io::Read;
     let mut head = [0u8; 16];
     let mut file = std::fs::File::open(target).map_err(|e| e.to_string())?;
@@ -232,15 +233,13 @@ fn is_empty(target: &Path) -> Result<bool, String> {
             Err(e) => return Err(e.to_string()),
         }
     }
-    if read == 0 {
-        return Ok(true);
-    }
-    if &head[..read] != SQLITE_MAGIC.as_slice() {
-        return Err(format!(
+    if read == 0 || head == *SQLITE_MAGIC {
+        Ok(())
+    } else {
+        Err(format!(
             "it is not an SQLite database, so not a rollout-sim spans database; {NOT_OURS}"
-        ));
+        ))
     }
-    Ok(false)
 }
 
 /// Opens the existing database at `target` without waiting for locks.
@@ -258,9 +257,7 @@ fn open_existing(target: &Path) -> Result<Connection, String> {
 /// Checks, under an exclusive lock taken and released at once, that the
 /// existing database at `target` is one `mode` may write.
 fn probe(target: &Path, mode: SpansMode) -> Result<(), String> {
-    if is_empty(target)? {
-        return Ok(());
-    }
+    check_magic(target)?;
     let mut db = open_existing(target)?;
     let _guard = begin_transaction(Box::new({
         let handle = db.get_interrupt_handle();
@@ -354,9 +351,12 @@ impl SpansDb {
             return Err(refuse(e));
         }
         db.close().map_err(|(_, e)| refuse(e.to_string()))?;
+        // An existing file, even an empty one (which SQLite may have open),
+        // is changed in place under SQLite's locks, never renamed over.
         let fresh = match std::fs::symlink_metadata(&target) {
-            Err(_) => true,
-            Ok(meta) if meta.is_file() => meta.len() == 0,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => true,
+            Err(e) => return Err(refuse(e.to_string())),
+            Ok(meta) if meta.is_file() => false,
             Ok(_) => {
                 return Err(refuse(format!(
                     "{} stopped being a regular file while this command ran; it is left as it is",
@@ -409,7 +409,7 @@ fn insert(db: &mut Connection, report: &ScenarioReport, run: &RunResult) -> rusq
 /// transaction that rolls back on any error or interruption.
 fn copy_in_place(target: &Path, rows: &Path, mode: SpansMode) -> Result<(), String> {
     // Refuses a file that stopped being an SQLite database during the run.
-    is_empty(target)?;
+    check_magic(target)?;
     let mut db = open_existing(target)?;
     let guard = begin_transaction(Box::new({
         let handle = db.get_interrupt_handle();
