@@ -306,30 +306,37 @@ enum Resolved {
     Missing(PathBuf),
 }
 
-/// The descriptor a path names, when it names one of this process's own.
-fn own_descriptor(path: &Path) -> Option<Result<u8, ()>> {
+/// What `path` is when it names one of this process's own descriptors.
+fn own_descriptor(path: &Path) -> Option<Resolved> {
     let text = path.to_str()?;
-    match text {
-        "/dev/stdin" => return Some(Ok(0)),
-        "/dev/stdout" => return Some(Ok(1)),
-        "/dev/stderr" => return Some(Ok(2)),
-        _ => {}
-    }
-    let pid = format!("/proc/{}/fd/", std::process::id());
-    let n = ["/dev/fd/", "/proc/self/fd/", "/proc/thread-self/fd/", &pid]
-        .iter()
-        .find_map(|prefix| text.strip_prefix(prefix))?;
-    let n: u32 = n.parse().ok()?;
-    Some(u8::try_from(n).ok().filter(|n| *n <= 2).ok_or(()))
+    let standard = match text {
+        "/dev/stdin" => Some(0),
+        "/dev/stdout" => Some(1),
+        "/dev/stderr" => Some(2),
+        _ => None,
+    };
+    let n = match standard {
+        Some(n) => n,
+        None => {
+            let pid = format!("/proc/{}/fd/", std::process::id());
+            ["/dev/fd/", "/proc/self/fd/", "/proc/thread-self/fd/", &pid]
+                .iter()
+                .find_map(|prefix| text.strip_prefix(prefix))?
+                .parse::<u32>()
+                .ok()?
+        }
+    };
+    Some(match u8::try_from(n) {
+        Ok(n) if n <= 2 => Resolved::Standard(n),
+        _ => Resolved::Descriptor(path.to_path_buf()),
+    })
 }
 
 fn resolve(path: &Path) -> Result<Resolved, String> {
     let mut current = path.to_path_buf();
     for _ in 0..MAX_LINKS {
-        match own_descriptor(&current) {
-            Some(Ok(n)) => return Ok(Resolved::Standard(n)),
-            Some(Err(())) => return Ok(Resolved::Descriptor(current)),
-            None => {}
+        if let Some(own) = own_descriptor(&current) {
+            return Ok(own);
         }
         match std::fs::symlink_metadata(&current) {
             Ok(meta) if meta.file_type().is_symlink() => {
