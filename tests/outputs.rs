@@ -132,6 +132,22 @@ fn spans_are_queryable_from_sqlite_and_json_lines() {
         .unwrap();
     // NUMERIC affinity: an integer, so sqlite3 prints 35, not 35.0.
     assert_eq!(value, rusqlite::types::Value::Integer(35));
+    // Every row names its scenario file, as given; the database says what
+    // it is and which schema version.
+    let files: Vec<String> = conn
+        .prepare("select distinct file from spans")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(files, ["scenarios/c02.yaml"]);
+    let pragma = |name: &str| -> i64 {
+        conn.query_row(&format!("pragma {name}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(pragma("user_version"), 1);
+    assert_eq!(pragma("application_id"), 0x7273_696d);
     let rows: Vec<(i64, String, Option<String>)> = conn
         .prepare("select sequence_id, name, reward_name from spans where attempt_id = 'r1:attempt-1' order by sequence_id")
         .unwrap()

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::Exit;
+use crate::report::output::Stdout;
 use crate::scenario::load_file;
 
 /// Arguments of `explain`.
@@ -18,8 +19,15 @@ pub struct ExplainArgs {
 pub fn run(args: &ExplainArgs) -> Exit {
     match load_file(&args.file) {
         Ok(scenario) => {
-            print!("{}", crate::explore::explain(&scenario).text);
-            Exit::Passed
+            let mut stdout = Stdout::new();
+            stdout.print(&crate::explore::explain(&scenario).text);
+            match stdout.finish() {
+                Ok(()) => Exit::Passed,
+                Err(e) => {
+                    super::error(e);
+                    Exit::Invalid
+                }
+            }
         }
         Err(e) => {
             super::scenario::print_invalid(&e);

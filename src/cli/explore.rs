@@ -1,4 +1,8 @@
 //! `rollout-sim explore FILE --seeds A..B` and `rollout-sim merge REPORT...`.
+//!
+//! Both check their outputs (`--report`, and `--out` for `--shrink`) against
+//! their inputs before anything runs, and write them and stdout through
+//! [`crate::report::output`].
 
 use std::io::{IsTerminal, Write};
 use std::num::NonZeroUsize;
@@ -9,8 +13,8 @@ use clap::Args;
 use super::{EngineArg, Exit, Format, ReassignmentArg, program_name, stdout_color};
 use crate::explore::{self, SeedRange, Shard, SweepOptions, SweepReport};
 use crate::report::human::Style;
+use crate::report::output::{Output, Outputs, Stdout};
 use crate::report::sweep;
-use crate::report::write::write_atomically;
 use crate::scenario::load_file;
 
 /// Arguments of `explore`.
@@ -61,8 +65,8 @@ pub struct MergeArgs {
     pub report: Option<PathBuf>,
 }
 
-fn print_report(report: &SweepReport, format: Format, html: Option<&PathBuf>) -> Exit {
-    let mut stdout = std::io::stdout().lock();
+fn print_report(report: &SweepReport, format: Format, html: Option<Output>) -> Exit {
+    let mut stdout = Stdout::new();
     let text = match format {
         Format::Human => sweep::render_human(
             report,
@@ -76,11 +80,20 @@ fn print_report(report: &SweepReport, format: Format, html: Option<&PathBuf>) ->
             s
         }
     };
-    let _ = stdout.write_all(text.as_bytes());
-    if let Some(path) = html
-        && let Err(e) = write_atomically(path, sweep::render_html(report).as_bytes())
-    {
-        eprintln!("error: {e}");
+    stdout.print(&text);
+    let mut failed = false;
+    if let Some(mut html) = html {
+        let _ = html.write_all(sweep::render_html(report).as_bytes());
+        if let Err(e) = html.commit() {
+            super::error(e);
+            failed = true;
+        }
+    }
+    if let Err(e) = stdout.finish() {
+        super::error(e);
+        failed = true;
+    }
+    if failed {
         return Exit::Invalid;
     }
     if report.summary.failed > 0 {
@@ -96,6 +109,25 @@ fn engine(arg: EngineArg) -> Option<crate::sim::EngineKind> {
 
 /// Runs `explore`.
 pub fn run(args: &ExploreArgs) -> Exit {
+    let mut outputs = Outputs::new([&args.file]);
+    let html = match args
+        .report
+        .as_ref()
+        .map(|p| outputs.open("--report", p))
+        .transpose()
+    {
+        Ok(html) => html,
+        Err(e) => {
+            super::error(e);
+            return Exit::Invalid;
+        }
+    };
+    if args.shrink
+        && let Err(e) = outputs.check_folder(&args.out)
+    {
+        super::error(e);
+        return Exit::Invalid;
+    }
     let mut scenario = match load_file(&args.file) {
         Ok(s) => s,
         Err(e) => {
@@ -151,14 +183,20 @@ pub fn run(args: &ExploreArgs) -> Exit {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let exit = print_report(&report, args.format, args.report.as_ref());
+    let exit = print_report(&report, args.format, html);
     if args.shrink
         && let Some(first) = report.summary.failing.first()
     {
-        match shrink_seed(&scenario, first.seed, engine(args.engine), &args.out) {
-            Ok(message) => eprintln!("{message}"),
+        match shrink_seed(
+            &scenario,
+            first.seed,
+            engine(args.engine),
+            &args.out,
+            &mut outputs,
+        ) {
+            Ok(message) => super::note(message),
             Err(e) => {
-                eprintln!("error: {e}");
+                super::error(e);
                 return Exit::Invalid;
             }
         }
@@ -171,6 +209,7 @@ fn shrink_seed(
     seed: u64,
     engine: Option<crate::sim::EngineKind>,
     out: &std::path::Path,
+    outputs: &mut Outputs,
 ) -> Result<String, String> {
     let mut frozen = explore::freeze(scenario, seed, engine);
     frozen.name = format!("{}-seed-{seed}-shrunk", scenario.name);
@@ -198,7 +237,8 @@ fn shrink_seed(
     let yaml = crate::scenario::write::to_yaml(&s, &header)?;
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let path = out.join(format!("{}-seed-{seed}.yaml", scenario.name));
-    write_atomically(&path, yaml.as_bytes()).map_err(|e| e.to_string())?;
+    crate::report::output::write_file(outputs, "--out", &path, yaml.as_bytes())
+        .map_err(|e| e.to_string())?;
     Ok(format!(
         "shrunk seed {seed} to {} rollout(s), {} worker(s) in {} runs: {} (fails {})",
         s.plan.rollouts.len(),
@@ -211,6 +251,19 @@ fn shrink_seed(
 
 /// Runs `merge`.
 pub fn merge(args: &MergeArgs) -> Exit {
+    let mut outputs = Outputs::new(&args.reports);
+    let html = match args
+        .report
+        .as_ref()
+        .map(|p| outputs.open("--report", p))
+        .transpose()
+    {
+        Ok(html) => html,
+        Err(e) => {
+            super::error(e);
+            return Exit::Invalid;
+        }
+    };
     let mut reports = Vec::new();
     for path in &args.reports {
         let text = match std::fs::read_to_string(path) {
@@ -234,7 +287,7 @@ pub fn merge(args: &MergeArgs) -> Exit {
         }
     }
     match explore::merge(&reports) {
-        Ok(merged) => print_report(&merged, args.format, args.report.as_ref()),
+        Ok(merged) => print_report(&merged, args.format, html),
         Err(e) => {
             eprintln!("error: {e}");
             Exit::Invalid

@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::{EngineArg, Exit};
 use crate::explore;
-use crate::report::write::write_atomically;
+use crate::report::output::{Outputs, Stdout};
 use crate::scenario::load_file;
 
 /// Arguments of `freeze`.
@@ -27,6 +27,19 @@ pub struct FreezeArgs {
 
 /// Runs `freeze`.
 pub fn run(args: &FreezeArgs) -> Exit {
+    let mut outputs = Outputs::new([&args.file]);
+    let output = match args
+        .output
+        .as_ref()
+        .map(|p| outputs.open("-o", p))
+        .transpose()
+    {
+        Ok(output) => output,
+        Err(e) => {
+            super::error(e);
+            return Exit::Invalid;
+        }
+    };
     let scenario = match load_file(&args.file) {
         Ok(s) => s,
         Err(e) => {
@@ -57,18 +70,26 @@ pub fn run(args: &FreezeArgs) -> Exit {
     let yaml = match crate::scenario::write::to_yaml(&frozen, &header) {
         Ok(y) => y,
         Err(e) => {
-            eprintln!("error: {e}");
+            super::error(e);
             return Exit::Invalid;
         }
     };
-    match &args.output {
-        Some(path) => {
-            if let Err(e) = write_atomically(path, yaml.as_bytes()) {
-                eprintln!("error: {e}");
-                return Exit::Invalid;
-            }
+    let written = match output {
+        Some(mut output) => {
+            let _ = std::io::Write::write_all(&mut output, yaml.as_bytes());
+            output.commit()
         }
-        None => print!("{yaml}"),
+        None => {
+            let mut stdout = Stdout::new();
+            stdout.print(&yaml);
+            stdout.finish()
+        }
+    };
+    match written {
+        Ok(()) => Exit::Passed,
+        Err(e) => {
+            super::error(e);
+            Exit::Invalid
+        }
     }
-    Exit::Passed
 }

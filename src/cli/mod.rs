@@ -1,9 +1,15 @@
 //! Layer 4b: the command line. Arguments in, an [`Exit`] code out.
 //!
 //! Each subcommand lives in its own file. Exit codes mean one thing each:
-//! 0 all passed, 1 a scenario failed, 2 bad command line or invalid scenario
-//! file, 3 non-determinism found.
+//! 0 all passed, 1 a scenario failed, 2 bad command line, invalid scenario
+//! file or an output that could not be written (stdout included), 3
+//! non-determinism found, 130 cancelled (SIGINT, SIGTERM: [`cancel`]).
+//!
+//! Every file and stdout is written through [`crate::report::output`]; a
+//! message on stderr is best effort ([`error`]), as there is nowhere left
+//! to report that stderr itself failed.
 
+pub mod cancel;
 pub mod explain;
 pub mod explore;
 pub mod freeze;
@@ -25,6 +31,8 @@ pub enum Exit {
     Invalid = 2,
     /// Two runs of the same scenario and seed differed.
     NonDeterministic = 3,
+    /// Stopped by SIGINT or SIGTERM.
+    Cancelled = 130,
 }
 
 impl Exit {
@@ -111,6 +119,18 @@ pub enum Format {
     Json,
 }
 
+/// Prints `error: MESSAGE` on stderr, ignoring failure (unlike `eprintln!`,
+/// which panics when stderr is full or closed).
+pub fn error(message: impl std::fmt::Display) {
+    note(format_args!("error: {message}"));
+}
+
+/// Prints `MESSAGE` on stderr, ignoring failure.
+pub fn note(message: impl std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{message}");
+}
+
 /// Whether to colour output written to stdout.
 pub fn stdout_color() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
@@ -148,6 +168,7 @@ where
             };
         }
     };
+    cancel::install();
     match cli.command {
         Command::Scenario(args) => scenario::run(&args),
         Command::Explore(args) => explore::run(&args),

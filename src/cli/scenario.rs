@@ -1,24 +1,37 @@
 //! `rollout-sim scenario PATH...`: run scenario files and judge them.
 //!
-//! Files are loaded first (every invalid file is reported, all problems at
-//! once), then the valid ones run on `--jobs` threads. Results print in input
-//! order as soon as each is ready; output files are written at the end,
-//! whole or not at all.
+//! The paths are gathered first and every output is checked and opened
+//! ([`crate::report::output`]) before anything runs. Then `--jobs` threads
+//! each load a file when they pick it up, run it, drop its plan and reduce
+//! the result to what the outputs asked for need: the human lines, the
+//! JUnit case, the report (for `--format json`), the run itself only when
+//! spans, the trace or the timeline are wanted. Results are handled in input
+//! order as soon as each is ready: printed, and streamed into the output
+//! files, after which the run is dropped. When a finished result is large
+//! (a run kept for an output, or a JSON report), jobs run at most `--jobs`
+//! files ahead of the one being printed, so a suite holds about `--jobs`
+//! runs at a time, not every run. Names must be unique in a suite; a later
+//! file with a name already used is reported invalid when its turn comes.
+//! Output files are put in place at the end, whole or not at all.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use clap::Args;
+use quick_junit::TestCase;
 
 use super::{EngineArg, Exit, Format, program_name, stdout_color};
 use crate::report::human::{self, Style};
-use crate::report::write::{OutputError, write_atomically};
+use crate::report::output::{Output, OutputError, Outputs, Stdout};
+use crate::report::spans::{SpansDb, SpansMode};
+use crate::report::timeline::Timeline;
 use crate::report::{
-    DeterminismReport, InvalidFile, ScenarioReport, SuiteReport, events, json, junit, spans,
-    timeline,
+    DeterminismReport, InvalidFile, REPORT_SCHEMA, ScenarioReport, SuiteReport, Summary,
+    TOOL_VERSION, events, json, junit, spans,
 };
 use crate::scenario::files::collect_files;
 use crate::scenario::{LoadError, Problem, RunOptions, Scenario, load_file, run_scenario};
@@ -45,6 +58,10 @@ pub struct ScenarioArgs {
     /// Also write every persisted span here: FILE.jsonl (JSON Lines) or FILE.db (SQLite).
     #[arg(long, value_name = "FILE")]
     pub spans: Option<PathBuf>,
+    /// Add every persisted span to this SQLite spans database, in one
+    /// transaction (created when missing); --spans replaces its rows instead.
+    #[arg(long, value_name = "FILE.db", conflicts_with = "spans")]
+    pub spans_append: Option<PathBuf>,
     /// Also write the event trace here, as JSON Lines.
     #[arg(long, value_name = "FILE.jsonl")]
     pub trace: Option<PathBuf>,
@@ -84,101 +101,307 @@ pub fn print_invalid(error: &LoadError) {
     }
 }
 
-/// Refuses output paths that cannot work, before anything runs.
-fn check_outputs(args: &ScenarioArgs) -> Result<(), OutputError> {
-    let outputs = [&args.junit, &args.spans, &args.trace, &args.timeline];
-    for path in outputs.into_iter().flatten() {
-        let parent = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        if !parent.is_dir() {
-            return Err(OutputError::new(
-                path,
-                format!("the folder {} does not exist", parent.display()),
-            ));
-        }
-        if path.is_dir() {
-            return Err(OutputError::new(path, "it is a folder"));
-        }
-    }
-    if let Some(path) = &args.spans
-        && !matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("jsonl" | "db" | "sqlite" | "sqlite3")
-        )
-    {
-        return Err(OutputError::new(
-            path,
-            "the spans file must end in .jsonl (JSON Lines) or .db (SQLite)",
-        ));
-    }
-    Ok(())
+/// Where `--spans` and `--spans-append` go.
+enum SpansFile {
+    Lines(Output),
+    Database(SpansDb),
 }
 
-/// One scenario's result, with its run kept when an output file needs it.
-struct Judged {
-    report: ScenarioReport,
+const SPANS_EXTENSIONS: &str = "the spans file must end in .jsonl (JSON Lines) or .db (SQLite)";
+
+/// The output files of one call, opened before anything runs and fed in
+/// input order.
+#[derive(Default)]
+struct Files {
+    junit: Option<(Output, Vec<(TestCase, Duration)>)>,
+    spans: Option<SpansFile>,
+    trace: Option<Output>,
+    timeline: Option<(Output, Timeline)>,
+}
+
+impl Files {
+    /// Checks and opens every output of `args`, refusing any that is an
+    /// input or another output.
+    fn open(args: &ScenarioArgs, outputs: &mut Outputs) -> Result<Self, OutputError> {
+        let mut files = Self::default();
+        if let Some(path) = &args.junit {
+            files.junit = Some((outputs.open("--junit", path)?, Vec::new()));
+        }
+        let spans = args
+            .spans
+            .as_ref()
+            .map(|p| ("--spans", p, SpansMode::Replace))
+            .or(args
+                .spans_append
+                .as_ref()
+                .map(|p| ("--spans-append", p, SpansMode::Append)));
+        if let Some((flag, path, mode)) = spans {
+            let extension = path.extension().and_then(|e| e.to_str());
+            files.spans = Some(match (extension, mode) {
+                (Some("jsonl"), SpansMode::Replace) => SpansFile::Lines(outputs.open(flag, path)?),
+                (Some("db" | "sqlite" | "sqlite3"), _) => {
+                    SpansFile::Database(SpansDb::open(outputs, flag, path, mode)?)
+                }
+                (_, SpansMode::Replace) => return Err(OutputError::new(path, SPANS_EXTENSIONS)),
+                (_, SpansMode::Append) => {
+                    return Err(OutputError::new(
+                        path,
+                        "--spans-append adds to an SQLite database: the file must end in .db",
+                    ));
+                }
+            });
+        }
+        if let Some(path) = &args.trace {
+            files.trace = Some(outputs.open("--trace", path)?);
+        }
+        if let Some(path) = &args.timeline {
+            files.timeline = Some((outputs.open("--timeline", path)?, Timeline::new()));
+        }
+        Ok(files)
+    }
+
+    /// True when an output reads the runs themselves, not only the reports.
+    fn need_runs(&self) -> bool {
+        self.spans.is_some() || self.trace.is_some() || self.timeline.is_some()
+    }
+
+    /// Feeds one finished scenario, in input order. Write errors are kept
+    /// by each output and returned by [`Self::commit`].
+    fn add(
+        &mut self,
+        report: Option<&ScenarioReport>,
+        run: Option<&RunResult>,
+        case: Option<(TestCase, Duration)>,
+    ) {
+        if let (Some((_, cases)), Some(case)) = (&mut self.junit, case) {
+            cases.push(case);
+        }
+        let (Some(report), Some(run)) = (report, run) else {
+            return;
+        };
+        match &mut self.spans {
+            Some(SpansFile::Lines(out)) => {
+                let _ = spans::write_jsonl(out, report, run);
+            }
+            Some(SpansFile::Database(db)) => db.add(report, run),
+            None => {}
+        }
+        if let Some(out) = &mut self.trace {
+            let _ = events::write_jsonl(out, report, run);
+        }
+        if let Some((_, timeline)) = &mut self.timeline {
+            timeline.add(report, run);
+        }
+    }
+
+    /// Puts every output in place; the errors of those that failed.
+    fn commit(self) -> Vec<OutputError> {
+        let mut errors = Vec::new();
+        let mut done = |result: Result<(), OutputError>| {
+            if let Err(e) = result {
+                errors.push(e);
+            }
+        };
+        if let Some((mut out, cases)) = self.junit {
+            let _ = out.write_all(junit::render_cases(cases).as_bytes());
+            done(out.commit());
+        }
+        match self.spans {
+            Some(SpansFile::Lines(out)) => done(out.commit()),
+            Some(SpansFile::Database(db)) => done(db.commit()),
+            None => {}
+        }
+        if let Some(out) = self.trace {
+            done(out.commit());
+        }
+        if let Some((mut out, timeline)) = self.timeline {
+            let _ = out.write_all(timeline.finish().as_bytes());
+            done(out.commit());
+        }
+        errors
+    }
+}
+
+/// A file's result, reduced in its job to what the outputs need.
+enum Judged {
+    /// It could not be loaded, or not on the engine asked for (with its
+    /// name when it loaded: a name already used is reported instead).
+    Invalid(LoadError, Option<String>),
+    /// Its name is that of an earlier file: not run.
+    Duplicate { name: String, path: String },
+    /// It ran.
+    Ran(Box<Ran>),
+}
+
+struct Ran {
+    name: String,
+    path: String,
+    passed: bool,
+    nondeterministic: bool,
+    /// Its lines of the human report.
+    human: Option<String>,
+    /// Its report, for `--format json` and the outputs that read runs.
+    report: Option<ScenarioReport>,
+    junit: Option<(TestCase, Duration)>,
     run: Option<RunResult>,
 }
 
-fn judge(
-    scenario: &Scenario,
+/// What every job needs to know.
+struct Job<'a> {
+    args: &'a ScenarioArgs,
     options: RunOptions,
-    program: &str,
+    program: &'a str,
+    detail: human::Detail,
+    style: Style,
+    keep_report: bool,
     keep_run: bool,
-    check_determinism: bool,
-) -> Judged {
-    let outcome = run_scenario(scenario, options);
-    let mut report = ScenarioReport::new(scenario, &outcome, program);
-    if check_determinism {
-        let again = run_scenario(scenario, options);
-        report.determinism = Some(DeterminismReport::compare(&outcome.run, &again.run));
+    want_junit: bool,
+    /// The first file (by index) to have each name, of those run so far.
+    claims: Mutex<BTreeMap<String, usize>>,
+}
+
+impl Job<'_> {
+    fn judge(&self, index: usize, path: &Path) -> Judged {
+        let scenario = match load_file(path) {
+            Ok(s) => s,
+            Err(e) => return Judged::Invalid(e, None),
+        };
+        {
+            let claims = self.claims.lock().unwrap_or_else(PoisonError::into_inner);
+            if claims
+                .get(&scenario.name)
+                .is_some_and(|&first| first < index)
+            {
+                return Judged::Duplicate {
+                    name: scenario.name,
+                    path: scenario.path,
+                };
+            }
+        }
+        if let Some(Err(e)) =
+            engine_override(self.args.engine).map(|engine| scenario.check_engine(engine))
+        {
+            // `--engine virtual` on a scenario with network faults.
+            return Judged::Invalid(e, Some(scenario.name));
+        }
+        self.claims
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(scenario.name.clone())
+            .and_modify(|first| *first = (*first).min(index))
+            .or_insert(index);
+        let mut scenario = scenario;
+        // Only these outputs read the events; every run still checks and
+        // hashes them as they happen.
+        scenario.plan.keep_events = self.args.trace.is_some()
+            || self.args.timeline.is_some()
+            || self.args.check_determinism;
+        let (report, run) = self.run(&scenario);
+        let Scenario { name, path, .. } = scenario;
+        let nondeterministic = report
+            .determinism
+            .as_ref()
+            .is_some_and(|d| !d.deterministic);
+        Judged::Ran(Box::new(Ran {
+            name,
+            path,
+            passed: report.passed,
+            nondeterministic,
+            human: (self.args.format == Format::Human)
+                .then(|| human::render_scenario(&report, self.detail, self.style)),
+            junit: self.want_junit.then(|| junit::case(&report)),
+            report: self.keep_report.then_some(report),
+            run,
+        }))
     }
-    Judged {
-        report,
-        run: keep_run.then_some(outcome.run),
+
+    fn run(&self, scenario: &Scenario) -> (ScenarioReport, Option<RunResult>) {
+        let outcome = run_scenario(scenario, self.options);
+        let mut report = ScenarioReport::new(scenario, &outcome, self.program);
+        if self.args.check_determinism {
+            let again = run_scenario(scenario, self.options);
+            report.determinism = Some(DeterminismReport::compare(&outcome.run, &again.run));
+        }
+        (report, self.keep_run.then_some(outcome.run))
     }
 }
 
-/// Runs `scenarios` on `jobs` threads, calling `done` in input order as
-/// results become available.
-fn run_in_order(
-    scenarios: &[Scenario],
+/// Where the jobs are: the next index to take, and how many results have
+/// been handed on in order.
+#[derive(Default)]
+struct Cursor {
+    next: usize,
+    handed: usize,
+    /// A job panicked: the others stop taking work.
+    broken: bool,
+}
+
+/// Marks the cursor broken when a job's thread unwinds, so that no job
+/// waits for a result that will never come.
+struct Unwinding<'a>(&'a Mutex<Cursor>, &'a Condvar);
+
+impl Drop for Unwinding<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.lock().unwrap_or_else(PoisonError::into_inner).broken = true;
+            self.1.notify_all();
+        }
+    }
+}
+
+/// Runs `work` on `0..count` with `jobs` threads, calling `done` in index
+/// order as results become available. A job takes index `i` only while
+/// `i < handed + window`, so at most `window` results wait to be handed on.
+fn run_in_order<T: Send>(
+    count: usize,
     jobs: usize,
-    work: impl Fn(&Scenario) -> Judged + Sync,
-    mut done: impl FnMut(&Judged),
-) -> Vec<Judged> {
-    let mut results: Vec<Option<Judged>> = (0..scenarios.len()).map(|_| None).collect();
-    let next = AtomicUsize::new(0);
+    window: usize,
+    work: impl Fn(usize) -> T + Sync,
+    mut done: impl FnMut(T),
+) {
+    let cursor = Mutex::new(Cursor::default());
+    let moved = Condvar::new();
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::scope(|scope| {
-        for _ in 0..jobs.min(scenarios.len()).max(1) {
+        for _ in 0..jobs.min(count).max(1) {
             let sender = sender.clone();
-            let (next, work) = (&next, &work);
+            let (cursor, moved, work) = (&cursor, &moved, &work);
             scope.spawn(move || {
+                let _unwinding = Unwinding(cursor, moved);
                 loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(scenario) = scenarios.get(i) else {
-                        break;
+                    let i = {
+                        let mut c = cursor.lock().unwrap_or_else(PoisonError::into_inner);
+                        while !c.broken
+                            && c.next < count
+                            && c.next >= c.handed.saturating_add(window)
+                        {
+                            c = moved.wait(c).unwrap_or_else(PoisonError::into_inner);
+                        }
+                        if c.broken || c.next >= count {
+                            break;
+                        }
+                        c.next += 1;
+                        c.next - 1
                     };
-                    if sender.send((i, work(scenario))).is_err() {
+                    if sender.send((i, work(i))).is_err() {
                         break;
                     }
                 }
             });
         }
         drop(sender);
-        let mut printed = 0;
-        for (i, judged) in receiver {
-            results[i] = Some(judged);
-            while let Some(Some(ready)) = results.get(printed) {
+        let mut waiting = BTreeMap::new();
+        let mut handed = 0;
+        for (i, result) in receiver {
+            waiting.insert(i, result);
+            while let Some(ready) = waiting.remove(&handed) {
                 done(ready);
-                printed += 1;
+                handed += 1;
+                cursor.lock().unwrap_or_else(PoisonError::into_inner).handed = handed;
+                moved.notify_all();
             }
         }
     });
-    results.into_iter().flatten().collect()
 }
 
 /// The engine `--engine` asks for; `None` for `auto`.
@@ -194,55 +417,25 @@ pub fn engine_override(arg: EngineArg) -> Option<EngineKind> {
 /// Runs the `scenario` subcommand.
 pub fn run(args: &ScenarioArgs) -> Exit {
     let started = Instant::now();
-    if let Err(e) = check_outputs(args) {
-        eprintln!("error: {e}");
-        return Exit::Invalid;
-    }
-    let files = match collect_files(&args.paths) {
+    let paths = match collect_files(&args.paths) {
         Ok(files) => files,
         Err(e) => {
             print_invalid(&e);
             return Exit::Invalid;
         }
     };
-    if files.is_empty() {
-        eprintln!("error: no scenario files (*.yaml, *.yml) under the given paths");
+    if paths.is_empty() {
+        super::error("no scenario files (*.yaml, *.yml) under the given paths");
         return Exit::Invalid;
     }
-    let mut scenarios: Vec<Scenario> = Vec::new();
-    let mut invalid: Vec<LoadError> = Vec::new();
-    for file in &files {
-        match load_file(file) {
-            Ok(s) => {
-                if let Some(other) = scenarios.iter().find(|o| o.name == s.name) {
-                    invalid.push(LoadError::single(
-                        &s.path,
-                        String::new(),
-                        Problem::new(format!(
-                            "scenario name `{}` is already used by {}; names are unique in a suite",
-                            s.name, other.path
-                        )),
-                    ));
-                } else if let Some(Err(e)) =
-                    engine_override(args.engine).map(|engine| s.check_engine(engine))
-                {
-                    // `--engine virtual` on a scenario with network faults.
-                    invalid.push(e);
-                } else {
-                    let mut s = s;
-                    // Only these outputs read the events; every run still
-                    // checks and hashes them as they happen.
-                    s.plan.keep_events =
-                        args.trace.is_some() || args.timeline.is_some() || args.check_determinism;
-                    scenarios.push(s);
-                }
-            }
-            Err(e) => invalid.push(e),
+    let mut outputs = Outputs::new(&paths);
+    let mut files = match Files::open(args, &mut outputs) {
+        Ok(files) => files,
+        Err(e) => {
+            super::error(e);
+            return Exit::Invalid;
         }
-    }
-    for error in &invalid {
-        print_invalid(error);
-    }
+    };
     let options = RunOptions {
         seed: args.seed,
         engine: engine_override(args.engine),
@@ -256,80 +449,123 @@ pub fn run(args: &ScenarioArgs) -> Exit {
     };
     let detail = if args.verbose {
         human::Detail::Every
-    } else if files.len() == 1 {
+    } else if paths.len() == 1 {
         human::Detail::Checks
     } else {
         human::Detail::Failures
     };
-    let keep_runs = args.spans.is_some() || args.trace.is_some() || args.timeline.is_some();
+    let keep_run = files.need_runs();
+    let job = Job {
+        args,
+        options,
+        program: &program,
+        detail,
+        style,
+        keep_report: args.format == Format::Json || keep_run,
+        keep_run,
+        want_junit: files.junit.is_some(),
+        claims: Mutex::new(BTreeMap::new()),
+    };
     let jobs = args
         .jobs
         .map(NonZeroUsize::get)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get));
-    let mut stdout = std::io::stdout().lock();
-    let judged = run_in_order(
-        &scenarios,
+    // A result waiting for its turn is a line of text, unless it carries a
+    // run or a whole report: then jobs stay at most `jobs` files ahead.
+    let window = if job.keep_report { jobs } else { usize::MAX };
+
+    let mut stdout = Stdout::new();
+    let mut json = None;
+    if args.format == Format::Json {
+        let (stream, opening) = json::SuiteStream::begin();
+        stdout.print(&opening);
+        json = Some(stream);
+    }
+    let mut summary = Summary::default();
+    let mut invalid: Vec<InvalidFile> = Vec::new();
+    // Each name used so far, with the file that has it.
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    let refuse = |error: LoadError, invalid: &mut Vec<InvalidFile>| {
+        print_invalid(&error);
+        invalid.push(InvalidFile::new(&error));
+    };
+    let duplicate = |name: &str, path: &str, first: &str| {
+        LoadError::single(
+            path,
+            String::new(),
+            Problem::new(format!(
+                "scenario name `{name}` is already used by {first}; names are unique in a suite"
+            )),
+        )
+    };
+    run_in_order(
+        paths.len(),
         jobs,
-        |s| judge(s, options, &program, keep_runs, args.check_determinism),
-        |j| {
-            if args.format == Format::Human {
-                let _ =
-                    stdout.write_all(human::render_scenario(&j.report, detail, style).as_bytes());
-                let _ = stdout.flush();
+        window,
+        |i| job.judge(i, &paths[i]),
+        |judged| match judged {
+            Judged::Invalid(error, name) => {
+                match name.and_then(|n| names.get(&n).map(|f| (n, f))) {
+                    Some((name, first)) => {
+                        refuse(duplicate(&name, &error.path, first), &mut invalid)
+                    }
+                    None => refuse(error, &mut invalid),
+                }
+            }
+            Judged::Duplicate { name, path } => {
+                let first = names.get(&name).cloned().unwrap_or_default();
+                refuse(duplicate(&name, &path, &first), &mut invalid);
+            }
+            Judged::Ran(ran) => {
+                let ran = *ran;
+                if let Some(first) = names.get(&ran.name) {
+                    refuse(duplicate(&ran.name, &ran.path, first), &mut invalid);
+                    return;
+                }
+                names.insert(ran.name, ran.path);
+                summary.total += 1;
+                summary.passed += usize::from(ran.passed);
+                summary.nondeterministic += usize::from(ran.nondeterministic);
+                if let Some(text) = &ran.human {
+                    stdout.print(text);
+                }
+                if let (Some(stream), Some(report)) = (&mut json, &ran.report) {
+                    stdout.print(&stream.scenario(report));
+                }
+                files.add(ran.report.as_ref(), ran.run.as_ref(), ran.junit);
             }
         },
     );
-    let runs: Vec<(&ScenarioReport, &RunResult)> = judged
-        .iter()
-        .filter_map(|j| j.run.as_ref().map(|r| (&j.report, r)))
-        .collect();
     let mut write_failed = false;
-    let mut write = |path: &Option<PathBuf>, render: &dyn Fn() -> Result<(), OutputError>| {
-        if path.is_some()
-            && let Err(e) = render()
-        {
-            eprintln!("error: {e}");
-            write_failed = true;
+    for e in files.commit() {
+        super::error(e);
+        write_failed = true;
+    }
+    summary.failed = summary.total - summary.passed;
+    summary.invalid = invalid.len();
+    summary.wall_time_ms = started.elapsed().as_secs_f64() * 1e3;
+    match json {
+        Some(stream) => stdout.print(&stream.end(&invalid, &summary)),
+        None => {
+            let suite = SuiteReport {
+                schema: REPORT_SCHEMA,
+                tool_version: TOOL_VERSION,
+                scenarios: Vec::new(),
+                invalid: Vec::new(),
+                summary,
+            };
+            stdout.print(&human::render_summary(&suite, style));
         }
-    };
-    let reports: Vec<&ScenarioReport> = judged.iter().map(|j| &j.report).collect();
-    write(&args.junit, &|| {
-        write_atomically(
-            args.junit.as_deref().unwrap_or(Path::new("")),
-            junit::render(&reports).as_bytes(),
-        )
-    });
-    write(&args.spans, &|| {
-        spans::write(args.spans.as_deref().unwrap_or(Path::new("")), &runs)
-    });
-    write(&args.trace, &|| {
-        write_atomically(
-            args.trace.as_deref().unwrap_or(Path::new("")),
-            events::render_jsonl(&runs).as_bytes(),
-        )
-    });
-    write(&args.timeline, &|| {
-        write_atomically(
-            args.timeline.as_deref().unwrap_or(Path::new("")),
-            timeline::render(&runs).as_bytes(),
-        )
-    });
-
-    let suite = SuiteReport::new(
-        judged.into_iter().map(|j| j.report).collect(),
-        invalid.iter().map(InvalidFile::new).collect(),
-        started.elapsed(),
-    );
-    let _ = match args.format {
-        Format::Human => stdout.write_all(human::render_summary(&suite, style).as_bytes()),
-        Format::Json => stdout.write_all(json::render(&suite).as_bytes()),
-    };
-    let _ = stdout.flush();
-    if suite.summary.nondeterministic > 0 {
+    }
+    if let Err(e) = stdout.finish() {
+        super::error(e);
+        write_failed = true;
+    }
+    if summary.nondeterministic > 0 {
         Exit::NonDeterministic
     } else if !invalid.is_empty() || write_failed {
         Exit::Invalid
-    } else if suite.summary.failed > 0 {
+    } else if summary.failed > 0 {
         Exit::Failed
     } else {
         Exit::Passed

@@ -6,11 +6,10 @@
 //! statuses and invariant names); the semantic checks (unique ids, known
 //! references, limits) stay with the loader and its located errors.
 
-use std::io::Write;
-
 use clap::Args;
 
 use super::Exit;
+use crate::report::output::Stdout;
 use crate::scenario::schema::ScenarioFile;
 
 /// Where the schema is published, for `$id` and editor settings.
@@ -50,10 +49,13 @@ pub fn run(args: &SchemaArgs) -> Exit {
     let Ok(text) = text else {
         return Exit::Invalid;
     };
-    let mut stdout = std::io::stdout().lock();
-    match writeln!(stdout, "{text}") {
+    let mut stdout = Stdout::new();
+    stdout.print(&format!("{text}\n"));
+    match stdout.finish() {
         Ok(()) => Exit::Passed,
-        // A closed pipe (`| head`) is not an error worth a message.
-        Err(_) => Exit::Passed,
+        Err(e) => {
+            super::error(e);
+            Exit::Invalid
+        }
     }
 }

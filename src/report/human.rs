@@ -3,13 +3,18 @@
 //! One line per scenario with its verdict and wall time, details (every
 //! check with its value, the invariants, the trace hash) for failures or when
 //! asked, the repro command for every failure, and a one-line summary.
+//!
+//! Names, ids, paths and values come from scenario files: every control
+//! character in them is shown as an escape (`\x1b`, see
+//! [`escape::terminal`]) so that a report cannot recolour or rewrite the
+//! terminal it is read on, nor forge a line of its own.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{ScenarioReport, SuiteReport};
+use super::{ScenarioReport, SuiteReport, escape};
 
 /// Terminal styling: ANSI colours, or nothing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -76,6 +81,11 @@ pub enum Detail {
 /// asked for every one; the JSON and JUnit reports always have them all.
 pub const LISTED: usize = 20;
 
+/// Text from the scenario, safe on a terminal.
+fn t(text: &str) -> std::borrow::Cow<'_, str> {
+    escape::terminal(text)
+}
+
 /// Renders one scenario, with as much detail as `detail` says.
 pub fn render_scenario(report: &ScenarioReport, detail: Detail, style: Style) -> String {
     let detailed = detail != Detail::Failures;
@@ -94,8 +104,8 @@ pub fn render_scenario(report: &ScenarioReport, detail: Detail, style: Style) ->
         out,
         "{verdict} {} {} {}",
         style.dim(&time),
-        style.bold(&report.name),
-        style.dim(&format!("({})", report.file))
+        style.bold(&t(&report.name)),
+        style.dim(&format!("({})", t(&report.file)))
     );
     if report.passed && deterministic && !detailed {
         return out;
@@ -125,7 +135,7 @@ pub fn render_scenario(report: &ScenarioReport, detail: Detail, style: Style) ->
             .iter()
             .filter(move |c| c.passed == passed)
             .take(if passed && !detailed { 0 } else { cap })
-            .map(|c| c.name.len())
+            .map(|c| t(&c.name).len())
     };
     let width = listed_names(true)
         .chain(listed_names(false))
@@ -149,8 +159,8 @@ pub fn render_scenario(report: &ScenarioReport, detail: Detail, style: Style) ->
                     out,
                     "{pad}{} {:width$}  {}",
                     style.green("✓"),
-                    check.name,
-                    check.actual.human()
+                    t(&check.name),
+                    t(&check.actual.human())
                 );
             }
         } else {
@@ -159,9 +169,9 @@ pub fn render_scenario(report: &ScenarioReport, detail: Detail, style: Style) ->
                 out,
                 "{pad}{} {:width$}  expected {}, actual {}",
                 style.red("✗"),
-                check.name,
-                style.bold(&check.expected.human()),
-                style.bold(&check.actual.human())
+                t(&check.name),
+                style.bold(&t(&check.expected.human())),
+                style.bold(&t(&check.actual.human()))
             );
         }
     }
@@ -207,7 +217,7 @@ pub fn render_scenario(report: &ScenarioReport, detail: Detail, style: Style) ->
     );
     for inv in report.invariants.iter().filter(|i| !i.held) {
         for violation in &inv.violations {
-            let _ = writeln!(out, "{pad}    {} {violation}", style.red(inv.name));
+            let _ = writeln!(out, "{pad}    {} {}", style.red(inv.name), t(violation));
         }
         if inv.violation_count > inv.violations.len() {
             let _ = writeln!(
@@ -243,7 +253,7 @@ pub fn render_scenario(report: &ScenarioReport, detail: Detail, style: Style) ->
         } else {
             " --check-determinism"
         };
-        let _ = writeln!(out, "{pad}repro: {}{extra}", style.bold(&report.repro));
+        let _ = writeln!(out, "{pad}repro: {}{extra}", style.bold(&t(&report.repro)));
     }
     out
 }

@@ -3,17 +3,20 @@
 //!
 //! Both are rendered from the same [`ScenarioReport`]s, so they never
 //! disagree. The JSON schema is versioned by [`REPORT_SCHEMA`]; its fields
-//! keep their order between runs so two reports diff cleanly.
+//! keep their order between runs so two reports diff cleanly. Every file and
+//! stdout goes through [`output`], which never replaces what is not a
+//! regular file nor an input, and writes whole files or none.
 
+pub mod escape;
 pub mod events;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod output;
 pub mod rewards;
 pub mod spans;
 pub mod sweep;
 pub mod timeline;
-pub mod write;
 
 use serde::Serialize;
 use serde_json::Value;

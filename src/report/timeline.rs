@@ -30,11 +30,11 @@ const FOOTER: f64 = 56.0;
 /// Shapes drawn per panel at most, so a huge run still gives a usable file.
 const MAX_SHAPES: usize = 20_000;
 
+/// Ids, names and messages come from the scenario (or a library user's
+/// plan): markup and control characters are escaped so the SVG stays
+/// well-formed XML.
 fn esc(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    super::escape::xml(text)
 }
 
 /// A tick spacing of 1, 2 or 5 times a power of ten giving about 10 ticks.
@@ -567,15 +567,41 @@ fn panel(out: &mut String, top: f64, report: &ScenarioReport, run: &RunResult) -
     height
 }
 
+/// A timeline being drawn, one panel per run as results arrive: a run is
+/// drawn when it finishes and only its panel (a bounded number of shapes)
+/// is kept, not the run.
+#[derive(Debug, Default)]
+pub struct Timeline {
+    body: String,
+    top: f64,
+}
+
+impl Timeline {
+    /// No panels yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Draws one run's panel below the others.
+    pub fn add(&mut self, report: &ScenarioReport, run: &RunResult) {
+        self.top += panel(&mut self.body, self.top, report, run) + 12.0;
+    }
+
+    /// The SVG document.
+    pub fn finish(self) -> String {
+        let height = self.top.max(1.0);
+        let body = self.body;
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height}\" viewBox=\"0 0 {WIDTH} {height}\" font-family=\"Helvetica, Arial, sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n{body}</svg>\n"
+        )
+    }
+}
+
 /// The SVG document for these runs, one panel each.
 pub fn render(runs: &[(&ScenarioReport, &RunResult)]) -> String {
-    let mut body = String::new();
-    let mut top = 0.0;
+    let mut timeline = Timeline::new();
     for (report, run) in runs {
-        top += panel(&mut body, top, report, run) + 12.0;
+        timeline.add(report, run);
     }
-    let height = top.max(1.0);
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height}\" viewBox=\"0 0 {WIDTH} {height}\" font-family=\"Helvetica, Arial, sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n{body}</svg>\n"
-    )
+    timeline.finish()
 }
