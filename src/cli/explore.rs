@@ -30,6 +30,9 @@ pub struct ExploreArgs {
     /// Run on this engine instead of the one the scenario resolves to.
     #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
     pub engine: EngineArg,
+    /// The turmoil engine's budget of host-steps, per seed (README, "Limits").
+    #[arg(long, value_name = "HOST_STEPS", default_value_t = crate::sim::plan::DEFAULT_TURMOIL_BUDGET)]
+    pub turmoil_budget: u64,
     /// Output format on stdout (json is what `merge` reads).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -105,6 +108,11 @@ pub fn run(args: &ExploreArgs) -> Exit {
     };
     if let Some(Err(e)) = engine(args.engine).map(|e| scenario.check_engine(e)) {
         // `--engine virtual` on a scenario with network faults.
+        super::scenario::print_invalid(&e);
+        return Exit::Invalid;
+    }
+    scenario.plan.limits.turmoil_budget = args.turmoil_budget;
+    if let Err(e) = scenario.check_turmoil_budget(engine(args.engine)) {
         super::scenario::print_invalid(&e);
         return Exit::Invalid;
     }

@@ -35,6 +35,9 @@ pub struct ScenarioArgs {
     /// Run on this engine instead of the one each scenario resolves to.
     #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
     pub engine: EngineArg,
+    /// The turmoil engine's budget of host-steps (README, "Limits").
+    #[arg(long, value_name = "HOST_STEPS", default_value_t = crate::sim::plan::DEFAULT_TURMOIL_BUDGET)]
+    pub turmoil_budget: u64,
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -247,7 +250,8 @@ pub fn run(args: &ScenarioArgs) -> Exit {
     let mut invalid: Vec<LoadError> = Vec::new();
     for file in &files {
         match load_file(file) {
-            Ok(s) => {
+            Ok(mut s) => {
+                s.plan.limits.turmoil_budget = args.turmoil_budget;
                 if let Some(other) = scenarios.iter().find(|o| o.name == s.name) {
                     invalid.push(LoadError::single(
                         &s.path,
@@ -261,6 +265,9 @@ pub fn run(args: &ScenarioArgs) -> Exit {
                     engine_override(args.engine).map(|engine| s.check_engine(engine))
                 {
                     // `--engine virtual` on a scenario with network faults.
+                    invalid.push(e);
+                } else if let Err(e) = s.check_turmoil_budget(engine_override(args.engine)) {
+                    // A week of steps, or a thousand hosts, on turmoil.
                     invalid.push(e);
                 } else {
                     let mut s = s;
