@@ -62,6 +62,10 @@ pub struct MergeArgs {
     /// Also write a self-contained HTML report here.
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
+    /// Merge the shards given even when some of the sweep's are missing
+    /// (the report says "partial").
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 fn print_report(report: &SweepReport, format: Format, html: Option<&PathBuf>) -> Exit {
@@ -124,7 +128,8 @@ pub fn run(args: &ExploreArgs) -> Exit {
         .jobs
         .map(NonZeroUsize::get)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get));
-    let total = args.seeds.seeds(shard).count() as u64;
+    // In closed form: a range may hold 2^64 seeds.
+    let total = u64::try_from(args.seeds.count(shard)).unwrap_or(u64::MAX);
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(total);
         bar.set_style(
@@ -219,29 +224,18 @@ fn shrink_seed(
 
 /// Runs `merge`.
 pub fn merge(args: &MergeArgs) -> Exit {
-    let mut reports = Vec::new();
+    // One at a time, each checked as it is read (bounded, field by field).
+    let mut reports = Vec::with_capacity(args.reports.len());
     for path in &args.reports {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
+        match explore::report::read(path) {
+            Ok(r) => reports.push((path.display().to_string(), r)),
             Err(e) => {
-                eprintln!("error: cannot read {}: {e}", path.display());
-                return Exit::Invalid;
-            }
-        };
-        match serde_json::from_str::<SweepReport>(&text) {
-            Ok(r) => reports.push(r),
-            Err(e) => {
-                eprintln!(
-                    "error: {}:{}:{}: not a sweep report: {e}",
-                    path.display(),
-                    e.line(),
-                    e.column()
-                );
+                eprintln!("error: {e}");
                 return Exit::Invalid;
             }
         }
     }
-    match explore::merge(&reports) {
+    match explore::report::merge_named(&reports, args.allow_partial) {
         Ok(merged) => print_report(&merged, args.format, args.report.as_ref()),
         Err(e) => {
             eprintln!("error: {e}");
