@@ -29,7 +29,7 @@ fn sweeps(c: &mut Criterion) {
         let options = SweepOptions {
             seeds: SeedRange {
                 start: 0,
-                end: SEEDS,
+                end: u128::from(SEEDS),
             },
             shard: Shard::WHOLE,
             jobs,

@@ -34,6 +34,9 @@ pub struct ExploreArgs {
     /// Run on this engine instead of the one the scenario resolves to.
     #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
     pub engine: EngineArg,
+    /// The turmoil engine's budget of host-steps, per seed (README, "Limits").
+    #[arg(long, value_name = "HOST_STEPS", default_value_t = crate::sim::plan::DEFAULT_TURMOIL_BUDGET)]
+    pub turmoil_budget: u64,
     /// Output format on stdout (json is what `merge` reads).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -63,6 +66,10 @@ pub struct MergeArgs {
     /// Also write a self-contained HTML report here.
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
+    /// Merge the shards given even when some of the sweep's are missing
+    /// (the report says "partial").
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 fn print_report(report: &SweepReport, format: Format, html: Option<Output>) -> Exit {
@@ -140,6 +147,11 @@ pub fn run(args: &ExploreArgs) -> Exit {
         super::scenario::print_invalid(&e);
         return Exit::Invalid;
     }
+    scenario.plan.limits.turmoil_budget = args.turmoil_budget;
+    if let Err(e) = scenario.check_turmoil_budget(engine(args.engine)) {
+        super::scenario::print_invalid(&e);
+        return Exit::Invalid;
+    }
     if let Some(r) = args.reassignment {
         scenario.plan.reassignment = r.policy();
     }
@@ -148,7 +160,8 @@ pub fn run(args: &ExploreArgs) -> Exit {
         .jobs
         .map(NonZeroUsize::get)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get));
-    let total = args.seeds.seeds(shard).count() as u64;
+    // In closed form: a range may hold 2^64 seeds.
+    let total = u64::try_from(args.seeds.count(shard)).unwrap_or(u64::MAX);
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(total);
         bar.set_style(
@@ -264,32 +277,21 @@ pub fn merge(args: &MergeArgs) -> Exit {
             return Exit::Invalid;
         }
     };
-    let mut reports = Vec::new();
+    // One at a time, each checked as it is read (bounded, field by field).
+    let mut reports = Vec::with_capacity(args.reports.len());
     for path in &args.reports {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
+        match explore::report::read(path) {
+            Ok(r) => reports.push((path.display().to_string(), r)),
             Err(e) => {
-                eprintln!("error: cannot read {}: {e}", path.display());
-                return Exit::Invalid;
-            }
-        };
-        match serde_json::from_str::<SweepReport>(&text) {
-            Ok(r) => reports.push(r),
-            Err(e) => {
-                eprintln!(
-                    "error: {}:{}:{}: not a sweep report: {e}",
-                    path.display(),
-                    e.line(),
-                    e.column()
-                );
+                super::error(e);
                 return Exit::Invalid;
             }
         }
     }
-    match explore::merge(&reports) {
+    match explore::report::merge_named(&reports, args.allow_partial) {
         Ok(merged) => print_report(&merged, args.format, html),
         Err(e) => {
-            eprintln!("error: {e}");
+            super::error(e);
             Exit::Invalid
         }
     }

@@ -23,6 +23,9 @@ pub struct FreezeArgs {
     /// Run on this engine instead of the one the scenario resolves to.
     #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
     pub engine: EngineArg,
+    /// The turmoil engine's budget of host-steps (README, "Limits").
+    #[arg(long, value_name = "HOST_STEPS", default_value_t = crate::sim::plan::DEFAULT_TURMOIL_BUDGET)]
+    pub turmoil_budget: u64,
 }
 
 /// Runs `freeze`.
@@ -40,7 +43,7 @@ pub fn run(args: &FreezeArgs) -> Exit {
             return Exit::Invalid;
         }
     };
-    let scenario = match load_file(&args.file) {
+    let mut scenario = match load_file(&args.file) {
         Ok(s) => s,
         Err(e) => {
             super::scenario::print_invalid(&e);
@@ -50,6 +53,11 @@ pub fn run(args: &FreezeArgs) -> Exit {
     if let Some(Err(e)) =
         super::scenario::engine_override(args.engine).map(|e| scenario.check_engine(e))
     {
+        super::scenario::print_invalid(&e);
+        return Exit::Invalid;
+    }
+    scenario.plan.limits.turmoil_budget = args.turmoil_budget;
+    if let Err(e) = scenario.check_turmoil_budget(super::scenario::engine_override(args.engine)) {
         super::scenario::print_invalid(&e);
         return Exit::Invalid;
     }

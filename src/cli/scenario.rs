@@ -49,6 +49,9 @@ pub struct ScenarioArgs {
     /// Run on this engine instead of the one each scenario resolves to.
     #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
     pub engine: EngineArg,
+    /// The turmoil engine's budget of host-steps (README, "Limits").
+    #[arg(long, value_name = "HOST_STEPS", default_value_t = crate::sim::plan::DEFAULT_TURMOIL_BUDGET)]
+    pub turmoil_budget: u64,
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -262,10 +265,11 @@ struct Job<'a> {
 
 impl Job<'_> {
     fn judge(&self, index: usize, path: &Path) -> Judged {
-        let scenario = match load_file(path) {
+        let mut scenario = match load_file(path) {
             Ok(s) => s,
             Err(e) => return Judged::Invalid(e, None),
         };
+        scenario.plan.limits.turmoil_budget = self.args.turmoil_budget;
         {
             let claims = self.claims.lock().unwrap_or_else(PoisonError::into_inner);
             if claims
@@ -284,13 +288,16 @@ impl Job<'_> {
             // `--engine virtual` on a scenario with network faults.
             return Judged::Invalid(e, Some(scenario.name));
         }
+        if let Err(e) = scenario.check_turmoil_budget(engine_override(self.args.engine)) {
+            // A week of steps, or a thousand hosts, on turmoil.
+            return Judged::Invalid(e, Some(scenario.name));
+        }
         self.claims
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .entry(scenario.name.clone())
             .and_modify(|first| *first = (*first).min(index))
             .or_insert(index);
-        let mut scenario = scenario;
         // Only these outputs read the events; every run still checks and
         // hashes them as they happen.
         scenario.plan.keep_events = self.args.trace.is_some()

@@ -14,6 +14,7 @@
 
 pub mod explain;
 pub mod freeze;
+pub mod report;
 pub mod shrink;
 pub mod stats;
 
@@ -39,19 +40,23 @@ use stats::{Histogram, Summary};
 /// The version tag of sweep reports.
 pub const SWEEP_SCHEMA: &str = "rollout-sim.sweep/1";
 
-/// A range of seeds, `start..end` (end excluded).
+/// A range of seeds, `start..end` (end excluded). `end` is a `u128` so
+/// that the whole `u64` range (`0..=18446744073709551615`) is one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeedRange {
     /// The first seed.
     pub start: u64,
-    /// One past the last seed.
-    pub end: u64,
+    /// One past the last seed: at most 2^64.
+    pub end: u128,
 }
+
+/// One past the largest seed.
+pub const SEEDS_END: u128 = 1 << 64;
 
 impl SeedRange {
     /// How many seeds.
-    pub fn len(&self) -> u64 {
-        self.end.saturating_sub(self.start)
+    pub fn len(&self) -> u128 {
+        self.end.saturating_sub(u128::from(self.start))
     }
 
     /// True when the range holds no seed.
@@ -59,47 +64,96 @@ impl SeedRange {
         self.len() == 0
     }
 
-    /// The seeds of one shard: the `i`th seed of the range belongs to shard
-    /// `i % count`, so shards are balanced and deterministic.
+    /// How many seeds of the range shard `shard` runs, without counting
+    /// them one by one.
+    pub fn count(&self, shard: Shard) -> u128 {
+        let (len, index, count) = (self.len(), u128::from(shard.index), u128::from(shard.count));
+        if count == 0 || index >= len {
+            0
+        } else {
+            (len - 1 - index) / count + 1
+        }
+    }
+
+    /// The `k`-th seed (from 0) of shard `shard`, if it has that many.
+    pub fn nth(&self, shard: Shard, k: u128) -> Option<u64> {
+        if k >= self.count(shard) {
+            return None;
+        }
+        let offset = u128::from(shard.index) + k * u128::from(shard.count);
+        u64::try_from(u128::from(self.start) + offset).ok()
+    }
+
+    /// True when `seed` is in the range and in shard `shard`.
+    pub fn holds(&self, shard: Shard, seed: u64) -> bool {
+        u64::try_from(u128::from(seed).wrapping_sub(u128::from(self.start)))
+            .ok()
+            .filter(|_| seed >= self.start && u128::from(seed) < self.end)
+            .is_some_and(|i| shard.count > 0 && i % shard.count == shard.index)
+    }
+
+    /// The seeds of one shard, in order: the `i`th seed of the range belongs
+    /// to shard `i % count`, so shards are balanced and deterministic. Lazy:
+    /// nothing is allocated, however large the range.
     pub fn seeds(&self, shard: Shard) -> impl Iterator<Item = u64> + '_ {
-        (self.start..self.end).filter(move |s| (s - self.start) % shard.count == shard.index)
+        let n = self.count(shard);
+        let mut k = 0u128;
+        std::iter::from_fn(move || {
+            let seed = (k < n).then(|| self.nth(shard, k)).flatten()?;
+            k += 1;
+            Some(seed)
+        })
+    }
+}
+
+impl std::fmt::Display for SeedRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self
+            .end
+            .checked_sub(1)
+            .and_then(|last| u64::try_from(last).ok())
+        {
+            Some(last) if self.end == SEEDS_END => write!(f, "{}..={last}", self.start),
+            _ => write!(f, "{}..{}", self.start, self.end),
+        }
     }
 }
 
 impl FromStr for SeedRange {
     type Err = String;
 
-    /// `A..B` (B excluded), `A..=B`, or a single seed `N`.
+    /// `A..B` (B excluded), `A..=B`, or a single seed `N`; seeds are
+    /// `u64`, so `0..=18446744073709551615` is the whole range.
     fn from_str(s: &str) -> Result<Self, String> {
         let num = |t: &str| {
-            t.trim()
-                .parse::<u64>()
-                .map_err(|_| format!("`{t}` is not a seed (a whole number)"))
+            t.trim().parse::<u64>().map_err(|_| {
+                format!(
+                    "`{t}` is not a seed: seeds are whole numbers from 0 to {}",
+                    u64::MAX
+                )
+            })
         };
-        let range = if let Some((a, b)) = s.split_once("..=") {
-            let end = num(b)?.checked_add(1).ok_or("the range is too large")?;
-            SeedRange {
-                start: num(a)?,
-                end,
-            }
+        let (a, b, inclusive) = if let Some((a, b)) = s.split_once("..=") {
+            (num(a)?, num(b)?, true)
         } else if let Some((a, b)) = s.split_once("..") {
-            SeedRange {
-                start: num(a)?,
-                end: num(b)?,
-            }
+            (num(a)?, num(b)?, false)
         } else {
             let n = num(s)?;
-            SeedRange {
-                start: n,
-                end: n + 1,
-            }
+            (n, n, true)
         };
-        if range.is_empty() {
+        if b < a {
+            let dots = if inclusive { "..=" } else { ".." };
             return Err(format!(
-                "`{s}` holds no seed: write A..B with A < B, such as 0..10000"
+                "`{s}` is reversed: it starts at {a} and ends before that; write {b}{dots}{a}, or A..B with A < B, such as 0..10000"
             ));
         }
-        Ok(range)
+        if b == a && !inclusive {
+            return Err(format!(
+                "`{s}` holds no seed: B is excluded from A..B; write {a}..={a} (or just {a}) for that one seed, or A..B with A < B, such as 0..10000"
+            ));
+        }
+        let (start, end) = (a, u128::from(b) + u128::from(inclusive));
+        Ok(SeedRange { start, end })
     }
 }
 
@@ -189,9 +243,16 @@ pub struct SweepSummary {
     /// Virtual time at which the last rollout became terminal, in ms (seeds
     /// where some never did are not counted).
     pub time_to_all_terminal_ms: Distribution,
-    /// Every failing seed, by seed.
+    /// The first failing seeds, by seed: at most [`MAX_FAILING_LISTED`].
     pub failing: Vec<FailingSeed>,
+    /// Failing seeds beyond those listed (`failed` counts them all).
+    #[serde(default)]
+    pub failing_not_listed: u64,
 }
+
+/// Failing seeds a report lists in full; the rest are counted. A sweep of
+/// billions of seeds keeps what its report needs, not a record per seed.
+pub const MAX_FAILING_LISTED: usize = 1_000;
 
 /// A sweep's report (schema [`SWEEP_SCHEMA`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -218,6 +279,9 @@ pub struct SweepReport {
     pub summary: SweepSummary,
     /// Wall time, in ms (the only field that differs between identical sweeps).
     pub wall_time_ms: f64,
+    /// True for a merge of some of the shards only (`merge --allow-partial`).
+    #[serde(default)]
+    pub partial: bool,
 }
 
 /// What one seed contributes.
@@ -315,10 +379,72 @@ fn run_seed(scenario: &Scenario, seed: u64, options: &SweepOptions, program: &st
     }
 }
 
+/// The first failing seeds of a sweep, by seed, and how many there were:
+/// the [`MAX_FAILING_LISTED`] smallest seeds whatever order they come in,
+/// so a sweep on any number of jobs, or in merged shards, lists the same.
+#[derive(Default)]
+struct FailingSeeds {
+    /// A max-heap by seed: its top is the first to give way.
+    first: std::collections::BinaryHeap<BySeed>,
+    count: u64,
+}
+
+struct BySeed(FailingSeed);
+
+impl PartialEq for BySeed {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.seed == other.0.seed
+    }
+}
+impl Eq for BySeed {}
+impl PartialOrd for BySeed {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for BySeed {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.seed.cmp(&other.0.seed)
+    }
+}
+
+impl FailingSeeds {
+    /// Takes note of failing seeds counted as `count` (more than the list
+    /// when a merged report listed only its first).
+    fn add(&mut self, listed: impl IntoIterator<Item = FailingSeed>, count: u64) {
+        self.count = self.count.saturating_add(count);
+        for f in listed {
+            if self.first.len() < MAX_FAILING_LISTED {
+                self.first.push(BySeed(f));
+            } else if self.first.peek().is_some_and(|top| f.seed < top.0.seed) {
+                self.first.pop();
+                self.first.push(BySeed(f));
+            }
+        }
+    }
+
+    fn merge(&mut self, other: FailingSeeds) {
+        let count = other.count;
+        self.add(other.first.into_iter().map(|b| b.0), count);
+    }
+
+    /// The listed seeds, by seed, and how many more failed.
+    fn into_list(self) -> (Vec<FailingSeed>, u64) {
+        let list: Vec<FailingSeed> = self
+            .first
+            .into_sorted_vec()
+            .into_iter()
+            .map(|b| b.0)
+            .collect();
+        let rest = self.count - list.len() as u64;
+        (list, rest)
+    }
+}
+
 #[derive(Default)]
 struct Partial {
     runs: u64,
-    failing: Vec<FailingSeed>,
+    failing: FailingSeeds,
     failures: Histogram,
     backoff: Histogram,
     time: Histogram,
@@ -333,22 +459,22 @@ impl Partial {
             self.time.add(t);
         }
         if let Some(f) = r.failing {
-            self.failing.push(f);
+            self.failing.add([f], 1);
         }
         let _ = r.seed;
     }
 
     fn merge(&mut self, other: Partial) {
-        self.runs += other.runs;
-        self.failing.extend(other.failing);
+        self.runs = self.runs.saturating_add(other.runs);
+        self.failing.merge(other.failing);
         self.failures.merge(&other.failures);
         self.backoff.merge(&other.backoff);
         self.time.merge(&other.time);
     }
 
-    fn into_summary(mut self) -> SweepSummary {
-        self.failing.sort_by_key(|f| f.seed);
-        let failed = self.failing.len() as u64;
+    fn into_summary(self) -> SweepSummary {
+        let failed = self.failing.count;
+        let (failing, failing_not_listed) = self.failing.into_list();
         SweepSummary {
             runs: self.runs,
             passed: self.runs - failed,
@@ -356,7 +482,8 @@ impl Partial {
             poll_failures_per_rollout: Distribution::from(self.failures),
             backoff_ms_per_rollout: Distribution::from(self.backoff),
             time_to_all_terminal_ms: Distribution::from(self.time),
-            failing: self.failing,
+            failing,
+            failing_not_listed,
         }
     }
 }
@@ -385,19 +512,30 @@ pub fn sweep(
     progress: &(dyn Fn(u64) + Sync),
 ) -> SweepReport {
     let started = std::time::Instant::now();
-    let seeds: Vec<u64> = options.seeds.seeds(options.shard).collect();
-    let next = AtomicU64::new(0);
+    let (range, shard) = (options.seeds, options.shard);
+    let count = range.count(shard);
+    // The next seed's position in the shard: jobs take seeds one by one, so
+    // nothing is allocated per seed, however large the range. A lock, not
+    // an atomic add: positions run to 2^64, and a run costs far more.
+    let next = Mutex::new(0u128);
+    let take = || {
+        let mut next = next.lock().unwrap_or_else(|e| e.into_inner());
+        let seed = range.nth(shard, *next)?;
+        *next += 1;
+        Some(seed)
+    };
     let done = AtomicU64::new(0);
     let total = Mutex::new(Partial::default());
+    let jobs = u128::try_from(options.jobs)
+        .unwrap_or(1)
+        .clamp(1, count.max(1));
     std::thread::scope(|scope| {
-        for _ in 0..options.jobs.clamp(1, seeds.len().max(1)) {
+        for _ in 0..jobs {
             scope.spawn(|| {
                 let mut partial = Partial::default();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed) as usize;
-                    let Some(&seed) = seeds.get(i) else { break };
+                while let Some(seed) = take() {
                     partial.add(run_seed(scenario, seed, &options, program));
-                    progress(done.fetch_add(1, Ordering::Relaxed) + 1);
+                    progress(done.fetch_add(1, Ordering::Relaxed).saturating_add(1));
                 }
                 total
                     .lock()
@@ -422,67 +560,21 @@ pub fn sweep(
         shards: vec![options.shard.index],
         summary,
         wall_time_ms: started.elapsed().as_secs_f64() * 1e3,
+        partial: false,
     }
 }
 
-/// Combines shard reports of one sweep into one report.
+/// Combines shard reports of one sweep into one report: every report
+/// checked first ([`report::validate`]), then the set (one sweep, no shard
+/// twice, every shard there). The reports are named `report 1`, `report 2`...
+/// in messages; [`report::merge_named`] takes their names.
 pub fn merge(reports: &[SweepReport]) -> Result<SweepReport, String> {
-    let first = reports.first().ok_or("no reports to merge")?;
-    let mut shards = Vec::new();
-    let mut partial = Partial::default();
-    let mut wall = 0.0f64;
-    for r in reports {
-        if r.schema != SWEEP_SCHEMA {
-            return Err(format!(
-                "{}: not a sweep report ({}), expected {SWEEP_SCHEMA}",
-                r.file, r.schema
-            ));
-        }
-        if (r.scenario_hash.as_str(), r.seeds, r.shard_count, r.engine)
-            != (
-                first.scenario_hash.as_str(),
-                first.seeds,
-                first.shard_count,
-                first.engine,
-            )
-        {
-            return Err(format!(
-                "reports of different sweeps: {} (seeds {}..{}, {} shards, hash {}) and {} (seeds {}..{}, {} shards, hash {})",
-                first.name,
-                first.seeds.start,
-                first.seeds.end,
-                first.shard_count,
-                first.scenario_hash,
-                r.name,
-                r.seeds.start,
-                r.seeds.end,
-                r.shard_count,
-                r.scenario_hash
-            ));
-        }
-        for s in &r.shards {
-            if shards.contains(s) {
-                return Err(format!("shard {s}/{} appears twice", r.shard_count));
-            }
-            shards.push(*s);
-        }
-        let s = &r.summary;
-        partial.merge(Partial {
-            runs: s.runs,
-            failing: s.failing.clone(),
-            failures: s.poll_failures_per_rollout.histogram.clone(),
-            backoff: s.backoff_ms_per_rollout.histogram.clone(),
-            time: s.time_to_all_terminal_ms.histogram.clone(),
-        });
-        wall = wall.max(r.wall_time_ms);
-    }
-    shards.sort_unstable();
-    Ok(SweepReport {
-        shards,
-        summary: partial.into_summary(),
-        wall_time_ms: wall,
-        ..first.clone()
-    })
+    let named: Vec<(String, SweepReport)> = reports
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (format!("report {}", i + 1), r.clone()))
+        .collect();
+    report::merge_named(&named, false)
 }
 
 #[cfg(test)]

@@ -16,19 +16,27 @@ pub struct Histogram(pub BTreeMap<u64, u64>);
 impl Histogram {
     /// Records one observation.
     pub fn add(&mut self, value: u64) {
-        *self.0.entry(value).or_default() += 1;
+        let n = self.0.entry(value).or_default();
+        *n = n.saturating_add(1);
     }
 
     /// Adds another histogram's counts.
     pub fn merge(&mut self, other: &Histogram) {
         for (&v, &n) in &other.0 {
-            *self.0.entry(v).or_default() += n;
+            let total = self.0.entry(v).or_default();
+            *total = total.saturating_add(n);
         }
     }
 
-    /// How many observations.
+    /// How many observations (at most `u64::MAX`).
     pub fn count(&self) -> u64 {
-        self.0.values().sum()
+        self.total().unwrap_or(u64::MAX)
+    }
+
+    /// How many observations; `None` when that overflows a `u64` (a
+    /// crafted report).
+    pub fn total(&self) -> Option<u64> {
+        self.0.values().try_fold(0u64, |sum, &n| sum.checked_add(n))
     }
 
     /// The nearest-rank percentile (`p` in 0..=100); `None` when empty.
@@ -67,12 +75,29 @@ impl Serialize for Histogram {
     }
 }
 
+/// Read as written: `[value, count]` pairs by increasing value, each count
+/// at least 1, so that a report read back is the histogram it was (a
+/// repeated value would have to be added up, and could wrap).
 impl<'de> Deserialize<'de> for Histogram {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
         let pairs: Vec<[u64; 2]> = Vec::deserialize(d)?;
         let mut h = Histogram::default();
-        for [v, n] in pairs {
-            *h.0.entry(v).or_default() += n;
+        let mut last = None;
+        for (i, [v, n]) in pairs.into_iter().enumerate() {
+            if n == 0 {
+                return Err(D::Error::custom(format!(
+                    "histogram entry {i} ([{v}, 0]) has no observation; every count is at least 1"
+                )));
+            }
+            if last.is_some_and(|last| v <= last) {
+                return Err(D::Error::custom(format!(
+                    "histogram entry {i} (value {v}) is not above the one before ({}); values are listed once each, in increasing order",
+                    last.unwrap_or_default()
+                )));
+            }
+            last = Some(v);
+            h.0.insert(v, n);
         }
         Ok(h)
     }

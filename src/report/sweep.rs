@@ -1,6 +1,12 @@
 //! Sweep reports for people: a terminal summary and a self-contained HTML
-//! page with the distributions as histograms and every failing seed with its
-//! repro command.
+//! page with the distributions as histograms and the failing seeds with
+//! their repro commands.
+//!
+//! Names, file paths, failure messages and repro commands come from
+//! scenario files and reports that may be hostile: in both outputs every
+//! control character is shown as an escape (`\u{1b}`), so that none can
+//! drive a terminal or make the page ill-formed, and the HTML escapes its
+//! markup characters besides.
 
 use std::fmt::Write as _;
 
@@ -18,23 +24,43 @@ fn row(name: &str, d: &Distribution) -> String {
     }
 }
 
+/// `text` with every control character (C0, DEL and C1) written as a
+/// Rust-style escape, `\u{1b}`: safe on a terminal and in XML alike.
+fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// The terminal summary of a sweep.
 pub fn render_human(report: &SweepReport, style: Style) -> String {
     let s = &report.summary;
     let mut out = String::new();
     let shards = if report.shard_count > 1 {
-        format!(" · shards {:?} of {}", report.shards, report.shard_count)
+        let partial = if report.partial { " (partial)" } else { "" };
+        format!(
+            " · shards {:?} of {}{partial}",
+            report.shards, report.shard_count
+        )
     } else {
         String::new()
     };
     let _ = writeln!(
         out,
-        "{} {} ({}) · seeds {}..{}{shards} · engine {}",
+        "{} {} ({}) · seeds {}{shards} · engine {}",
         style.bold("Explored"),
-        report.name,
-        report.file,
-        report.seeds.start,
-        report.seeds.end,
+        visible(&report.name),
+        visible(&report.file),
+        report.seeds,
         report.engine
     );
     let rate = if report.wall_time_ms > 0.0 {
@@ -81,9 +107,9 @@ pub fn render_human(report: &SweepReport, style: Style) -> String {
                 out,
                 "      {} {}",
                 style.red(&format!("seed {}:", f.seed)),
-                f.first_failure
+                visible(&f.first_failure)
             );
-            let _ = writeln!(out, "        repro: {}", f.repro);
+            let _ = writeln!(out, "        repro: {}", visible(&f.repro));
         }
         if s.failing.len() > 20 {
             let _ = writeln!(
@@ -92,12 +118,21 @@ pub fn render_human(report: &SweepReport, style: Style) -> String {
                 s.failing.len() - 20
             );
         }
+        if s.failing_not_listed > 0 {
+            let _ = writeln!(
+                out,
+                "      ... and {} more failing seeds beyond the first {} (counted, not listed)",
+                s.failing_not_listed,
+                s.failing.len()
+            );
+        }
     }
     out
 }
 
 fn esc(t: &str) -> String {
-    t.replace('&', "&amp;")
+    visible(t)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
@@ -114,12 +149,14 @@ fn histogram_svg(title: &str, unit: &str, d: &Distribution) -> String {
         out.push_str("<p class=\"empty\">no observations</p></figure>");
         return out;
     };
-    let span = max - min + 1;
+    // In u128: a read report's values may span all of u64.
+    let span = u128::from(max - min) + 1;
     let bins = span.min(40);
     let width = span.div_ceil(bins);
     let mut counts = vec![0u64; bins as usize];
     for (&v, &n) in &d.histogram.0 {
-        counts[((v - min) / width) as usize] += n;
+        let bin = (u128::from(v - min) / width) as usize;
+        counts[bin] = counts[bin].saturating_add(n);
     }
     let top = *counts.iter().max().unwrap_or(&1) as f64;
     let bar = (w - left - 10.0) / bins as f64;
@@ -134,7 +171,7 @@ fn histogram_svg(title: &str, unit: &str, d: &Distribution) -> String {
             0.0
         };
         let x = left + i as f64 * bar;
-        let lo = min + i as u64 * width;
+        let lo = u128::from(min) + i as u128 * width;
         let hi = lo + width - 1;
         let label = if width == 1 {
             format!("{lo}")
@@ -192,8 +229,17 @@ pub fn render_html(report: &SweepReport) -> String {
     let failing = if s.failing.is_empty() {
         "<p>No seed failed.</p>".to_string()
     } else {
+        let more = if s.failing_not_listed > 0 {
+            format!(
+                "<p>and {} more failing seeds beyond the first {} (counted, not listed)</p>",
+                s.failing_not_listed,
+                s.failing.len()
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "<table><thead><tr><th>seed</th><th>failed</th><th>first failure</th><th>repro</th></tr></thead><tbody>{failing}</tbody></table>"
+            "<table><thead><tr><th>seed</th><th>failed</th><th>first failure</th><th>repro</th></tr></thead><tbody>{failing}</tbody></table>{more}"
         )
     };
     format!(
@@ -210,7 +256,7 @@ table {{ border-collapse: collapse; margin-top: .5em; }} td, th {{ border: 1px s
 code {{ font-size: .85em; }}
 </style></head><body>
 <h1>Sweep of {name}</h1>
-<p class="meta">{file} · scenario hash {hash} · seeds {start}..{end} · engine {engine} · shards {shards:?} of {shard_count} · rollout-sim {version}</p>
+<p class="meta">{file} · scenario hash {hash} · seeds {seeds} · engine {engine} · shards {shards:?} of {shard_count}{partial} · rollout-sim {version}</p>
 <p class="verdict">{runs} runs: <span class="good">{passed} passed</span>, <span class="{failed_class}">{failed} failed</span> · {secs:.2}s</p>
 <div class="charts">{h1}{h2}{h3}</div>
 <h2>Failing seeds</h2>
@@ -219,9 +265,9 @@ code {{ font-size: .85em; }}
 "#,
         name = esc(&report.name),
         file = esc(&report.file),
-        hash = report.scenario_hash,
-        start = report.seeds.start,
-        end = report.seeds.end,
+        hash = esc(&report.scenario_hash),
+        seeds = report.seeds,
+        partial = if report.partial { " (partial)" } else { "" },
         engine = report.engine,
         shards = report.shards,
         shard_count = report.shard_count,

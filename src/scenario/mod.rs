@@ -7,6 +7,7 @@
 //! [`SimPlan`](crate::sim::SimPlan) to run and the [`Expectations`] to
 //! check. [`run_scenario`] does both and returns a [`ScenarioOutcome`].
 
+mod budget;
 pub mod diagnostics;
 pub mod duration;
 pub mod expect;

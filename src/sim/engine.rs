@@ -79,6 +79,12 @@ pub enum StopReason {
         /// The budget.
         max_events: usize,
     },
+    /// The turmoil engine's budget ran out first: its steps, events and
+    /// bytes on the network, in host-steps ([`TurmoilCost`](super::plan::TurmoilCost)).
+    TurmoilBudget {
+        /// The budget, in host-steps.
+        host_steps: u64,
+    },
     /// Nothing was left to happen (every worker gone), before the stop rule
     /// held. Only with `stop.when: all_terminal`: a run told to stop at an
     /// instant runs to it (and ends with [`StopAt`](Self::StopAt)) whoever
@@ -102,6 +108,9 @@ impl StopReason {
             }
             Self::EventBudget { max_events } => {
                 format!("event budget of {max_events} events exceeded")
+            }
+            Self::TurmoilBudget { host_steps } => {
+                format!("turmoil budget of {host_steps} host-steps exceeded")
             }
             Self::Stalled => "stalled: no worker left and nothing scheduled".into(),
         }

@@ -14,6 +14,12 @@
 //!   cancelled, and cancelled entries are discarded when they come to the
 //!   top. (The runner re-arms its three interval timers every time round
 //!   its loop, so registration and cancellation are the common case.)
+//!   Past a few hundred entries (a run with many workers) they move to a
+//!   list per deadline, each in registration order: such runs have few
+//!   distinct deadlines pending at once (a thousand workers on 1 ms
+//!   intervals share a handful), so finding the next timer costs a search
+//!   among those, not among every pending timer. The order is the same
+//!   either way.
 //! - A sleep polled by the task the executor is polling registers the
 //!   task's number, not a clone of its waker; firing it puts the number
 //!   straight in the ready queue, which lives beside the timers on this
@@ -25,7 +31,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -45,15 +51,92 @@ enum Wakeup {
 }
 
 /// A registered timer by its registration number; `None` once fired or
-/// cancelled (the slot is reused once its heap entry is gone).
+/// cancelled (the slot is reused once its entry is gone).
 type TimerSlot = Option<(u64, Wakeup)>;
 
 /// Where a sleep's timer is: its slot and registration number.
 type TimerKey = (usize, u64);
 
+/// A timer entry: `(deadline, registration number, slot)`.
+type Entry = (Duration, u64, usize);
+
+/// The registered timers' entries, earliest first, cancelled ones included.
+enum Pending {
+    /// While there are few.
+    Heap(BinaryHeap<Reverse<Entry>>),
+    /// Once there were many: per deadline, `(registration number, slot)`
+    /// in registration order. A deadline's list only grows before that
+    /// instant and only shrinks from it on (a sleep until a past instant is
+    /// ready at once, never registered), and registration numbers only
+    /// grow, so appending keeps each list in order.
+    ByDeadline {
+        lists: BTreeMap<Duration, VecDeque<(u64, usize)>>,
+        /// Emptied lists, kept for their capacity.
+        spare: Vec<VecDeque<(u64, usize)>>,
+    },
+}
+
+/// Entries past which the heap gives way to lists per deadline: a heap is
+/// cheapest for a run of a few workers, nearly every run.
+const HEAP_MAX: usize = 256;
+
+impl Pending {
+    fn push(&mut self, entry: Entry) {
+        match self {
+            Self::Heap(heap) if heap.len() < HEAP_MAX => heap.push(Reverse(entry)),
+            Self::Heap(heap) => {
+                let mut entries: Vec<Entry> = std::mem::take(heap)
+                    .into_vec()
+                    .into_iter()
+                    .map(|Reverse(e)| e)
+                    .collect();
+                entries.push(entry);
+                entries.sort_unstable();
+                let mut lists: BTreeMap<Duration, VecDeque<(u64, usize)>> = BTreeMap::new();
+                for (deadline, key, slot) in entries {
+                    lists.entry(deadline).or_default().push_back((key, slot));
+                }
+                *self = Self::ByDeadline {
+                    lists,
+                    spare: Vec::new(),
+                };
+            }
+            Self::ByDeadline { lists, spare } => lists
+                .entry(entry.0)
+                .or_insert_with(|| spare.pop().unwrap_or_default())
+                .push_back((entry.1, entry.2)),
+        }
+    }
+
+    fn front(&self) -> Option<Entry> {
+        match self {
+            Self::Heap(heap) => heap.peek().map(|&Reverse(e)| e),
+            Self::ByDeadline { lists, .. } => {
+                let (&deadline, list) = lists.first_key_value()?;
+                list.front().map(|&(key, slot)| (deadline, key, slot))
+            }
+        }
+    }
+
+    fn pop_front(&mut self) {
+        match self {
+            Self::Heap(heap) => {
+                heap.pop();
+            }
+            Self::ByDeadline { lists, spare } => {
+                if let Some(mut earliest) = lists.first_entry() {
+                    earliest.get_mut().pop_front();
+                    if earliest.get().is_empty() {
+                        spare.push(earliest.remove());
+                    }
+                }
+            }
+        }
+    }
+}
+
 struct Timers {
-    /// `(deadline, registration number, slot)`, earliest first.
-    heap: BinaryHeap<Reverse<(Duration, u64, usize)>>,
+    pending: Pending,
     slots: Vec<TimerSlot>,
     free: Vec<usize>,
     next_key: u64,
@@ -68,7 +151,7 @@ const TIMERS_RESERVED: usize = 16;
 impl Default for Timers {
     fn default() -> Self {
         Self {
-            heap: BinaryHeap::with_capacity(TIMERS_RESERVED),
+            pending: Pending::Heap(BinaryHeap::with_capacity(TIMERS_RESERVED)),
             slots: Vec::with_capacity(TIMERS_RESERVED),
             free: Vec::with_capacity(TIMERS_RESERVED),
             next_key: 0,
@@ -91,7 +174,7 @@ impl Timers {
                 self.slots.len() - 1
             }
         };
-        self.heap.push(Reverse((deadline, key, slot)));
+        self.pending.push((deadline, key, slot));
         self.live += 1;
         (slot, key)
     }
@@ -104,8 +187,8 @@ impl Timers {
         }
     }
 
-    /// Cancels a timer unless it already fired; its heap entry is dropped
-    /// when it comes to the top.
+    /// Cancels a timer unless it already fired; its entry is dropped when
+    /// it comes to the front.
     fn cancel(&mut self, timer: TimerKey) {
         if self.get_mut(timer).is_some() {
             self.slots[timer.0] = None;
@@ -113,13 +196,13 @@ impl Timers {
         }
     }
 
-    /// Drops cancelled entries from the top; the earliest live deadline.
+    /// Drops cancelled entries from the front; the earliest live deadline.
     fn first(&mut self) -> Option<Duration> {
-        while let Some(&Reverse((deadline, key, slot))) = self.heap.peek() {
+        while let Some((deadline, key, slot)) = self.pending.front() {
             if self.get_mut((slot, key)).is_some() {
                 return Some(deadline);
             }
-            self.heap.pop();
+            self.pending.pop_front();
             self.free.push(slot);
         }
         None
@@ -129,7 +212,8 @@ impl Timers {
     fn pop_due(&mut self, now: Duration) -> Option<Wakeup> {
         match self.first() {
             Some(deadline) if deadline <= now => {
-                let Reverse((_, _, slot)) = self.heap.pop()?;
+                let (_, _, slot) = self.pending.front()?;
+                self.pending.pop_front();
                 self.free.push(slot);
                 self.live -= 1;
                 self.slots[slot].take().map(|(_, wakeup)| wakeup)

@@ -16,7 +16,7 @@
 //! [`check_all`] replays a kept trace through a fresh monitor: the same
 //! verdicts and messages either way.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -110,6 +110,10 @@ pub struct Monitor {
     /// Per worker, in order of first event: what the fault log says about
     /// its polls, and the attempt it is processing.
     workers: Vec<WorkerEntry>,
+    /// Where each worker is in `workers`, once there are more than
+    /// [`WORKERS_SCANNED`]: every event names a worker, so finding its
+    /// entry by a scan would cost a run's events times its workers.
+    worker_index: WorkerIndex,
     /// Per dequeued attempt, in dequeue order: (consecutive failed polls
     /// before, their backoff in ms). A later entry for the same attempt wins.
     expected: Vec<(AttemptId, u32, u64)>,
@@ -253,6 +257,42 @@ fn same(a: &str, b: &str) -> bool {
     std::ptr::eq(a, b) || a == b
 }
 
+/// Workers a [`Monitor`] finds by a scan of its entries: a run of a few
+/// workers, nearly every run, needs no index.
+const WORKERS_SCANNED: usize = 16;
+
+/// The index of a [`Monitor`]'s worker entries by id, built once a run has
+/// more than [`WORKERS_SCANNED`] workers. It is only ever searched, never
+/// walked, so its order is invisible.
+#[derive(Debug, Clone, Default)]
+struct WorkerIndex(HashMap<WorkerId, usize, ahash::RandomState>);
+
+impl WorkerIndex {
+    fn find(&self, workers: &[WorkerEntry], worker: &WorkerId) -> Option<usize> {
+        if self.0.is_empty() {
+            workers
+                .iter()
+                .position(|w| same(w.id.as_str(), worker.as_str()))
+        } else {
+            self.0.get(worker).copied()
+        }
+    }
+
+    /// Takes note of the entry just pushed onto `workers`.
+    fn added(&mut self, workers: &[WorkerEntry]) {
+        if !self.0.is_empty() {
+            let i = workers.len() - 1;
+            self.0.insert(workers[i].id.clone(), i);
+        } else if workers.len() > WORKERS_SCANNED {
+            self.0 = workers
+                .iter()
+                .enumerate()
+                .map(|(i, w)| (w.id.clone(), i))
+                .collect();
+        }
+    }
+}
+
 /// The open attempt of each rollout, with its worker. Runs have a few at a
 /// time, found fastest by a scan; attempts stranded by crashes can make
 /// many, kept in a map once there are more than [`Self::FEW`]. The map is
@@ -314,6 +354,7 @@ impl Monitor {
         Self {
             policy: plan.runner.backoff,
             workers: Vec::new(),
+            worker_index: WorkerIndex::default(),
             expected: Vec::new(),
             backoff: Findings::default(),
             open: OpenAttempts::default(),
@@ -342,14 +383,12 @@ impl Monitor {
         let Self {
             policy,
             workers,
+            worker_index,
             expected,
             backoff,
             ..
         } = self;
-        let i = match workers
-            .iter()
-            .position(|w| same(w.id.as_str(), worker.as_str()))
-        {
+        let i = match worker_index.find(workers, worker) {
             Some(i) => i,
             None => {
                 workers.push(WorkerEntry {
@@ -357,6 +396,7 @@ impl Monitor {
                     polls: WorkerPolls::default(),
                     processing: None,
                 });
+                worker_index.added(workers);
                 workers.len() - 1
             }
         };
@@ -373,7 +413,7 @@ impl Monitor {
             retry_metrics(plan, run, self.expected),
             self.backoff.report("backoff-policy"),
             attempt_ids(run, self.attempt_ids),
-            no_stranded(run, &self.workers),
+            no_stranded(run, &self.workers, &self.worker_index),
             spans_persisted(run),
         ]
     }
@@ -627,7 +667,7 @@ fn attempt_ids(run: &RunResult, from_trace: Findings) -> InvariantReport {
     found.report("attempt-ids")
 }
 
-fn no_stranded(run: &RunResult, workers: &[WorkerEntry]) -> InvariantReport {
+fn no_stranded(run: &RunResult, workers: &[WorkerEntry], index: &WorkerIndex) -> InvariantReport {
     let mut found = Findings::default();
     for rollout in &run.snapshot.rollouts {
         for attempt in rollout
@@ -636,9 +676,9 @@ fn no_stranded(run: &RunResult, workers: &[WorkerEntry]) -> InvariantReport {
             .filter(|a| a.status == AttemptStatus::Running)
         {
             let state = run.workers.get(&attempt.worker).copied();
-            let processing = workers
-                .iter()
-                .any(|w| w.id == attempt.worker && w.processing.as_ref() == Some(&attempt.id));
+            let processing = index
+                .find(workers, &attempt.worker)
+                .is_some_and(|i| workers[i].processing.as_ref() == Some(&attempt.id));
             if state != Some(WorkerState::Alive) || !processing {
                 let why = match state {
                     Some(WorkerState::Crashed) => "which crashed".to_string(),

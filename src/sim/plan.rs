@@ -207,6 +207,12 @@ impl Default for StopRule {
 pub struct RunLimits {
     /// Trace events after which the run stops and fails.
     pub max_events: usize,
+    /// The turmoil engine's budget, in host-steps ([`TurmoilCost`]): a plan
+    /// whose estimate exceeds it is refused before it runs
+    /// ([`Scenario::check_turmoil_budget`](crate::scenario::Scenario::check_turmoil_budget)),
+    /// and a run whose work exceeds it stops and fails
+    /// ([`StopReason::TurmoilBudget`](super::StopReason::TurmoilBudget)).
+    pub turmoil_budget: u64,
 }
 
 /// The default event budget of a run, chosen to keep every run under 1 GiB
@@ -223,7 +229,62 @@ impl Default for RunLimits {
     fn default() -> Self {
         Self {
             max_events: DEFAULT_MAX_EVENTS,
+            turmoil_budget: DEFAULT_TURMOIL_BUDGET,
         }
+    }
+}
+
+/// The default turmoil budget, in host-steps: calibrated (release build,
+/// the 2-core development machine, issue 11) so that a run that uses all
+/// of it takes under 10 s, however its work divides between hosts, steps,
+/// events and bytes. The measurements are in the README, "Limits".
+pub const DEFAULT_TURMOIL_BUDGET: u64 = 3_000_000;
+
+/// Link visits that cost one host-step. turmoil keeps a link between every
+/// two hosts and, in every step, looks through all of them for each host it
+/// runs, so a step of `h` hosts costs `h` host-steps plus `h` times the
+/// `h (h - 1) / 2` links over this; measured at 64 to 1,024 workers, where
+/// that search is most of a step (at 1,024 workers, seconds).
+pub const TURMOIL_LINK_VISITS_PER_HOST_STEP: u64 = 96;
+
+/// What one trace event costs on the turmoil engine, in host-steps, besides
+/// its bytes on the network.
+pub const TURMOIL_EVENT_HOST_STEPS: u64 = 2;
+
+/// Bytes on the turmoil engine's network (requests and replies, encoded)
+/// that cost one host-step.
+pub const TURMOIL_BYTES_PER_HOST_STEP: u64 = 16;
+
+/// The work of a run on the turmoil engine, in host-steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TurmoilCost {
+    /// Steps of 1 ms the simulation takes at most: up to `stop.at` (when
+    /// within `stop.within`) or `stop.within`, both included.
+    pub steps: u64,
+    /// Hosts: the queue and every worker.
+    pub hosts: u64,
+    /// What each step costs, in host-steps (see
+    /// [`TURMOIL_LINK_VISITS_PER_HOST_STEP`]).
+    pub per_step: u64,
+    /// `steps` times `per_step`, saturating.
+    pub host_steps: u64,
+}
+
+impl TurmoilCost {
+    /// What a step of `hosts` hosts costs, in host-steps.
+    pub fn per_step(hosts: u64) -> u64 {
+        let links = u128::from(hosts) * u128::from(hosts.saturating_sub(1)) / 2;
+        let visits = u128::from(hosts) * links;
+        let cost = u128::from(hosts) + visits / u128::from(TURMOIL_LINK_VISITS_PER_HOST_STEP);
+        u64::try_from(cost).unwrap_or(u64::MAX)
+    }
+
+    /// The host-steps that `events` trace events and `bytes` bytes on the
+    /// network cost, besides the steps.
+    pub fn of_traffic(events: u64, bytes: u64) -> u64 {
+        events
+            .saturating_mul(TURMOIL_EVENT_HOST_STEPS)
+            .saturating_add(bytes / TURMOIL_BYTES_PER_HOST_STEP)
     }
 }
 
@@ -292,6 +353,29 @@ impl Default for SimPlan {
 }
 
 impl SimPlan {
+    /// What this plan's steps are sure to cost on the turmoil engine, before
+    /// any event, with every host: every step to `stop.when.at`, which a
+    /// run always reaches; with `all_terminal` only the first step, since
+    /// the run may end there (a run that goes on is metered as it goes, and
+    /// stopped at the budget). A scenario that ends in 50 ms is not refused
+    /// for the 10 minutes its `stop.within` would allow.
+    pub fn turmoil_cost(&self) -> TurmoilCost {
+        let until = match self.stop.when {
+            StopWhen::At(at) if at <= self.stop.within => at,
+            _ => Duration::ZERO,
+        };
+        let tick = super::turmoil_engine::TICK.as_millis();
+        let steps = u64::try_from(until.as_millis() / tick + 1).unwrap_or(u64::MAX);
+        let hosts = self.workers.len() as u64 + 1;
+        let per_step = TurmoilCost::per_step(hosts);
+        TurmoilCost {
+            steps,
+            hosts,
+            per_step,
+            host_steps: steps.saturating_mul(per_step),
+        }
+    }
+
     /// What in this plan needs the turmoil engine, if anything.
     pub fn network_feature(&self) -> Option<&'static str> {
         if let Some(f) = self.timed_faults.iter().find(|f| f.action.needs_network()) {

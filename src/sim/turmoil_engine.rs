@@ -42,8 +42,8 @@ use crate::core::queue::WorkerId;
 use super::engine::{EngineKind, RunResult, StopReason, WorkerState, finish_world};
 use super::network::drops::DropWatch;
 use super::network::protocol::QUEUE_PORT;
-use super::network::{NetworkQueue, QueueServer, TurmoilClock};
-use super::plan::{NetHost, SimPlan, StopWhen, TimedAction};
+use super::network::{NetworkQueue, QueueServer, TurmoilClock, WireMeter};
+use super::plan::{NetHost, SimPlan, StopWhen, TimedAction, TurmoilCost};
 use super::trace::{EventKind, LinkChange};
 use super::world::{Control, World};
 
@@ -134,12 +134,14 @@ fn drive(plan: Rc<SimPlan>, watch: &DropWatch) -> RunResult {
         });
     }
     let mut sim = build_sim(&plan);
+    let meter = WireMeter::default();
 
     // The queue host is registered first, so it runs first in every step.
     let server = Rc::new(QueueServer {
         queue: world.queue.clone(),
         trace: world.trace.clone(),
         clock: clock.clone(),
+        meter: meter.clone(),
     });
     sim.host(QUEUE_HOST, move || server.clone().serve());
     let queue_addr = SocketAddr::new(sim.lookup(QUEUE_HOST), QUEUE_PORT);
@@ -157,9 +159,10 @@ fn drive(plan: Rc<SimPlan>, watch: &DropWatch) -> RunResult {
     let request_timeout = plan.network.request_timeout;
     for (i, worker) in plan.workers.iter().enumerate() {
         let name = worker_host(i + 1);
-        let (world, worker_id) = (world.clone(), worker.clone());
+        let (world, worker_id, meter) = (world.clone(), worker.clone(), meter.clone());
         sim.host(name.as_str(), move || {
-            let client = NetworkQueue::new(worker_id.clone(), queue_addr, request_timeout);
+            let client = NetworkQueue::new(worker_id.clone(), queue_addr, request_timeout)
+                .with_meter(meter.clone());
             let runner: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> =
                 Box::pin(world.worker_task_with(worker_id.clone(), client));
             async move {
@@ -187,6 +190,9 @@ fn drive(plan: Rc<SimPlan>, watch: &DropWatch) -> RunResult {
         StopWhen::At(at) if at <= within => Some(at),
         _ => None,
     };
+    let per_step = TurmoilCost::per_step(plan.workers.len() as u64 + 1);
+    let budget = plan.limits.turmoil_budget;
+    let mut steps = 0u64;
     let mut now = Duration::ZERO;
     let stop = loop {
         clock.set_between_steps(now);
@@ -241,10 +247,23 @@ fn drive(plan: Rc<SimPlan>, watch: &DropWatch) -> RunResult {
             }
         }
 
+        steps += 1;
         if world.trace.len() > plan.limits.max_events {
             break StopReason::EventBudget {
                 max_events: plan.limits.max_events,
             };
+        }
+        // The work so far, as the budget counts it: what was estimated
+        // before the run (its steps) and what only the run could tell (its
+        // events and bytes).
+        let work = steps
+            .saturating_mul(per_step)
+            .saturating_add(TurmoilCost::of_traffic(
+                world.trace.len() as u64,
+                meter.bytes(),
+            ));
+        if work > budget {
+            break StopReason::TurmoilBudget { host_steps: budget };
         }
         if plan.stop.when == StopWhen::AllTerminal && world.all_terminal() {
             break StopReason::AllTerminal;
@@ -270,7 +289,9 @@ fn drive(plan: Rc<SimPlan>, watch: &DropWatch) -> RunResult {
         StopReason::AllTerminal => last_terminal.get().unwrap_or(now),
         StopReason::StopAt => stop_at.unwrap_or(now),
         StopReason::TimeBudget { .. } => within,
-        StopReason::EventBudget { .. } | StopReason::Stalled => now,
+        StopReason::EventBudget { .. } | StopReason::TurmoilBudget { .. } | StopReason::Stalled => {
+            now
+        }
     };
     // The hosts' software holds the world; dropping the simulation drops it.
     drop(sim);

@@ -17,7 +17,7 @@
 //! immediately; wrap the queue to add latency or faults.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::future::{Future, ready};
 use std::time::Duration;
 
@@ -95,7 +95,24 @@ struct Store {
     /// Running attempts as (rollout index, attempt number): ordered, so scans
     /// are deterministic.
     running: BTreeSet<(usize, u32)>,
-    workers: BTreeMap<WorkerId, WorkerRecord>,
+    /// [`ReassignmentPolicy::ScanAllAttempts`]: (time, rollout index,
+    /// attempt number) of each dequeue and attempt heartbeat, in time order
+    /// (the clock never goes back), so that a reassignment reads only the
+    /// stale ones from the front: a scan of every running attempt at every
+    /// tick costs a run with many workers its workers squared per
+    /// interval. An entry counts while its attempt is running with that
+    /// last heartbeat; the others are dropped when they come to the front,
+    /// or all at once when they outnumber the running attempts.
+    heartbeats: VecDeque<(Duration, usize, u32)>,
+    /// Keyed, as `index`: every call looks its worker up, and a run may
+    /// have a thousand; only looked up, never iterated.
+    workers: HashMap<WorkerId, WorkerRecord, ahash::RandomState>,
+    /// [`ReassignmentPolicy::WorkerActiveIds`]: (last heartbeat, worker) of
+    /// the workers that may list a running attempt among their active ids,
+    /// for the same reason. Entries whose worker lists none are dropped
+    /// when a reassignment comes to them; a worker's heartbeat or dequeue
+    /// puts it back.
+    active_by_heartbeat: BTreeSet<(Duration, WorkerId)>,
     spans: SpanStore,
     terminal: usize,
     policy: ReassignmentPolicy,
@@ -245,15 +262,27 @@ impl<C: Clock> MemoryQueue<C> {
         let Some(record) = store.workers.get_mut(worker) else {
             return Err(unknown(QueueOp::Heartbeat, "worker", worker.as_str()));
         };
-        record.last_heartbeat = now;
+        let before = std::mem::replace(&mut record.last_heartbeat, now);
         record.active.clear();
+        if store.policy == ReassignmentPolicy::WorkerActiveIds {
+            store.active_by_heartbeat.remove(&(before, worker.clone()));
+            if attempt.is_some() {
+                store.active_by_heartbeat.insert((now, worker.clone()));
+            }
+        }
         if let Some(attempt) = attempt {
             record.active.push(attempt.clone());
-            if let Some(a) = store.attempt_mut(attempt)
+            if let Some(&idx) = store.index.get(&attempt.rollout)
+                && let Some(a) = store.rollouts[idx]
+                    .attempts
+                    .get_mut((attempt.number as usize).wrapping_sub(1))
                 && a.status == AttemptStatus::Running
                 && &a.worker == worker
             {
-                a.last_heartbeat = now;
+                let before = std::mem::replace(&mut a.last_heartbeat, now);
+                if store.policy == ReassignmentPolicy::ScanAllAttempts && before != now {
+                    store.heartbeat_at(now, idx, attempt.number);
+                }
             }
         }
         Ok(())
@@ -289,8 +318,16 @@ impl<C: Clock> MemoryQueue<C> {
         };
         store.set_status(idx, RolloutStatus::Running, now, QueueOp::Dequeue)?;
         store.running.insert((idx, number));
+        if store.policy == ReassignmentPolicy::ScanAllAttempts {
+            store.heartbeat_at(now, idx, number);
+        }
         if let Some(w) = store.workers.get_mut(worker) {
             w.active = vec![attempt.clone()];
+            if store.policy == ReassignmentPolicy::WorkerActiveIds {
+                store
+                    .active_by_heartbeat
+                    .insert((w.last_heartbeat, worker.clone()));
+            }
         }
         Ok(Some(Dequeued {
             rollout: handed,
@@ -302,30 +339,50 @@ impl<C: Clock> MemoryQueue<C> {
         let now = self.clock.now();
         let mut guard = self.store.borrow_mut();
         let store = &mut *guard;
-        let is_stale = |last: Duration| now.saturating_sub(last) > timeout;
+        // Stale: `now - last > timeout`, that is `last < now - timeout`;
+        // nothing is before `timeout` has passed.
+        let Some(cutoff) = now.checked_sub(timeout) else {
+            return Ok(Vec::new());
+        };
         let stale: Vec<(usize, u32)> = match store.policy {
-            ReassignmentPolicy::ScanAllAttempts => store
-                .running
-                .iter()
-                .copied()
-                .filter(|&(idx, n)| {
-                    is_stale(store.rollouts[idx].attempts[n as usize - 1].last_heartbeat)
-                })
-                .collect(),
+            ReassignmentPolicy::ScanAllAttempts => {
+                let mut stale = Vec::new();
+                while let Some(&(at, idx, n)) = store.heartbeats.front()
+                    && at < cutoff
+                {
+                    store.heartbeats.pop_front();
+                    if store.is_last_heartbeat(at, idx, n) {
+                        stale.push((idx, n));
+                    }
+                }
+                // In rollout order, as a scan of every running attempt finds them.
+                stale.sort_unstable();
+                stale
+            }
             ReassignmentPolicy::WorkerActiveIds => {
                 let mut found = BTreeSet::new();
-                for worker in store
-                    .workers
-                    .values()
-                    .filter(|w| is_stale(w.last_heartbeat))
-                {
-                    for id in &worker.active {
-                        if let Some(&idx) = store.index.get(&id.rollout)
-                            && store.running.contains(&(idx, id.number))
-                        {
-                            found.insert((idx, id.number));
+                let mut scanned = Vec::new();
+                let cut = (cutoff, WorkerId::new(""));
+                for (last, id) in store.active_by_heartbeat.range(..cut) {
+                    if let Some(worker) = store.workers.get(id)
+                        && worker.last_heartbeat == *last
+                    {
+                        for a in &worker.active {
+                            if let Some(&idx) = store.index.get(&a.rollout)
+                                && store.running.contains(&(idx, a.number))
+                            {
+                                found.insert((idx, a.number));
+                            }
                         }
                     }
+                    scanned.push((*last, id.clone()));
+                }
+                // What a scanned worker lists running times out now, and an
+                // attempt that stopped running never runs again: it has
+                // nothing more to find until its next heartbeat or dequeue,
+                // which put it back.
+                for entry in scanned {
+                    store.active_by_heartbeat.remove(&entry);
                 }
                 found.into_iter().collect()
             }
@@ -401,11 +458,31 @@ impl<C: Clock> MemoryQueue<C> {
 }
 
 impl Store {
-    fn attempt_mut(&mut self, id: &AttemptId) -> Option<&mut AttemptRecord> {
-        let &idx = self.index.get(&id.rollout)?;
+    /// Notes that running attempt `n` of rollout `idx` heartbeated (or was
+    /// dequeued) at `at`, for [`ReassignmentPolicy::ScanAllAttempts`].
+    fn heartbeat_at(&mut self, at: Duration, idx: usize, n: u32) {
+        let out_of_order = self.heartbeats.back().is_some_and(|&(last, ..)| last > at);
+        self.heartbeats.push_back((at, idx, n));
+        if out_of_order {
+            // Not with a clock that never goes back; kept right regardless.
+            self.heartbeats.make_contiguous().sort_unstable();
+        }
+        // Each running attempt has one entry that counts: past twice that
+        // (and a margin), dropping the rest costs what pushing them did.
+        if self.heartbeats.len() > 2 * self.running.len() + 64 {
+            let mut heartbeats = std::mem::take(&mut self.heartbeats);
+            heartbeats.retain(|&(at, idx, n)| self.is_last_heartbeat(at, idx, n));
+            self.heartbeats = heartbeats;
+        }
+    }
+
+    /// True when attempt `n` of rollout `idx` is running and last
+    /// heartbeated at `at`.
+    fn is_last_heartbeat(&self, at: Duration, idx: usize, n: u32) -> bool {
         self.rollouts[idx]
             .attempts
-            .get_mut((id.number as usize).checked_sub(1)?)
+            .get(n as usize - 1)
+            .is_some_and(|a| a.status == AttemptStatus::Running && a.last_heartbeat == at)
     }
 
     fn set_status(
@@ -448,13 +525,19 @@ fn unknown(op: QueueOp, what: &'static str, id: &str) -> QueueError {
 impl<C: Clock> Queue for MemoryQueue<C> {
     fn register_worker(&self, worker: &WorkerId) -> impl Future<Output = Result<(), QueueError>> {
         let now = self.clock.now();
-        self.store.borrow_mut().workers.insert(
+        let mut store = self.store.borrow_mut();
+        let before = store.workers.insert(
             worker.clone(),
             WorkerRecord {
                 last_heartbeat: now,
                 active: Vec::new(),
             },
         );
+        if let Some(before) = before {
+            store
+                .active_by_heartbeat
+                .remove(&(before.last_heartbeat, worker.clone()));
+        }
         ready(Ok(()))
     }
 

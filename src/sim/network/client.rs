@@ -27,6 +27,7 @@ use crate::core::queue::{
 };
 use crate::core::telemetry::Span;
 
+use super::WireMeter;
 use super::protocol::{MAX_LINE_BYTES, Reply, Request, WireOutcome, WireSpan, encode};
 
 type Connection = BufReader<TcpStream>;
@@ -38,6 +39,7 @@ pub struct NetworkQueue {
     server: SocketAddr,
     request_timeout: Duration,
     connection: RefCell<Option<Connection>>,
+    meter: WireMeter,
 }
 
 impl NetworkQueue {
@@ -48,7 +50,14 @@ impl NetworkQueue {
             server,
             request_timeout,
             connection: RefCell::new(None),
+            meter: WireMeter::default(),
         }
+    }
+
+    /// Counts the bytes of every request sent in `meter`.
+    pub fn with_meter(mut self, meter: WireMeter) -> Self {
+        self.meter = meter;
+        self
     }
 
     fn transient(op: QueueOp, message: impl Into<String>) -> QueueError {
@@ -85,6 +94,7 @@ impl NetworkQueue {
                 .write_all(&line)
                 .await
                 .map_err(|e| Self::transient(op, format!("sending failed: {}", io_text(&e))))?;
+            self.meter.add(line.len());
             let mut reply = Vec::new();
             let n = (&mut connection)
                 .take(MAX_LINE_BYTES as u64)

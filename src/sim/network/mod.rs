@@ -20,3 +20,25 @@ pub mod server;
 pub use client::NetworkQueue;
 pub use clock::TurmoilClock;
 pub use server::QueueServer;
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+/// The bytes a run's hosts wrote to the network, requests and replies:
+/// what a message costs on this engine grows with its size (encoding,
+/// segments, decoding), so the turmoil budget counts them. Clones share
+/// one count.
+#[derive(Debug, Clone, Default)]
+pub struct WireMeter(Rc<Cell<u64>>);
+
+impl WireMeter {
+    /// Counts `bytes` written.
+    pub fn add(&self, bytes: usize) {
+        self.0.set(self.0.get().saturating_add(bytes as u64));
+    }
+
+    /// The bytes written so far.
+    pub fn bytes(&self) -> u64 {
+        self.0.get()
+    }
+}

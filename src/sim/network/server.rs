@@ -28,6 +28,8 @@ pub struct QueueServer<C: Clock> {
     pub queue: Rc<MemoryQueue<C>>,
     /// The run's trace.
     pub trace: Rc<TraceRecorder>,
+    /// Counts the bytes of every reply sent.
+    pub meter: super::WireMeter,
     /// The queue host's clock.
     pub clock: C,
 }
@@ -65,9 +67,11 @@ impl<C: Clock + 'static> QueueServer<C> {
                     message: format!("unreadable request: {e}"),
                 }),
             };
-            if stream.get_mut().write_all(&encode(&reply)).await.is_err() {
+            let reply = encode(&reply);
+            if stream.get_mut().write_all(&reply).await.is_err() {
                 return;
             }
+            self.meter.add(reply.len());
         }
     }
 
