@@ -94,8 +94,9 @@ pub struct ScenarioArgs {
 pub fn print_invalid(error: &LoadError) {
     let mut stderr = std::io::stderr().lock();
     // People get the snippet with the offending text underlined; logs and
-    // pipes get one stable `file:line:column: message` line per problem.
-    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+    // pipes get one stable `file:line:column: message` line per problem,
+    // and so does a terminal when the file's text would reach it raw.
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) && error.snippets_are_safe() {
         for report in error.reports() {
             let _ = writeln!(stderr, "{:?}", miette::Report::new(report));
         }

@@ -510,6 +510,17 @@ impl LoadError {
         out
     }
 
+    /// Whether the graphical rendering can show the file's text as it is:
+    /// not when the text holds control characters (other than tabs and line
+    /// ends) or bidirectional formatting characters, which a snippet would
+    /// send to the terminal raw; [`plain`](Self::plain) escapes them.
+    pub fn snippets_are_safe(&self) -> bool {
+        !self
+            .source
+            .chars()
+            .any(|c| !matches!(c, '\t' | '\n' | '\r') && super::source::is_hidden_char(c))
+    }
+
     /// The miette reports, one per problem, for graphical rendering.
     pub fn reports(&self) -> Vec<ProblemReport> {
         // One copy of the text, shared by every report: a 4 MiB file with
@@ -549,7 +560,9 @@ pub struct ProblemReport {
 
 impl fmt::Display for ProblemReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.problem.message)
+        // Escaped as in `plain`: a key quoted from the file must not reach
+        // a terminal as a control sequence.
+        f.write_str(&one_line(&self.problem.message))
     }
 }
 
@@ -564,7 +577,7 @@ impl Diagnostic for ProblemReport {
         self.problem
             .help
             .as_ref()
-            .map(|h| Box::new(h.clone()) as Box<dyn fmt::Display>)
+            .map(|h| Box::new(one_line(h).into_owned()) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -656,5 +669,30 @@ mod tests {
             error.plain(),
             "f.yaml:1:4: a: unknown field `x\\ny`; a\\tb\n"
         );
+    }
+
+    #[test]
+    fn the_graphical_rendering_never_sends_control_characters_raw() {
+        let problem = |source: &str| {
+            LoadError::new(
+                "f.yaml",
+                source.into(),
+                vec![Problem::located(
+                    vec![PathSegment::Key("a".into())],
+                    Some(ByteSpan { offset: 0, len: 1 }),
+                    "unknown field `\u{1b}[31mred`",
+                    Some("did you mean `\u{1b}]0;title\u{7}`?".into()),
+                )],
+            )
+        };
+        let error = problem("\"\\e[31mred\": 1\n");
+        assert!(error.snippets_are_safe());
+        let report = &error.reports()[0];
+        assert_eq!(report.to_string(), "a: unknown field `\\u{1b}[31mred`");
+        let help = miette::Diagnostic::help(report).unwrap().to_string();
+        assert_eq!(help, "did you mean `\\u{1b}]0;title\\u{7}`?");
+        // A file whose own text holds a raw escape is shown as plain lines.
+        assert!(!problem("a: \u{1b}[31m\n").snippets_are_safe());
+        assert!(problem("a:\tb\r\n").snippets_are_safe());
     }
 }
