@@ -60,7 +60,8 @@
 #![warn(missing_docs)]
 
 pub mod cli;
-pub mod core;
+/// Layer 1, the runner core: the `rollout-core` crate.
+pub use rollout_core as core;
 pub mod explore;
 pub mod report;
 pub mod scenario;

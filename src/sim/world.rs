@@ -317,10 +317,13 @@ impl<C: Clock + 'static> World<C> {
         config.worker_id = worker.clone();
         // Deriving a stream costs more than the rest of a worker's setup;
         // a policy without jitter never draws from it.
-        if config.backoff.jitter != crate::core::runner::backoff::Jitter::None {
-            config.jitter_seed =
-                super::faults::derived_seed(self.config.seed, &format!("backoff.jitter.{worker}"));
-        }
+        let jitter =
+            (config.backoff.jitter != crate::core::runner::backoff::Jitter::None).then(|| {
+                ChaChaJitter::seeded(super::faults::derived_seed(
+                    self.config.seed,
+                    &format!("backoff.jitter.{worker}"),
+                ))
+            });
         let queue = FaultyQueue {
             worker: worker.clone(),
             inner,
@@ -340,11 +343,14 @@ impl<C: Clock + 'static> World<C> {
         let (clock, trace) = (self.clock.clone(), self.trace.clone());
         async move {
             let outcome = match Runner::new(config, clock.clone(), queue, executor) {
-                Ok(runner) => runner
-                    .with_observer(observer)
-                    .run(std::future::pending())
-                    .await
-                    .map_err(|e| e.to_string()),
+                Ok(runner) => match jitter {
+                    Some(jitter) => runner.with_jitter_source(jitter),
+                    None => runner,
+                }
+                .with_observer(observer)
+                .run(std::future::pending())
+                .await
+                .map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
             };
             if let Err(message) = outcome {
@@ -355,5 +361,23 @@ impl<C: Clock + 'static> World<C> {
                 );
             }
         }
+    }
+}
+
+/// Backoff jitter for one worker's runner: a ChaCha8 stream derived from the
+/// scenario seed and the worker id, so delays are the same on every machine.
+#[derive(Debug)]
+pub struct ChaChaJitter(rand_chacha::ChaCha8Rng);
+
+impl ChaChaJitter {
+    /// The stream seeded with `seed`.
+    pub fn seeded(seed: u64) -> Self {
+        Self(<rand_chacha::ChaCha8Rng as rand_core::SeedableRng>::seed_from_u64(seed))
+    }
+}
+
+impl crate::core::runner::JitterSource for ChaChaJitter {
+    fn next_u64(&mut self) -> u64 {
+        rand_core::RngCore::next_u64(&mut self.0)
     }
 }

@@ -20,7 +20,53 @@
 
 use std::time::Duration;
 
-use rand_core::RngCore;
+/// Where backoff jitter draws its randomness: uniform 64-bit words.
+///
+/// The core picks no generator of its own. The simulator gives every runner
+/// a ChaCha8 stream derived from the scenario seed and the worker id, so a
+/// run draws the same delays on every machine; production code may pass any
+/// generator. A runner given none draws from [`SplitMix64`] seeded with
+/// [`RunnerConfig::jitter_seed`](super::RunnerConfig::jitter_seed).
+pub trait JitterSource: std::fmt::Debug {
+    /// The next uniformly distributed word.
+    fn next_u64(&mut self) -> u64;
+}
+
+impl<S: JitterSource + ?Sized> JitterSource for &mut S {
+    fn next_u64(&mut self) -> u64 {
+        (**self).next_u64()
+    }
+}
+
+impl<S: JitterSource + ?Sized> JitterSource for Box<S> {
+    fn next_u64(&mut self) -> u64 {
+        (**self).next_u64()
+    }
+}
+
+/// Vigna's SplitMix64: the runner's generator when none is given. Small and
+/// fast; backoff jitter needs spread, not secrecy.
+#[derive(Debug, Clone)]
+pub struct SplitMix64 {
+    state: u64,
+}
+
+impl SplitMix64 {
+    /// A generator seeded with `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self { state: seed }
+    }
+}
+
+impl JitterSource for SplitMix64 {
+    fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
 
 /// How the delay is randomised around the capped exponential.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -75,7 +121,7 @@ fn ms(d: Duration) -> u64 {
 }
 
 /// A uniform whole number in `[low, high]`, without modulo bias.
-fn uniform(rng: &mut impl RngCore, low: u64, high: u64) -> u64 {
+fn uniform(rng: &mut (impl JitterSource + ?Sized), low: u64, high: u64) -> u64 {
     if high <= low {
         return low;
     }
@@ -128,7 +174,7 @@ impl BackoffPolicy {
         &self,
         failures: u32,
         previous: Option<Duration>,
-        rng: &mut impl RngCore,
+        rng: &mut (impl JitterSource + ?Sized),
     ) -> Duration {
         if failures == 0 {
             return Duration::ZERO;
@@ -164,7 +210,7 @@ impl RecoveryContext {
     pub fn record_failure_with(
         &mut self,
         policy: &BackoffPolicy,
-        rng: &mut impl RngCore,
+        rng: &mut (impl JitterSource + ?Sized),
     ) -> Duration {
         self.failures = self.failures.saturating_add(1);
         let delay = policy.jittered_delay(self.failures, self.last_delay, rng);
@@ -185,25 +231,18 @@ impl RecoveryContext {
 }
 
 /// A source of randomness for policies that never draw (no jitter).
+#[derive(Debug)]
 struct NoRandomness;
 
-impl RngCore for NoRandomness {
-    fn next_u32(&mut self) -> u32 {
-        0
-    }
+impl JitterSource for NoRandomness {
     fn next_u64(&mut self) -> u64 {
         0
-    }
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        dest.fill(0);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand_chacha::ChaCha8Rng;
-    use rand_core::SeedableRng;
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
@@ -249,7 +288,7 @@ mod tests {
 
     #[test]
     fn jitter_stays_inside_its_envelope() {
-        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let mut rng = SplitMix64::new(7);
         for jitter in [Jitter::Full, Jitter::Equal, Jitter::Decorrelated] {
             let policy = BackoffPolicy {
                 initial: ms(10),
@@ -286,7 +325,7 @@ mod tests {
 
     #[test]
     fn uniform_draws_cover_both_ends() {
-        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut rng = SplitMix64::new(1);
         let draws: Vec<u64> = (0..200).map(|_| uniform(&mut rng, 3, 5)).collect();
         assert!(draws.iter().all(|d| (3..=5).contains(d)));
         assert!(draws.contains(&3) && draws.contains(&5));

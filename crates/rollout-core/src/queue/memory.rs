@@ -23,15 +23,14 @@ use std::time::Duration;
 
 use super::model::*;
 use super::{Queue, QueueError, QueueOp};
-use crate::core::clock::Clock;
-use crate::core::telemetry::{Span, SpanStore};
+use crate::clock::Clock;
+use crate::telemetry::{Span, SpanStore};
 
-/// Rollout id to position. A keyed hash, because ids come from scenario
-/// files, which may be hostile (a hash without a key can be made to
-/// collide); aHash rather than std's SipHash because every queue call looks
-/// an id up, and SipHash was a twentieth of a bulk run. Only looked up,
-/// never iterated, so its per-process key changes nothing observable.
-type IdIndex = HashMap<RolloutId, usize, ahash::RandomState>;
+/// Rollout id to position. A keyed hash (std's SipHash), because ids come
+/// from scenario files, which may be hostile (a hash without a key can be
+/// made to collide). Only looked up, never iterated, so its per-process key
+/// changes nothing observable.
+type IdIndex = HashMap<RolloutId, usize>;
 
 /// How reassignment finds stale attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -106,7 +105,7 @@ struct Store {
     heartbeats: VecDeque<(Duration, usize, u32)>,
     /// Keyed, as `index`: every call looks its worker up, and a run may
     /// have a thousand; only looked up, never iterated.
-    workers: HashMap<WorkerId, WorkerRecord, ahash::RandomState>,
+    workers: HashMap<WorkerId, WorkerRecord>,
     /// [`ReassignmentPolicy::WorkerActiveIds`]: (last heartbeat, worker) of
     /// the workers that may list a running attempt among their active ids,
     /// for the same reason. Entries whose worker lists none are dropped

@@ -120,11 +120,14 @@ impl<C: Clock> Interval<C> {
 
 /// The production clock: tokio's time driver, measured from the moment the
 /// clock was created. Under a paused tokio runtime it is virtual too.
+/// Behind the `tokio` feature.
+#[cfg(feature = "tokio")]
 #[derive(Debug, Clone, Copy)]
 pub struct TokioClock {
     epoch: tokio::time::Instant,
 }
 
+#[cfg(feature = "tokio")]
 impl TokioClock {
     /// A clock whose epoch is now. Must be called inside a tokio runtime with
     /// the time driver enabled.
@@ -140,12 +143,14 @@ impl TokioClock {
     }
 }
 
+#[cfg(feature = "tokio")]
 impl Default for TokioClock {
     fn default() -> Self {
         Self::new()
     }
 }
 
+#[cfg(feature = "tokio")]
 impl Clock for TokioClock {
     fn now(&self) -> Duration {
         tokio::time::Instant::now().saturating_duration_since(self.epoch)

@@ -25,16 +25,16 @@ use std::pin::pin;
 use std::task::Poll;
 use std::time::Duration;
 
-pub use backoff::{BackoffPolicy, RecoveryContext};
+pub use backoff::{BackoffPolicy, JitterSource, RecoveryContext, SplitMix64};
 pub use config::{ConfigError, RunnerConfig};
 
 use serde_json::Value;
 
-use crate::core::clock::{Clock, Interval, MissedTickBehavior};
-use crate::core::queue::{
+use crate::clock::{Clock, Interval, MissedTickBehavior};
+use crate::queue::{
     AttemptId, AttemptOutcome, Completion, Dequeued, Queue, QueueError, Rollout, WorkerId,
 };
-use crate::core::telemetry::{
+use crate::telemetry::{
     Attributes, EXECUTE_SPAN, EXECUTION_SUCCESS, RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC,
     Reward, Tracer,
 };
@@ -49,12 +49,19 @@ pub struct Execution {
 }
 
 /// An executor's failure: an outcome of the attempt, not a poll failure.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecutionError {
     /// Recorded on the failed attempt and rollout.
     pub message: String,
 }
+
+impl std::fmt::Display for ExecutionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ExecutionError {}
 
 /// Runs one attempt of a rollout: the agent under training.
 pub trait RolloutExecutor {
@@ -155,19 +162,34 @@ impl<O: RunnerObserver + ?Sized> RunnerObserver for std::rc::Rc<O> {
 }
 
 /// Why a runner stopped other than by shutdown.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunnerError {
     /// Registering the worker failed.
     // The queue error names its operation and what went wrong ("heartbeat
     // failed: ..."); these say which of the runner's steps it ended.
-    #[error("registering the worker: {0}")]
-    Register(#[source] QueueError),
+    Register(QueueError),
     /// A heartbeat tick failed.
-    #[error("heartbeat tick: {0}")]
-    Heartbeat(#[source] QueueError),
+    Heartbeat(QueueError),
     /// A reassignment tick failed.
-    #[error("reassignment tick: {0}")]
-    Reassign(#[source] QueueError),
+    Reassign(QueueError),
+}
+
+impl std::fmt::Display for RunnerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Register(e) => write!(f, "registering the worker: {e}"),
+            Self::Heartbeat(e) => write!(f, "heartbeat tick: {e}"),
+            Self::Reassign(e) => write!(f, "reassignment tick: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RunnerError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Register(e) | Self::Heartbeat(e) | Self::Reassign(e) => Some(e),
+        }
+    }
 }
 
 enum Wake {
@@ -175,6 +197,24 @@ enum Wake {
     Heartbeat,
     Poll,
     Reassign,
+}
+
+/// A runner's jitter generator: its own unless it was given one. Not boxed
+/// by default, so a runner costs no allocation for a generator that a policy
+/// without jitter never draws from.
+#[derive(Debug)]
+enum RunnerJitter {
+    Own(SplitMix64),
+    Given(Box<dyn JitterSource>),
+}
+
+impl JitterSource for RunnerJitter {
+    fn next_u64(&mut self) -> u64 {
+        match self {
+            Self::Own(own) => own.next_u64(),
+            Self::Given(given) => given.next_u64(),
+        }
+    }
 }
 
 /// One worker's poll loop, generic over time, queue, executor and observer.
@@ -186,16 +226,15 @@ pub struct Runner<C, Q, E, O = ()> {
     executor: E,
     observer: O,
     /// Backoff jitter's only source of randomness.
-    jitter: std::cell::RefCell<rand_chacha::ChaCha8Rng>,
+    jitter: std::cell::RefCell<RunnerJitter>,
 }
 
 impl<C: Clock, Q: Queue, E: RolloutExecutor> Runner<C, Q, E> {
     /// A runner; fails if the config is invalid.
     pub fn new(config: RunnerConfig, clock: C, queue: Q, executor: E) -> Result<Self, ConfigError> {
         config.validate()?;
-        let jitter = std::cell::RefCell::new(
-            <rand_chacha::ChaCha8Rng as rand_core::SeedableRng>::seed_from_u64(config.jitter_seed),
-        );
+        let jitter =
+            std::cell::RefCell::new(RunnerJitter::Own(SplitMix64::new(config.jitter_seed)));
         Ok(Self {
             config,
             clock,
@@ -218,6 +257,13 @@ impl<C: Clock, Q: Queue, E: RolloutExecutor, O: RunnerObserver> Runner<C, Q, E, 
             observer,
             jitter: self.jitter,
         }
+    }
+
+    /// The same runner, drawing backoff jitter from `source` instead of
+    /// [`SplitMix64`] seeded with [`RunnerConfig::jitter_seed`].
+    pub fn with_jitter_source(self, source: impl JitterSource + 'static) -> Self {
+        *self.jitter.borrow_mut() = RunnerJitter::Given(Box::new(source));
+        self
     }
 
     /// Its configuration.

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::backoff::BackoffPolicy;
-use crate::core::queue::WorkerId;
+use crate::queue::WorkerId;
 
 /// How a runner behaves. `Default` gives the reference runner's values.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,9 +22,9 @@ pub struct RunnerConfig {
     pub backoff: BackoffPolicy,
     /// Emit the two retry-recovery metrics (on).
     pub retry_metrics: bool,
-    /// Seeds the ChaCha stream that backoff jitter draws from (0). Unused
-    /// without jitter. The simulator derives it from the scenario seed and
-    /// the worker id.
+    /// Seeds the runner's own jitter generator ([`SplitMix64`](super::SplitMix64)),
+    /// used unless [`Runner::with_jitter_source`](super::Runner::with_jitter_source)
+    /// gives another (0). Unused without jitter.
     pub jitter_seed: u64,
 }
 
@@ -44,16 +44,13 @@ impl Default for RunnerConfig {
 }
 
 /// Why a [`RunnerConfig`] is invalid.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigError {
     /// `backoff.initial` is zero.
-    #[error("backoff initial must be greater than 0")]
     BackoffInitialZero,
     /// `backoff.max` is zero.
-    #[error("backoff max must be greater than 0")]
     BackoffMaxZero,
     /// `backoff.max` is below `backoff.initial`.
-    #[error("backoff max ({max:?}) must be at least backoff initial ({initial:?})")]
     BackoffMaxBelowInitial {
         /// The initial delay.
         initial: Duration,
@@ -61,13 +58,28 @@ pub enum ConfigError {
         max: Duration,
     },
     /// An interval or timeout is zero.
-    #[error("{name} must be greater than 0")]
     ZeroInterval {
         /// `poll_interval`, `heartbeat_interval`, `reassignment_interval` or
         /// `worker_timeout`.
         name: &'static str,
     },
 }
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::BackoffInitialZero => f.write_str("backoff initial must be greater than 0"),
+            Self::BackoffMaxZero => f.write_str("backoff max must be greater than 0"),
+            Self::BackoffMaxBelowInitial { initial, max } => write!(
+                f,
+                "backoff max ({max:?}) must be at least backoff initial ({initial:?})"
+            ),
+            Self::ZeroInterval { name } => write!(f, "{name} must be greater than 0"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
 
 impl RunnerConfig {
     /// Checks the rules in order: initial > 0, max > 0, max >= initial, then
@@ -124,7 +136,7 @@ mod tests {
             BackoffPolicy {
                 initial: ms(25),
                 max: ms(500),
-                jitter: crate::core::runner::backoff::Jitter::None,
+                jitter: crate::runner::backoff::Jitter::None,
             }
         );
         assert!(c.retry_metrics);
@@ -145,7 +157,7 @@ mod tests {
             with(|c| c.backoff = BackoffPolicy {
                 initial: ms(10),
                 max: ms(5),
-                jitter: crate::core::runner::backoff::Jitter::None,
+                jitter: crate::runner::backoff::Jitter::None,
             }),
             Err("backoff max (5ms) must be at least backoff initial (10ms)".into())
         );
@@ -172,7 +184,7 @@ mod tests {
                 c.backoff = BackoffPolicy {
                     initial: ms(0),
                     max: ms(0),
-                    jitter: crate::core::runner::backoff::Jitter::None,
+                    jitter: crate::runner::backoff::Jitter::None,
                 };
                 c.poll_interval = ms(0);
             }),

@@ -617,7 +617,7 @@ pub struct SpanStore {
     /// handful, searched in place; past [`NAMES_SCANNED`] the map numbers
     /// them (built then: hashing a name costs more than comparing a few).
     names: Vec<Cow<'static, str>>,
-    name_numbers: std::collections::HashMap<Cow<'static, str>, u32, ahash::RandomState>,
+    name_numbers: std::collections::HashMap<Cow<'static, str>, u32>,
     /// Workers of compact execution spans.
     workers: Vec<WorkerId>,
     /// Positions in `records`, by attempt, then sequence id, then
@@ -1014,6 +1014,22 @@ impl<'a> SpanLookup<'a> {
 mod tests {
     use super::*;
 
+    /// A clock that stays at its epoch: these tests look at spans, not time.
+    #[derive(Debug, Clone, Copy)]
+    struct StillClock;
+
+    impl Clock for StillClock {
+        fn now(&self) -> std::time::Duration {
+            std::time::Duration::ZERO
+        }
+        fn sleep_until(
+            &self,
+            _deadline: std::time::Duration,
+        ) -> impl std::future::Future<Output = ()> {
+            std::future::ready(())
+        }
+    }
+
     /// The map a reward span carried before the compact form.
     fn reward_map(name: &str, value: f64) -> BTreeMap<String, Value> {
         let value = json_number(value);
@@ -1131,7 +1147,7 @@ mod tests {
 
     #[test]
     fn the_store_answers_by_attempt_in_sequence_order() {
-        let clock = crate::core::clock::TokioClock::with_epoch(tokio::time::Instant::now());
+        let clock = StillClock;
         let mut store = SpanStore::new();
         let flush = |store: &mut SpanStore, rollout: &str, number: u32, rewards: &[(&str, f64)]| {
             let mut tracer = Tracer::new(clock, AttemptId::new(RolloutId::new(rollout), number));
@@ -1208,7 +1224,7 @@ mod tests {
 
     #[test]
     fn stored_spans_read_back_exactly() {
-        let clock = crate::core::clock::TokioClock::with_epoch(tokio::time::Instant::now());
+        let clock = StillClock;
         let attempt = AttemptId::new(RolloutId::new("r7"), 3);
         let worker = WorkerId::new("worker-2");
         let mut tracer = Tracer::new(clock, attempt.clone());

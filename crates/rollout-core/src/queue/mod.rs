@@ -24,7 +24,7 @@ pub use model::{
     RolloutId, RolloutRecord, RolloutStatus, WorkerId,
 };
 
-use crate::core::telemetry::Span;
+use crate::telemetry::Span;
 
 /// The operations of a [`Queue`], named as in fault scripts and traces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -65,10 +65,9 @@ impl std::fmt::Display for QueueOp {
 }
 
 /// Why a queue call failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QueueError {
     /// A transient failure (network, overload, injected fault): retrying may work.
-    #[error("{op} failed: {message}")]
     Transient {
         /// The operation that failed.
         op: QueueOp,
@@ -76,7 +75,6 @@ pub enum QueueError {
         message: String,
     },
     /// The call named something the queue does not know.
-    #[error("{op}: unknown {what} `{id}`")]
     Unknown {
         /// The operation.
         op: QueueOp,
@@ -86,7 +84,6 @@ pub enum QueueError {
         id: String,
     },
     /// The call would break the status model.
-    #[error("{op}: {message}")]
     Invalid {
         /// The operation.
         op: QueueOp,
@@ -94,6 +91,18 @@ pub enum QueueError {
         message: String,
     },
 }
+
+impl std::fmt::Display for QueueError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Transient { op, message } => write!(f, "{op} failed: {message}"),
+            Self::Unknown { op, what, id } => write!(f, "{op}: unknown {what} `{id}`"),
+            Self::Invalid { op, message } => write!(f, "{op}: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for QueueError {}
 
 impl QueueError {
     /// The operation that failed.
