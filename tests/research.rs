@@ -187,7 +187,7 @@ fn the_backoff_invariant_catches_a_wrong_delay() {
             *delay_ms = 11;
         }
     }
-    let reports = invariants::check_all(&s.plan, &run);
+    let reports = invariants::check_all(&s.plan, &run.trace.events, run.facts());
     let backoff = reports.iter().find(|r| r.name == "backoff-policy").unwrap();
     assert!(!backoff.held);
     assert!(

@@ -90,7 +90,11 @@ fn streamed_runs_are_exactly_kept_runs() {
                             streamed.invariants
                         ));
                     }
-                    let replayed = invariants::check_all(&scenario.plan, &kept.run);
+                    let replayed = invariants::check_all(
+                        &scenario.plan,
+                        &kept.run.trace.events,
+                        kept.run.facts(),
+                    );
                     if replayed != kept.run.invariants {
                         failures.push(format!(
                             "{what}: monitor {:?} but check_all {replayed:?}",

@@ -25,9 +25,10 @@ use crate::core::queue::{AttemptId, AttemptStatus, QueueOp, RolloutId, WorkerId}
 use crate::core::runner::BackoffPolicy;
 use crate::core::telemetry::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC, rewards_named};
 
-use super::engine::{RunResult, StopReason, WorkerState};
+use super::outcome::{StopReason, WorkerState};
 use super::plan::{SimPlan, StopWhen};
-use super::trace::{CallResult, EventKind, TraceEvent};
+use super::trace::{CallResult, EventKind, EventObserver, TraceEvent};
+use crate::core::queue::QueueSnapshot;
 
 /// The names of the built-in invariants, in the order they are checked.
 pub const INVARIANTS: [&str; 6] = [
@@ -92,18 +93,34 @@ impl Findings {
     }
 }
 
-/// Checks every invariant on a finished run, reading its kept trace
-/// (`run.trace`): the verdicts a [`Monitor`] fed the same events gives.
-pub fn check_all(plan: &SimPlan, run: &RunResult) -> Vec<InvariantReport> {
+/// What the invariants read of a finished run besides its events: why it
+/// stopped, the queue's final state and each worker's.
+#[derive(Debug, Clone, Copy)]
+pub struct RunFacts<'a> {
+    /// Why the run ended.
+    pub stop: StopReason,
+    /// The queue's final state: rollouts, attempts, spans.
+    pub snapshot: &'a QueueSnapshot,
+    /// Each worker's final state.
+    pub workers: &'a BTreeMap<WorkerId, WorkerState>,
+}
+
+/// Checks every invariant on a finished run from its kept events: the
+/// verdicts a [`Monitor`] fed the same events gives.
+pub fn check_all(
+    plan: &SimPlan,
+    events: &[TraceEvent],
+    facts: RunFacts<'_>,
+) -> Vec<InvariantReport> {
     let mut monitor = Monitor::new(plan);
-    for event in &run.trace.events {
+    for event in events {
         monitor.observe(event);
     }
-    monitor.finish(plan, run)
+    monitor.finish(plan, facts)
 }
 
 /// The trace part of the invariants, fed one event at a time as a run
-/// records them ([`TraceRecorder::for_plan`](super::trace::TraceRecorder::for_plan)).
+/// records them ([`TraceRecorder::observed`](super::trace::TraceRecorder::observed)).
 #[derive(Debug, Clone)]
 pub struct Monitor {
     policy: BackoffPolicy,
@@ -370,12 +387,7 @@ impl Monitor {
     /// [`observe`](Self::observe), the event given in parts (as the
     /// recorder has it, before any [`TraceEvent`] is built).
     #[inline]
-    pub(crate) fn observe_parts(
-        &mut self,
-        at: Duration,
-        worker: Option<&WorkerId>,
-        kind: &EventKind,
-    ) {
+    fn observe_parts(&mut self, at: Duration, worker: Option<&WorkerId>, kind: &EventKind) {
         self.observe_attempt_ids(at, worker, kind);
         let Some(worker) = worker else {
             return;
@@ -407,7 +419,7 @@ impl Monitor {
 
     /// The verdict of every invariant, in [`INVARIANTS`] order, once the run
     /// is over: the events seen, with the run's final state.
-    pub fn finish(self, plan: &SimPlan, run: &RunResult) -> Vec<InvariantReport> {
+    pub fn finish(self, plan: &SimPlan, run: RunFacts<'_>) -> Vec<InvariantReport> {
         vec![
             all_terminal(plan, run),
             retry_metrics(plan, run, self.expected),
@@ -461,7 +473,17 @@ impl Monitor {
     }
 }
 
-fn all_terminal(plan: &SimPlan, run: &RunResult) -> InvariantReport {
+impl EventObserver for Monitor {
+    fn observe(&mut self, at: Duration, worker: Option<&WorkerId>, kind: &EventKind) {
+        self.observe_parts(at, worker, kind);
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
+    }
+}
+
+fn all_terminal(plan: &SimPlan, run: RunFacts<'_>) -> InvariantReport {
     let mut found = Findings::default();
     if plan.stop.when == StopWhen::AllTerminal && run.stop != StopReason::AllTerminal {
         let open: Vec<_> = run
@@ -572,7 +594,7 @@ impl Tally {
 
 fn retry_metrics(
     plan: &SimPlan,
-    run: &RunResult,
+    run: RunFacts<'_>,
     mut expected: Vec<(AttemptId, u32, u64)>,
 ) -> InvariantReport {
     let mut found = Findings::default();
@@ -639,7 +661,7 @@ fn retry_metrics(
     found.report("retry-metrics-iff-recovered")
 }
 
-fn attempt_ids(run: &RunResult, from_trace: Findings) -> InvariantReport {
+fn attempt_ids(run: RunFacts<'_>, from_trace: Findings) -> InvariantReport {
     let mut found = Findings::default();
     for rollout in &run.snapshot.rollouts {
         for (i, attempt) in rollout.attempts.iter().enumerate() {
@@ -667,7 +689,7 @@ fn attempt_ids(run: &RunResult, from_trace: Findings) -> InvariantReport {
     found.report("attempt-ids")
 }
 
-fn no_stranded(run: &RunResult, workers: &[WorkerEntry], index: &WorkerIndex) -> InvariantReport {
+fn no_stranded(run: RunFacts<'_>, workers: &[WorkerEntry], index: &WorkerIndex) -> InvariantReport {
     let mut found = Findings::default();
     for rollout in &run.snapshot.rollouts {
         for attempt in rollout
@@ -698,7 +720,7 @@ fn no_stranded(run: &RunResult, workers: &[WorkerEntry], index: &WorkerIndex) ->
     found.report("no-stranded-attempt")
 }
 
-fn spans_persisted(run: &RunResult) -> InvariantReport {
+fn spans_persisted(run: RunFacts<'_>) -> InvariantReport {
     let mut found = Findings::default();
     let mut stored = run.snapshot.spans.lookup();
     for rollout in &run.snapshot.rollouts {

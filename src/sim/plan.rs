@@ -15,7 +15,7 @@ use crate::core::queue::{QueueOp, ReassignmentPolicy, RolloutId, WorkerId};
 use crate::core::runner::RunnerConfig;
 use crate::core::telemetry::Reward;
 
-use super::faults::{OpScript, RandomRates};
+use super::script::{OpScript, RandomRates};
 
 /// How one attempt of a scripted rollout goes.
 #[derive(Debug, Clone, PartialEq)]
@@ -352,6 +352,10 @@ impl Default for SimPlan {
     }
 }
 
+/// How much simulated time one step of the turmoil engine covers: it steps
+/// every host every tick, which is what its budget counts.
+pub const TURMOIL_TICK: Duration = Duration::from_millis(1);
+
 impl SimPlan {
     /// What this plan's steps are sure to cost on the turmoil engine, before
     /// any event, with every host: every step to `stop.when.at`, which a
@@ -364,7 +368,7 @@ impl SimPlan {
             StopWhen::At(at) if at <= self.stop.within => at,
             _ => Duration::ZERO,
         };
-        let tick = super::turmoil_engine::TICK.as_millis();
+        let tick = TURMOIL_TICK.as_millis();
         let steps = u64::try_from(until.as_millis() / tick + 1).unwrap_or(u64::MAX);
         let hosts = self.workers.len() as u64 + 1;
         let per_step = TurmoilCost::per_step(hosts);

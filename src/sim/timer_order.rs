@@ -10,8 +10,8 @@
 //! [`TimerOrder`] puts a gate behind tokio's timers. A sleep still waits on
 //! a real tokio timer (the engine keeps exercising tokio's clock), but when
 //! it fires the sleep only reports itself *due* and waits. Once every sleep
-//! registered for an instant that has come is due, the engine's control
-//! loop [releases](TimerOrder::release_settled) them all at once, waking
+//! registered for an instant that has come is due, the engine
+//! [releases](TimerOrder::release_settled) them all at once, waking
 //! their tasks in registration order; a `LocalSet` then polls them in that
 //! order. A sleep whose deadline has passed at its first poll completes at
 //! once without registering, as on the virtual engine.
@@ -50,22 +50,27 @@ struct State {
 }
 
 /// The gate behind one run's tokio timers. Share it with `Rc` between the
-/// workers' clocks and the engine's control loop.
-#[derive(Debug)]
+/// workers' clocks and the engine.
+#[derive(Debug, Default)]
 pub struct TimerOrder {
     state: RefCell<State>,
-    /// Told whenever the gate may have settled (a sleep became due or went
-    /// away), so the control loop looks again.
-    settled: Rc<tokio::sync::Notify>,
 }
 
 impl TimerOrder {
-    /// A gate that tells `settled` when it may have settled.
-    pub fn new(settled: Rc<tokio::sync::Notify>) -> Self {
-        Self {
-            state: RefCell::default(),
-            settled,
-        }
+    /// An empty gate.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The earliest deadline of a sleep not yet let through: when the
+    /// engine next has something to do.
+    pub fn next_deadline(&self) -> Option<Duration> {
+        self.state
+            .borrow()
+            .entries
+            .iter()
+            .find(|(_, e)| !e.released)
+            .map(|((deadline, _), _)| *deadline)
     }
 
     /// A sleep until `deadline` that waits on `timer` and then on the gate;
@@ -149,13 +154,8 @@ impl TimerOrder {
 
     fn remove(&self, key: Key) {
         let mut state = self.state.borrow_mut();
-        match state.entries.remove(&key) {
-            Some(e) if e.released => state.released -= 1,
-            Some(_) => {
-                drop(state);
-                self.settled.notify_one();
-            }
-            None => {}
+        if state.entries.remove(&key).is_some_and(|e| e.released) {
+            state.released -= 1;
         }
     }
 }
@@ -214,12 +214,7 @@ impl<N: Fn() -> Duration, T: Future<Output = ()>> Future for OrderedSleep<N, T> 
             entry.waker = Some(cx.waker().clone());
         }
         if now >= *this.deadline {
-            let newly_due = !entry.due;
             entry.due = true;
-            drop(state);
-            if newly_due {
-                this.order.settled.notify_one();
-            }
         } else {
             drop(state);
             let _ = this.timer.poll(cx);

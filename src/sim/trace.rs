@@ -10,7 +10,8 @@
 //! it is the same across processes, machines and versions of dependencies.
 //!
 //! The trace streams. A run's [`TraceRecorder`] hands every event, as it is
-//! recorded, to the invariants' [`Monitor`], then either keeps it (the
+//! recorded, to an [`EventObserver`] (the invariants' monitor), then either
+//! keeps it (the
 //! default: for `--trace`, `--timeline`, determinism checks and tests) or
 //! only encodes it. The hash cannot be computed as events arrive: the
 //! canonical encoding starts with the number of events. So the recorder
@@ -28,8 +29,6 @@ use std::time::Duration;
 use serde::Serialize;
 use xxhash_rust::xxh3::Xxh3;
 
-use super::invariants::Monitor;
-use super::plan::SimPlan;
 use crate::core::queue::{AttemptId, QueueOp, RolloutId, WorkerId};
 
 /// Where an injected fault came from.
@@ -741,12 +740,23 @@ impl Sink for CompactLog {
         self.string(TEXT, s);
     }
 }
+/// Told of every event as it is recorded, before any [`TraceEvent`] is built
+/// (the invariants' monitor checks a run as it goes, so that events need not
+/// be kept).
+pub trait EventObserver: fmt::Debug {
+    /// One more event.
+    fn observe(&mut self, at: Duration, worker: Option<&WorkerId>, kind: &EventKind);
+
+    /// The observer, for the code that set it up to take it back when the
+    /// recording ends ([`Recorded::observer`]).
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
+}
+
 /// Collects events during a run. Shared by the runners' observers, the fault
 /// layer and the engine; single-threaded.
 ///
-/// [`new`](Self::new) keeps every event; [`for_plan`](Self::for_plan)
-/// also feeds each one to the invariants' monitor, and keeps events only
-/// when the plan asks ([`SimPlan::keep_events`]).
+/// [`new`](Self::new) keeps every event; [`observed`](Self::observed)
+/// feeds each one to an [`EventObserver`] and keeps events only when asked.
 pub struct TraceRecorder {
     state: RefCell<Recording>,
 }
@@ -801,7 +811,7 @@ struct Recording {
     direct_limit: usize,
     /// When not keeping, once `direct` is full: the later events.
     log: Option<Box<CompactLog>>,
-    monitor: Option<Monitor>,
+    observer: Option<Box<dyn EventObserver>>,
 }
 
 impl Default for TraceRecorder {
@@ -829,8 +839,8 @@ pub struct Recorded {
     pub hash: TraceHash,
     /// How many events were recorded.
     pub events: usize,
-    /// The invariants' monitor, fed every event.
-    pub monitor: Option<Monitor>,
+    /// The observer that was fed every event.
+    pub observer: Option<Box<dyn EventObserver>>,
 }
 
 impl TraceRecorder {
@@ -839,17 +849,21 @@ impl TraceRecorder {
         Self::with(true, None)
     }
 
-    /// An empty trace for a run of `plan`: every event goes to the
-    /// invariants' monitor, and is kept only if the plan asks.
-    pub fn for_plan(plan: &SimPlan) -> Self {
-        Self::with(plan.keep_events, Some(Monitor::new(plan)))
+    /// An empty trace whose every event goes to `observer`, and is kept
+    /// only if `keep`.
+    pub fn observed(keep: bool, observer: Box<dyn EventObserver>) -> Self {
+        Self::with(keep, Some(observer))
     }
 
-    fn with(keep: bool, monitor: Option<Monitor>) -> Self {
-        Self::with_limit(keep, monitor, DIRECT_LIMIT)
+    fn with(keep: bool, observer: Option<Box<dyn EventObserver>>) -> Self {
+        Self::with_limit(keep, observer, DIRECT_LIMIT)
     }
 
-    fn with_limit(keep: bool, monitor: Option<Monitor>, direct_limit: usize) -> Self {
+    fn with_limit(
+        keep: bool,
+        observer: Option<Box<dyn EventObserver>>,
+        direct_limit: usize,
+    ) -> Self {
         Self {
             state: RefCell::new(Recording {
                 count: 0,
@@ -858,7 +872,7 @@ impl TraceRecorder {
                 direct: Vec::new(),
                 direct_limit,
                 log: None,
-                monitor,
+                observer,
             }),
         }
     }
@@ -868,8 +882,8 @@ impl TraceRecorder {
         let mut state = self.state.borrow_mut();
         let state = &mut *state;
         state.count += 1;
-        if let Some(monitor) = &mut state.monitor {
-            monitor.observe_parts(at, worker, &kind);
+        if let Some(observer) = &mut state.observer {
+            observer.observe(at, worker, &kind);
         }
         if state.keep {
             state.events.push(TraceEvent {
@@ -912,7 +926,7 @@ impl TraceRecorder {
     }
 
     /// Ends the recording: the events kept, the hash of all of them, their
-    /// number and the monitor. The recorder is left empty.
+    /// number and the observer. The recorder is left empty.
     pub fn finish(&self) -> Recorded {
         let mut state = self.state.borrow_mut();
         let trace = Trace {
@@ -951,7 +965,7 @@ impl TraceRecorder {
             trace,
             hash,
             events,
-            monitor: state.monitor.take(),
+            observer: state.observer.take(),
         }
     }
 }

@@ -30,7 +30,6 @@
 //! engine; outcomes and rewards of a scenario without network faults do
 //! not (the conformance test checks every scenario file).
 
-use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
@@ -39,16 +38,16 @@ use std::time::{Duration, SystemTime};
 use crate::core::clock::Clock;
 use crate::core::queue::WorkerId;
 
-use super::engine::{EngineKind, RunResult, StopReason, WorkerState, finish_world};
+use super::driver::Engine;
 use super::network::drops::DropWatch;
 use super::network::protocol::QUEUE_PORT;
 use super::network::{NetworkQueue, QueueServer, TurmoilClock, WireMeter};
-use super::plan::{NetHost, SimPlan, StopWhen, TimedAction, TurmoilCost};
+use super::outcome::StopReason;
+use super::plan::{NetHost, SimPlan, TimedAction, TurmoilCost};
 use super::trace::{EventKind, LinkChange};
-use super::world::{Control, World};
+use super::world::World;
 
-/// How much simulated time one step of the simulation covers.
-pub const TICK: Duration = Duration::from_millis(1);
+pub use super::plan::TURMOIL_TICK as TICK;
 
 /// The simulation's start epoch: 2025-01-01T00:00:00Z (nothing reads it; it
 /// is set so that no run depends on the wall clock).
@@ -94,14 +93,7 @@ impl Hosts {
     }
 }
 
-/// Runs `plan` on the turmoil engine.
-pub(super) fn run_turmoil(plan: Rc<SimPlan>) -> RunResult {
-    let watch = DropWatch::new();
-    let dispatch = tracing::Dispatch::new(watch.clone());
-    tracing::dispatcher::with_default(&dispatch, || drive(plan, &watch))
-}
-
-fn build_sim<'a>(plan: &SimPlan) -> turmoil::Sim<'a> {
+fn build_sim(plan: &SimPlan) -> turmoil::Sim<'static> {
     let (latency_min, latency_max, loss_rate) = match plan.network.faults {
         Some(f) => (f.latency_min, f.latency_max, f.loss_rate),
         None => (Duration::ZERO, Duration::ZERO, 0.0),
@@ -120,47 +112,81 @@ fn build_sim<'a>(plan: &SimPlan) -> turmoil::Sim<'a> {
         .build()
 }
 
-fn drive(plan: Rc<SimPlan>, watch: &DropWatch) -> RunResult {
-    let clock = TurmoilClock::new();
-    let world = Rc::new(World::new(&plan, clock.clone()));
-    // When the last rollout became terminal, on the queue host's clock.
-    let last_terminal: Rc<Cell<Option<Duration>>> = Rc::default();
-    {
-        let (clock, last) = (clock.clone(), last_terminal.clone());
-        world.queue.set_status_listener(move |_, status| {
-            if status.is_terminal() {
-                last.set(Some(clock.now()));
-            }
-        });
-    }
-    let mut sim = build_sim(&plan);
-    let meter = WireMeter::default();
+/// The simulation, its hosts, and what the driver asks of it.
+pub(crate) struct TurmoilEngine {
+    sim: turmoil::Sim<'static>,
+    /// The hosts' software holds the world; so does the engine, to start
+    /// the workers' hosts.
+    world: Rc<World<TurmoilClock>>,
+    clock: TurmoilClock,
+    hosts: Hosts,
+    queue_addr: SocketAddr,
+    request_timeout: Duration,
+    watch: DropWatch,
+    meter: WireMeter,
+    /// The start of the step to run next.
+    now: Duration,
+    steps: u64,
+    per_step: u64,
+    budget: u64,
+    /// turmoil reports dropped segments through `tracing`: this collects
+    /// them for as long as the engine runs.
+    _dispatch: tracing::dispatcher::DefaultGuard,
+}
 
-    // The queue host is registered first, so it runs first in every step.
-    let server = Rc::new(QueueServer {
-        queue: world.queue.clone(),
-        trace: world.trace.clone(),
-        clock: clock.clone(),
-        meter: meter.clone(),
-    });
-    sim.host(QUEUE_HOST, move || server.clone().serve());
-    let queue_addr = SocketAddr::new(sim.lookup(QUEUE_HOST), QUEUE_PORT);
-    let mut hosts = Hosts {
-        workers: BTreeMap::new(),
-        latency: plan
-            .network
-            .faults
-            .map_or((Duration::ZERO, Duration::ZERO), |f| {
-                (f.latency_min, f.latency_max)
-            }),
-        names: BTreeMap::new(),
-    };
-    hosts.names.insert(queue_addr.ip(), QUEUE_HOST.to_string());
-    let request_timeout = plan.network.request_timeout;
-    for (i, worker) in plan.workers.iter().enumerate() {
-        let name = worker_host(i + 1);
-        let (world, worker_id, meter) = (world.clone(), worker.clone(), meter.clone());
-        sim.host(name.as_str(), move || {
+impl TurmoilEngine {
+    /// A simulation for `plan` around `world` (whose clock must be
+    /// `clock`), with the queue's host registered: it runs first in every
+    /// step. Workers' hosts are registered as the driver starts them.
+    pub(crate) fn new(plan: &SimPlan, world: Rc<World<TurmoilClock>>, clock: TurmoilClock) -> Self {
+        let watch = DropWatch::new();
+        let dispatch = tracing::dispatcher::set_default(&tracing::Dispatch::new(watch.clone()));
+        let mut sim = build_sim(plan);
+        let meter = WireMeter::default();
+        let server = Rc::new(QueueServer {
+            queue: world.queue.clone(),
+            trace: world.trace.clone(),
+            clock: clock.clone(),
+            meter: meter.clone(),
+        });
+        sim.host(QUEUE_HOST, move || server.clone().serve());
+        let queue_addr = SocketAddr::new(sim.lookup(QUEUE_HOST), QUEUE_PORT);
+        let mut hosts = Hosts {
+            workers: BTreeMap::new(),
+            latency: plan
+                .network
+                .faults
+                .map_or((Duration::ZERO, Duration::ZERO), |f| {
+                    (f.latency_min, f.latency_max)
+                }),
+            names: BTreeMap::new(),
+        };
+        hosts.names.insert(queue_addr.ip(), QUEUE_HOST.to_string());
+        clock.set_between_steps(Duration::ZERO);
+        Self {
+            sim,
+            world,
+            clock,
+            hosts,
+            queue_addr,
+            request_timeout: plan.network.request_timeout,
+            watch,
+            meter,
+            now: Duration::ZERO,
+            steps: 0,
+            per_step: TurmoilCost::per_step(plan.workers.len() as u64 + 1),
+            budget: plan.limits.turmoil_budget,
+            _dispatch: dispatch,
+        }
+    }
+
+    /// Registers the host of a worker the simulation has not seen yet; it
+    /// starts at once.
+    fn register(&mut self, worker: &WorkerId) -> String {
+        let name = worker_host(self.hosts.workers.len() + 1);
+        let (world, worker_id, meter) = (self.world.clone(), worker.clone(), self.meter.clone());
+        let (queue_addr, request_timeout) = (self.queue_addr, self.request_timeout);
+        self.sim.host(name.as_str(), move || {
             let client = NetworkQueue::new(worker_id.clone(), queue_addr, request_timeout)
                 .with_meter(meter.clone());
             let runner: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> =
@@ -170,170 +196,11 @@ fn drive(plan: Rc<SimPlan>, watch: &DropWatch) -> RunResult {
                 Ok(())
             }
         });
-        hosts
+        self.hosts
             .names
-            .insert(sim.lookup(name.as_str()), worker.to_string());
-        hosts.workers.insert(worker.clone(), name);
-    }
-
-    let mut states: BTreeMap<WorkerId, WorkerState> = plan
-        .workers
-        .iter()
-        .map(|w| (w.clone(), WorkerState::Alive))
-        .collect();
-    // Supervisor restarts of failed workers (`runner.restart_after`), by worker.
-    let mut restarts: BTreeMap<WorkerId, Duration> = BTreeMap::new();
-    let controls = world.controls();
-    let mut next_control = 0;
-    let within = plan.stop.within;
-    let stop_at = match plan.stop.when {
-        StopWhen::At(at) if at <= within => Some(at),
-        _ => None,
-    };
-    let per_step = TurmoilCost::per_step(plan.workers.len() as u64 + 1);
-    let budget = plan.limits.turmoil_budget;
-    let mut steps = 0u64;
-    let mut now = Duration::ZERO;
-    let stop = loop {
-        clock.set_between_steps(now);
-        let mut driver = Driver {
-            sim: &mut sim,
-            world: &world,
-            hosts: &hosts,
-            states: &mut states,
-            restarts: &mut restarts,
-        };
-        while let Some((at, control)) = controls.get(next_control)
-            && *at <= now
-        {
-            driver.apply(control);
-            next_control += 1;
-        }
-        let due: Vec<WorkerId> = driver
-            .restarts
-            .iter()
-            .filter(|(_, at)| **at <= now)
-            .map(|(w, _)| w.clone())
-            .collect();
-        for worker in due {
-            driver.restart(&worker);
-        }
-
-        if let Err(e) = sim.step() {
-            panic!(
-                "the turmoil simulation failed in the step at {} ms: {e}",
-                now.as_millis()
-            );
-        }
-
-        for drop in watch.take() {
-            world.trace.record(
-                now,
-                None,
-                EventKind::MessageDropped {
-                    from: hosts.name(drop.from),
-                    to: hosts.name(drop.to),
-                    segment: drop.segment,
-                },
-            );
-        }
-        for (worker, state) in states.iter_mut() {
-            if *state == WorkerState::Alive && !sim.is_host_running(hosts.workers[worker].as_str())
-            {
-                *state = WorkerState::Failed;
-                if let Some(after) = plan.network.restart_after {
-                    restarts.insert(worker.clone(), now + after);
-                }
-            }
-        }
-
-        steps += 1;
-        if world.trace.len() > plan.limits.max_events {
-            break StopReason::EventBudget {
-                max_events: plan.limits.max_events,
-            };
-        }
-        // The work so far, as the budget counts it: what was estimated
-        // before the run (its steps) and what only the run could tell (its
-        // events and bytes).
-        let work = steps
-            .saturating_mul(per_step)
-            .saturating_add(TurmoilCost::of_traffic(
-                world.trace.len() as u64,
-                meter.bytes(),
-            ));
-        if work > budget {
-            break StopReason::TurmoilBudget { host_steps: budget };
-        }
-        if plan.stop.when == StopWhen::AllTerminal && world.all_terminal() {
-            break StopReason::AllTerminal;
-        }
-        if stop_at.is_some_and(|at| now >= at) {
-            break StopReason::StopAt;
-        }
-        if now >= within {
-            break StopReason::TimeBudget {
-                within_ms: within.as_millis() as u64,
-            };
-        }
-        let any_alive = states.values().any(|s| *s == WorkerState::Alive);
-        // With `stop.when: at`, time runs to that instant whoever is left,
-        // as on the virtual engine.
-        if stop_at.is_none() && !any_alive && restarts.is_empty() && next_control >= controls.len()
-        {
-            break StopReason::Stalled;
-        }
-        now += TICK;
-    };
-    let ended_at = match stop {
-        StopReason::AllTerminal => last_terminal.get().unwrap_or(now),
-        StopReason::StopAt => stop_at.unwrap_or(now),
-        StopReason::TimeBudget { .. } => within,
-        StopReason::EventBudget { .. } | StopReason::TurmoilBudget { .. } | StopReason::Stalled => {
-            now
-        }
-    };
-    // The hosts' software holds the world; dropping the simulation drops it.
-    drop(sim);
-    let world = Rc::try_unwrap(world)
-        .unwrap_or_else(|_| panic!("the turmoil simulation still holds the world after the run"));
-    finish_world(world, EngineKind::Turmoil, stop, ended_at, states)
-}
-
-/// Applies controls to the simulation between two steps.
-struct Driver<'s, 'a> {
-    sim: &'s mut turmoil::Sim<'a>,
-    world: &'s World<TurmoilClock>,
-    hosts: &'s Hosts,
-    states: &'s mut BTreeMap<WorkerId, WorkerState>,
-    restarts: &'s mut BTreeMap<WorkerId, Duration>,
-}
-
-impl Driver<'_, '_> {
-    fn apply(&mut self, control: &Control) {
-        let action = match control {
-            Control::Enqueue(i) => return self.world.enqueue(*i),
-            Control::Fault(action) => action,
-        };
-        match action {
-            TimedAction::Crash(worker) => self.crash(worker),
-            TimedAction::Restart(worker) => self.restart(worker),
-            TimedAction::Bounce(NetHost::Worker(worker)) => {
-                self.crash(worker);
-                self.restart(worker);
-            }
-            TimedAction::Bounce(NetHost::Queue) => {
-                self.sim.bounce(QUEUE_HOST);
-                self.world
-                    .trace
-                    .record(self.world.clock.now(), None, EventKind::QueueBounced);
-            }
-            TimedAction::Partition(a, b) => self.link(LinkChange::Partition, a, b),
-            TimedAction::Repair(a, b) => self.link(LinkChange::Repair, a, b),
-            TimedAction::Hold(a, b) => self.link(LinkChange::Hold, a, b),
-            TimedAction::Release(a, b) => self.link(LinkChange::Release, a, b),
-            TimedAction::Latency(fixed) => self.latency(*fixed),
-        }
+            .insert(self.sim.lookup(name.as_str()), worker.to_string());
+        self.hosts.workers.insert(worker.clone(), name.clone());
+        name
     }
 
     /// Sets the latency of every link between the queue and a worker.
@@ -391,7 +258,11 @@ impl Driver<'_, '_> {
     }
 
     fn link(&mut self, change: LinkChange, a: &NetHost, b: &NetHost) {
-        let (ha, hb) = (self.hosts.host(a), self.hosts.host(b));
+        let (ha, hb) = (
+            self.hosts.host(a).to_string(),
+            self.hosts.host(b).to_string(),
+        );
+        let (ha, hb) = (ha.as_str(), hb.as_str());
         if ha == hb {
             return; // validation refuses this; a host has no link to itself
         }
@@ -418,31 +289,95 @@ impl Driver<'_, '_> {
             self.world.trace.record(self.world.clock.now(), None, event);
         }
     }
+}
 
-    fn crash(&mut self, worker: &WorkerId) {
-        let Some(host) = self.hosts.workers.get(worker) else {
-            return;
-        };
-        if self.states.get(worker) == Some(&WorkerState::Alive) {
-            self.sim.crash(host.as_str());
-            self.states.insert(worker.clone(), WorkerState::Crashed);
-            self.restarts.remove(worker);
-            self.world.record_worker(worker, EventKind::WorkerCrashed);
+impl Engine for TurmoilEngine {
+    type Clock = TurmoilClock;
+
+    fn now(&self) -> Duration {
+        self.now
+    }
+
+    fn start(&mut self, _world: &World<TurmoilClock>, worker: &WorkerId) {
+        match self.hosts.workers.get(worker) {
+            Some(host) => self.sim.bounce(host.as_str()),
+            None => {
+                self.register(worker);
+            }
         }
     }
 
-    fn restart(&mut self, worker: &WorkerId) {
-        let Some(host) = self.hosts.workers.get(worker) else {
-            return;
-        };
-        self.restarts.remove(worker);
-        let alive = self.states.get(worker) == Some(&WorkerState::Alive)
-            && self.sim.is_host_running(host.as_str());
-        if !alive {
-            self.world.record_worker(worker, EventKind::WorkerRestarted);
-            self.sim.bounce(host.as_str());
-            self.states.insert(worker.clone(), WorkerState::Alive);
+    fn crash(&mut self, _world: &World<TurmoilClock>, worker: &WorkerId) {
+        if let Some(host) = self.hosts.workers.get(worker) {
+            self.sim.crash(host.as_str());
         }
+    }
+
+    fn network(&mut self, _world: &World<TurmoilClock>, action: &TimedAction) {
+        match action {
+            TimedAction::Bounce(NetHost::Queue) => {
+                self.sim.bounce(QUEUE_HOST);
+                self.world
+                    .trace
+                    .record(self.world.clock.now(), None, EventKind::QueueBounced);
+            }
+            TimedAction::Partition(a, b) => self.link(LinkChange::Partition, a, b),
+            TimedAction::Repair(a, b) => self.link(LinkChange::Repair, a, b),
+            TimedAction::Hold(a, b) => self.link(LinkChange::Hold, a, b),
+            TimedAction::Release(a, b) => self.link(LinkChange::Release, a, b),
+            TimedAction::Latency(fixed) => self.latency(*fixed),
+            // The driver's: workers' crashes, restarts and bounces.
+            TimedAction::Crash(_) | TimedAction::Restart(_) | TimedAction::Bounce(_) => {}
+        }
+    }
+
+    /// One step of the simulation (the queue's host first), then the
+    /// segments the network dropped in it, into the trace.
+    fn settle(&mut self, world: &World<TurmoilClock>) {
+        if let Err(e) = self.sim.step() {
+            panic!(
+                "the turmoil simulation failed in the step at {} ms: {e}",
+                self.now.as_millis()
+            );
+        }
+        self.steps += 1;
+        for drop in self.watch.take() {
+            world.trace.record(
+                self.now,
+                None,
+                EventKind::MessageDropped {
+                    from: self.hosts.name(drop.from),
+                    to: self.hosts.name(drop.to),
+                    segment: drop.segment,
+                },
+            );
+        }
+    }
+
+    /// The next step: turmoil steps every host every tick, idle or not.
+    fn next_wakeup(&self) -> Option<Duration> {
+        Some(self.now + TICK)
+    }
+
+    fn advance(&mut self, to: Duration) {
+        self.now = self.now.max(to);
+        self.clock.set_between_steps(self.now);
+    }
+
+    /// The work so far, as the turmoil budget counts it: what was estimated
+    /// before the run (its steps) and what only the run could tell (its
+    /// events and bytes).
+    fn exhausted(&self, world: &World<TurmoilClock>) -> Option<StopReason> {
+        let work =
+            self.steps
+                .saturating_mul(self.per_step)
+                .saturating_add(TurmoilCost::of_traffic(
+                    world.trace.len() as u64,
+                    self.meter.bytes(),
+                ));
+        (work > self.budget).then_some(StopReason::TurmoilBudget {
+            host_steps: self.budget,
+        })
     }
 }
 
@@ -451,9 +386,9 @@ mod tests {
     use super::*;
     use crate::core::queue::{QueueOp, RolloutId, RolloutStatus};
     use crate::core::telemetry::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC};
-    use crate::sim::engine::run;
     use crate::sim::faults::{FaultStep, OpScript};
     use crate::sim::plan::{NetworkFaults, RolloutPlan, RunStep, TimedFault};
+    use crate::sim::{EngineKind, run};
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)

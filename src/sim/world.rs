@@ -208,18 +208,22 @@ pub struct World<C: Clock> {
     pub faults: Rc<FaultInjector>,
     rollouts: Rc<RolloutTable>,
     timed_faults: Vec<TimedFault>,
+    /// Workers whose runner ended with an error since the driver last
+    /// looked, in the order they ended: each engine reports nothing of its
+    /// own about why a task ended.
+    failed: Rc<RefCell<Vec<WorkerId>>>,
 }
 
 impl<C: Clock + 'static> World<C> {
-    /// A fresh world for `plan` on `clock`. It keeps what it needs of the
-    /// plan: the plan itself is only borrowed.
-    pub fn new(plan: &SimPlan, clock: C) -> Self {
+    /// A fresh world for `plan` on `clock`, recording into `trace`. It keeps
+    /// what it needs of the plan: the plan itself is only borrowed.
+    pub fn new(plan: &SimPlan, clock: C, trace: TraceRecorder) -> Self {
         let rollouts = RolloutTable::new(&plan.rollouts);
         let queue = MemoryQueue::with_policy(clock.clone(), plan.reassignment);
         queue.reserve(rollouts.ids.len());
         Self {
             queue: Rc::new(queue),
-            trace: Rc::new(TraceRecorder::for_plan(plan)),
+            trace: Rc::new(trace),
             faults: Rc::new(
                 FaultInjector::new(&plan.fault_scripts)
                     .with_random(plan.seed, &plan.random_faults)
@@ -227,6 +231,7 @@ impl<C: Clock + 'static> World<C> {
             ),
             rollouts: Rc::new(rollouts),
             timed_faults: plan.timed_faults.clone(),
+            failed: Rc::default(),
             clock,
             config: WorldConfig {
                 seed: plan.seed,
@@ -294,6 +299,12 @@ impl<C: Clock + 'static> World<C> {
         self.trace.record(self.clock.now(), Some(worker), kind);
     }
 
+    /// The workers whose runner ended with an error since the last call,
+    /// in the order they ended.
+    pub fn take_failed(&self) -> Vec<WorkerId> {
+        std::mem::take(&mut *self.failed.borrow_mut())
+    }
+
     /// True once every planned rollout is terminal.
     pub fn all_terminal(&self) -> bool {
         self.queue.terminal_count() == self.rollout_count()
@@ -340,7 +351,7 @@ impl<C: Clock + 'static> World<C> {
             clock: self.clock.clone(),
             trace: self.trace.clone(),
         };
-        let (clock, trace) = (self.clock.clone(), self.trace.clone());
+        let (clock, trace, failed) = (self.clock.clone(), self.trace.clone(), self.failed.clone());
         async move {
             let outcome = match Runner::new(config, clock.clone(), queue, executor) {
                 Ok(runner) => match jitter {
@@ -359,6 +370,7 @@ impl<C: Clock + 'static> World<C> {
                     Some(&worker),
                     EventKind::WorkerFailed { message },
                 );
+                failed.borrow_mut().push(worker);
             }
         }
     }
