@@ -3,20 +3,19 @@
 //! An engine knows how to run tasks and move time; the driver knows what a
 //! run is. At each instant the driver, in this order:
 //!
-//! 1. lets the engine wake the tasks whose timers are due
-//!    ([`Engine::wake_due`]);
-//! 2. applies the controls due by now, in plan order: enqueues, then timed
+//! 1. applies the controls due by now, in plan order: enqueues, then timed
 //!    faults (crash, restart, the network's actions);
-//! 3. restarts the workers the supervisor has due (`runner.restart_after`),
+//! 2. restarts the workers the supervisor has due (`runner.restart_after`),
 //!    in worker order;
-//! 4. lets the engine run everything ready at this instant
-//!    ([`Engine::settle`]), then notes the workers whose runner ended with
-//!    an error (and schedules their restart);
-//! 5. judges the stop rule: the event budget, the engine's own budget, every
+//! 3. lets the engine run everything ready at this instant (the tasks its
+//!    timers woke, those just started), then notes the workers whose runner
+//!    ended with an error (and schedules their restart);
+//! 4. judges the stop rule: the event budget, the engine's own budget, every
 //!    rollout terminal, `stop.when.at`, stalled (no worker left and nothing
 //!    scheduled, unless `stop.when.at` is still ahead), `stop.within`;
-//! 6. moves time to the next thing that happens: the engine's next timer,
-//!    the next control or the next restart.
+//! 5. moves time to the next thing that happens: the engine's next timer,
+//!    the next control or the next restart; the timers due then wake their
+//!    tasks.
 //!
 //! Everything a run's outcome depends on beyond the engine's tasks (the
 //! controls cursor, the workers' states, the supervisor, the stop rule, the
@@ -57,10 +56,6 @@ pub(crate) trait Engine {
     /// engine has a network; the loader keeps these off the others.
     fn network(&mut self, _world: &World<Self::Clock>, _action: &TimedAction) {}
 
-    /// Lets the tasks whose timers are due by now be woken, before the
-    /// instant's controls apply.
-    fn wake_due(&mut self) {}
-
     /// Runs everything ready at this instant, until nothing is.
     fn settle(&mut self, world: &World<Self::Clock>);
 
@@ -68,7 +63,9 @@ pub(crate) trait Engine {
     /// pending timer.
     fn next_wakeup(&self) -> Option<Duration>;
 
-    /// Moves time forward to `to`, where nothing is due before it.
+    /// Moves time forward to `to`, where nothing is due before it, and
+    /// wakes the tasks whose timers are due then (they run at the next
+    /// [`settle`](Self::settle), after the instant's controls).
     fn advance(&mut self, to: Duration);
 
     /// A budget of the engine's own that the run has used up.
@@ -266,7 +263,6 @@ pub(crate) fn drive<E: Engine>(engine: &mut E, world: &World<E::Clock>, plan: &S
     };
     let stop = loop {
         let now = run.engine.now();
-        run.engine.wake_due();
         while let Some((at, control)) = controls.get(next_control)
             && *at <= now
         {

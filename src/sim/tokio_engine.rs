@@ -155,18 +155,6 @@ impl Engine for TokioEngine {
         }
     }
 
-    /// The timers due by now wake their tasks, in registration order: the
-    /// tasks tokio woke report their timers due when polled, so they are
-    /// polled first (a `LocalSet` polls 61 tasks a round: count what is
-    /// left, not the yields), then let through together.
-    fn wake_due(&mut self) {
-        let (order, now) = (self.order.clone(), self.now());
-        self.local.block_on(&self.runtime, async move {
-            Self::yield_while(|| order.waiting(now)).await;
-            order.release_settled(now);
-        });
-    }
-
     /// Every task ready at this instant runs (those the gate let through,
     /// those just spawned, and whatever they wake), until the gate has
     /// nothing more to let through.
@@ -187,10 +175,19 @@ impl Engine for TokioEngine {
         self.order.next_deadline()
     }
 
+    /// Sleeps until `to` (paused time gets there at once), then lets the
+    /// timers due then wake their tasks, in registration order: the tasks
+    /// tokio woke report their timers due when polled, so they are polled
+    /// first (a `LocalSet` polls 61 tasks a round: count what is left, not
+    /// the yields), then let through together.
     fn advance(&mut self, to: Duration) {
-        let clock = self.clock;
-        self.local
-            .block_on(&self.runtime, async move { clock.sleep_until(to).await });
+        let (clock, order) = (self.clock, self.order.clone());
+        self.local.block_on(&self.runtime, async move {
+            clock.sleep_until(to).await;
+            let now = clock.now();
+            Self::yield_while(|| order.waiting(now)).await;
+            order.release_settled(now);
+        });
     }
 }
 
