@@ -225,7 +225,14 @@ fn picture(run: &RunResult) -> Picture {
             }
             EventKind::AttemptFinished {
                 status, recorded, ..
-            } => close_attempt(lane, if *recorded { status } else { "timeout" }),
+            } => close_attempt(
+                lane,
+                if *recorded {
+                    status.as_str()
+                } else {
+                    "timeout"
+                },
+            ),
             EventKind::PollFailed { delay_ms, .. } => {
                 close_attempt(lane, "lost");
                 open_backoff.insert(worker.clone(), (t, *delay_ms));

@@ -29,7 +29,7 @@ use std::time::Duration;
 use serde::Serialize;
 use xxhash_rust::xxh3::Xxh3;
 
-use crate::core::queue::{AttemptId, QueueOp, RolloutId, WorkerId};
+use crate::core::queue::{AttemptId, AttemptStatus, QueueOp, RolloutId, WorkerId};
 
 /// Where an injected fault came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -132,8 +132,8 @@ pub enum EventKind {
     AttemptFinished {
         /// The attempt.
         attempt: AttemptId,
-        /// `succeeded` or `failed`.
-        status: &'static str,
+        /// `Succeeded` or `Failed`.
+        status: AttemptStatus,
         /// False when the attempt had already timed out.
         recorded: bool,
     },
@@ -466,7 +466,7 @@ fn visit(at: Duration, worker: Option<&WorkerId>, kind: &EventKind, h: &mut impl
         } => {
             h.u8(11);
             h.attempt(attempt);
-            h.text(status);
+            h.text(status.as_str());
             h.u8(*recorded as u8);
         }
         EventKind::ExecutionHeartbeatFailed { attempt } => {
@@ -1069,7 +1069,7 @@ mod tests {
             },
             EventKind::AttemptFinished {
                 attempt: a("r1", 1),
-                status: "succeeded",
+                status: AttemptStatus::Succeeded,
                 recorded: true,
             },
             EventKind::ExecutionHeartbeatFailed {

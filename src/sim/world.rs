@@ -143,7 +143,7 @@ impl<C: Clock> RunnerObserver for TraceObserver<C> {
                 completion,
             } => EventKind::AttemptFinished {
                 attempt: attempt.clone(),
-                status: outcome.status().as_str(),
+                status: outcome.status(),
                 recorded: completion == crate::core::queue::Completion::Recorded,
             },
             RunnerEvent::PollFailed {
