@@ -25,11 +25,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::{Deserialize, Serialize};
 
 use crate::core::telemetry::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC};
+use crate::scenario::TOOL_VERSION;
 use crate::scenario::outcome::repro_command;
 use crate::scenario::{RunOptions, Scenario, ScenarioOutcome, run_scenario};
-
-/// The tool version written into sweep reports.
-const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
 use crate::sim::EngineKind;
 
 pub use explain::explain;

@@ -28,8 +28,7 @@ use crate::sim::{EngineKind, StopReason};
 /// The version tag of the JSON report.
 pub const REPORT_SCHEMA: &str = "rollout-sim.report/1";
 
-/// The tool's version, as reported.
-pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
+pub use crate::scenario::TOOL_VERSION;
 
 /// One scenario's result, as reports show it.
 #[derive(Debug, Clone, Serialize)]
