@@ -38,6 +38,9 @@ pub mod report;
 pub mod spans;
 pub mod trace;
 
+#[cfg(test)]
+mod tests;
+
 use std::fmt::Display;
 use std::marker::PhantomData;
 
