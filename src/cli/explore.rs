@@ -82,7 +82,8 @@ fn print_report(report: &SweepReport, format: Format, html: Option<Output>) -> E
             },
         ),
         Format::Json => {
-            let mut s = serde_json::to_string_pretty(report).unwrap_or_default();
+            let mut s = serde_json::to_string_pretty(&explore::machine::SweepReport::from(report))
+                .unwrap_or_default();
             s.push('\n');
             s
         }

@@ -14,6 +14,7 @@
 
 pub mod explain;
 pub mod freeze;
+pub mod machine;
 pub mod report;
 pub mod shrink;
 pub mod stats;
@@ -22,14 +23,10 @@ use std::str::FromStr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde::{Deserialize, Serialize};
-
 use crate::core::telemetry::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC};
+use crate::scenario::TOOL_VERSION;
 use crate::scenario::outcome::repro_command;
 use crate::scenario::{RunOptions, Scenario, ScenarioOutcome, run_scenario};
-
-/// The tool version written into sweep reports.
-const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
 use crate::sim::EngineKind;
 
 pub use explain::explain;
@@ -37,12 +34,11 @@ pub use freeze::freeze;
 pub use shrink::shrink;
 use stats::{Histogram, Summary};
 
-/// The version tag of sweep reports.
-pub const SWEEP_SCHEMA: &str = "rollout-sim.sweep/1";
+pub use machine::SWEEP_SCHEMA;
 
 /// A range of seeds, `start..end` (end excluded). `end` is a `u128` so
 /// that the whole `u64` range (`0..=18446744073709551615`) is one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SeedRange {
     /// The first seed.
     pub start: u64,
@@ -158,7 +154,7 @@ impl FromStr for SeedRange {
 }
 
 /// One shard of a sweep: `index` of `count`, `index` from 0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
     /// This shard, from 0.
     pub index: u64,
@@ -197,7 +193,7 @@ impl FromStr for Shard {
 }
 
 /// A seed that failed, and how.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailingSeed {
     /// The seed.
     pub seed: u64,
@@ -210,7 +206,7 @@ pub struct FailingSeed {
 }
 
 /// One distribution: its summary (absent when empty) and its exact histogram.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Distribution {
     /// min, p50, p90, p99, max.
     pub summary: Option<Summary>,
@@ -228,7 +224,7 @@ impl Distribution {
 }
 
 /// What a sweep found: identical whether it ran whole or in merged shards.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SweepSummary {
     /// Seeds run.
     pub runs: u64,
@@ -246,7 +242,6 @@ pub struct SweepSummary {
     /// The first failing seeds, by seed: at most [`MAX_FAILING_LISTED`].
     pub failing: Vec<FailingSeed>,
     /// Failing seeds beyond those listed (`failed` counts them all).
-    #[serde(default)]
     pub failing_not_listed: u64,
 }
 
@@ -254,8 +249,9 @@ pub struct SweepSummary {
 /// billions of seeds keeps what its report needs, not a record per seed.
 pub const MAX_FAILING_LISTED: usize = 1_000;
 
-/// A sweep's report (schema [`SWEEP_SCHEMA`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A sweep's report. It serializes and deserializes as the schema's
+/// [`machine::SweepReport`] ([`SWEEP_SCHEMA`]).
+#[derive(Debug, Clone, PartialEq)]
 pub struct SweepReport {
     /// The schema tag.
     pub schema: String,
@@ -280,7 +276,6 @@ pub struct SweepReport {
     /// Wall time, in ms (the only field that differs between identical sweeps).
     pub wall_time_ms: f64,
     /// True for a merge of some of the shards only (`merge --allow-partial`).
-    #[serde(default)]
     pub partial: bool,
 }
 

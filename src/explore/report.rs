@@ -19,7 +19,7 @@ use std::path::Path;
 
 use super::{
     Distribution, MAX_FAILING_LISTED, Partial, SEEDS_END, SWEEP_SCHEMA, Shard, SweepReport,
-    TOOL_VERSION,
+    TOOL_VERSION, machine,
 };
 
 /// The largest report `merge` reads: 64 MiB. A report lists at most
@@ -47,15 +47,17 @@ pub fn read(path: &Path) -> Result<SweepReport, String> {
     parse(&name, &bytes)
 }
 
-/// Parses a report's JSON and [`validate`]s it; `name` is used in messages.
+/// Parses a report's JSON as the schema ([`machine::SweepReport`]) and
+/// [`validate`]s it; `name` is used in messages.
 pub fn parse(name: &str, bytes: &[u8]) -> Result<SweepReport, String> {
-    let report: SweepReport = serde_json::from_slice(bytes).map_err(|e| {
+    let report: machine::SweepReport = serde_json::from_slice(bytes).map_err(|e| {
         format!(
             "{name}:{}:{}: not a sweep report: {e}",
             e.line(),
             e.column()
         )
     })?;
+    let report = SweepReport::from(report);
     validate(name, &report)?;
     Ok(report)
 }

@@ -7,9 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
-/// Counts of whole-number observations, by value.
+/// Counts of whole-number observations, by value. It serializes and
+/// deserializes as the sweep schema's [`Histogram`](super::machine::Histogram).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Histogram(pub BTreeMap<u64, u64>);
 
@@ -69,42 +68,8 @@ impl Histogram {
     }
 }
 
-impl Serialize for Histogram {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(|(v, n)| [*v, *n]))
-    }
-}
-
-/// Read as written: `[value, count]` pairs by increasing value, each count
-/// at least 1, so that a report read back is the histogram it was (a
-/// repeated value would have to be added up, and could wrap).
-impl<'de> Deserialize<'de> for Histogram {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        let pairs: Vec<[u64; 2]> = Vec::deserialize(d)?;
-        let mut h = Histogram::default();
-        let mut last = None;
-        for (i, [v, n]) in pairs.into_iter().enumerate() {
-            if n == 0 {
-                return Err(D::Error::custom(format!(
-                    "histogram entry {i} ([{v}, 0]) has no observation; every count is at least 1"
-                )));
-            }
-            if last.is_some_and(|last| v <= last) {
-                return Err(D::Error::custom(format!(
-                    "histogram entry {i} (value {v}) is not above the one before ({}); values are listed once each, in increasing order",
-                    last.unwrap_or_default()
-                )));
-            }
-            last = Some(v);
-            h.0.insert(v, n);
-        }
-        Ok(h)
-    }
-}
-
 /// The five numbers of a distribution.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Summary {
     /// Observations.
     pub count: u64,

@@ -1,5 +1,5 @@
 //! The event trace as JSON Lines: one event per line, in order, with the
-//! scenario it belongs to. The same events, in the same order, are what the
+//! scenario it belongs to ([`machine::trace`](super::machine::trace)). The same events, in the same order, are what the
 //! trace hash is computed over.
 //!
 //! [`write_jsonl`] writes one run at a time, so a suite's trace streams to
@@ -7,32 +7,18 @@
 
 use std::io::{self, Write};
 
-use serde::Serialize;
-
 use super::ScenarioReport;
-use crate::sim::{RunResult, TraceEvent};
+use super::machine::trace::Line;
+use crate::sim::RunResult;
 
-#[derive(Serialize)]
-struct EventLine<'a> {
-    scenario: &'a str,
-    seed: u64,
-    #[serde(flatten)]
-    event: &'a TraceEvent,
-}
-
-/// Writes every event of one run.
+/// Writes every event of one run, each a [`Line`].
 pub fn write_jsonl(
     out: &mut impl Write,
     report: &ScenarioReport,
     run: &RunResult,
 ) -> io::Result<()> {
     for event in &run.trace.events {
-        let line = EventLine {
-            scenario: &report.name,
-            seed: report.seed,
-            event,
-        };
-        serde_json::to_writer(&mut *out, &line)?;
+        serde_json::to_writer(&mut *out, &Line::new(&report.name, report.seed, event))?;
         out.write_all(b"\n")?;
     }
     Ok(())

@@ -1,4 +1,5 @@
-//! The JSON report: one document per invocation, schema [`super::REPORT_SCHEMA`].
+//! The JSON report: one document per invocation, schema [`super::REPORT_SCHEMA`],
+//! written from the types of [`machine::report`].
 //!
 //! [`render`] writes a whole [`SuiteReport`]; [`SuiteStream`] writes the same
 //! bytes a scenario at a time, so that a suite prints each result as it is
@@ -9,12 +10,13 @@
 
 use serde::Serialize;
 
+use super::machine::{self, Each};
 use super::{InvalidFile, REPORT_SCHEMA, ScenarioReport, SuiteReport, Summary, TOOL_VERSION};
 
 /// Renders the report as pretty-printed JSON with a trailing newline.
 pub fn render(report: &SuiteReport) -> String {
-    let mut out =
-        serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut out = serde_json::to_string_pretty(&machine::report::Suite::from(report))
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     out.push('\n');
     out
 }
@@ -47,7 +49,8 @@ impl SuiteStream {
     pub fn scenario(&mut self, report: &ScenarioReport) -> String {
         let separator = if self.scenarios == 0 { "\n" } else { ",\n" };
         self.scenarios += 1;
-        format!("{separator}    {}", nested(report, "    "))
+        let report = machine::report::Scenario::from(report);
+        format!("{separator}    {}", nested(&report, "    "))
     }
 
     /// The rest of the document.
@@ -55,8 +58,8 @@ impl SuiteStream {
         let close = if self.scenarios == 0 { "]" } else { "\n  ]" };
         format!(
             "{close},\n  \"invalid\": {},\n  \"summary\": {}\n}}\n",
-            nested(&invalid, "  "),
-            nested(summary, "  ")
+            nested(&Each::<_, machine::report::InvalidFile>::new(invalid), "  "),
+            nested(&machine::report::Summary::from(summary), "  ")
         )
     }
 }

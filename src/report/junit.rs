@@ -14,69 +14,37 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
+use super::machine::junit::{Case, REPORT_NAME, SUITE_NAME};
 use super::{ScenarioReport, escape};
 
-/// One scenario run's test case, with its wall time.
+/// One scenario run's test case ([`Case`]), with its wall time.
 pub fn case(r: &ScenarioReport) -> (TestCase, Duration) {
+    let case = Case::from(r);
     let x = |text: &str| escape::xml_chars(text).into_owned();
-    let time = Duration::from_secs_f64(r.wall_time_us / 1e6);
-    let status = if r.passed {
-        TestCaseStatus::success()
-    } else {
-        let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-        let failed: Vec<String> = r
-            .checks
-            .iter()
-            .filter(|c| !c.passed)
-            .map(|c| {
-                format!(
-                    "{}: expected {}, actual {}",
-                    c.name,
-                    c.expected.human(),
-                    c.actual.human()
-                )
-            })
-            .collect();
-        let violated: Vec<String> = r
-            .invariants
-            .iter()
-            .filter(|i| !i.held)
-            .flat_map(|i| {
-                i.violations
-                    .iter()
-                    .map(move |v| format!("invariant {}: {v}", i.name))
-            })
-            .collect();
-        let first = failed
-            .first()
-            .or(violated.first())
-            .cloned()
-            .unwrap_or_else(|| "failed".into());
-        status.set_message(x(&first));
-        status.set_type("expectation");
-        let mut description = failed.join("\n");
-        for v in &violated {
-            description.push('\n');
-            description.push_str(v);
+    let status = match &case.failure {
+        None => TestCaseStatus::success(),
+        Some(failure) => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status.set_message(x(&failure.message));
+            status.set_type(failure.kind);
+            status.set_description(x(&failure.description));
+            status
         }
-        description.push_str(&format!("\nrepro: {}", r.repro));
-        status.set_description(x(description.trim_start()));
-        status
     };
-    let mut case = TestCase::new(x(&format!("{} [seed {}]", r.name, r.seed)), status);
-    case.set_classname(x(&r.file));
-    case.set_time(time);
-    case.set_assertions(r.checks.len() + r.invariants.len());
-    case.add_property(Property::new("engine", r.engine.as_str()));
-    case.add_property(Property::new("trace_hash", r.trace_hash.as_str()));
-    case.add_property(Property::new("repro", x(&r.repro)));
-    (case, time)
+    let mut test_case = TestCase::new(x(&case.name), status);
+    test_case.set_classname(x(case.classname));
+    test_case.set_time(case.time);
+    test_case.set_assertions(case.assertions);
+    for property in &case.properties {
+        test_case.add_property(Property::new(property.name, x(property.value)));
+    }
+    (test_case, case.time)
 }
 
 /// The JUnit document for these cases, in order.
 pub fn render_cases(cases: impl IntoIterator<Item = (TestCase, Duration)>) -> String {
-    let mut report = Report::new("rollout-sim");
-    let mut suite = TestSuite::new("scenarios");
+    let mut report = Report::new(REPORT_NAME);
+    let mut suite = TestSuite::new(SUITE_NAME);
     let mut total = Duration::ZERO;
     for (case, time) in cases {
         total += time;

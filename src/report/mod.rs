@@ -2,37 +2,36 @@
 //! and to machines (JSON).
 //!
 //! Both are rendered from the same [`ScenarioReport`]s, so they never
-//! disagree. The JSON schema is versioned by [`REPORT_SCHEMA`]; its fields
-//! keep their order between runs so two reports diff cleanly. Every file and
-//! stdout goes through [`output`], which never replaces what is not a
-//! regular file nor an input, and writes whole files or none.
+//! disagree. Every machine-readable output (the JSON report, versioned by
+//! [`REPORT_SCHEMA`], JUnit, spans, the trace) is written from the types of
+//! [`machine`], its schemas, never from these. Every file and stdout goes
+//! through [`output`], which never replaces what is not a regular file nor
+//! an input, and writes whole files or none.
 
 pub mod escape;
 pub mod events;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod machine;
 pub mod output;
 pub mod rewards;
 pub mod spans;
 pub mod sweep;
 pub mod timeline;
 
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::scenario::{Check, LoadError, Scenario, ScenarioOutcome};
 use crate::sim::invariants::InvariantReport;
 use crate::sim::{EngineKind, StopReason};
 
-/// The version tag of the JSON report.
-pub const REPORT_SCHEMA: &str = "rollout-sim.report/1";
+pub use machine::report::REPORT_SCHEMA;
 
-/// The tool's version, as reported.
-pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
+pub use crate::scenario::TOOL_VERSION;
 
 /// One scenario's result, as reports show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ScenarioReport {
     /// The file, as given on the command line.
     pub file: String,
@@ -67,12 +66,11 @@ pub struct ScenarioReport {
     /// The command that reruns exactly this.
     pub repro: String,
     /// The determinism check, when `--check-determinism` asked for one.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub determinism: Option<DeterminismReport>,
 }
 
 /// The verdict of running a scenario twice from scratch.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeterminismReport {
     /// True when both runs produced the same trace.
     pub deterministic: bool,
@@ -82,7 +80,8 @@ pub struct DeterminismReport {
     pub trace_hashes: [String; 2],
     /// The index of the first event that differs.
     pub diverged_at: Option<usize>,
-    /// That event in each run (null past the end of a run).
+    /// That event in each run, as JSON ([`machine::trace::Event`]); `None`
+    /// past the end of a run.
     pub first_run_event: Option<Value>,
     /// See `first_run_event`.
     pub second_run_event: Option<Value>,
@@ -95,7 +94,7 @@ impl DeterminismReport {
         let event = |run: &crate::sim::RunResult| {
             diverged_at
                 .and_then(|i| run.trace.events.get(i))
-                .and_then(|e| serde_json::to_value(e).ok())
+                .and_then(|e| serde_json::to_value(machine::trace::Event::from(e)).ok())
         };
         Self {
             deterministic: diverged_at.is_none(),
@@ -138,7 +137,7 @@ impl ScenarioReport {
 pub use crate::scenario::outcome::repro_command;
 
 /// One invalid file, as reports show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct InvalidFile {
     /// The file.
     pub file: String,
@@ -147,7 +146,7 @@ pub struct InvalidFile {
 }
 
 /// One problem, located.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ProblemReport {
     /// 1-based line, when known.
     pub line: Option<usize>,
@@ -186,7 +185,7 @@ impl InvalidFile {
 }
 
 /// A whole invocation's results.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct SuiteReport {
     /// The schema tag.
     pub schema: &'static str,
@@ -201,7 +200,7 @@ pub struct SuiteReport {
 }
 
 /// Counts for the last line.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Summary {
     /// Scenarios run.
     pub total: usize,

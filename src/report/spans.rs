@@ -35,37 +35,23 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
-use serde::Serialize;
 
-use super::ScenarioReport;
 use super::output::{Destination, OutputError, Outputs, Temporary, begin_transaction};
-use crate::core::telemetry::Span;
+use super::{ScenarioReport, machine};
 use crate::sim::RunResult;
 
-#[derive(Serialize)]
-struct SpanLine<'a> {
-    scenario: &'a str,
-    seed: u64,
-    engine: &'a str,
-    #[serde(flatten)]
-    span: &'a Span,
-}
+pub use super::machine::spans::{APPLICATION_ID, SCHEMA_VERSION, SQLITE_SCHEMA};
+use super::machine::spans::{COLUMNS, Row, SQLITE_INDEXES, SQLITE_TABLE};
 
-/// Writes every span of one run, one JSON object per line, in persistence
-/// order.
+/// Writes every span of one run, one JSON object per line
+/// ([`machine::spans::Line`]), in persistence order.
 pub fn write_jsonl(
     out: &mut impl Write,
     report: &ScenarioReport,
     run: &RunResult,
 ) -> io::Result<()> {
     for span in run.snapshot.spans.all() {
-        let line = SpanLine {
-            scenario: &report.name,
-            seed: report.seed,
-            engine: report.engine.as_str(),
-            span,
-        };
-        serde_json::to_writer(&mut *out, &line)?;
+        serde_json::to_writer(&mut *out, &machine::spans::Line::new(report, span))?;
         out.write_all(b"\n")?;
     }
     Ok(())
@@ -79,69 +65,6 @@ pub fn render_jsonl(runs: &[(&ScenarioReport, &RunResult)]) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
-
-/// `PRAGMA application_id` of a rollout-sim spans database: "rsim".
-pub const APPLICATION_ID: i32 = 0x7273_696d;
-
-/// `PRAGMA user_version` of the schema this version writes.
-pub const SCHEMA_VERSION: i32 = 1;
-
-// The table and its indexes are kept apart because a run's rows go into a
-// table without indexes, which are built once at the end: keeping two
-// indexes up to date row by row made a million-rollout run's spans take
-// several times longer to write.
-macro_rules! spans_table {
-    () => {
-        "CREATE TABLE spans (
-    file TEXT NOT NULL,
-    scenario TEXT NOT NULL,
-    seed INTEGER NOT NULL,
-    engine TEXT NOT NULL,
-    rollout_id TEXT NOT NULL,
-    attempt_id TEXT NOT NULL,
-    sequence_id INTEGER NOT NULL,
-    span_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    start_ms NUMERIC NOT NULL,
-    end_ms NUMERIC NOT NULL,
-    reward_name TEXT,
-    reward_value NUMERIC,
-    attributes TEXT NOT NULL
-);"
-    };
-}
-macro_rules! spans_indexes {
-    () => {
-        "
-CREATE INDEX spans_by_attempt ON spans (attempt_id, sequence_id);
-CREATE INDEX spans_by_reward ON spans (reward_name);"
-    };
-}
-
-/// The schema of the `spans` table, with its indexes.
-pub const SQLITE_SCHEMA: &str = concat!(spans_table!(), spans_indexes!());
-/// [`SQLITE_SCHEMA`]'s table alone.
-const SQLITE_TABLE: &str = spans_table!();
-/// [`SQLITE_SCHEMA`]'s indexes alone.
-const SQLITE_INDEXES: &str = spans_indexes!();
-
-/// The columns of [`SQLITE_SCHEMA`], in order.
-const COLUMNS: [&str; 14] = [
-    "file",
-    "scenario",
-    "seed",
-    "engine",
-    "rollout_id",
-    "attempt_id",
-    "sequence_id",
-    "span_id",
-    "name",
-    "start_ms",
-    "end_ms",
-    "reward_name",
-    "reward_value",
-    "attributes",
-];
 
 /// What `--spans` does to an existing database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -403,23 +326,7 @@ fn insert(db: &mut Connection, report: &ScenarioReport, run: &RunResult) -> rusq
             COLUMNS.join(", ")
         ))?;
         for span in run.snapshot.spans.all() {
-            let reward = span.reward();
-            insert.execute(rusqlite::params![
-                report.file,
-                report.name,
-                report.seed as i64,
-                report.engine.as_str(),
-                span.rollout_id.as_str(),
-                span.attempt_id.to_string(),
-                span.sequence_id,
-                span.span_id.to_string(),
-                span.name,
-                span.start.as_secs_f64() * 1e3,
-                span.end.as_secs_f64() * 1e3,
-                reward.as_ref().map(|r| r.name.clone()),
-                reward.as_ref().map(|r| r.value),
-                serde_json::to_string(&span.attributes).unwrap_or_default(),
-            ])?;
+            insert.execute(Row::new(report, span).params())?;
         }
     }
     tx.commit()

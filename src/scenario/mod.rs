@@ -23,3 +23,8 @@ pub use diagnostics::{LoadError, Problem};
 pub use expect::{Check, CheckName, CheckValue, Expectations};
 pub use load::{Scenario, load_file, load_str};
 pub use outcome::{RunOptions, ScenarioOutcome, run_scenario};
+
+/// The tool's version, as every machine output writes it and `merge`
+/// requires of the sweep reports it reads. Here, the lowest layer that
+/// writes one: reports and sweeps re-export it.
+pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
