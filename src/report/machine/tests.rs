@@ -114,7 +114,7 @@ fn events() -> Vec<TraceEvent> {
         },
         EventKind::AttemptFinished {
             attempt: attempt(),
-            status: "succeeded",
+            status: crate::core::queue::AttemptStatus::Succeeded,
             recorded: true,
         },
         EventKind::ExecutionHeartbeatFailed { attempt: attempt() },

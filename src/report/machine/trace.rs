@@ -385,7 +385,7 @@ impl<'a> From<&'a sim::EventKind> for Kind<'a> {
                 recorded,
             } => Self::AttemptFinished {
                 attempt: Text(attempt),
-                status,
+                status: status.as_str(),
                 recorded: *recorded,
             },
             E::ExecutionHeartbeatFailed { attempt } => Self::ExecutionHeartbeatFailed {
