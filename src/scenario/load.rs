@@ -44,20 +44,18 @@ use crate::sim::plan::{
     StopRule, StopWhen, TimedAction, TimedFault,
 };
 
-use super::diagnostics::{LoadError, MAX_SUGGESTION_CANDIDATES, Problem};
+use super::diagnostics::{LoadError, Problem};
 use super::expect::{Expectations, RewardValue, RolloutExpectation, Target};
 use super::files::{FileKind, InputError, read_input};
+use super::limits::{MAX_KNOWN_LISTED, MAX_SUGGESTION_CANDIDATES};
 use super::schema::*;
 use super::source::{Path, PathSegment, SourceMap};
 
-/// The largest scenario file read, in bytes.
-pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
-/// The most rollouts a scenario may define, generated ones included.
-pub const MAX_ROLLOUTS: u64 = 1_000_000;
-/// The most workers a scenario may start.
-pub const MAX_WORKERS: u64 = 1_024;
-/// The largest virtual-time budget (`stop.within`).
-pub const MAX_WITHIN: Duration = Duration::from_secs(7 * 24 * 3600);
+pub use super::limits::{
+    MAX_FILE_BYTES, MAX_MESSAGE_LEN, MAX_NAME_LEN, MAX_PAYLOAD_BYTES, MAX_PROBLEMS,
+    MAX_ROLLOUT_PAYLOAD_BYTES, MAX_ROLLOUTS, MAX_TIMED_FAULTS, MAX_WITHIN, MAX_WORKERS,
+};
+
 /// The message of a failed run that gives none.
 pub const DEFAULT_EXECUTOR_ERROR: &str = "executor failed";
 
@@ -250,9 +248,6 @@ fn load_text(path: &str, source: &str) -> Result<Scenario, LoadError> {
     }
 }
 
-/// The most problems listed for one file; the rest are counted.
-pub const MAX_PROBLEMS: usize = 100;
-
 struct Validator<'a> {
     problems: Vec<Problem>,
     /// Problems past [`MAX_PROBLEMS`], counted but not kept.
@@ -264,12 +259,6 @@ struct Validator<'a> {
     /// sorted: for suggestions.
     backwards: BTreeMap<&'static str, Vec<String>>,
 }
-
-/// The most timed faults a scenario schedules: every `faults.at` entry
-/// counted once `every` has repeated it until `stop.within`, and the end of
-/// a `partition`, `hold` or `latency` with `for` counted as one more. One
-/// cap over all entries, checked before any is expanded.
-pub const MAX_TIMED_FAULTS: u64 = 100_000;
 
 fn path(segments: &[&dyn ToSegment]) -> Path {
     segments.iter().map(|s| s.segment()).collect()
@@ -2220,20 +2209,6 @@ fn bad_rollout_id(id: &str) -> Option<String> {
     }
 }
 
-/// The longest id (rollout, worker, `generate.prefix`) or reward name, in bytes.
-pub const MAX_NAME_LEN: usize = 128;
-/// The longest fault or executor error message, in bytes.
-pub const MAX_MESSAGE_LEN: usize = 256;
-
-/// The most memory, estimated, that one rollout's payload (input, and per
-/// scripted attempt its output, rewards and error) may take: every attempt
-/// copies it, so it bounds a run's time as well as its memory.
-pub const MAX_ROLLOUT_PAYLOAD_BYTES: u64 = 64 << 10;
-
-/// The most memory, estimated, that the rollouts' payloads (inputs, outputs,
-/// rewards and error messages, over every rollout) may take.
-pub const MAX_PAYLOAD_BYTES: u64 = 64 << 20;
-
 /// An estimate of the memory one rollout's payload takes: its input and,
 /// per scripted attempt, output, rewards and error message, and the record
 /// of every scripted attempt after the first (each rollout has one; a
@@ -2279,9 +2254,9 @@ fn value_bytes(value: &Value) -> u64 {
 }
 
 fn known(what: &str, names: &BTreeSet<&str>) -> String {
-    let listed: Vec<&str> = names.iter().copied().take(8).collect();
-    let more = if names.len() > 8 {
-        format!(" and {} more", names.len() - 8)
+    let listed: Vec<&str> = names.iter().copied().take(MAX_KNOWN_LISTED).collect();
+    let more = if names.len() > MAX_KNOWN_LISTED {
+        format!(" and {} more", names.len() - MAX_KNOWN_LISTED)
     } else {
         String::new()
     };

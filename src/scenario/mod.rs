@@ -13,6 +13,7 @@ pub mod duration;
 pub mod expect;
 pub mod files;
 mod json_schema;
+pub mod limits;
 pub mod load;
 pub mod outcome;
 pub mod schema;

@@ -18,11 +18,7 @@ use std::collections::BTreeMap;
 
 use saphyr_parser::{Event, Parser, ScanError};
 
-/// The deepest nesting of mappings and lists a scenario file may have.
-pub const MAX_NESTING: usize = 64;
-/// The most YAML nodes (keys, values, list items) a file may have once
-/// every alias is expanded.
-pub const MAX_NODES: u64 = 1_000_000;
+pub use super::limits::{MAX_NESTING, MAX_NODES};
 
 /// One step of a path into a YAML document.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
