@@ -49,7 +49,7 @@ use super::expect::{Expectations, RewardValue, RolloutExpectation, Target};
 use super::files::{FileKind, InputError, read_input};
 use super::limits::{MAX_KNOWN_LISTED, MAX_SUGGESTION_CANDIDATES};
 use super::schema::*;
-use super::source::{Path, PathSegment, SourceMap};
+use super::source::{Path, SourceMap, at};
 
 pub use super::limits::{
     MAX_FILE_BYTES, MAX_MESSAGE_LEN, MAX_NAME_LEN, MAX_PAYLOAD_BYTES, MAX_PROBLEMS,
@@ -260,32 +260,6 @@ struct Validator<'a> {
     backwards: BTreeMap<&'static str, Vec<String>>,
 }
 
-fn path(segments: &[&dyn ToSegment]) -> Path {
-    segments.iter().map(|s| s.segment()).collect()
-}
-
-trait ToSegment {
-    fn segment(&self) -> PathSegment;
-}
-
-impl ToSegment for &str {
-    fn segment(&self) -> PathSegment {
-        PathSegment::Key(self.to_string())
-    }
-}
-
-impl ToSegment for String {
-    fn segment(&self) -> PathSegment {
-        PathSegment::Key(self.clone())
-    }
-}
-
-impl ToSegment for usize {
-    fn segment(&self) -> PathSegment {
-        PathSegment::Index(*self)
-    }
-}
-
 impl Validator<'_> {
     /// Whether another problem would still be listed. Past
     /// [`MAX_PROBLEMS`] problems are only counted: callers skip what costs
@@ -388,23 +362,18 @@ impl Validator<'_> {
         let max_attempts = file.runner.max_attempts;
         if max_attempts == Some(0) {
             self.problem(
-                path(&[&"runner", &"max_attempts"]),
+                at!["runner", "max_attempts"],
                 "max_attempts must be at least 1",
                 Some("leave it unset for unlimited attempts".into()),
             );
         }
         if file.name.trim().is_empty() {
-            self.problem(path(&[&"name"]), "the scenario name is empty", None);
+            self.problem(at!["name"], "the scenario name is empty", None);
         }
-        self.text(
-            path(&[&"name"]),
-            "the scenario name",
-            &file.name,
-            Text::Title,
-        );
+        self.text(at!["name"], "the scenario name", &file.name, Text::Title);
         if let Some(description) = &file.description {
             self.text(
-                path(&[&"description"]),
+                at!["description"],
                 "the description",
                 description,
                 Text::Prose,
@@ -457,7 +426,7 @@ impl Validator<'_> {
             for (key, value) in [("fail_rate", fail_rate), ("empty_rate", empty_rate)] {
                 if !(0.0..=1.0).contains(&value) {
                     self.problem(
-                        path(&[&"faults", &"random", &name, &key]),
+                        at!["faults", "random", name, key],
                         format!("{key} must be between 0 and 1, not {value}"),
                         Some("a probability such as 0.1 for 10%".into()),
                     );
@@ -465,14 +434,14 @@ impl Validator<'_> {
             }
             if spec.empty_rate.is_some() && op != QueueOp::Dequeue {
                 self.key_problem(
-                    path(&[&"faults", &"random", &name, &"empty_rate"]),
+                    at!["faults", "random", name, "empty_rate"],
                     format!("`empty_rate` is for dequeue, not {name}"),
                     Some("use `fail_rate`".into()),
                 );
             }
             if fail_rate + empty_rate > 1.0 && fail_rate <= 1.0 && empty_rate <= 1.0 {
                 self.problem(
-                    path(&[&"faults", &"random", &name]),
+                    at!["faults", "random", name],
                     format!(
                         "fail_rate + empty_rate is {}, more than 1",
                         fail_rate + empty_rate
@@ -502,7 +471,7 @@ impl Validator<'_> {
             .map_or(defaults.request_timeout, |d| d.0);
         if request_timeout.is_zero() {
             self.problem(
-                path(&[&"runner", &"request_timeout"]),
+                at!["runner", "request_timeout"],
                 "request_timeout must be greater than 0",
                 None,
             );
@@ -513,7 +482,7 @@ impl Validator<'_> {
                 .map_or((Duration::ZERO, Duration::ZERO), |l| (l.min.0, l.max.0));
             if max < min {
                 self.problem(
-                    path(&[&"faults", &"network", &"latency", &"max"]),
+                    at!["faults", "network", "latency", "max"],
                     format!(
                         "latency max ({}) is below min ({})",
                         super::duration::format_duration(max),
@@ -525,7 +494,7 @@ impl Validator<'_> {
             let loss_rate = n.loss_rate.unwrap_or(0.0);
             if !(0.0..=1.0).contains(&loss_rate) {
                 self.problem(
-                    path(&[&"faults", &"network", &"loss_rate"]),
+                    at!["faults", "network", "loss_rate"],
                     format!("loss_rate must be between 0 and 1, not {loss_rate}"),
                     Some("a probability per message, such as 0.05 for 5%".into()),
                 );
@@ -558,20 +527,13 @@ impl Validator<'_> {
             ]
             .into_iter()
             .find(|(_, given)| *given)
-            .map(|(key, _)| {
-                (
-                    path(&[&"faults", &"at", &i, &key]),
-                    format!("`{key}` events"),
-                )
-            })
+            .map(|(key, _)| (at!["faults", "at", i, key], format!("`{key}` events")))
         });
         let (at, what) = at_event.or_else(|| {
-            file.faults.network.as_ref().map(|_| {
-                (
-                    path(&[&"faults", &"network"]),
-                    "`faults.network`".to_string(),
-                )
-            })
+            file.faults
+                .network
+                .as_ref()
+                .map(|_| (at!["faults", "network"], "`faults.network`".to_string()))
         })?;
         let span = self.map.key(&at).or_else(|| self.map.locate(&at));
         let problem = Problem {
@@ -637,14 +599,14 @@ impl Validator<'_> {
                 E::BackoffInitialZero => {
                     probe.backoff.initial = one_ms.max(probe.backoff.max);
                     (
-                        path(&[&"runner", &"backoff", &"initial"]),
+                        at!["runner", "backoff", "initial"],
                         "the first retry delay, such as 25ms",
                     )
                 }
                 E::BackoffMaxZero | E::BackoffMaxBelowInitial { .. } => {
                     probe.backoff.max = probe.backoff.initial.max(one_ms);
                     (
-                        path(&[&"runner", &"backoff", &"max"]),
+                        at!["runner", "backoff", "max"],
                         "the cap on the delay: at least `initial`, such as 500ms",
                     )
                 }
@@ -656,7 +618,7 @@ impl Validator<'_> {
                         _ => probe.worker_timeout = one_ms,
                     }
                     (
-                        path(&[&"runner", &name.to_string()]),
+                        at!["runner", name.to_string()],
                         "a timer fires every interval: 1ms or more",
                     )
                 }
@@ -670,7 +632,7 @@ impl Validator<'_> {
     }
 
     fn workers(&mut self, spec: &WorkersSpec) -> Vec<WorkerId> {
-        let at = path(&[&"workers"]);
+        let at = at!["workers"];
         match spec {
             WorkersSpec::Count(0) => {
                 self.problem(
@@ -707,12 +669,12 @@ impl Validator<'_> {
                 }
                 let mut seen = BTreeSet::new();
                 for (i, id) in ids.iter().enumerate() {
-                    self.text(path(&[&"workers", &i]), "a worker id", id, Text::Name);
+                    self.text(at!["workers", i], "a worker id", id, Text::Name);
                     if id.trim().is_empty() {
-                        self.problem(path(&[&"workers", &i]), "a worker id is empty", None);
+                        self.problem(at!["workers", i], "a worker id is empty", None);
                     } else if !seen.insert(id.as_str()) {
                         self.problem(
-                            path(&[&"workers", &i]),
+                            at!["workers", i],
                             format!("duplicate worker id `{id}`"),
                             None,
                         );
@@ -836,13 +798,13 @@ impl Validator<'_> {
         let mut payload: u64 = 0;
         if entries.is_empty() {
             self.problem(
-                path(&[&"rollouts"]),
+                at!["rollouts"],
                 "no rollouts: a scenario needs at least one",
                 None,
             );
         }
         for (i, entry) in entries.iter().enumerate() {
-            let at = path(&[&"rollouts", &i]);
+            let at = at!["rollouts", i];
             match (&entry.id, &entry.generate) {
                 (Some(_), Some(_)) | (None, None) => {
                     self.problem(
@@ -1070,14 +1032,14 @@ impl Validator<'_> {
             if entries[entry as usize].generate.is_some() {
                 if reported.insert(entry) {
                     self.problem(
-                        path(&[&"rollouts", &(entry as usize), &"generate"]),
+                        at!["rollouts", entry as usize, "generate"],
                         format!("generated id `{id}` duplicates another rollout id"),
                         Some("choose another `prefix`".into()),
                     );
                 }
             } else {
                 self.problem(
-                    path(&[&"rollouts", &(entry as usize), &"id"]),
+                    at!["rollouts", entry as usize, "id"],
                     format!("duplicate rollout id `{id}`"),
                     Some("rollout ids must be unique".into()),
                 );
@@ -1151,7 +1113,7 @@ impl Validator<'_> {
             (QueueOp::Complete, "complete", &faults.complete),
         ] {
             let Some(spec) = spec else { continue };
-            let at = path(&[&"faults", &name]);
+            let at = at!["faults", name];
             let script = match spec {
                 ScriptSpec::Shared(steps) => OpScript::Shared(self.script(name, steps, at)),
                 ScriptSpec::PerWorker(per) => {
@@ -1179,7 +1141,7 @@ impl Validator<'_> {
         let mut scheduled: u64 = 0;
         let mut over = false;
         for (i, event) in faults.at.iter().enumerate() {
-            let at = path(&[&"faults", &"at", &i]);
+            let at = at!["faults", "at", i];
             let Some(when) = event.at else {
                 self.problem(
                     at,
@@ -1191,7 +1153,7 @@ impl Validator<'_> {
             let Some(actions) = self.timed_actions(&at, event, workers) else {
                 continue;
             };
-            let every_at = path(&[&"faults", &"at", &i, &"every"]);
+            let every_at = at!["faults", "at", i, "every"];
             let (every, repeats) = self.repeats(&every_at, when.0, event.every);
             if over {
                 continue;
@@ -1421,14 +1383,14 @@ impl Validator<'_> {
         let within = stop.within.map_or(defaults.within, |d| d.0);
         if within.is_zero() {
             self.problem(
-                path(&[&"stop", &"within"]),
+                at!["stop", "within"],
                 "stop.within must be greater than 0",
                 None,
             );
         }
         if within > MAX_WITHIN {
             self.problem(
-                path(&[&"stop", &"within"]),
+                at!["stop", "within"],
                 format!(
                     "stop.within ({}) is longer than the limit of {} days",
                     super::duration::format_duration(within),
@@ -1442,14 +1404,14 @@ impl Validator<'_> {
             Some(StopWhenSpec::At(at)) => {
                 if at.0.is_zero() {
                     self.problem(
-                        path(&[&"stop", &"when", &"at"]),
+                        at!["stop", "when", "at"],
                         "stop.when.at must be greater than 0: the run would end before it starts",
                         Some("give the run some time, such as { at: 2s }".into()),
                     );
                 }
                 if at.0 > within {
                     self.problem(
-                        path(&[&"stop", &"when", &"at"]),
+                        at!["stop", "when", "at"],
                         format!(
                             "stop.when.at ({at}) is after stop.within ({})",
                             super::duration::format_duration(within)
@@ -1510,7 +1472,7 @@ impl Validator<'_> {
             ..Expectations::default()
         };
         for (key, want) in expect.rollouts.iter().flat_map(|m| m.0.iter()) {
-            let at = path(&[&"expect", &"rollouts", &key.clone()]);
+            let at = at!["expect", "rollouts", key];
             let status = want.status.as_deref().and_then(|s| {
                 let parsed = RolloutStatus::parse(s);
                 if parsed.is_none() {
@@ -1557,7 +1519,7 @@ impl Validator<'_> {
             }
         }
         for (key, rewards) in expect.rewards.iter().flat_map(|m| m.0.iter()) {
-            let at = path(&[&"expect", &"rewards", &key.clone()]);
+            let at = at!["expect", "rewards", key];
             let Some(target) = self.target(at.clone(), key, rollouts) else {
                 continue;
             };
@@ -1582,7 +1544,7 @@ impl Validator<'_> {
             out.rewards.push((target, list));
         }
         for (key, names) in expect.absent_rewards.iter().flat_map(|m| m.0.iter()) {
-            let at = path(&[&"expect", &"absent_rewards", &key.clone()]);
+            let at = at!["expect", "absent_rewards", key];
             self.names(&at, "a reward name", names);
             if key == "*" {
                 out.absent_rewards
@@ -1595,7 +1557,7 @@ impl Validator<'_> {
             }
         }
         for (key, names) in expect.spans.iter().flat_map(|m| m.0.iter()) {
-            let at = path(&[&"expect", &"spans", &key.clone()]);
+            let at = at!["expect", "spans", key];
             self.names(&at, "a span name", names);
             if let Some(target) = self.target(at, key, rollouts) {
                 out.spans.push((target, names.as_slice().into()));
@@ -1609,7 +1571,7 @@ impl Validator<'_> {
                     match INVARIANTS.iter().find(|n| **n == name.as_str()) {
                         Some(n) => selected.push(*n),
                         None => self.problem(
-                            path(&[&"expect", &"invariants", &i]),
+                            at!["expect", "invariants", i],
                             format!("unknown invariant `{name}`"),
                             Some(format!("one of {}", INVARIANTS.join(", "))),
                         ),
@@ -1629,7 +1591,7 @@ impl Validator<'_> {
                     out.invariants.retain(|x| x != n);
                 }
                 None => self.problem(
-                    path(&[&"expect", &"violated", &i]),
+                    at!["expect", "violated", i],
                     format!("unknown invariant `{name}`"),
                     Some(format!("one of {}", INVARIANTS.join(", "))),
                 ),
@@ -1669,7 +1631,7 @@ impl Validator<'_> {
                 && at.0 > horizon
             {
                 self.problem(
-                    path(&[&"faults", &"at", &i, &"at"]),
+                    at!["faults", "at", i, "at"],
                     format!("this fault at {at} never happens: the run ends by {rule}"),
                     Some("move it earlier, or remove it".into()),
                 );
@@ -1678,12 +1640,12 @@ impl Validator<'_> {
         if stop.when == StopWhen::AllTerminal {
             for (i, entry) in file.rollouts.iter().enumerate() {
                 let (at, when) = match (&entry.generate, entry.enqueue_at) {
-                    (None, Some(when)) => (path(&[&"rollouts", &i, &"enqueue_at"]), when.0),
+                    (None, Some(when)) => (at!["rollouts", i, "enqueue_at"], when.0),
                     (Some(g), _) if g.count > 0 => {
                         let start = g.start.map_or(Duration::ZERO, |d| d.0);
                         let every = g.every.map_or(Duration::ZERO, |d| d.0);
                         let last = start.saturating_add(every.saturating_mul(g.count - 1));
-                        (path(&[&"rollouts", &i, &"generate"]), last)
+                        (at!["rollouts", i, "generate"], last)
                     }
                     _ => continue,
                 };
@@ -1701,7 +1663,7 @@ impl Validator<'_> {
             }
         }
         if let Some(finished) = file.expect.finished_at {
-            let at = path(&[&"expect", &"finished_at"]);
+            let at = at!["expect", "finished_at"];
             match stop.when {
                 StopWhen::At(stop_at) if finished.0 != stop_at => self.problem(
                     at,
@@ -1746,7 +1708,7 @@ impl Validator<'_> {
                 && let Some(i) = names.iter().position(|n| n == "all-terminal")
             {
                 self.problem(
-                    path(&[&"expect", &"invariants", &i]),
+                    at!["expect", "invariants", i],
                     format!(
                         "`all-terminal` is checked only with `stop.when: all_terminal`; this scenario stops at {}, so it would hold without checking anything",
                         fmt(stop_at)
@@ -1804,7 +1766,7 @@ impl Validator<'_> {
                 let Some(r) = plans.get(id.as_str()).copied() else {
                     continue;
                 };
-                let at = path(&[&"expect", &"rollouts", &id.to_string()]);
+                let at = at!["expect", "rollouts", id.to_string()];
                 if never_enqueued(want, r) {
                     self.problem(
                         at,
@@ -1851,7 +1813,7 @@ impl Validator<'_> {
                         )
                     };
                     self.problem(
-                        path(&[&"expect", &"rollouts", &"*"]),
+                        at!["expect", "rollouts", "*"],
                         format!(
                             "`{what}` cannot hold by stop.when.at ({}): `{}` {because}{}",
                             fmt(stop_at),
@@ -1902,7 +1864,7 @@ impl Validator<'_> {
                         && attempt.number > max
                     {
                         self.key_problem(
-                            path(&[&"expect", &section, &key.clone()]),
+                            at!["expect", section, key],
                             format!("`{key}` can never exist: runner.max_attempts is {max}"),
                             Some(format!("attempts are numbered 1 to {max}")),
                         );
@@ -1914,7 +1876,7 @@ impl Validator<'_> {
                     && n > max
                 {
                     self.problem(
-                        path(&[&"expect", &"rollouts", &key.clone(), &"attempts"]),
+                        at!["expect", "rollouts", key, "attempts"],
                         format!("`attempts: {n}` can never hold: runner.max_attempts is {max}"),
                         Some(format!("at most {max}")),
                     );
@@ -1923,7 +1885,7 @@ impl Validator<'_> {
         }
         for (key, rewards) in file.expect.rewards.iter().flat_map(|m| m.0.iter()) {
             for (name, want) in &rewards.0 {
-                let at = path(&[&"expect", &"rewards", &key.clone(), &name.clone()]);
+                let at = at!["expect", "rewards", key, name];
                 match *want {
                     RewardExpect::Exact(v) if v.is_nan() => self.problem(
                         at,
@@ -1964,7 +1926,7 @@ impl Validator<'_> {
             let status = want.status.as_deref().and_then(RolloutStatus::parse);
             if want.attempts == Some(0) && status.is_some_and(|s| s.is_terminal()) {
                 self.problem(
-                    path(&[&"expect", &"rollouts", &key.clone(), &"attempts"]),
+                    at!["expect", "rollouts", key, "attempts"],
                     format!(
                         "`attempts: 0` contradicts `status: {}`: a rollout ends only through an attempt",
                         status.map_or("", |s| s.as_str())
@@ -1995,7 +1957,7 @@ impl Validator<'_> {
                 continue;
             };
             self.problem(
-                path(&[&"expect", &"rollouts", &key, &"status"]),
+                at!["expect", "rollouts", key, "status"],
                 format!(
                     "`{status}` can never hold: with `stop.when: all_terminal` a run passes only when every rollout ends succeeded, failed or cancelled"
                 ),
@@ -2012,7 +1974,7 @@ impl Validator<'_> {
             for (i, name) in violated.iter().enumerate() {
                 if let Some(j) = held.iter().position(|h| h == name) {
                     self.problem(
-                        path(&[&"expect", &"violated", &i]),
+                        at!["expect", "violated", i],
                         format!(
                             "`{name}` is expected violated here and to hold in expect.invariants[{j}]"
                         ),
@@ -2053,7 +2015,7 @@ impl Validator<'_> {
         for (id, want) in &expect.rollouts {
             if want.attempts == Some(0) && want.worker.is_some() {
                 self.problem(
-                    path(&[&"expect", &"rollouts", &id.to_string(), &"worker"]),
+                    at!["expect", "rollouts", id.to_string(), "worker"],
                     "`worker` contradicts `attempts: 0`: a rollout with no attempt has no worker",
                     Some("remove one of the two".into()),
                 );
@@ -2088,7 +2050,7 @@ impl Validator<'_> {
                 ),
                 _ => continue,
             };
-            missing.push((path(&[&"expect", &section, &target.to_string()]), message));
+            missing.push((at!["expect", section, target.to_string()], message));
         }
         for (at, message) in missing {
             self.key_problem(
@@ -2111,7 +2073,7 @@ impl Validator<'_> {
                     Some((other, first)) if !compatible(*first, *value) => {
                         let (rollout, n) = (&key.0, key.1.unwrap_or(0));
                         conflicts.push((
-                            path(&[&"expect", &"rewards", &target.to_string(), &name.to_string()]),
+                            at!["expect", "rewards", target.to_string(), name.to_string()],
                             format!(
                                 "expects {} of `{name}`, and expect.rewards.{other}.{name} expects {} of the same attempt ({})",
                                 describe(*value),
@@ -2159,7 +2121,7 @@ impl Validator<'_> {
                         "here"
                     };
                     absent.push((
-                        path(&[&"expect", &"absent_rewards", &shown, &i]),
+                        at!["expect", "absent_rewards", &shown, i],
                         format!(
                             "`{name}` is expected absent {scope} and expected at expect.rewards.{other}.{name}"
                         ),

@@ -41,6 +41,12 @@ impl From<String> for PathSegment {
     }
 }
 
+impl From<&String> for PathSegment {
+    fn from(key: &String) -> Self {
+        Self::Key(key.clone())
+    }
+}
+
 impl From<usize> for PathSegment {
     fn from(index: usize) -> Self {
         Self::Index(index)
@@ -49,6 +55,22 @@ impl From<usize> for PathSegment {
 
 /// A path such as `expect.rewards.r1`, built segment by segment.
 pub type Path = Vec<PathSegment>;
+
+/// The [`Path`] at the given segments, each anything a [`PathSegment`] is
+/// `From` (`&str`, `String`, `&String`, `usize`): `at!["faults", "at", i]`
+/// is `faults.at[i]`. `at![base; "every"]` is a copy of the path `base`
+/// with segments added.
+macro_rules! at {
+    ($base:expr; $($segment:expr),+ $(,)?) => {{
+        let mut path: $crate::scenario::source::Path = $base.to_vec();
+        $(path.push($crate::scenario::source::PathSegment::from($segment));)+
+        path
+    }};
+    ($($segment:expr),* $(,)?) => {
+        vec![$($crate::scenario::source::PathSegment::from($segment)),*]
+    };
+}
+pub(crate) use at;
 
 /// Renders a path as `rollouts[2].run.duration`, its keys [`escaped`].
 pub fn display_path(path: &[PathSegment]) -> String {
