@@ -18,6 +18,7 @@ pub mod load;
 pub mod outcome;
 pub mod schema;
 pub mod source;
+mod validate;
 pub mod write;
 
 pub use diagnostics::{LoadError, Problem};
