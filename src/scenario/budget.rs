@@ -19,7 +19,7 @@ use crate::sim::plan::StopWhen;
 use super::diagnostics::{LoadError, Problem};
 use super::duration::format_duration;
 use super::load::Scenario;
-use super::source::{PathSegment, SourceMap};
+use super::source::{SourceMap, at};
 
 impl Scenario {
     /// Whether the scenario's steps fit the turmoil budget on `engine` (the
@@ -49,11 +49,9 @@ impl Scenario {
         let cost = self.plan.turmoil_cost();
         let budget = self.plan.limits.turmoil_budget;
         let stop = self.plan.stop;
-        let (path, until): (Vec<PathSegment>, _) = match stop.when {
-            StopWhen::At(at) if at <= stop.within => {
-                (vec!["stop".into(), "when".into(), "at".into()], Some(at))
-            }
-            _ => (vec!["workers".into()], None),
+        let (path, until) = match stop.when {
+            StopWhen::At(at) if at <= stop.within => (at!["stop", "when", "at"], Some(at)),
+            _ => (at!["workers"], None),
         };
         let map = SourceMap::build(source);
         let span = map.value(&path).or_else(|| map.key(&["stop".into()]));

@@ -17,6 +17,8 @@ use super::source::{
     floor_char_boundary, parse_path,
 };
 
+pub use super::limits::{MAX_SUGGESTION_CANDIDATES, MAX_SUGGESTION_LEN};
+
 /// One thing wrong with a scenario file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -390,14 +392,6 @@ pub fn did_you_mean(message: &str) -> Option<String> {
     let valid: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
     nearest(given, valid).map(|best| format!("did you mean `{best}`?"))
 }
-
-/// The longest text, in characters, that suggestions are looked for: a
-/// longer one is not a typo, and the edit distance costs the product of the
-/// two lengths.
-pub const MAX_SUGGESTION_LEN: usize = 64;
-
-/// The most candidates one suggestion compares `given` with.
-pub const MAX_SUGGESTION_CANDIDATES: usize = 1_000;
 
 /// The candidate closest to `given`, if it is close enough to be a typo.
 ///

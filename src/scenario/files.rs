@@ -28,9 +28,7 @@ use std::path::{Path, PathBuf};
 
 use super::diagnostics::{LoadError, Problem};
 
-/// The most folder entries one [`collect_files`] examines, over every folder
-/// it walks.
-pub const MAX_WALK_ENTRIES: usize = 1_000_000;
+pub use super::limits::MAX_WALK_ENTRIES;
 
 /// What a path is, when it is not a regular file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

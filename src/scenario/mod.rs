@@ -13,10 +13,12 @@ pub mod duration;
 pub mod expect;
 pub mod files;
 mod json_schema;
+pub mod limits;
 pub mod load;
 pub mod outcome;
 pub mod schema;
 pub mod source;
+mod validate;
 pub mod write;
 
 pub use diagnostics::{LoadError, Problem};

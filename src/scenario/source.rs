@@ -18,11 +18,7 @@ use std::collections::BTreeMap;
 
 use saphyr_parser::{Event, Parser, ScanError};
 
-/// The deepest nesting of mappings and lists a scenario file may have.
-pub const MAX_NESTING: usize = 64;
-/// The most YAML nodes (keys, values, list items) a file may have once
-/// every alias is expanded.
-pub const MAX_NODES: u64 = 1_000_000;
+pub use super::limits::{MAX_NESTING, MAX_NODES};
 
 /// One step of a path into a YAML document.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -45,6 +41,12 @@ impl From<String> for PathSegment {
     }
 }
 
+impl From<&String> for PathSegment {
+    fn from(key: &String) -> Self {
+        Self::Key(key.clone())
+    }
+}
+
 impl From<usize> for PathSegment {
     fn from(index: usize) -> Self {
         Self::Index(index)
@@ -53,6 +55,22 @@ impl From<usize> for PathSegment {
 
 /// A path such as `expect.rewards.r1`, built segment by segment.
 pub type Path = Vec<PathSegment>;
+
+/// The [`Path`] at the given segments, each anything a [`PathSegment`] is
+/// `From` (`&str`, `String`, `&String`, `usize`): `at!["faults", "at", i]`
+/// is `faults.at[i]`. `at![base; "every"]` is a copy of the path `base`
+/// with segments added.
+macro_rules! at {
+    ($base:expr; $($segment:expr),+ $(,)?) => {{
+        let mut path: $crate::scenario::source::Path = $base.to_vec();
+        $(path.push($crate::scenario::source::PathSegment::from($segment));)+
+        path
+    }};
+    ($($segment:expr),* $(,)?) => {
+        vec![$($crate::scenario::source::PathSegment::from($segment)),*]
+    };
+}
+pub(crate) use at;
 
 /// Renders a path as `rollouts[2].run.duration`, its keys [`escaped`].
 pub fn display_path(path: &[PathSegment]) -> String {
