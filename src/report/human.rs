@@ -217,13 +217,18 @@ pub fn render_scenario(report: &ScenarioReport, detail: Detail, style: Style) ->
     );
     for inv in report.invariants.iter().filter(|i| !i.held) {
         for violation in &inv.violations {
-            let _ = writeln!(out, "{pad}    {} {}", style.red(inv.name), t(violation));
+            let _ = writeln!(
+                out,
+                "{pad}    {} {}",
+                style.red(inv.name.name()),
+                t(violation)
+            );
         }
         if inv.violation_count > inv.violations.len() {
             let _ = writeln!(
                 out,
                 "{pad}    {} ... and {} more",
-                style.red(inv.name),
+                style.red(inv.name.name()),
                 inv.violation_count - inv.violations.len()
             );
         }

@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 use crate::core::queue::{AttemptId, QueueSnapshot, RolloutId, RolloutRecord, RolloutStatus};
 use crate::core::telemetry::{AttemptSpans, json_number};
 use crate::sim::RunResult;
+use crate::sim::invariants::Invariant;
 use crate::sim::invariants::InvariantReport;
 
 use super::duration::Dur;
@@ -128,9 +129,9 @@ pub struct Expectations {
     /// When the stop condition held.
     pub finished_at: Option<Duration>,
     /// The invariants asserted.
-    pub invariants: Vec<&'static str>,
+    pub invariants: Vec<Invariant>,
     /// Invariants that must be violated (known-defect reproducers).
-    pub violated: Vec<&'static str>,
+    pub violated: Vec<Invariant>,
 }
 
 /// One checked expectation.
@@ -178,7 +179,7 @@ enum NameParts {
     /// A name given whole.
     Text(Arc<str>),
     /// `violated.{invariant}`.
-    Violated(&'static str),
+    Violated(Invariant),
     /// `rollouts.{id}.{field}`.
     Rollout(RolloutId, &'static str),
     /// `rewards.{target}.{reward}`.
@@ -552,7 +553,7 @@ impl Expectations {
         for name in &self.violated {
             let held = run.invariants.iter().any(|r| r.name == *name && r.held);
             checks.push(check(
-                NameParts::Violated(name),
+                NameParts::Violated(*name),
                 CheckValue::Word("violated"),
                 CheckValue::Word(if held { "held" } else { "violated" }),
                 !held,
@@ -872,7 +873,10 @@ mod tests {
         let cases = [
             (NameParts::Fixed("finished_at"), "finished_at"),
             (NameParts::Text("stop".into()), "stop"),
-            (NameParts::Violated("all-terminal"), "violated.all-terminal"),
+            (
+                NameParts::Violated(Invariant::AllTerminal),
+                "violated.all-terminal",
+            ),
             (
                 NameParts::Rollout(r1.clone(), "status"),
                 "rollouts.r1.status",

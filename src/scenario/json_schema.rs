@@ -13,7 +13,7 @@ use super::schema::{
     StopWhenSpec, WorkersSpec,
 };
 use crate::core::queue::RolloutStatus;
-use crate::sim::invariants::INVARIANTS;
+use crate::sim::invariants::Invariant;
 
 /// A duration string: `5ms`, `1.5s`, `2m`, `1h`, `7d` (whole milliseconds).
 pub const DURATION_PATTERN: &str = r"^\s*[0-9]+(\.[0-9]+)?\s*(ns|us|µs|ms|s|m|min|h|d)\s*$";
@@ -190,7 +190,7 @@ impl JsonSchema for InvariantsSpec {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        let names: Vec<&str> = INVARIANTS.to_vec();
+        let names = Invariant::ALL.map(Invariant::name);
         json_schema!({
             "description": "`all` (the default), or a list of built-in invariant names (`[]` for none).",
             "oneOf": [

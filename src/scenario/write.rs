@@ -155,7 +155,7 @@ pub fn to_yaml(scenario: &Scenario, header: &[String]) -> Result<String, String>
         runner.insert("max_attempts".into(), max.into());
     }
     runner.insert("request_timeout".into(), dur(plan.network.request_timeout));
-    if let Some(after) = plan.network.restart_after {
+    if let Some(after) = plan.restart_after {
         runner.insert("restart_after".into(), dur(after));
     }
     doc.insert("runner".into(), Value::Mapping(runner));
@@ -335,16 +335,16 @@ pub fn to_yaml(scenario: &Scenario, header: &[String]) -> Result<String, String>
     if let Some(at) = e.finished_at {
         expect.insert("finished_at".into(), dur(at));
     }
-    if e.invariants.len() != crate::sim::invariants::INVARIANTS.len() {
+    if e.invariants.len() != crate::sim::invariants::Invariant::ALL.len() {
         expect.insert(
             "invariants".into(),
-            Value::Sequence(e.invariants.iter().map(|n| (*n).into()).collect()),
+            Value::Sequence(e.invariants.iter().map(|n| n.name().into()).collect()),
         );
     }
     if !e.violated.is_empty() {
         expect.insert(
             "violated".into(),
-            Value::Sequence(e.violated.iter().map(|n| (*n).into()).collect()),
+            Value::Sequence(e.violated.iter().map(|n| n.name().into()).collect()),
         );
     }
     if !expect.is_empty() {

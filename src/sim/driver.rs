@@ -259,7 +259,7 @@ pub(crate) fn drive<E: Engine>(engine: &mut E, world: &World<E::Clock>, plan: &S
         engine,
         world,
         workers: Workers::new(&plan.workers),
-        supervisor: Supervisor::new(plan.network.restart_after),
+        supervisor: Supervisor::new(plan.restart_after),
     };
     let stop = loop {
         let now = run.engine.now();

@@ -30,15 +30,75 @@ use super::plan::{SimPlan, StopWhen};
 use super::trace::{CallResult, EventKind, EventObserver, TraceEvent};
 use crate::core::queue::QueueSnapshot;
 
-/// The names of the built-in invariants, in the order they are checked.
-pub const INVARIANTS: [&str; 6] = [
-    "all-terminal",
-    "retry-metrics-iff-recovered",
-    "backoff-policy",
-    "attempt-ids",
-    "no-stranded-attempt",
-    "spans-persisted",
-];
+/// One of the built-in invariants. The variants are listed in the order
+/// they are checked, which is the order of every report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Invariant {
+    /// The run ended with every rollout terminal (unless `stop.when` or a
+    /// stop rule says otherwise).
+    AllTerminal,
+    /// An attempt carries the retry metrics exactly when the polls before it
+    /// failed, with their count and backoff.
+    RetryMetricsIffRecovered,
+    /// Every backoff delay lies in the policy's envelope, and every sleep
+    /// lasts its delay.
+    BackoffPolicy,
+    /// A rollout has at most one attempt open, numbered in order.
+    AttemptIds,
+    /// No attempt is left running on a worker that stopped.
+    NoStrandedAttempt,
+    /// Every span the runner emitted reached the queue's store.
+    SpansPersisted,
+}
+
+impl Invariant {
+    /// Every invariant, in the order they are checked.
+    pub const ALL: [Invariant; 6] = [
+        Invariant::AllTerminal,
+        Invariant::RetryMetricsIffRecovered,
+        Invariant::BackoffPolicy,
+        Invariant::AttemptIds,
+        Invariant::NoStrandedAttempt,
+        Invariant::SpansPersisted,
+    ];
+
+    /// Its name in scenario files and reports (`all-terminal`, ...).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Invariant::AllTerminal => "all-terminal",
+            Invariant::RetryMetricsIffRecovered => "retry-metrics-iff-recovered",
+            Invariant::BackoffPolicy => "backoff-policy",
+            Invariant::AttemptIds => "attempt-ids",
+            Invariant::NoStrandedAttempt => "no-stranded-attempt",
+            Invariant::SpansPersisted => "spans-persisted",
+        }
+    }
+
+    /// The invariant called `name`, if there is one.
+    pub fn named(name: &str) -> Option<Invariant> {
+        Invariant::ALL.into_iter().find(|i| i.name() == name)
+    }
+}
+
+impl std::fmt::Display for Invariant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An invariant equals its name, so `report.name == "backoff-policy"` reads
+/// as it always did.
+impl PartialEq<&str> for Invariant {
+    fn eq(&self, name: &&str) -> bool {
+        self.name() == *name
+    }
+}
+
+impl Serialize for Invariant {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
 
 /// Violations kept per invariant; the rest are counted.
 const MAX_LISTED: usize = 20;
@@ -46,8 +106,8 @@ const MAX_LISTED: usize = 20;
 /// The verdict of one invariant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InvariantReport {
-    /// Its name, one of [`INVARIANTS`].
-    pub name: &'static str,
+    /// Which invariant.
+    pub name: Invariant,
     /// True when no violation was found.
     pub held: bool,
     /// The first violations, each a sentence.
@@ -83,7 +143,7 @@ impl Findings {
         self.1 += later.1;
     }
 
-    fn report(self, name: &'static str) -> InvariantReport {
+    fn report(self, name: Invariant) -> InvariantReport {
         InvariantReport {
             name,
             held: self.1 == 0,
@@ -417,13 +477,13 @@ impl Monitor {
         entry.observe_processing(kind);
     }
 
-    /// The verdict of every invariant, in [`INVARIANTS`] order, once the run
+    /// The verdict of every invariant, in [`Invariant::ALL`] order, once the run
     /// is over: the events seen, with the run's final state.
     pub fn finish(self, plan: &SimPlan, run: RunFacts<'_>) -> Vec<InvariantReport> {
         vec![
             all_terminal(plan, run),
             retry_metrics(plan, run, self.expected),
-            self.backoff.report("backoff-policy"),
+            self.backoff.report(Invariant::BackoffPolicy),
             attempt_ids(run, self.attempt_ids),
             no_stranded(run, &self.workers, &self.worker_index),
             spans_persisted(run),
@@ -515,7 +575,7 @@ fn all_terminal(plan: &SimPlan, run: RunFacts<'_>) -> InvariantReport {
         }
         found.add(message);
     }
-    found.report("all-terminal")
+    found.report(Invariant::AllTerminal)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -658,7 +718,7 @@ fn retry_metrics(
             ));
         }
     }
-    found.report("retry-metrics-iff-recovered")
+    found.report(Invariant::RetryMetricsIffRecovered)
 }
 
 fn attempt_ids(run: RunFacts<'_>, from_trace: Findings) -> InvariantReport {
@@ -686,7 +746,7 @@ fn attempt_ids(run: RunFacts<'_>, from_trace: Findings) -> InvariantReport {
         }
     }
     found.append(from_trace);
-    found.report("attempt-ids")
+    found.report(Invariant::AttemptIds)
 }
 
 fn no_stranded(run: RunFacts<'_>, workers: &[WorkerEntry], index: &WorkerIndex) -> InvariantReport {
@@ -717,7 +777,7 @@ fn no_stranded(run: RunFacts<'_>, workers: &[WorkerEntry], index: &WorkerIndex) 
             }
         }
     }
-    found.report("no-stranded-attempt")
+    found.report(Invariant::NoStrandedAttempt)
 }
 
 fn spans_persisted(run: RunFacts<'_>) -> InvariantReport {
@@ -750,7 +810,7 @@ fn spans_persisted(run: RunFacts<'_>) -> InvariantReport {
             }
         }
     }
-    found.report("spans-persisted")
+    found.report(Invariant::SpansPersisted)
 }
 
 #[cfg(test)]

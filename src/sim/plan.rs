@@ -140,20 +140,14 @@ pub struct NetworkFaults {
     pub loss_rate: f64,
 }
 
-/// The turmoil engine's settings, and the workers' supervisor. Other
-/// engines ignore `request_timeout`; `faults` needs the turmoil engine;
-/// `restart_after` applies on every engine (it lives here because it began
-/// as the turmoil hosts' supervisor).
+/// The turmoil engine's settings. Other engines ignore `request_timeout`;
+/// `faults` needs the turmoil engine.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NetworkPlan {
     /// `faults.network`; `None`: no latency, no loss.
     pub faults: Option<NetworkFaults>,
     /// How long a worker's client waits for a reply before the call fails.
     pub request_timeout: Duration,
-    /// Start a worker's runner again this long after it ended with an error
-    /// (a supervisor restarting the worker's process), on every engine;
-    /// `None`: it stays down.
-    pub restart_after: Option<Duration>,
 }
 
 impl Default for NetworkPlan {
@@ -161,7 +155,6 @@ impl Default for NetworkPlan {
         Self {
             faults: None,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
-            restart_after: None,
         }
     }
 }
@@ -323,6 +316,10 @@ pub struct SimPlan {
     pub perturb_scheduling: bool,
     /// The turmoil engine's network: latency, loss, request timeout.
     pub network: NetworkPlan,
+    /// Start a worker's runner again this long after it ended with an error
+    /// (a supervisor restarting the worker's process), on every engine;
+    /// `None`: it stays down.
+    pub restart_after: Option<Duration>,
     /// Keep every trace event in [`RunResult::trace`](super::RunResult)
     /// (the default). Off, the run still checks and hashes every event as
     /// it happens, and counts them, but keeps none: a few bytes an event
@@ -347,6 +344,7 @@ impl Default for SimPlan {
             random_faults: BTreeMap::new(),
             record_verdicts: false,
             network: NetworkPlan::default(),
+            restart_after: None,
             keep_events: true,
         }
     }

@@ -294,7 +294,7 @@ impl<'a> From<&'a crate::scenario::Check> for Check<'a> {
 impl<'a> From<&'a InvariantReport> for Invariant<'a> {
     fn from(i: &'a InvariantReport) -> Self {
         Self {
-            name: i.name,
+            name: i.name.name(),
             held: i.held,
             violations: &i.violations,
             violation_count: i.violation_count,

@@ -19,7 +19,7 @@ use crate::scenario::schema::{
     ExpectSection, InvariantsSpec, OrderedMap, RewardExpect, RolloutExpect,
 };
 use crate::scenario::source::{Path, at};
-use crate::sim::invariants::INVARIANTS;
+use crate::sim::invariants::Invariant;
 
 use super::Validator;
 use super::text::Text;
@@ -162,9 +162,9 @@ impl Validator<'_> {
     }
 
     /// `expect.invariants`: every invariant, or those named.
-    fn invariants(&mut self, spec: Option<&InvariantsSpec>) -> Vec<&'static str> {
+    fn invariants(&mut self, spec: Option<&InvariantsSpec>) -> Vec<Invariant> {
         let Some(InvariantsSpec::Only(names)) = spec else {
-            return INVARIANTS.to_vec();
+            return Invariant::ALL.to_vec();
         };
         let mut selected = Vec::new();
         for (i, name) in names.iter().enumerate() {
@@ -172,21 +172,23 @@ impl Validator<'_> {
                 selected.push(n);
             }
         }
-        INVARIANTS
-            .iter()
-            .copied()
+        Invariant::ALL
+            .into_iter()
             .filter(|n| selected.contains(n))
             .collect()
     }
 
-    /// The invariant `name`, written at `at`: one of [`INVARIANTS`].
-    fn invariant(&mut self, at: Path, name: &str) -> Option<&'static str> {
-        let found = INVARIANTS.iter().copied().find(|n| *n == name);
+    /// The invariant `name`, written at `at`: one of [`Invariant::ALL`].
+    fn invariant(&mut self, at: Path, name: &str) -> Option<Invariant> {
+        let found = Invariant::named(name);
         if found.is_none() {
             self.problem(
                 at,
                 format!("unknown invariant `{name}`"),
-                Some(format!("one of {}", INVARIANTS.join(", "))),
+                Some(format!(
+                    "one of {}",
+                    Invariant::ALL.map(Invariant::name).join(", ")
+                )),
             );
         }
         found

@@ -179,6 +179,8 @@ impl Validator<'_> {
             random_faults,
             record_verdicts: false,
             network,
+            // The supervisor's delay: read as is, on every engine.
+            restart_after: file.runner.restart_after.map(|d| d.0),
             keep_events: true,
         };
         Resolved {

@@ -5,8 +5,8 @@
 //! partitions and held links, bouncing hosts). Its settings are checked
 //! here: latency `max` not below `min`, a loss rate between 0 and 1, and a
 //! `runner.request_timeout` (how long a worker's client waits for a reply)
-//! greater than 0; `runner.restart_after`, the supervisor's delay, serves
-//! every engine. The first network feature the file uses is kept, located,
+//! greater than 0 (`runner.restart_after`, the supervisor's delay, serves
+//! every engine and goes to the plan's top level). The first network feature the file uses is kept, located,
 //! to refuse the file when another engine is asked for, on the command line
 //! or (reported at once) by `engine: virtual` or `engine: tokio` in the file.
 
@@ -23,8 +23,7 @@ use super::timed::{actions_given, is_network_action};
 
 impl Validator<'_> {
     /// The turmoil engine's settings, `faults.network` and the worker
-    /// hosts' `runner.request_timeout`, and the supervisor's
-    /// `runner.restart_after` (every engine).
+    /// hosts' `runner.request_timeout`.
     pub(super) fn network(&mut self, file: &ScenarioFile) -> NetworkPlan {
         let defaults = NetworkPlan::default();
         let request_timeout = file
@@ -42,7 +41,6 @@ impl Validator<'_> {
         NetworkPlan {
             faults,
             request_timeout,
-            restart_after: file.runner.restart_after.map(|d| d.0),
         }
     }
 
