@@ -62,7 +62,11 @@
 pub mod cli;
 /// Layer 1, the runner core: the `rollout-core` crate.
 pub use rollout_core as core;
-pub mod explore;
-pub mod report;
-pub mod scenario;
-pub mod sim;
+/// Layer 4, exploration over seeds: the `rollout-explore` crate.
+pub use rollout_explore as explore;
+/// Layer 5, what people and CI read: the `rollout-report` crate.
+pub use rollout_report as report;
+/// Layer 3, scenario files: the `rollout-scenario` crate.
+pub use rollout_scenario as scenario;
+/// Layer 2, the simulator: the `rollout-simulator` crate.
+pub use rollout_simulator as sim;

@@ -13,7 +13,7 @@
 //! [`requested`] is true, the command writes its partial outputs and
 //! returns `Exit::Cancelled`, and a second signal abandons at once as now.
 //!
-//! [`output::abandon`]: crate::report::output::abandon
+//! [`output::abandon`]: rollout_report::output::abandon
 
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,7 +22,7 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use super::Exit;
-use crate::report::output;
+use rollout_report::output;
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
 

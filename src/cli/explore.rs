@@ -2,7 +2,7 @@
 //!
 //! Both check their outputs (`--report`, and `--out` for `--shrink`) against
 //! their inputs before anything runs, and write them and stdout through
-//! [`crate::report::output`].
+//! [`rollout_report::output`].
 
 use std::io::{IsTerminal, Write};
 use std::num::NonZeroUsize;
@@ -11,11 +11,11 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::{EngineArg, Exit, Format, ReassignmentArg, program_name, stdout_color};
-use crate::explore::{self, SeedRange, Shard, SweepOptions, SweepReport};
-use crate::report::human::Style;
-use crate::report::output::{Output, Outputs, Stdout};
-use crate::report::sweep;
-use crate::scenario::load_file;
+use rollout_explore::{self as explore, SeedRange, Shard, SweepOptions, SweepReport};
+use rollout_report::human::Style;
+use rollout_report::output::{Output, Outputs, Stdout};
+use rollout_report::sweep;
+use rollout_scenario::load_file;
 
 /// Arguments of `explore`.
 #[derive(Debug, Clone, Args)]
@@ -35,7 +35,7 @@ pub struct ExploreArgs {
     #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
     pub engine: EngineArg,
     /// The turmoil engine's budget of host-steps, per seed (README, "Limits").
-    #[arg(long, value_name = "HOST_STEPS", default_value_t = crate::sim::plan::DEFAULT_TURMOIL_BUDGET)]
+    #[arg(long, value_name = "HOST_STEPS", default_value_t = rollout_simulator::plan::DEFAULT_TURMOIL_BUDGET)]
     pub turmoil_budget: u64,
     /// Output format on stdout (json is what `merge` reads).
     #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -111,7 +111,7 @@ fn print_report(report: &SweepReport, format: Format, html: Option<Output>) -> E
     }
 }
 
-fn engine(arg: EngineArg) -> Option<crate::sim::EngineKind> {
+fn engine(arg: EngineArg) -> Option<rollout_simulator::EngineKind> {
     super::scenario::engine_override(arg)
 }
 
@@ -219,9 +219,9 @@ pub fn run(args: &ExploreArgs) -> Exit {
 }
 
 fn shrink_seed(
-    scenario: &crate::scenario::Scenario,
+    scenario: &rollout_scenario::Scenario,
     seed: u64,
-    engine: Option<crate::sim::EngineKind>,
+    engine: Option<rollout_simulator::EngineKind>,
     out: &std::path::Path,
     outputs: &mut Outputs,
 ) -> Result<String, String> {
@@ -248,10 +248,10 @@ fn shrink_seed(
         "Shrunk reproducer of {} seed {seed}: fails {}",
         scenario.name, shrunk.signature
     ));
-    let yaml = crate::scenario::write::to_yaml(&s, &header)?;
+    let yaml = rollout_scenario::write::to_yaml(&s, &header)?;
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let path = out.join(format!("{}-seed-{seed}.yaml", scenario.name));
-    crate::report::output::write_file(outputs, "--out", &path, yaml.as_bytes())
+    rollout_report::output::write_file(outputs, "--out", &path, yaml.as_bytes())
         .map_err(|e| e.to_string())?;
     Ok(format!(
         "shrunk seed {seed} to {} rollout(s), {} worker(s) in {} runs: {} (fails {})",

@@ -5,7 +5,7 @@
 //! file or an output that could not be written (stdout included), 3
 //! non-determinism found, 130 cancelled (SIGINT, SIGTERM: [`cancel`]).
 //!
-//! Every file and stdout is written through [`crate::report::output`]; a
+//! Every file and stdout is written through [`rollout_report::output`]; a
 //! message on stderr is best effort ([`error`]), as there is nowhere left
 //! to report that stderr itself failed.
 

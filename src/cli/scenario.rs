@@ -1,7 +1,7 @@
 //! `rollout-sim scenario PATH...`: run scenario files and judge them.
 //!
 //! The paths are gathered first and every output is checked and opened
-//! ([`crate::report::output`]) before anything runs. Then `--jobs` threads
+//! ([`rollout_report::output`]) before anything runs. Then `--jobs` threads
 //! each load a file when they pick it up, run it, drop its plan and reduce
 //! the result to what the outputs asked for need: the human lines, the
 //! JUnit case, the report (for `--format json`), the run itself only when
@@ -25,17 +25,17 @@ use clap::Args;
 use quick_junit::TestCase;
 
 use super::{EngineArg, Exit, Format, program_name, stdout_color};
-use crate::report::human::{self, Style};
-use crate::report::output::{Output, OutputError, Outputs, Stdout};
-use crate::report::spans::{SpansDb, SpansMode};
-use crate::report::timeline::Timeline;
-use crate::report::{
+use rollout_report::human::{self, Style};
+use rollout_report::output::{Output, OutputError, Outputs, Stdout};
+use rollout_report::spans::{SpansDb, SpansMode};
+use rollout_report::timeline::Timeline;
+use rollout_report::{
     DeterminismReport, InvalidFile, REPORT_SCHEMA, ScenarioReport, SuiteReport, Summary,
     TOOL_VERSION, events, json, junit, spans,
 };
-use crate::scenario::files::collect_files;
-use crate::scenario::{LoadError, Problem, RunOptions, Scenario, load_file, run_scenario};
-use crate::sim::{EngineKind, RunResult};
+use rollout_scenario::files::collect_files;
+use rollout_scenario::{LoadError, Problem, RunOptions, Scenario, load_file, run_scenario};
+use rollout_simulator::{EngineKind, RunResult};
 
 /// Arguments of `scenario`.
 #[derive(Debug, Clone, Args)]
@@ -50,7 +50,7 @@ pub struct ScenarioArgs {
     #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
     pub engine: EngineArg,
     /// The turmoil engine's budget of host-steps (README, "Limits").
-    #[arg(long, value_name = "HOST_STEPS", default_value_t = crate::sim::plan::DEFAULT_TURMOIL_BUDGET)]
+    #[arg(long, value_name = "HOST_STEPS", default_value_t = rollout_simulator::plan::DEFAULT_TURMOIL_BUDGET)]
     pub turmoil_budget: u64,
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]

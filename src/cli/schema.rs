@@ -1,6 +1,6 @@
 //! `rollout-sim schema`: the JSON Schema of the scenario format, for editors.
 //!
-//! Derived from the serde types of [`crate::scenario::schema`] with
+//! Derived from the serde types of [`rollout_scenario::schema`] with
 //! schemars, so it cannot drift from what the loader accepts. It checks
 //! structure and types (unknown keys, wrong types, malformed durations, known
 //! statuses and invariant names); the semantic checks (unique ids, known
@@ -9,8 +9,8 @@
 use clap::Args;
 
 use super::Exit;
-use crate::report::output::Stdout;
-use crate::scenario::schema::ScenarioFile;
+use rollout_report::output::Stdout;
+use rollout_scenario::schema::ScenarioFile;
 
 /// Where the schema is published, for `$id` and editor settings.
 pub const SCHEMA_ID: &str = "https://rollout-sim.dev/schema/scenario.json";
