@@ -17,6 +17,11 @@ pub mod machine;
 pub mod output;
 pub mod rewards;
 pub mod spans;
+#[cfg(feature = "sqlite")]
+mod spans_db;
+#[cfg(not(feature = "sqlite"))]
+#[path = "spans_db_absent.rs"]
+mod spans_db;
 pub mod sweep;
 pub mod timeline;
 

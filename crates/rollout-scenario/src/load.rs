@@ -81,7 +81,20 @@ impl Scenario {
 
     /// Whether the scenario can run on `engine`: a located error (re-reading
     /// the file for its text) when it uses what only the turmoil engine runs.
+    /// So is an engine this build does not have (`--engine turmoil` without
+    /// the `turmoil` feature).
     pub fn check_engine(&self, engine: EngineKind) -> Result<(), LoadError> {
+        if !engine.is_built() {
+            let problem = Problem {
+                message: format!("this build has no {engine} engine"),
+                span: None,
+                help: Some(
+                    "build rollout-scenario with its `turmoil` feature (on by default)".into(),
+                ),
+                path: None,
+            };
+            return Err(LoadError::new(&self.path, String::new(), vec![problem]));
+        }
         match &self.turmoil_only {
             Some(problem) if engine != EngineKind::Turmoil => {
                 let source = read_input(FsPath::new(&self.path), MAX_FILE_BYTES)

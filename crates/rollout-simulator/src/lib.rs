@@ -9,6 +9,7 @@ mod driver;
 pub mod executor;
 pub mod faults;
 pub mod invariants;
+#[cfg(feature = "turmoil")]
 pub mod network;
 pub mod outcome;
 pub mod plan;
@@ -17,6 +18,7 @@ pub mod script;
 pub mod timer_order;
 mod tokio_engine;
 pub mod trace;
+#[cfg(feature = "turmoil")]
 pub mod turmoil_engine;
 mod virtual_engine;
 pub mod world;

@@ -29,6 +29,7 @@ use super::outcome::{StopReason, WorkerState};
 use super::plan::SimPlan;
 use super::tokio_engine::TokioEngine;
 use super::trace::{Trace, TraceHash, TraceRecorder};
+#[cfg(feature = "turmoil")]
 use super::turmoil_engine::TurmoilEngine;
 use super::virtual_engine::VirtualEngine;
 use super::world::World;
@@ -54,6 +55,15 @@ impl EngineKind {
             Self::Virtual => "virtual",
             Self::Tokio => "tokio",
             Self::Turmoil => "turmoil",
+        }
+    }
+
+    /// True when this build can run the engine: turmoil needs the
+    /// simulator's `turmoil` feature (on by default).
+    pub const fn is_built(self) -> bool {
+        match self {
+            Self::Virtual | Self::Tokio => true,
+            Self::Turmoil => cfg!(feature = "turmoil"),
         }
     }
 }
@@ -109,7 +119,9 @@ impl RunResult {
 ///
 /// If the plan uses a network feature ([`SimPlan::network_feature`]) and
 /// `engine` is not [`EngineKind::Turmoil`]; the scenario loader refuses
-/// such a combination with a located error first.
+/// such a combination with a located error first. If `engine` is
+/// [`EngineKind::Turmoil`] and this build has no turmoil engine
+/// ([`EngineKind::is_built`]).
 pub fn run(plan: &SimPlan, engine: EngineKind) -> RunResult {
     if let Some(feature) = plan.network_feature() {
         assert!(
@@ -121,7 +133,14 @@ pub fn run(plan: &SimPlan, engine: EngineKind) -> RunResult {
     match engine {
         EngineKind::Virtual => run_virtual(plan, started),
         EngineKind::Tokio => run_tokio(plan, true, started),
+        #[cfg(feature = "turmoil")]
         EngineKind::Turmoil => run_turmoil(plan, started),
+        #[cfg(not(feature = "turmoil"))]
+        EngineKind::Turmoil => {
+            panic!(
+                "this build of rollout-simulator has no turmoil engine (its `turmoil` feature is off)"
+            )
+        }
     }
 }
 
@@ -160,6 +179,7 @@ fn run_tokio(plan: &SimPlan, paused: bool, started: Instant) -> RunResult {
     conclude(world, EngineKind::Tokio, ending, plan, started)
 }
 
+#[cfg(feature = "turmoil")]
 fn run_turmoil(plan: &SimPlan, started: Instant) -> RunResult {
     let clock = super::network::TurmoilClock::new();
     let world = Rc::new(World::new(plan, clock.clone(), recorder(plan)));

@@ -113,8 +113,11 @@ CREATE INDEX spans_by_reward ON spans (reward_name);"
 /// so integral values read back as integers (`35`, not `35.0`).
 pub const SQLITE_SCHEMA: &str = concat!(spans_table!(), spans_indexes!());
 /// [`SQLITE_SCHEMA`]'s table alone.
+// Read only by the database writer and the tests.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 pub(crate) const SQLITE_TABLE: &str = spans_table!();
 /// [`SQLITE_SCHEMA`]'s indexes alone.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 pub(crate) const SQLITE_INDEXES: &str = spans_indexes!();
 
 /// The columns of [`SQLITE_SCHEMA`], in order: [`Row`]'s fields.
@@ -172,6 +175,7 @@ pub struct Row<'a> {
 
 impl Row<'_> {
     /// The values to bind, in the order of [`COLUMNS`].
+    #[cfg(feature = "sqlite")]
     pub(crate) fn params(&self) -> [&dyn rusqlite::ToSql; 14] {
         [
             &self.file,

@@ -37,6 +37,13 @@ impl Validator<'_> {
                 None,
             );
         }
+        if !cfg!(feature = "turmoil") && file.engine == EngineChoice::Turmoil {
+            self.problem(
+                at!["engine"],
+                "this build has no turmoil engine",
+                Some("build rollout-scenario with its `turmoil` feature (on by default)".into()),
+            );
+        }
         let faults = file.faults.network.as_ref().map(|n| self.network_faults(n));
         NetworkPlan {
             faults,
@@ -95,7 +102,19 @@ impl Validator<'_> {
             EngineChoice::Tokio => Some("tokio"),
             _ => None,
         };
-        if let Some(name) = asked {
+        if !cfg!(feature = "turmoil") && file.engine != EngineChoice::Turmoil {
+            // (`engine: turmoil` itself is refused once, at `engine`.) An embedder's build without the engine: refused here, never
+            // handed to a simulator that cannot run it.
+            self.problems.push(Problem {
+                message: format!(
+                    "{what}: only the turmoil engine runs this, and this build has none"
+                ),
+                help: Some(
+                    "build rollout-scenario with its `turmoil` feature (on by default)".into(),
+                ),
+                ..problem.clone()
+            });
+        } else if let Some(name) = asked {
             // Kept even past `MAX_PROBLEMS`: pushed, not counted.
             self.problems.push(Problem {
                 message: format!(

@@ -7,18 +7,20 @@
 //! poll dequeues r1. Its attempt carries failures = 2 and backoff = 25 + 50 =
 //! 75 ms = initial + 2 * initial. Latency is not backoff: it is not counted.
 //!
-//! Run it with `cargo run --example delayed_queue` (`tests/example.rs` does).
+//! It needs only the core and simulator crates. Run it with
+//! `cargo run -p rollout-simulator --example delayed_queue` (the workspace's
+//! `tests/example.rs` runs it too).
 
 use std::cell::Cell;
 use std::future::pending;
 use std::rc::Rc;
 use std::time::Duration;
 
-use rollout_sim::core::clock::Clock;
-use rollout_sim::core::queue::*;
-use rollout_sim::core::runner::{Execution, ExecutionError, RolloutExecutor, Runner, RunnerConfig};
-use rollout_sim::core::telemetry::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC, Reward, Span};
-use rollout_sim::sim::executor::{VirtualClock, VirtualExecutor};
+use rollout_core::clock::Clock;
+use rollout_core::queue::*;
+use rollout_core::runner::{Execution, ExecutionError, RolloutExecutor, Runner, RunnerConfig};
+use rollout_core::telemetry::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC, Reward, Span};
+use rollout_simulator::executor::{VirtualClock, VirtualExecutor};
 
 const LATENCY: Duration = Duration::from_millis(2);
 
