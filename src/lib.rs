@@ -59,7 +59,7 @@
 
 #![warn(missing_docs)]
 
-pub mod cli;
+
 /// Layer 1, the runner core: the `rollout-core` crate.
 pub use rollout_core as core;
 /// Layer 4, exploration over seeds: the `rollout-explore` crate.

@@ -1,7 +1,13 @@
-//! JSON Schema for the scenario types whose `Deserialize` is written by
-//! hand: each impl describes exactly the forms that `Deserialize` accepts.
-//! The derived types are in [`super::schema`]; `rollout-sim schema` prints
-//! the whole schema.
+//! The JSON Schema of the scenario format ([`json_schema`], which
+//! `rollout-sim schema` prints), for editors.
+//!
+//! Derived from the serde types of [`super::schema`] with schemars, so it
+//! cannot drift from what the loader accepts; the impls here describe the
+//! types whose `Deserialize` is written by hand, each exactly the forms it
+//! accepts. It checks structure and types (unknown keys, wrong types,
+//! malformed durations, known statuses and invariant names); the semantic
+//! checks (unique ids, known references, limits) stay with the loader and
+//! its located errors.
 
 use std::borrow::Cow;
 
@@ -9,11 +15,29 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
 use super::duration::Dur;
 use super::schema::{
-    FailSpec, InvariantsSpec, OrderedMap, RewardExpect, RolloutExpect, ScriptSpec, StepSpec,
-    StopWhenSpec, WorkersSpec,
+    FailSpec, InvariantsSpec, OrderedMap, RewardExpect, RolloutExpect, ScenarioFile, ScriptSpec,
+    StepSpec, StopWhenSpec, WorkersSpec,
 };
 use rollout_core::queue::RolloutStatus;
 use rollout_simulator::invariants::Invariant;
+
+/// Where the schema is published, for `$id` and editor settings.
+pub const SCHEMA_ID: &str = "https://rollout-sim.dev/schema/scenario.json";
+
+/// The JSON Schema (draft 2020-12) of a scenario file.
+pub fn json_schema() -> serde_json::Value {
+    let mut schema = schemars::schema_for!(ScenarioFile).to_value();
+    if let Some(object) = schema.as_object_mut() {
+        object.insert("$id".into(), SCHEMA_ID.into());
+        object.insert("title".into(), "rollout-sim scenario".into());
+        object.insert(
+            "description".into(),
+            "A rollout-sim scenario file: the runner's config, workers, rollouts, faults, a stop rule and expectations (DESIGN §2)."
+                .into(),
+        );
+    }
+    schema
+}
 
 /// A duration string: `5ms`, `1.5s`, `2m`, `1h`, `7d` (whole milliseconds).
 pub const DURATION_PATTERN: &str = r"^\s*[0-9]+(\.[0-9]+)?\s*(ns|us|µs|ms|s|m|min|h|d)\s*$";

@@ -23,6 +23,7 @@ pub mod write;
 
 pub use diagnostics::{LoadError, Problem};
 pub use expect::{Check, CheckName, CheckValue, Expectations};
+pub use json_schema::{SCHEMA_ID, json_schema};
 pub use load::{Scenario, load_file, load_str};
 pub use outcome::{RunOptions, ScenarioOutcome, run_scenario};
 
