@@ -25,7 +25,7 @@ mod common;
 use std::fmt::Debug;
 use std::path::Path;
 
-use rollout_sim::core::queue::{AttemptStatus, RolloutStatus};
+use rollout_sim::core::{AttemptStatus, RolloutStatus};
 use rollout_sim::scenario::{RunOptions, ScenarioOutcome, load_file, run_scenario};
 use rollout_sim::sim::EngineKind;
 

@@ -904,7 +904,7 @@ const EVIL: &str = "evil\0name\x1b[31m\x07\x7f\u{9b}2J";
 
 #[test]
 fn control_characters_are_escaped_in_svg_junit_and_the_terminal() {
-    use rollout_sim::core::queue::{RolloutId, WorkerId};
+    use rollout_sim::core::{RolloutId, WorkerId};
     use rollout_sim::report::{ScenarioReport, human, junit, timeline};
     use rollout_sim::scenario::{RunOptions, load_str, run_scenario};
 

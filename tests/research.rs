@@ -106,7 +106,7 @@ fn the_overlay_is_seeded_tagged_and_loses_to_the_script() {
         .iter()
         .filter_map(|e| match &e.kind {
             EventKind::Call {
-                op: rollout_sim::core::queue::QueueOp::Dequeue,
+                op: rollout_sim::core::QueueOp::Dequeue,
                 result,
                 ..
             } => Some(result),
@@ -150,7 +150,7 @@ fn adding_a_fault_source_does_not_shift_another() {
         plan.seed = 11;
         plan.record_verdicts = true;
         let run = rollout_sim::sim::run(&plan, EngineKind::Virtual);
-        run.verdicts.shared[&rollout_sim::core::queue::QueueOp::Dequeue].clone()
+        run.verdicts.shared[&rollout_sim::core::QueueOp::Dequeue].clone()
     };
     let (a, b) = (draws(&with), draws(&without));
     // The dequeue stream gives the same verdict to the n-th call either way.
@@ -265,7 +265,7 @@ fn a_frozen_scenario_reproduces_its_seed() {
 #[test]
 fn the_shrunk_reproducer_fails_the_same_way() {
     let mut s = scenario("scenarios/research/stranded-attempts.yaml");
-    s.plan.reassignment = rollout_sim::core::queue::ReassignmentPolicy::WorkerActiveIds;
+    s.plan.reassignment = rollout_sim::core::ReassignmentPolicy::WorkerActiveIds;
     let report = sweep(&s, "0..40", Shard::WHOLE);
     let first = report
         .summary
@@ -292,7 +292,7 @@ fn the_shrunk_reproducer_fails_the_same_way() {
     );
     // With our reassignment the same reproducer passes: the defect is the reference's.
     let mut fixed = reloaded.clone();
-    fixed.plan.reassignment = rollout_sim::core::queue::ReassignmentPolicy::ScanAllAttempts;
+    fixed.plan.reassignment = rollout_sim::core::ReassignmentPolicy::ScanAllAttempts;
     assert!(
         !run_scenario(&fixed, RunOptions::default())
             .violated()

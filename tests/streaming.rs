@@ -12,7 +12,7 @@
 
 mod common;
 
-use rollout_sim::core::queue::ReassignmentPolicy;
+use rollout_sim::core::ReassignmentPolicy;
 use rollout_sim::scenario::{RunOptions, Scenario, ScenarioOutcome, load_file, run_scenario};
 use rollout_sim::sim::{EngineKind, invariants};
 

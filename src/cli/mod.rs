@@ -93,10 +93,10 @@ pub enum ReassignmentArg {
 
 impl ReassignmentArg {
     /// The queue policy it selects.
-    pub fn policy(self) -> rollout_core::queue::ReassignmentPolicy {
+    pub fn policy(self) -> rollout_core::ReassignmentPolicy {
         match self {
-            Self::Scan => rollout_core::queue::ReassignmentPolicy::ScanAllAttempts,
-            Self::Reference => rollout_core::queue::ReassignmentPolicy::WorkerActiveIds,
+            Self::Scan => rollout_core::ReassignmentPolicy::ScanAllAttempts,
+            Self::Reference => rollout_core::ReassignmentPolicy::WorkerActiveIds,
         }
     }
 

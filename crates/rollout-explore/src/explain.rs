@@ -11,9 +11,9 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use rollout_core::clock::MISSED_TICK_TOLERANCE;
-use rollout_core::queue::QueueOp;
-use rollout_core::runner::backoff::Jitter;
+use rollout_core::Jitter;
+use rollout_core::MISSED_TICK_TOLERANCE;
+use rollout_core::QueueOp;
 use rollout_scenario::Scenario;
 use rollout_scenario::duration::format_duration;
 use rollout_simulator::faults::{OpScript, ScriptCursor, Verdict};
@@ -55,7 +55,7 @@ pub fn explain(scenario: &Scenario) -> Explanation {
         .workers
         .first()
         .cloned()
-        .unwrap_or_else(|| rollout_core::queue::WorkerId::new("worker-1"));
+        .unwrap_or_else(|| rollout_core::WorkerId::new("worker-1"));
     let steps = match plan.fault_scripts.get(&QueueOp::Dequeue) {
         Some(OpScript::Shared(steps)) => steps.clone(),
         Some(OpScript::PerWorker(per)) => per.get(&worker).cloned().unwrap_or_default(),

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use rollout_core::queue::WorkerId;
+use rollout_core::WorkerId;
 use rollout_scenario::Scenario;
 use rollout_simulator::EngineKind;
 use rollout_simulator::faults::{FaultStep, OpScript, Verdict};

@@ -23,7 +23,7 @@ use std::str::FromStr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use rollout_core::telemetry::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC};
+use rollout_core::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC};
 use rollout_scenario::TOOL_VERSION;
 use rollout_scenario::outcome::repro_command;
 use rollout_scenario::{RunOptions, Scenario, ScenarioOutcome, run_scenario};

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde_json::Value;
 
-use rollout_core::telemetry::{SpanStore, json_number};
+use rollout_core::{SpanStore, json_number};
 
 /// A run of one attempt's rewards: its id, the first reward, how many.
 type Run = (Box<str>, u32, u32);
@@ -139,12 +139,12 @@ impl Serialize for RewardLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rollout_core::queue::{AttemptId, RolloutId};
-    use rollout_core::telemetry::{Reward, Tracer};
+    use rollout_core::{AttemptId, RolloutId};
+    use rollout_core::{Reward, Tracer};
 
     #[test]
     fn the_log_writes_what_a_map_of_lists_would() {
-        let clock = rollout_core::clock::TokioClock::with_epoch(tokio::time::Instant::now());
+        let clock = rollout_core::TokioClock::with_epoch(tokio::time::Instant::now());
         let mut store = SpanStore::new();
         // Attempts out of id order, one of them flushed twice, and an
         // attempt number whose text sorts before a smaller one.

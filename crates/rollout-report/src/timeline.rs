@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::ScenarioReport;
-use rollout_core::queue::{QueueOp, WorkerId};
+use rollout_core::{QueueOp, WorkerId};
 use rollout_scenario::duration::format_duration;
 use rollout_simulator::RunResult;
 use rollout_simulator::trace::{CallResult, EventKind, LinkChange};

@@ -22,8 +22,8 @@ use std::time::Duration;
 use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 
-use rollout_core::queue::{AttemptId, QueueSnapshot, RolloutId, RolloutRecord, RolloutStatus};
-use rollout_core::telemetry::{AttemptSpans, json_number};
+use rollout_core::{AttemptId, QueueSnapshot, RolloutId, RolloutRecord, RolloutStatus};
+use rollout_core::{AttemptSpans, json_number};
 use rollout_simulator::RunResult;
 use rollout_simulator::invariants::Invariant;
 use rollout_simulator::invariants::InvariantReport;

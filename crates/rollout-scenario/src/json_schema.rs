@@ -18,7 +18,7 @@ use super::schema::{
     FailSpec, InvariantsSpec, OrderedMap, RewardExpect, RolloutExpect, ScenarioFile, ScriptSpec,
     StepSpec, StopWhenSpec, WorkersSpec,
 };
-use rollout_core::queue::RolloutStatus;
+use rollout_core::RolloutStatus;
 use rollout_simulator::invariants::Invariant;
 
 /// Where the schema is published, for `$id` and editor settings.

@@ -20,7 +20,7 @@ pub struct RunOptions {
     #[doc(hidden)]
     pub perturb_scheduling: bool,
     /// Replaces the scenario's `queue.reassignment`.
-    pub reassignment: Option<rollout_core::queue::ReassignmentPolicy>,
+    pub reassignment: Option<rollout_core::ReassignmentPolicy>,
     /// Replaces [`SimPlan::keep_events`](rollout_simulator::SimPlan): `Some(false)`
     /// runs without keeping the trace (it is still checked and hashed).
     pub keep_events: Option<bool>,

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use serde_yaml::{Mapping, Value};
 
-use rollout_core::queue::QueueOp;
-use rollout_core::runner::backoff::Jitter;
-use rollout_core::telemetry::json_number;
+use rollout_core::Jitter;
+use rollout_core::QueueOp;
+use rollout_core::json_number;
 use rollout_simulator::faults::{FaultStep, OpScript};
 use rollout_simulator::plan::{RunStep, StepResult, StopWhen, TimedAction};
 
@@ -273,7 +273,7 @@ pub fn to_yaml(scenario: &Scenario, header: &[String]) -> Result<String, String>
         doc.insert("faults".into(), Value::Mapping(faults));
     }
 
-    if plan.reassignment == rollout_core::queue::ReassignmentPolicy::WorkerActiveIds {
+    if plan.reassignment == rollout_core::ReassignmentPolicy::WorkerActiveIds {
         doc.insert("queue".into(), map([("reassignment", "reference".into())]));
     }
 

@@ -16,10 +16,10 @@ use std::future::pending;
 use std::rc::Rc;
 use std::time::Duration;
 
-use rollout_core::clock::Clock;
-use rollout_core::queue::*;
-use rollout_core::runner::{Execution, ExecutionError, RolloutExecutor, Runner, RunnerConfig};
-use rollout_core::telemetry::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC, Reward, Span};
+use rollout_core::Clock;
+use rollout_core::*;
+use rollout_core::{Execution, ExecutionError, RolloutExecutor, Runner, RunnerConfig};
+use rollout_core::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC, Reward, Span};
 use rollout_simulator::executor::{VirtualClock, VirtualExecutor};
 
 const LATENCY: Duration = Duration::from_millis(2);

@@ -26,8 +26,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::time::Duration;
 
-use rollout_core::clock::Clock;
-use rollout_core::queue::WorkerId;
+use rollout_core::Clock;
+use rollout_core::WorkerId;
 
 use super::outcome::{StopReason, WorkerState};
 use super::plan::{NetHost, SimPlan, StopWhen, TimedAction};

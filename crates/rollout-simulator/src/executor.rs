@@ -40,7 +40,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use rollout_core::clock::Clock;
+use rollout_core::Clock;
 
 /// What to wake when a timer fires.
 enum Wakeup {

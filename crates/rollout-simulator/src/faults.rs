@@ -26,11 +26,11 @@ use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
-use rollout_core::clock::Clock;
-use rollout_core::queue::{
+use rollout_core::Clock;
+use rollout_core::Span;
+use rollout_core::{
     AttemptId, AttemptOutcome, Completion, Dequeued, Queue, QueueError, QueueOp, WorkerId,
 };
-use rollout_core::telemetry::Span;
 
 pub use super::script::{
     DEFAULT_FAULT_MESSAGE, FaultStep, OpScript, RANDOM_FAULT_MESSAGE, RandomRates, ScriptCursor,

@@ -21,14 +21,14 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use rollout_core::queue::{AttemptId, AttemptStatus, QueueOp, RolloutId, WorkerId};
-use rollout_core::runner::BackoffPolicy;
-use rollout_core::telemetry::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC, rewards_named};
+use rollout_core::BackoffPolicy;
+use rollout_core::{AttemptId, AttemptStatus, QueueOp, RolloutId, WorkerId};
+use rollout_core::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC, rewards_named};
 
 use super::outcome::{StopReason, WorkerState};
 use super::plan::{SimPlan, StopWhen};
 use super::trace::{CallResult, EventKind, EventObserver, TraceEvent};
-use rollout_core::queue::QueueSnapshot;
+use rollout_core::QueueSnapshot;
 
 /// One of the built-in invariants. The variants are listed in the order
 /// they are checked, which is the order of every report.

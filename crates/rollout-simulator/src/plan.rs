@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use rollout_core::queue::{QueueOp, ReassignmentPolicy, RolloutId, WorkerId};
-use rollout_core::runner::RunnerConfig;
-use rollout_core::telemetry::Reward;
+use rollout_core::Reward;
+use rollout_core::RunnerConfig;
+use rollout_core::{QueueOp, ReassignmentPolicy, RolloutId, WorkerId};
 
 use super::script::{OpScript, RandomRates};
 

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use rollout_core::clock::Clock;
-use rollout_core::queue::{QueueSnapshot, WorkerId};
+use rollout_core::Clock;
+use rollout_core::{QueueSnapshot, WorkerId};
 
 use super::driver::{Ending, drive};
 use super::invariants::{self, InvariantReport, Monitor, RunFacts};
@@ -246,9 +246,9 @@ mod tests {
     use super::*;
     use crate::faults::{FaultStep, OpScript};
     use crate::plan::{RolloutPlan, RunStep, StepResult};
-    use rollout_core::queue::{QueueOp, RolloutId, RolloutStatus};
-    use rollout_core::runner::BackoffPolicy;
-    use rollout_core::telemetry::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC, Reward};
+    use rollout_core::BackoffPolicy;
+    use rollout_core::{QueueOp, RolloutId, RolloutStatus};
+    use rollout_core::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC, Reward};
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
@@ -264,7 +264,7 @@ mod tests {
         plan.runner.backoff = BackoffPolicy {
             initial: ms(5),
             max: ms(20),
-            jitter: rollout_core::runner::backoff::Jitter::None,
+            jitter: rollout_core::Jitter::None,
         };
         plan.rollouts.push(RolloutPlan {
             id: RolloutId::new("r1"),

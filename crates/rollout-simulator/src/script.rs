@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use rollout_core::queue::{QueueOp, WorkerId};
+use rollout_core::{QueueOp, WorkerId};
 
 /// The message of an injected failure when the script gives none.
 pub const DEFAULT_FAULT_MESSAGE: &str = "injected fault";

@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use rollout_core::clock::{Clock, TokioClock};
-use rollout_core::queue::WorkerId;
+use rollout_core::WorkerId;
+use rollout_core::{Clock, TokioClock};
 
 use super::driver::Engine;
 use super::plan::{SimPlan, StopWhen};

@@ -29,7 +29,7 @@ use std::time::Duration;
 use serde::Serialize;
 use xxhash_rust::xxh3::Xxh3;
 
-use rollout_core::queue::{AttemptId, AttemptStatus, QueueOp, RolloutId, WorkerId};
+use rollout_core::{AttemptId, AttemptStatus, QueueOp, RolloutId, WorkerId};
 
 /// Where an injected fault came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -35,8 +35,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
-use rollout_core::clock::Clock;
-use rollout_core::queue::WorkerId;
+use rollout_core::Clock;
+use rollout_core::WorkerId;
 
 use super::driver::Engine;
 use super::network::drops::DropWatch;
@@ -387,8 +387,8 @@ mod tests {
     use crate::faults::{FaultStep, OpScript};
     use crate::plan::{NetworkFaults, RolloutPlan, RunStep, TimedFault};
     use crate::{EngineKind, run};
-    use rollout_core::queue::{QueueOp, RolloutId, RolloutStatus};
-    use rollout_core::telemetry::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC};
+    use rollout_core::{QueueOp, RolloutId, RolloutStatus};
+    use rollout_core::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC};
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use rollout_core::queue::WorkerId;
+use rollout_core::WorkerId;
 
 use super::driver::Engine;
 use super::executor::{TaskId, VirtualClock, VirtualExecutor};
@@ -48,7 +48,7 @@ impl Engine for VirtualEngine {
     type Clock = VirtualClock;
 
     fn now(&self) -> Duration {
-        rollout_core::clock::Clock::now(&self.exec.clock())
+        rollout_core::Clock::now(&self.exec.clock())
     }
 
     fn start(&mut self, world: &World<VirtualClock>, worker: &WorkerId) {

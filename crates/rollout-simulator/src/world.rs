@@ -12,9 +12,9 @@ use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
-use rollout_core::clock::Clock;
-use rollout_core::queue::{AttemptId, MemoryQueue, Rollout, RolloutId, WorkerId};
-use rollout_core::runner::{
+use rollout_core::Clock;
+use rollout_core::{AttemptId, MemoryQueue, Rollout, RolloutId, WorkerId};
+use rollout_core::{
     Execution, ExecutionError, RolloutExecutor, Runner, RunnerEvent, RunnerObserver,
 };
 
@@ -144,7 +144,7 @@ impl<C: Clock> RunnerObserver for TraceObserver<C> {
             } => EventKind::AttemptFinished {
                 attempt: attempt.clone(),
                 status: outcome.status(),
-                recorded: completion == rollout_core::queue::Completion::Recorded,
+                recorded: completion == rollout_core::Completion::Recorded,
             },
             RunnerEvent::PollFailed {
                 recovery, delay, ..
@@ -187,7 +187,7 @@ pub struct WorldConfig {
     /// The scenario seed.
     pub seed: u64,
     /// The runner configuration every worker starts from.
-    pub runner: rollout_core::runner::RunnerConfig,
+    pub runner: rollout_core::RunnerConfig,
     /// The queue's attempt limit.
     pub max_attempts: Option<u32>,
     /// Whether the fault layer keeps its verdicts (for `freeze`).
@@ -319,7 +319,7 @@ impl<C: Clock + 'static> World<C> {
     /// [`worker_task`](Self::worker_task) with the worker reaching the queue
     /// through `inner` (the turmoil engine's network client) instead of
     /// sharing it; faults, trace and executor are wired the same way.
-    pub fn worker_task_with<Q: rollout_core::queue::Queue + 'static>(
+    pub fn worker_task_with<Q: rollout_core::Queue + 'static>(
         &self,
         worker: WorkerId,
         inner: Q,
@@ -328,13 +328,12 @@ impl<C: Clock + 'static> World<C> {
         config.worker_id = worker.clone();
         // Deriving a stream costs more than the rest of a worker's setup;
         // a policy without jitter never draws from it.
-        let jitter =
-            (config.backoff.jitter != rollout_core::runner::backoff::Jitter::None).then(|| {
-                ChaChaJitter::seeded(super::faults::derived_seed(
-                    self.config.seed,
-                    &format!("backoff.jitter.{worker}"),
-                ))
-            });
+        let jitter = (config.backoff.jitter != rollout_core::Jitter::None).then(|| {
+            ChaChaJitter::seeded(super::faults::derived_seed(
+                self.config.seed,
+                &format!("backoff.jitter.{worker}"),
+            ))
+        });
         let queue = FaultyQueue {
             worker: worker.clone(),
             inner,
@@ -388,7 +387,7 @@ impl ChaChaJitter {
     }
 }
 
-impl rollout_core::runner::JitterSource for ChaChaJitter {
+impl rollout_core::JitterSource for ChaChaJitter {
     fn next_u64(&mut self) -> u64 {
         rand_core::RngCore::next_u64(&mut self.0)
     }

@@ -26,7 +26,7 @@
 //! and actual values ([`CheckValue`](rollout_scenario::CheckValue), any
 //! JSON value), the rewards of a report
 //! ([`RewardLog`](super::rewards::RewardLog)) and a span's attributes
-//! ([`Attributes`](rollout_core::telemetry::Attributes), a JSON object).
+//! ([`Attributes`](rollout_core::Attributes), a JSON object).
 //!
 //! The sweep's schema is defined with the sweep, in
 //! [`explore::machine`](rollout_explore::machine), because the sweep reads

@@ -13,8 +13,8 @@ use serde::{Serialize, Serializer};
 
 use super::{Engine, Text};
 use crate::ScenarioReport;
-use rollout_core::queue::AttemptId;
-use rollout_core::telemetry::{Attributes, Span, SpanId};
+use rollout_core::AttemptId;
+use rollout_core::{Attributes, Span, SpanId};
 
 /// One line of a spans JSON Lines file.
 #[derive(Serialize)]

@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 
 use super::{Engine, sweep};
 use crate::{DeterminismReport, InvalidFile, ProblemReport, ScenarioReport, Summary};
-use rollout_core::queue::{AttemptId, QueueOp, RolloutId, WorkerId};
-use rollout_core::telemetry::{Attributes, Span, SpanId};
+use rollout_core::{AttemptId, QueueOp, RolloutId, WorkerId};
+use rollout_core::{Attributes, Span, SpanId};
 use rollout_simulator::trace::{CallResult, EventKind, FaultSource, LinkChange, TraceEvent};
 use rollout_simulator::{EngineKind, StopReason};
 
@@ -114,7 +114,7 @@ fn events() -> Vec<TraceEvent> {
         },
         EventKind::AttemptFinished {
             attempt: attempt(),
-            status: rollout_core::queue::AttemptStatus::Succeeded,
+            status: rollout_core::AttemptStatus::Succeeded,
             recorded: true,
         },
         EventKind::ExecutionHeartbeatFailed { attempt: attempt() },

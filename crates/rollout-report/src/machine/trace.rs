@@ -17,7 +17,7 @@
 use serde::Serialize;
 
 use super::{Each, Text};
-use rollout_core::queue::{AttemptId, QueueOp};
+use rollout_core::{AttemptId, QueueOp};
 use rollout_simulator::trace as sim;
 
 /// One line of the trace file.

@@ -14,7 +14,7 @@ use crate::diagnostics::nearest;
 use crate::expect::{Expectations, RewardValue, RewardValues, RolloutExpectation, Target};
 use crate::schema::{ExpectSection, InvariantsSpec, OrderedMap, RewardExpect, RolloutExpect};
 use crate::source::{Path, at};
-use rollout_core::queue::{AttemptId, RolloutId, RolloutStatus};
+use rollout_core::{AttemptId, RolloutId, RolloutStatus};
 use rollout_simulator::invariants::Invariant;
 
 use super::Validator;

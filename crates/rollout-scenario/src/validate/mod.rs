@@ -41,7 +41,7 @@ mod workers;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use rollout_core::queue::ReassignmentPolicy;
+use rollout_core::ReassignmentPolicy;
 use rollout_simulator::plan::{RunLimits, SimPlan, StopRule};
 
 use super::diagnostics::Problem;

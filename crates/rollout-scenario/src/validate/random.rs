@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::schema::RandomSection;
 use crate::source::at;
-use rollout_core::queue::QueueOp;
+use rollout_core::QueueOp;
 use rollout_simulator::faults::RandomRates;
 
 use super::Validator;

@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::limits::MAX_ROLLOUTS;
 use crate::schema::{GenerateSpec, RolloutEntry};
 use crate::source::{Path, at};
-use rollout_core::queue::RolloutId;
+use rollout_core::RolloutId;
 use rollout_simulator::plan::{RolloutPlan, RunStep};
 
 use super::Validator;

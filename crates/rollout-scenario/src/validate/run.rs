@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::schema::{RunResultKind, RunSpec};
 use crate::source::{Path, at};
-use rollout_core::telemetry::Reward;
+use rollout_core::Reward;
 use rollout_simulator::plan::{RunStep, StepResult};
 
 use super::Validator;

@@ -13,8 +13,8 @@ use crate::duration::Dur;
 use crate::limits::MAX_PROBLEMS;
 use crate::schema::{Jitter, RunnerSection};
 use crate::source::{Path, at};
-use rollout_core::runner::backoff::Jitter as RunnerJitter;
-use rollout_core::runner::{BackoffPolicy, ConfigError, RunnerConfig};
+use rollout_core::Jitter as RunnerJitter;
+use rollout_core::{BackoffPolicy, ConfigError, RunnerConfig};
 
 use super::Validator;
 

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::schema::{FaultsSection, ScriptSpec, StepSpec};
 use crate::source::{Path, at};
-use rollout_core::queue::{QueueOp, WorkerId};
+use rollout_core::{QueueOp, WorkerId};
 use rollout_simulator::faults::{DEFAULT_FAULT_MESSAGE, FaultStep, OpScript};
 
 use super::Validator;

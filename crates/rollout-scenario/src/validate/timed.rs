@@ -19,7 +19,7 @@ use crate::duration::Dur;
 use crate::limits::MAX_TIMED_FAULTS;
 use crate::schema::AtEvent;
 use crate::source::{Path, at};
-use rollout_core::queue::WorkerId;
+use rollout_core::WorkerId;
 use rollout_simulator::plan::{NetHost, TimedAction, TimedFault};
 
 use super::Validator;

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use crate::limits::MAX_WORKERS;
 use crate::schema::WorkersSpec;
 use crate::source::{Path, at};
-use rollout_core::queue::WorkerId;
+use rollout_core::WorkerId;
 
 use super::Validator;
 use super::text::Text;

@@ -22,10 +22,10 @@ use std::time::Duration;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use turmoil::net::TcpStream;
 
-use rollout_core::queue::{
+use rollout_core::Span;
+use rollout_core::{
     AttemptId, AttemptOutcome, Completion, Dequeued, Queue, QueueError, QueueOp, WorkerId,
 };
-use rollout_core::telemetry::Span;
 
 use super::WireMeter;
 use super::protocol::{MAX_LINE_BYTES, Reply, Request, WireOutcome, WireSpan, encode};

@@ -13,7 +13,7 @@ use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
-use rollout_core::clock::Clock;
+use rollout_core::Clock;
 
 /// A [`Clock`] for code running on turmoil hosts (and for the engine between
 /// steps). Clones share the engine's published time.

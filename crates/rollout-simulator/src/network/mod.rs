@@ -1,5 +1,5 @@
 //! The network of the turmoil engine: the queue as a server host, each
-//! worker's [`Queue`](rollout_core::queue::Queue) as a client of it.
+//! worker's [`Queue`](rollout_core::Queue) as a client of it.
 //!
 //! - [`protocol`]: the request/reply protocol (JSON lines over TCP).
 //! - [`server`]: the queue host's software, in front of the run's store.

@@ -31,11 +31,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use rollout_core::queue::{
+use rollout_core::Span;
+use rollout_core::{
     AttemptId, AttemptOutcome, Completion, Dequeued, QueueError, QueueOp, Rollout, RolloutId,
     WorkerId,
 };
-use rollout_core::telemetry::Span;
 
 /// The TCP port the queue host listens on.
 pub const QUEUE_PORT: u16 = 7000;
@@ -47,12 +47,12 @@ pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Request {
-    /// [`Queue::register_worker`](rollout_core::queue::Queue::register_worker).
+    /// [`Queue::register_worker`](rollout_core::Queue::register_worker).
     Register {
         /// The sender.
         worker: String,
     },
-    /// [`Queue::heartbeat`](rollout_core::queue::Queue::heartbeat).
+    /// [`Queue::heartbeat`](rollout_core::Queue::heartbeat).
     Heartbeat {
         /// The sender.
         worker: String,
@@ -60,26 +60,26 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         attempt: Option<String>,
     },
-    /// [`Queue::dequeue`](rollout_core::queue::Queue::dequeue).
+    /// [`Queue::dequeue`](rollout_core::Queue::dequeue).
     Dequeue {
         /// The sender.
         worker: String,
     },
-    /// [`Queue::requeue_stale`](rollout_core::queue::Queue::requeue_stale).
+    /// [`Queue::requeue_stale`](rollout_core::Queue::requeue_stale).
     Reassign {
         /// The sender.
         worker: String,
         /// The worker timeout, in nanoseconds.
         timeout_ns: u64,
     },
-    /// [`Queue::add_spans`](rollout_core::queue::Queue::add_spans).
+    /// [`Queue::add_spans`](rollout_core::Queue::add_spans).
     Flush {
         /// The sender.
         worker: String,
         /// The spans to persist.
         spans: Vec<WireSpan>,
     },
-    /// [`Queue::complete_attempt`](rollout_core::queue::Queue::complete_attempt).
+    /// [`Queue::complete_attempt`](rollout_core::Queue::complete_attempt).
     Complete {
         /// The sender.
         worker: String,

@@ -15,8 +15,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use turmoil::net::{TcpListener, TcpStream};
 
 use crate::trace::{CallResult, EventKind, TraceRecorder};
-use rollout_core::clock::Clock;
-use rollout_core::queue::{MemoryQueue, Queue, QueueError, QueueOp, WorkerId};
+use rollout_core::Clock;
+use rollout_core::{MemoryQueue, Queue, QueueError, QueueOp, WorkerId};
 
 use super::protocol::{
     MAX_LINE_BYTES, QUEUE_PORT, Reply, Request, WireError, WireSpan, attempt_id, encode,
@@ -79,7 +79,7 @@ impl<C: Clock + 'static> QueueServer<C> {
         &self,
         worker: &WorkerId,
         op: QueueOp,
-        attempt: Option<&rollout_core::queue::AttemptId>,
+        attempt: Option<&rollout_core::AttemptId>,
         result: CallResult,
     ) {
         self.trace.record(
@@ -97,7 +97,7 @@ impl<C: Clock + 'static> QueueServer<C> {
         &self,
         worker: &WorkerId,
         op: QueueOp,
-        attempt: Option<&rollout_core::queue::AttemptId>,
+        attempt: Option<&rollout_core::AttemptId>,
         e: &QueueError,
     ) -> Reply {
         self.record(
@@ -203,8 +203,8 @@ impl<C: Clock + 'static> QueueServer<C> {
                 match q.complete_attempt(&attempt, outcome.into()).await {
                     Ok(c) => {
                         let result = match c {
-                            rollout_core::queue::Completion::Recorded => CallResult::Ok,
-                            rollout_core::queue::Completion::NoLongerRunning => {
+                            rollout_core::Completion::Recorded => CallResult::Ok,
+                            rollout_core::Completion::NoLongerRunning => {
                                 CallResult::NoLongerRunning
                             }
                         };

@@ -10,7 +10,7 @@ use crate::expect::{Expectations, Target};
 use crate::schema::{OrderedMap, ScenarioFile};
 use crate::source::at;
 use crate::validate::Validator;
-use rollout_core::queue::{AttemptId, RolloutStatus};
+use rollout_core::{AttemptId, RolloutStatus};
 
 use super::AttemptCounts;
 
