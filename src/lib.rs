@@ -60,7 +60,7 @@
 //!
 //! Or build a [`SimPlan`](sim::SimPlan) directly and call [`sim::run`], or
 //! drive a [`Runner`](core::Runner) over a queue of your own on the
-//! [`VirtualExecutor`](sim::executor::VirtualExecutor) (see
+//! [`VirtualExecutor`](sim::VirtualExecutor) (see
 //! the simulator crate's `examples/delayed_queue.rs`).
 
 #![warn(missing_docs)]

@@ -317,7 +317,7 @@ fn a_planned_crash_cancels_a_pending_supervisor_restart_on_every_engine() {
             .trace
             .events
             .iter()
-            .filter(|e| matches!(e.kind, rollout_sim::sim::trace::EventKind::WorkerRestarted))
+            .filter(|e| matches!(e.kind, rollout_sim::sim::EventKind::WorkerRestarted))
             .count();
         assert_eq!(restarts, 1, "{engine}: only the planned restart at 20 ms");
     }

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use rollout_sim::explore::{self, SeedRange, Shard, SweepOptions};
 use rollout_sim::scenario::{RunOptions, Scenario, load_file, load_str, run_scenario};
-use rollout_sim::sim::trace::{CallResult, EventKind, FaultSource, TraceEvent};
-use rollout_sim::sim::{EngineKind, invariants};
+use rollout_sim::sim::{CallResult, EventKind, FaultSource, TraceEvent};
+use rollout_sim::sim::{EngineKind, check_all};
 
 fn scenario(path: &str) -> Scenario {
     load_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap_or_else(|e| panic!("{e}"))
@@ -187,7 +187,7 @@ fn the_backoff_invariant_catches_a_wrong_delay() {
             *delay_ms = 11;
         }
     }
-    let reports = invariants::check_all(&s.plan, &run.trace.events, run.facts());
+    let reports = check_all(&s.plan, &run.trace.events, run.facts());
     let backoff = reports.iter().find(|r| r.name == "backoff-policy").unwrap();
     assert!(!backoff.held);
     assert!(

@@ -35,7 +35,7 @@ pub struct ExploreArgs {
     #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
     pub engine: EngineArg,
     /// The turmoil engine's budget of host-steps, per seed (README, "Limits").
-    #[arg(long, value_name = "HOST_STEPS", default_value_t = rollout_simulator::plan::DEFAULT_TURMOIL_BUDGET)]
+    #[arg(long, value_name = "HOST_STEPS", default_value_t = rollout_simulator::DEFAULT_TURMOIL_BUDGET)]
     pub turmoil_budget: u64,
     /// Output format on stdout (json is what `merge` reads).
     #[arg(long, value_enum, default_value_t = Format::Human)]

@@ -24,7 +24,7 @@ pub struct FreezeArgs {
     #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
     pub engine: EngineArg,
     /// The turmoil engine's budget of host-steps (README, "Limits").
-    #[arg(long, value_name = "HOST_STEPS", default_value_t = rollout_simulator::plan::DEFAULT_TURMOIL_BUDGET)]
+    #[arg(long, value_name = "HOST_STEPS", default_value_t = rollout_simulator::DEFAULT_TURMOIL_BUDGET)]
     pub turmoil_budget: u64,
 }
 

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use rollout_core::WorkerId;
 use rollout_scenario::Scenario;
 use rollout_simulator::EngineKind;
-use rollout_simulator::faults::{FaultStep, OpScript, Verdict};
+use rollout_simulator::{FaultStep, OpScript, Verdict};
 
 /// Turns a list of verdicts into steps, merging runs and dropping the
 /// trailing passes (after the last step every call passes anyway).

@@ -11,7 +11,7 @@
 use rollout_scenario::expect::Target;
 use rollout_scenario::{RunOptions, Scenario, run_scenario};
 use rollout_simulator::EngineKind;
-use rollout_simulator::faults::{FaultStep, OpScript};
+use rollout_simulator::{FaultStep, OpScript};
 
 /// Runs a shrink may spend at most.
 pub const MAX_SHRINK_RUNS: usize = 2_000;

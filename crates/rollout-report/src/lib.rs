@@ -28,7 +28,7 @@ pub mod timeline;
 use serde_json::Value;
 
 use rollout_scenario::{Check, LoadError, Scenario, ScenarioOutcome};
-use rollout_simulator::invariants::InvariantReport;
+use rollout_simulator::InvariantReport;
 use rollout_simulator::{EngineKind, StopReason};
 
 pub use machine::report::REPORT_SCHEMA;

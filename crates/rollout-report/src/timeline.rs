@@ -19,7 +19,7 @@ use super::ScenarioReport;
 use rollout_core::{QueueOp, WorkerId};
 use rollout_scenario::duration::format_duration;
 use rollout_simulator::RunResult;
-use rollout_simulator::trace::{CallResult, EventKind, LinkChange};
+use rollout_simulator::{CallResult, EventKind, LinkChange};
 
 const WIDTH: f64 = 1200.0;
 const LEFT: f64 = 120.0;

@@ -14,7 +14,7 @@
 //! goes, against the same budget, by the engine.
 
 use rollout_simulator::EngineKind;
-use rollout_simulator::plan::StopWhen;
+use rollout_simulator::StopWhen;
 
 use super::diagnostics::{LoadError, Problem};
 use super::duration::format_duration;

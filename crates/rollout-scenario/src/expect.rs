@@ -24,9 +24,9 @@ use serde_json::{Value, json};
 
 use rollout_core::{AttemptId, QueueSnapshot, RolloutId, RolloutRecord, RolloutStatus};
 use rollout_core::{AttemptSpans, json_number};
+use rollout_simulator::Invariant;
+use rollout_simulator::InvariantReport;
 use rollout_simulator::RunResult;
-use rollout_simulator::invariants::Invariant;
-use rollout_simulator::invariants::InvariantReport;
 
 use super::duration::Dur;
 

@@ -19,7 +19,7 @@ use super::schema::{
     StepSpec, StopWhenSpec, WorkersSpec,
 };
 use rollout_core::RolloutStatus;
-use rollout_simulator::invariants::Invariant;
+use rollout_simulator::Invariant;
 
 /// Where the schema is published, for `$id` and editor settings.
 pub const SCHEMA_ID: &str = "https://rollout-sim.dev/schema/scenario.json";

@@ -30,7 +30,7 @@
 use std::path::Path as FsPath;
 
 use rollout_simulator::EngineKind;
-use rollout_simulator::plan::SimPlan;
+use rollout_simulator::SimPlan;
 
 use super::diagnostics::{LoadError, Problem};
 use super::expect::Expectations;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use rollout_simulator::invariants::InvariantReport;
+use rollout_simulator::InvariantReport;
 use rollout_simulator::{EngineKind, RunResult, StopWhen};
 
 use super::duration::format_duration;

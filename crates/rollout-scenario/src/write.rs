@@ -13,8 +13,8 @@ use serde_yaml::{Mapping, Value};
 use rollout_core::Jitter;
 use rollout_core::QueueOp;
 use rollout_core::json_number;
-use rollout_simulator::faults::{FaultStep, OpScript};
-use rollout_simulator::plan::{RunStep, StepResult, StopWhen, TimedAction};
+use rollout_simulator::{FaultStep, OpScript};
+use rollout_simulator::{RunStep, StepResult, StopWhen, TimedAction};
 
 use super::duration::format_duration;
 use super::expect::{RewardValue, RolloutExpectation, Target};
@@ -92,7 +92,7 @@ fn steps(steps: &[FaultStep]) -> Value {
 }
 
 /// Two hosts of a network event: `[worker-1, queue]`.
-fn hosts(a: &rollout_simulator::plan::NetHost, b: &rollout_simulator::plan::NetHost) -> Value {
+fn hosts(a: &rollout_simulator::NetHost, b: &rollout_simulator::NetHost) -> Value {
     Value::Sequence(vec![a.to_string().into(), b.to_string().into()])
 }
 
@@ -335,7 +335,7 @@ pub fn to_yaml(scenario: &Scenario, header: &[String]) -> Result<String, String>
     if let Some(at) = e.finished_at {
         expect.insert("finished_at".into(), dur(at));
     }
-    if e.invariants.len() != rollout_simulator::invariants::Invariant::ALL.len() {
+    if e.invariants.len() != rollout_simulator::Invariant::ALL.len() {
         expect.insert(
             "invariants".into(),
             Value::Sequence(e.invariants.iter().map(|n| n.name().into()).collect()),

@@ -20,7 +20,7 @@ use rollout_core::Clock;
 use rollout_core::*;
 use rollout_core::{Execution, ExecutionError, RolloutExecutor, Runner, RunnerConfig};
 use rollout_core::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC, Reward, Span};
-use rollout_simulator::executor::{VirtualClock, VirtualExecutor};
+use rollout_simulator::{VirtualClock, VirtualExecutor};
 
 const LATENCY: Duration = Duration::from_millis(2);
 

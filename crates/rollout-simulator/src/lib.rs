@@ -6,27 +6,46 @@
 //! verdict of every built-in invariant. Nothing here reads YAML.
 
 mod driver;
-pub mod executor;
-pub mod faults;
-pub mod invariants;
+mod executor;
+mod faults;
+mod invariants;
 #[cfg(feature = "turmoil")]
-pub mod network;
-pub mod outcome;
-pub mod plan;
+mod network;
+mod outcome;
+mod plan;
 mod run;
-pub mod script;
-pub mod timer_order;
+mod script;
+mod timer_order;
 mod tokio_engine;
-pub mod trace;
+mod trace;
 #[cfg(feature = "turmoil")]
-pub mod turmoil_engine;
+mod turmoil_engine;
 mod virtual_engine;
-pub mod world;
+mod world;
 
+pub use executor::{TaskId, VirtualClock, VirtualExecutor};
+pub use faults::{
+    DEFAULT_FAULT_MESSAGE, Decision, FaultInjector, FaultStep, FaultyQueue, OpScript,
+    RANDOM_FAULT_MESSAGE, RandomRates, ScriptCursor, Verdict, VerdictLog, derived_seed,
+    seeded_stream,
+};
+pub use invariants::{Invariant, InvariantReport, Monitor, RunFacts, check_all};
+#[cfg(feature = "turmoil")]
+pub use network::{NetworkQueue, QueueServer, TurmoilClock, WireMeter};
 pub use outcome::{StopReason, WorkerState};
 pub use plan::{
-    RolloutPlan, RunLimits, RunStep, SimPlan, StepResult, StopRule, StopWhen, TimedAction,
-    TimedFault,
+    DEFAULT_MAX_EVENTS, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TURMOIL_BUDGET, NetHost, NetworkFaults,
+    NetworkPlan, RolloutPlan, RunLimits, RunStep, SimPlan, StepResult, StopRule, StopWhen,
+    TURMOIL_BYTES_PER_HOST_STEP, TURMOIL_EVENT_HOST_STEPS, TURMOIL_LINK_VISITS_PER_HOST_STEP,
+    TURMOIL_TICK, TimedAction, TimedFault, TurmoilCost,
 };
+pub use timer_order::TimerOrder;
+pub use trace::{
+    CallResult, EventKind, EventObserver, FaultSource, LinkChange, Recorded, Trace, TraceEvent,
+    TraceHash, TraceRecorder,
+};
+#[cfg(feature = "turmoil")]
+pub use turmoil_engine::{EPOCH_UNIX_SECS, QUEUE_HOST, TICK, turmoil_seed, worker_host};
+pub use world::{ChaChaJitter, Control, ScriptedExecutor, TraceObserver, World, WorldConfig};
+
 pub use run::{EngineKind, RunResult, run, run_tokio_wall_clock};
-pub use trace::{Trace, TraceEvent, TraceHash};

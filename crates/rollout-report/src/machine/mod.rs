@@ -11,7 +11,7 @@
 //!
 //! These types are kept apart from the types the tool works with (the
 //! run's [`StopReason`](rollout_simulator::StopReason), the trace's
-//! [`EventKind`](rollout_simulator::trace::EventKind), the
+//! [`EventKind`](rollout_simulator::EventKind), the
 //! [`ScenarioReport`](super::ScenarioReport) reports are built from...)
 //! so that renaming one of those, a field or a variant, cannot change a
 //! byte of output: every field and variant here is named with a serde

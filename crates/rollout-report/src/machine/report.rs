@@ -9,8 +9,8 @@ use serde_json::Value;
 use super::{Each, Engine, Text};
 use crate::rewards::RewardLog;
 use rollout_scenario::{CheckName, CheckValue};
+use rollout_simulator::InvariantReport;
 use rollout_simulator::StopReason;
-use rollout_simulator::invariants::InvariantReport;
 
 /// The version tag of the JSON report: the value of [`Suite::schema`].
 pub const REPORT_SCHEMA: &str = "rollout-sim.report/1";

@@ -15,7 +15,7 @@ use super::{Engine, sweep};
 use crate::{DeterminismReport, InvalidFile, ProblemReport, ScenarioReport, Summary};
 use rollout_core::{AttemptId, QueueOp, RolloutId, WorkerId};
 use rollout_core::{Attributes, Span, SpanId};
-use rollout_simulator::trace::{CallResult, EventKind, FaultSource, LinkChange, TraceEvent};
+use rollout_simulator::{CallResult, EventKind, FaultSource, LinkChange, TraceEvent};
 use rollout_simulator::{EngineKind, StopReason};
 
 fn line(out: &mut String, section: &str, value: &impl Serialize) {

@@ -11,14 +11,14 @@
 //! ```
 //!
 //! The trace hash is not computed from these lines but from a canonical
-//! encoding of its own ([`rollout_simulator::trace`]); the same events, in the
+//! encoding of its own ([`rollout_simulator::TraceHash`]); the same events, in the
 //! same order.
 
 use serde::Serialize;
 
 use super::{Each, Text};
 use rollout_core::{AttemptId, QueueOp};
-use rollout_simulator::trace as sim;
+use rollout_simulator as sim;
 
 /// One line of the trace file.
 #[derive(Serialize)]

@@ -15,7 +15,7 @@ use crate::expect::{Expectations, RewardValue, RewardValues, RolloutExpectation,
 use crate::schema::{ExpectSection, InvariantsSpec, OrderedMap, RewardExpect, RolloutExpect};
 use crate::source::{Path, at};
 use rollout_core::{AttemptId, RolloutId, RolloutStatus};
-use rollout_simulator::invariants::Invariant;
+use rollout_simulator::Invariant;
 
 use super::Validator;
 use super::text::Text;

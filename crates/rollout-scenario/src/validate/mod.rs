@@ -42,7 +42,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use rollout_core::ReassignmentPolicy;
-use rollout_simulator::plan::{RunLimits, SimPlan, StopRule};
+use rollout_simulator::{RunLimits, SimPlan, StopRule};
 
 use super::diagnostics::Problem;
 use super::expect::Expectations;

@@ -16,7 +16,7 @@ use crate::diagnostics::Problem;
 use crate::duration::format_duration;
 use crate::schema::{EngineChoice, NetworkSection, ScenarioFile};
 use crate::source::{Path, at};
-use rollout_simulator::plan::{NetworkFaults, NetworkPlan};
+use rollout_simulator::{NetworkFaults, NetworkPlan};
 
 use super::Validator;
 use super::timed::{actions_given, is_network_action};

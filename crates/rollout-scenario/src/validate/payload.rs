@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::limits::{MAX_PAYLOAD_BYTES, MAX_ROLLOUT_PAYLOAD_BYTES};
 use crate::source::Path;
-use rollout_simulator::plan::{RunStep, StepResult};
+use rollout_simulator::{RunStep, StepResult};
 
 use super::Validator;
 

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use crate::schema::RandomSection;
 use crate::source::at;
 use rollout_core::QueueOp;
-use rollout_simulator::faults::RandomRates;
+use rollout_simulator::RandomRates;
 
 use super::Validator;
 

@@ -19,7 +19,7 @@ use crate::limits::MAX_ROLLOUTS;
 use crate::schema::{GenerateSpec, RolloutEntry};
 use crate::source::{Path, at};
 use rollout_core::RolloutId;
-use rollout_simulator::plan::{RolloutPlan, RunStep};
+use rollout_simulator::{RolloutPlan, RunStep};
 
 use super::Validator;
 use super::payload::payload_bytes;

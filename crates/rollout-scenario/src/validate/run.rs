@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::schema::{RunResultKind, RunSpec};
 use crate::source::{Path, at};
 use rollout_core::Reward;
-use rollout_simulator::plan::{RunStep, StepResult};
+use rollout_simulator::{RunStep, StepResult};
 
 use super::Validator;
 use super::text::{Text, non_finite};

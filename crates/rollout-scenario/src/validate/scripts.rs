@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::schema::{FaultsSection, ScriptSpec, StepSpec};
 use crate::source::{Path, at};
 use rollout_core::{QueueOp, WorkerId};
-use rollout_simulator::faults::{DEFAULT_FAULT_MESSAGE, FaultStep, OpScript};
+use rollout_simulator::{DEFAULT_FAULT_MESSAGE, FaultStep, OpScript};
 
 use super::Validator;
 use super::suggest::known;

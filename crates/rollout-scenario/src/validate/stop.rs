@@ -12,7 +12,7 @@ use crate::duration::format_duration;
 use crate::limits::MAX_WITHIN;
 use crate::schema::{StopSection, StopWhenSpec};
 use crate::source::at;
-use rollout_simulator::plan::{StopRule, StopWhen};
+use rollout_simulator::{StopRule, StopWhen};
 
 use super::Validator;
 

@@ -20,7 +20,7 @@ use crate::limits::MAX_TIMED_FAULTS;
 use crate::schema::AtEvent;
 use crate::source::{Path, at};
 use rollout_core::WorkerId;
-use rollout_simulator::plan::{NetHost, TimedAction, TimedFault};
+use rollout_simulator::{NetHost, TimedAction, TimedFault};
 
 use super::Validator;
 use super::suggest::known;

@@ -11,11 +11,11 @@
 //! The engine that wires these into a turmoil simulation is
 //! [`super::turmoil_engine`]. Nothing here is used by the core.
 
-pub mod client;
-pub mod clock;
-pub mod drops;
-pub mod protocol;
-pub mod server;
+mod client;
+mod clock;
+pub(crate) mod drops;
+pub(crate) mod protocol;
+mod server;
 
 pub use client::NetworkQueue;
 pub use clock::TurmoilClock;

@@ -35,7 +35,7 @@ pub struct QueueServer<C: Clock> {
 }
 
 impl<C: Clock + 'static> QueueServer<C> {
-    /// Listens on [`QUEUE_PORT`] and serves each connection in its own task.
+    /// Listens on the queue's port and serves each connection in its own task.
     /// Runs until the host is crashed or bounced.
     pub async fn serve(self: Rc<Self>) -> turmoil::Result {
         let listener = TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, QUEUE_PORT)).await?;

@@ -13,7 +13,7 @@ use crate::duration::format_duration as fmt;
 use crate::schema::ScenarioFile;
 use crate::source::at;
 use crate::validate::Validator;
-use rollout_simulator::plan::{RolloutPlan, StopRule, StopWhen};
+use rollout_simulator::{RolloutPlan, StopRule, StopWhen};
 
 impl Validator<'_> {
     /// Faults after the end of the run; under `all_terminal`, rollouts

@@ -34,7 +34,7 @@ use std::collections::BTreeMap;
 
 use crate::expect::{Expectations, Target};
 use crate::schema::ScenarioFile;
-use rollout_simulator::plan::{RolloutPlan, StopRule, StopWhen};
+use rollout_simulator::{RolloutPlan, StopRule, StopWhen};
 
 use super::Validator;
 

@@ -16,7 +16,7 @@ use crate::expect::{Expectations, RolloutExpectation};
 use crate::schema::{InvariantsSpec, ScenarioFile};
 use crate::source::at;
 use crate::validate::Validator;
-use rollout_simulator::plan::RolloutPlan;
+use rollout_simulator::RolloutPlan;
 
 /// What a rollout can have reached when the run stops at `stop.when.at`.
 struct ByStop {
