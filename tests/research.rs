@@ -240,7 +240,7 @@ fn a_frozen_scenario_reproduces_its_seed() {
             let frozen = explore::freeze(&s, seed, None);
             assert!(frozen.plan.random_faults.is_empty());
             // Through YAML, as a user would commit it.
-            let yaml = rollout_sim::scenario::write::to_yaml(&frozen, &["frozen".into()]).unwrap();
+            let yaml = rollout_sim::scenario::to_yaml(&frozen, &["frozen".into()]).unwrap();
             let reloaded = load_str("frozen.yaml", &yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
             let replay = run_scenario(&reloaded, RunOptions::default()).run;
             assert_eq!(
@@ -283,7 +283,7 @@ fn the_shrunk_reproducer_fails_the_same_way() {
     let shrunk = explore::shrink(&frozen, None).unwrap();
     assert_eq!(shrunk.signature, "invariant no-stranded-attempt");
     assert!(shrunk.scenario.plan.rollouts.len() < s.plan.rollouts.len());
-    let yaml = rollout_sim::scenario::write::to_yaml(&shrunk.scenario, &[]).unwrap();
+    let yaml = rollout_sim::scenario::to_yaml(&shrunk.scenario, &[]).unwrap();
     let reloaded = load_str("shrunk.yaml", &yaml).unwrap();
     let outcome = run_scenario(&reloaded, RunOptions::default());
     assert!(

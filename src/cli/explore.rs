@@ -248,7 +248,7 @@ fn shrink_seed(
         "Shrunk reproducer of {} seed {seed}: fails {}",
         scenario.name, shrunk.signature
     ));
-    let yaml = rollout_scenario::write::to_yaml(&s, &header)?;
+    let yaml = rollout_scenario::to_yaml(&s, &header)?;
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let path = out.join(format!("{}-seed-{seed}.yaml", scenario.name));
     rollout_report::output::write_file(outputs, "--out", &path, yaml.as_bytes())

@@ -75,7 +75,7 @@ pub fn run(args: &FreezeArgs) -> Exit {
         "every fault the seed drew is an explicit script step; backoff jitter stays seeded."
             .to_string(),
     ];
-    let yaml = match rollout_scenario::write::to_yaml(&frozen, &header) {
+    let yaml = match rollout_scenario::to_yaml(&frozen, &header) {
         Ok(y) => y,
         Err(e) => {
             super::error(e);

@@ -33,7 +33,7 @@ use rollout_report::{
     DeterminismReport, InvalidFile, REPORT_SCHEMA, ScenarioReport, SuiteReport, Summary,
     TOOL_VERSION, events, json, junit, spans,
 };
-use rollout_scenario::files::collect_files;
+use rollout_scenario::collect_files;
 use rollout_scenario::{LoadError, Problem, RunOptions, Scenario, load_file, run_scenario};
 use rollout_simulator::{EngineKind, RunResult};
 

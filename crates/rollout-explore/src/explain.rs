@@ -15,7 +15,7 @@ use rollout_core::Jitter;
 use rollout_core::MISSED_TICK_TOLERANCE;
 use rollout_core::QueueOp;
 use rollout_scenario::Scenario;
-use rollout_scenario::duration::format_duration;
+use rollout_scenario::format_duration;
 use rollout_simulator::{OpScript, ScriptCursor, Verdict};
 
 /// One failed poll in the explained timeline.

@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rollout_core::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC};
 use rollout_scenario::TOOL_VERSION;
-use rollout_scenario::outcome::repro_command;
+use rollout_scenario::repro_command;
 use rollout_scenario::{RunOptions, Scenario, ScenarioOutcome, run_scenario};
 use rollout_simulator::EngineKind;
 

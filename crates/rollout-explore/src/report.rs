@@ -30,7 +30,7 @@ pub const MAX_REPORT_BYTES: u64 = 64 << 20;
 /// Reads a report from a file: only a regular file, at most
 /// [`MAX_REPORT_BYTES`]; then [`parse`] and [`validate`].
 pub fn read(path: &Path) -> Result<SweepReport, String> {
-    use rollout_scenario::files::{InputError, read_input};
+    use rollout_scenario::{InputError, read_input};
     let name = path.display().to_string();
     // Through the loader's reader: a FIFO or a device is refused before it
     // is opened (opening a FIFO with no writer would wait forever).

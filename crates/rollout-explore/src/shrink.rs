@@ -8,7 +8,7 @@
 //! original). The loop ends when no reduction is kept, or after a bounded
 //! number of runs, so shrinking always terminates.
 
-use rollout_scenario::expect::Target;
+use rollout_scenario::Target;
 use rollout_scenario::{RunOptions, Scenario, run_scenario};
 use rollout_simulator::EngineKind;
 use rollout_simulator::{FaultStep, OpScript};

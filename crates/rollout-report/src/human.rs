@@ -58,10 +58,10 @@ pub fn wall(d: Duration) -> String {
 }
 
 fn virtual_ms(ms: f64) -> String {
-    rollout_scenario::duration::format_duration(Duration::from_secs_f64(ms / 1e3))
+    rollout_scenario::format_duration(Duration::from_secs_f64(ms / 1e3))
 }
 
-pub use rollout_scenario::expect::display_value as value;
+pub use rollout_scenario::display_value as value;
 
 /// How much of a scenario [`render_scenario`] lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

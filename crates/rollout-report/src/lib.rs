@@ -142,7 +142,7 @@ impl ScenarioReport {
     }
 }
 
-pub use rollout_scenario::outcome::repro_command;
+pub use rollout_scenario::repro_command;
 
 /// One invalid file, as reports show it.
 #[derive(Debug, Clone)]
@@ -175,7 +175,7 @@ impl InvalidFile {
             .map(|p| {
                 let (line, column) = p
                     .span
-                    .map(|s| rollout_scenario::source::line_col(&error.source, s.offset))
+                    .map(|s| rollout_scenario::line_col(&error.source, s.offset))
                     .map_or((None, None), |(l, c)| (Some(l), Some(c)));
                 ProblemReport {
                     line,

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use super::ScenarioReport;
 use rollout_core::{QueueOp, WorkerId};
-use rollout_scenario::duration::format_duration;
+use rollout_scenario::format_duration;
 use rollout_simulator::RunResult;
 use rollout_simulator::{CallResult, EventKind, LinkChange};
 

@@ -13,11 +13,11 @@ use std::sync::Arc;
 use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode, SourceSpan};
 
 use super::source::{
-    ByteSpan, Lines, MAX_NESTING, Path, PathSegment, ScreenError, SourceMap, display_path,
-    floor_char_boundary, parse_path,
+    ByteSpan, Lines, Path, PathSegment, ScreenError, SourceMap, display_path, floor_char_boundary,
+    parse_path,
 };
 
-pub use super::limits::{MAX_SUGGESTION_CANDIDATES, MAX_SUGGESTION_LEN};
+use super::limits::{MAX_NESTING, MAX_SUGGESTION_CANDIDATES, MAX_SUGGESTION_LEN};
 
 /// One thing wrong with a scenario file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +68,7 @@ impl Problem {
     }
 
     /// A file refused by [`SourceMap::screen`] before it was deserialized.
-    pub fn from_screen(error: ScreenError) -> Self {
+    pub(crate) fn from_screen(error: ScreenError) -> Self {
         Self {
             message: error.message,
             span: error.span,
@@ -81,7 +81,11 @@ impl Problem {
     /// such error of every other top-level section of the file: serde stops
     /// at the first error, so each section is deserialized again on its own
     /// to report them all at once.
-    pub fn from_yaml_all(error: &serde_yaml::Error, source: &str, map: &SourceMap) -> Vec<Self> {
+    pub(crate) fn from_yaml_all(
+        error: &serde_yaml::Error,
+        source: &str,
+        map: &SourceMap,
+    ) -> Vec<Self> {
         let first = Self::from_yaml_at(error, source, &[], Some(map));
         // The section of the first error would only report it again: each
         // section of a large file is parsed once more at most.

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use super::diagnostics::{LoadError, Problem};
 
-pub use super::limits::MAX_WALK_ENTRIES;
+use super::limits::MAX_WALK_ENTRIES;
 
 /// What a path is, when it is not a regular file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,24 +8,39 @@
 //! check. [`run_scenario`] does both and returns a [`ScenarioOutcome`].
 
 mod budget;
-pub mod diagnostics;
-pub mod duration;
-pub mod expect;
-pub mod files;
+mod diagnostics;
+mod duration;
+mod expect;
+mod files;
 mod json_schema;
-pub mod limits;
-pub mod load;
-pub mod outcome;
-pub mod schema;
-pub mod source;
+mod limits;
+mod load;
+mod outcome;
+mod schema;
+mod source;
 mod validate;
-pub mod write;
+mod write;
 
-pub use diagnostics::{LoadError, Problem};
-pub use expect::{Check, CheckName, CheckValue, Expectations};
-pub use json_schema::{SCHEMA_ID, json_schema};
+pub use diagnostics::{LoadError, Problem, ProblemReport, nearest};
+pub use duration::{format_duration, parse_duration};
+pub use expect::{
+    Check, CheckName, CheckValue, Expectations, RewardValue, RewardValues, RolloutExpectation,
+    Target, display_value,
+};
+pub use files::{FileKind, InputError, collect_files, read_input};
+pub use limits::{
+    MAX_FILE_BYTES, MAX_KNOWN_LISTED, MAX_MESSAGE_LEN, MAX_NAME_LEN, MAX_NESTING, MAX_NODES,
+    MAX_PAYLOAD_BYTES, MAX_PROBLEMS, MAX_ROLLOUT_PAYLOAD_BYTES, MAX_ROLLOUTS,
+    MAX_SUGGESTION_CANDIDATES, MAX_SUGGESTION_LEN, MAX_TIMED_FAULTS, MAX_WALK_ENTRIES, MAX_WITHIN,
+    MAX_WORKERS,
+};
 pub use load::{Scenario, load_file, load_str};
-pub use outcome::{RunOptions, ScenarioOutcome, run_scenario};
+pub use outcome::{RunOptions, ScenarioOutcome, repro_command, run_scenario};
+pub use schema::{EngineChoice, Jitter};
+pub use source::{ByteSpan, Lines, Path, PathSegment, escaped, is_hidden_char, line_col};
+pub use write::to_yaml;
+
+pub use json_schema::{SCHEMA_ID, json_schema};
 
 /// The tool's version, as every machine output writes it and `merge`
 /// requires of the sweep reports it reads. Here, the lowest layer that

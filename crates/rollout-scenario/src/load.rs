@@ -39,11 +39,7 @@ use super::schema::{EngineChoice, ScenarioFile};
 use super::source::{ByteSpan, SourceMap};
 use super::validate::{Resolved, validate};
 
-pub use super::limits::{
-    MAX_FILE_BYTES, MAX_MESSAGE_LEN, MAX_NAME_LEN, MAX_PAYLOAD_BYTES, MAX_PROBLEMS,
-    MAX_ROLLOUT_PAYLOAD_BYTES, MAX_ROLLOUTS, MAX_TIMED_FAULTS, MAX_WITHIN, MAX_WORKERS,
-};
-pub use super::validate::DEFAULT_EXECUTOR_ERROR;
+use super::limits::MAX_FILE_BYTES;
 
 /// A loaded, validated scenario, ready to run.
 #[derive(Debug, Clone)]

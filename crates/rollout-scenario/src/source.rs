@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use saphyr_parser::{Event, Parser, ScanError};
 
-pub use super::limits::{MAX_NESTING, MAX_NODES};
+use super::limits::{MAX_NESTING, MAX_NODES};
 
 /// One step of a path into a YAML document.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

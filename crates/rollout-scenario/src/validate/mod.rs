@@ -50,8 +50,6 @@ use super::limits::MAX_PROBLEMS;
 use super::schema::{ReassignmentSpec, ScenarioFile};
 use super::source::{ByteSpan, Path, SourceMap};
 
-pub use run::DEFAULT_EXECUTOR_ERROR;
-
 /// What a valid file resolves to.
 pub(super) struct Resolved {
     /// What to simulate.
