@@ -2,7 +2,7 @@
 //!
 //! This is the one place that knows the user asked the command to stop. A
 //! signal thread (signal-hook) waits for either signal;
-//! today a request ends the process at once: [`output::abandon`] rolls back
+//! today a request ends the process at once: [`rollout_report::abandon`] rolls back
 //! any transaction on a user's database and removes every temporary file,
 //! and the process exits [`Exit::Cancelled`] (130), for either signal, as
 //! DESIGN §5 says. Nothing half-written is left and nothing is replaced.
@@ -13,7 +13,6 @@
 //! it is set, the command writes its partial outputs and
 //! returns `Exit::Cancelled`, and a second signal abandons at once as now.
 //!
-//! [`output::abandon`]: rollout_report::output::abandon
 
 use std::sync::Once;
 
@@ -21,7 +20,6 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use super::Exit;
-use rollout_report::output;
 
 /// Starts listening for SIGINT and SIGTERM (once per process).
 pub fn install() {
@@ -44,6 +42,6 @@ pub fn install() {
 }
 
 fn cancel() -> ! {
-    output::abandon();
+    rollout_report::abandon();
     std::process::exit(i32::from(Exit::Cancelled.code()))
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::Exit;
-use rollout_report::output::Stdout;
+use rollout_report::Stdout;
 use rollout_scenario::load_file;
 
 /// Arguments of `explain`.

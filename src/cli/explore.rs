@@ -12,9 +12,8 @@ use clap::Args;
 
 use super::{EngineArg, Exit, Format, ReassignmentArg, program_name, stdout_color};
 use rollout_explore::{self as explore, SeedRange, Shard, SweepOptions, SweepReport};
-use rollout_report::human::Style;
-use rollout_report::output::{Output, Outputs, Stdout};
-use rollout_report::sweep;
+use rollout_report::Style;
+use rollout_report::{Output, Outputs, Stdout};
 use rollout_scenario::load_file;
 
 /// Arguments of `explore`.
@@ -75,7 +74,7 @@ pub struct MergeArgs {
 fn print_report(report: &SweepReport, format: Format, html: Option<Output>) -> Exit {
     let mut stdout = Stdout::new();
     let text = match format {
-        Format::Human => sweep::render_human(
+        Format::Human => rollout_report::render_sweep_human(
             report,
             Style {
                 color: stdout_color(),
@@ -91,7 +90,7 @@ fn print_report(report: &SweepReport, format: Format, html: Option<Output>) -> E
     stdout.print(&text);
     let mut failed = false;
     if let Some(mut html) = html {
-        let _ = html.write_all(sweep::render_html(report).as_bytes());
+        let _ = html.write_all(rollout_report::render_sweep_html(report).as_bytes());
         if let Err(e) = html.commit() {
             super::error(e);
             failed = true;
@@ -251,7 +250,7 @@ fn shrink_seed(
     let yaml = rollout_scenario::to_yaml(&s, &header)?;
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let path = out.join(format!("{}-seed-{seed}.yaml", scenario.name));
-    rollout_report::output::write_file(outputs, "--out", &path, yaml.as_bytes())
+    rollout_report::write_file(outputs, "--out", &path, yaml.as_bytes())
         .map_err(|e| e.to_string())?;
     Ok(format!(
         "shrunk seed {seed} to {} rollout(s), {} worker(s) in {} runs: {} (fails {})",
@@ -281,7 +280,7 @@ pub fn merge(args: &MergeArgs) -> Exit {
     // One at a time, each checked as it is read (bounded, field by field).
     let mut reports = Vec::with_capacity(args.reports.len());
     for path in &args.reports {
-        match explore::report::read(path) {
+        match explore::read_report(path) {
             Ok(r) => reports.push((path.display().to_string(), r)),
             Err(e) => {
                 super::error(e);
@@ -289,7 +288,7 @@ pub fn merge(args: &MergeArgs) -> Exit {
             }
         }
     }
-    match explore::report::merge_named(&reports, args.allow_partial) {
+    match explore::merge_reports(&reports, args.allow_partial) {
         Ok(merged) => print_report(&merged, args.format, html),
         Err(e) => {
             super::error(e);

@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::{EngineArg, Exit};
 use rollout_explore as explore;
-use rollout_report::output::{Outputs, Stdout};
+use rollout_report::{Outputs, Stdout};
 use rollout_scenario::load_file;
 
 /// Arguments of `freeze`.

@@ -4,7 +4,7 @@
 use clap::Args;
 
 use super::Exit;
-use rollout_report::output::Stdout;
+use rollout_report::Stdout;
 use rollout_scenario::json_schema;
 
 /// Arguments of `schema`.

@@ -12,12 +12,21 @@
 //! still fails the same check; [`explain()`] prints the timeline a scenario's
 //! scripted faults imply, without running it.
 
-pub mod explain;
-pub mod freeze;
+mod explain;
+mod freeze;
 pub mod machine;
-pub mod report;
-pub mod shrink;
-pub mod stats;
+mod report;
+mod shrink;
+mod stats;
+
+pub use explain::{ExplainedFailure, Explanation, explain};
+pub use freeze::{compress, freeze};
+pub use report::{
+    MAX_REPORT_BYTES, merge_named as merge_reports, parse as parse_report, read as read_report,
+    validate as validate_report,
+};
+pub use shrink::{MAX_SHRINK_RUNS, Shrunk, failure_signature, shrink};
+pub use stats::{Histogram, Summary};
 
 use std::str::FromStr;
 use std::sync::Mutex;
@@ -28,11 +37,6 @@ use rollout_scenario::TOOL_VERSION;
 use rollout_scenario::repro_command;
 use rollout_scenario::{RunOptions, Scenario, ScenarioOutcome, run_scenario};
 use rollout_simulator::EngineKind;
-
-pub use explain::explain;
-pub use freeze::freeze;
-pub use shrink::shrink;
-use stats::{Histogram, Summary};
 
 pub use machine::SWEEP_SCHEMA;
 

@@ -61,8 +61,6 @@ fn virtual_ms(ms: f64) -> String {
     rollout_scenario::format_duration(Duration::from_secs_f64(ms / 1e3))
 }
 
-pub use rollout_scenario::display_value as value;
-
 /// How much of a scenario [`render_scenario`] lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Detail {

@@ -5,26 +5,30 @@
 //! disagree. Every machine-readable output (the JSON report, versioned by
 //! [`REPORT_SCHEMA`], JUnit, spans, the trace) is written from the types of
 //! [`machine`], its schemas, never from these. Every file and stdout goes
-//! through [`output`], which never replaces what is not a regular file nor
+//! through one writer ([`Outputs`], [`Stdout`]), which never replaces what is not a regular file nor
 //! an input, and writes whole files or none.
 
-pub mod escape;
-pub mod events;
-pub mod human;
-pub mod json;
-pub mod junit;
+mod escape;
+mod events;
+mod human;
+mod json;
+mod junit;
 pub mod machine;
-pub mod output;
-pub mod rewards;
-pub mod spans;
+mod output;
+mod rewards;
+mod spans;
 #[cfg(feature = "sqlite")]
 mod spans_db;
 #[cfg(not(feature = "sqlite"))]
 #[path = "spans_db_absent.rs"]
 mod spans_db;
-pub mod sweep;
-pub mod timeline;
+mod sweep;
+mod timeline;
 
+pub use events::{render_jsonl as render_events_jsonl, write_jsonl as write_events_jsonl};
+pub use human::{Detail, LISTED, Style, render_scenario, render_summary};
+pub use json::{SuiteStream, render as render_json};
+pub use junit::{case as junit_case, render as render_junit, render_cases as render_junit_cases};
 use serde_json::Value;
 
 use rollout_scenario::{Check, LoadError, Scenario, ScenarioOutcome};
@@ -32,6 +36,14 @@ use rollout_simulator::InvariantReport;
 use rollout_simulator::{EngineKind, StopReason};
 
 pub use machine::report::REPORT_SCHEMA;
+pub use output::{Destination, Output, OutputError, Outputs, Stdout, abandon, write_file};
+pub use rewards::RewardLog;
+pub use spans::{
+    APPLICATION_ID, SCHEMA_VERSION, SQLITE_SCHEMA, SpansDb, SpansMode,
+    render_jsonl as render_spans_jsonl, write_jsonl as write_spans_jsonl,
+};
+pub use sweep::{render_html as render_sweep_html, render_human as render_sweep_human};
+pub use timeline::{Timeline, render as render_timeline};
 
 pub use rollout_scenario::TOOL_VERSION;
 

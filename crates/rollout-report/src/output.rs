@@ -35,6 +35,10 @@
 //! with [`begin_transaction`]: [`abandon`] interrupts it and waits for it to
 //! roll back.
 
+// Transactions are the spans database's: without the `sqlite` feature
+// nothing begins one.
+#![cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::os::fd::AsFd;

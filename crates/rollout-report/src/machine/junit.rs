@@ -4,7 +4,7 @@
 //! suite's is the sum of its cases'.
 //!
 //! Every text is written with its control characters as escapes (`\u{1b}`),
-//! which XML 1.0 cannot carry ([`crate::junit`]).
+//! which XML 1.0 cannot carry ([`render_junit`](crate::render_junit)).
 
 use std::time::Duration;
 

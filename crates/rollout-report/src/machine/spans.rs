@@ -5,7 +5,7 @@
 //!
 //! The database says what it is: `PRAGMA application_id` is
 //! [`APPLICATION_ID`] and `PRAGMA user_version` is [`SCHEMA_VERSION`].
-//! How it is written is [`crate::spans`]'s business.
+//! How it is written is the business of [`SpansDb`](crate::SpansDb) and [`write_spans_jsonl`](crate::write_spans_jsonl).
 
 use std::time::Duration;
 

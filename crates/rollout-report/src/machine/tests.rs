@@ -175,11 +175,11 @@ fn scenario_report() -> ScenarioReport {
 }
 
 fn sweep_report() -> rollout_explore::SweepReport {
-    let mut histogram = rollout_explore::stats::Histogram::default();
+    let mut histogram = rollout_explore::Histogram::default();
     for v in [0, 0, 3] {
         histogram.add(v);
     }
-    let distribution = |h: &rollout_explore::stats::Histogram| rollout_explore::Distribution {
+    let distribution = |h: &rollout_explore::Histogram| rollout_explore::Distribution {
         summary: h.summary(),
         histogram: h.clone(),
     };
