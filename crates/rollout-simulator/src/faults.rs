@@ -145,11 +145,6 @@ impl FaultInjector {
         self
     }
 
-    /// The verdict for `worker`'s next `op` call.
-    pub fn verdict(&self, op: QueueOp, worker: &WorkerId) -> Verdict {
-        self.decide(op, worker).verdict
-    }
-
     /// The verdict for `worker`'s next `op` call, and who gave it.
     pub fn decide(&self, op: QueueOp, worker: &WorkerId) -> Decision {
         let drawn = self.overlays.borrow_mut().get_mut(&op).map(|o| {

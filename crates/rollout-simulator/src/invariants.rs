@@ -180,7 +180,7 @@ pub fn check_all(
 }
 
 /// The trace part of the invariants, fed one event at a time as a run
-/// records them ([`TraceRecorder::observed`](super::trace::TraceRecorder::observed)).
+/// records them: the [`EventObserver`] every run feeds.
 #[derive(Debug, Clone)]
 pub struct Monitor {
     policy: BackoffPolicy,

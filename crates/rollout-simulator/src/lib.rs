@@ -25,13 +25,10 @@ mod world;
 
 pub use executor::{TaskId, VirtualClock, VirtualExecutor};
 pub use faults::{
-    DEFAULT_FAULT_MESSAGE, Decision, FaultInjector, FaultStep, FaultyQueue, OpScript,
-    RANDOM_FAULT_MESSAGE, RandomRates, ScriptCursor, Verdict, VerdictLog, derived_seed,
-    seeded_stream,
+    DEFAULT_FAULT_MESSAGE, FaultStep, OpScript, RANDOM_FAULT_MESSAGE, RandomRates, ScriptCursor,
+    Verdict, VerdictLog,
 };
 pub use invariants::{Invariant, InvariantReport, Monitor, RunFacts, check_all};
-#[cfg(feature = "turmoil")]
-pub use network::{NetworkQueue, QueueServer, TurmoilClock, WireMeter};
 pub use outcome::{StopReason, WorkerState};
 pub use plan::{
     DEFAULT_MAX_EVENTS, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TURMOIL_BUDGET, NetHost, NetworkFaults,
@@ -39,13 +36,9 @@ pub use plan::{
     TURMOIL_BYTES_PER_HOST_STEP, TURMOIL_EVENT_HOST_STEPS, TURMOIL_LINK_VISITS_PER_HOST_STEP,
     TURMOIL_TICK, TimedAction, TimedFault, TurmoilCost,
 };
-pub use timer_order::TimerOrder;
 pub use trace::{
     CallResult, EventKind, EventObserver, FaultSource, LinkChange, Recorded, Trace, TraceEvent,
-    TraceHash, TraceRecorder,
+    TraceHash,
 };
-#[cfg(feature = "turmoil")]
-pub use turmoil_engine::{EPOCH_UNIX_SECS, QUEUE_HOST, TICK, turmoil_seed, worker_host};
-pub use world::{ChaChaJitter, Control, ScriptedExecutor, TraceObserver, World, WorldConfig};
 
 pub use run::{EngineKind, RunResult, run, run_tokio_wall_clock};

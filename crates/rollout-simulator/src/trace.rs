@@ -909,20 +909,8 @@ impl TraceRecorder {
     }
 
     /// How many events so far.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.state.borrow().count
-    }
-
-    /// True when nothing was recorded.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Takes the events kept so far, leaving the recorder empty.
-    pub fn take(&self) -> Trace {
-        Trace {
-            events: std::mem::take(&mut self.state.borrow_mut().events),
-        }
     }
 
     /// Ends the recording: the events kept, the hash of all of them, their
