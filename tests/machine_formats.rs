@@ -3,7 +3,7 @@
 //! its shards, JUnit, the spans database (schema, columns, rows and their
 //! types) and the event trace of the network engine. The spans and trace
 //! JSON Lines of c02 are in `outputs.rs`; the names of every variant, in
-//! `src/report/machine/tests.rs`.
+//! `crates/rollout-report/src/machine/tests.rs`.
 //!
 //! Only wall times are blanked. The binary is run as
 //! `…/target/debug/rollout-sim` (a link to the one cargo built), so that
