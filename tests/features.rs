@@ -1,7 +1,10 @@
-//! What each crate compiles, with and without its optional features: the
-//! simulator's turmoil engine and the reports' SQLite are the two heavy
-//! dependencies, and an embedder who turns them off gets neither. The
-//! example that embeds the runner needs only the core and the simulator.
+//! What each crate compiles, with and without its optional features. The
+//! runner core stands alone: an embedder who depends on `rollout-core`
+//! compiles the runner and what it needs (serde, serde_json), not the
+//! simulator, turmoil, SQLite, clap or tokio. The simulator's turmoil
+//! engine and the reports' SQLite are the two heavy dependencies, and an
+//! embedder who turns them off gets neither. The example that embeds the
+//! runner needs only the core and the simulator.
 //!
 //! Each test asks cargo itself, offline, from the workspace root.
 
@@ -33,6 +36,46 @@ fn tree(package: &str, args: &[&str]) -> Vec<String> {
 
 fn has(crates: &[String], name: &str) -> bool {
     crates.iter().any(|c| c == name)
+}
+
+#[test]
+fn the_core_tree_has_at_most_twelve_crates_and_no_tokio_unless_asked() {
+    let plain = tree("rollout-core", &[]);
+    assert!(
+        plain.len() <= 12,
+        "rollout-core's normal tree has {} crates: {plain:?}",
+        plain.len()
+    );
+    for heavy in [
+        "tokio",
+        "turmoil",
+        "rusqlite",
+        "clap",
+        "miette",
+        "indicatif",
+        "rollout-simulator",
+        "rollout-sim",
+    ] {
+        assert!(!has(&plain, heavy), "{heavy} in {plain:?}");
+    }
+    let with_tokio = tree("rollout-core", &["--features", "tokio"]);
+    assert!(has(&with_tokio, "tokio"), "{with_tokio:?}");
+}
+
+#[test]
+fn the_core_builds_alone() {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("core-alone");
+    let output = Command::new(env!("CARGO"))
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .args(["build", "--offline", "-p", "rollout-core", "--target-dir"])
+        .arg(&target)
+        .output()
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "cargo build -p rollout-core failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]
