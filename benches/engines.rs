@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rollout_sim::scenario::{RunOptions, Scenario, load_file, load_str, run_scenario};
-use rollout_sim::sim::engine::run_tokio_wall_clock;
+use rollout_sim::sim::run_tokio_wall_clock;
 use rollout_sim::sim::{EngineKind, SimPlan, StopReason, run};
 
 const ENGINES: [EngineKind; 3] = [EngineKind::Virtual, EngineKind::Tokio, EngineKind::Turmoil];

@@ -7,31 +7,37 @@
 //!
 //! ## The model
 //!
-//! A **rollout** waits in a **queue**. A **worker** runs a [`Runner`](core::runner::Runner)
+//! A **rollout** waits in a **queue**. A **worker** runs a [`Runner`](core::Runner)
 //! that polls the queue on a tick; each successful dequeue opens an
 //! **attempt** (`r1:attempt-1`) which the runner executes, heartbeats and
 //! completes. When a poll fails (the queue errors on dequeue or while the
 //! rollout is processed), the runner backs off with a capped exponential
-//! [`BackoffPolicy`](core::runner::BackoffPolicy) and remembers the failures
-//! in a [`RecoveryContext`](core::runner::RecoveryContext). When it next
+//! [`BackoffPolicy`](core::BackoffPolicy) and remembers the failures
+//! in a [`RecoveryContext`](core::RecoveryContext). When it next
 //! processes a rollout, it emits the retry-recovery metrics
 //! `runner.poll_retry_failures_before_rollout` and
 //! `runner.poll_retry_backoff_ms_before_rollout` as `reward.emit` spans
 //! (spec 1958), changing no outcome.
 //!
-//! The crate is built in layers, each depending only on those below:
+//! The workspace is built in layers, one crate each, each depending only
+//! on those below; this crate re-exports them under short names and holds
+//! the command line (in its binary only):
 //!
-//! 1. [`core`]: the system under test: [`Clock`](core::clock::Clock),
-//!    [`Queue`](core::queue::Queue) and the reference in-memory store,
-//!    telemetry ([`Span`](core::telemetry::Span), tracer, span store) and the
-//!    runner. It knows nothing of simulation.
-//! 2. [`sim`]: engines (the project's own virtual executor, tokio with
-//!    paused time, and turmoil's simulated network with the queue as a
-//!    server host), fault injection, the event trace and its hash, and the
-//!    built-in invariants. Input is a plain [`SimPlan`](sim::SimPlan).
-//! 3. [`scenario`]: the YAML format, loading with located diagnostics, and
-//!    expectations.
-//! 4. [`report`] and [`cli`]: what people and CI read.
+//! 1. [`core`] (`rollout-core`): the system under test: `Clock`, `Queue`
+//!    and the reference in-memory store, telemetry (`Span`, tracer, span
+//!    store) and the runner. It knows nothing of simulation.
+//! 2. [`sim`] (`rollout-simulator`): one driver over three engines (the
+//!    project's own virtual executor, tokio with paused time, and turmoil's
+//!    simulated network with the queue as a server host, behind the
+//!    `turmoil` feature), fault injection, the event trace and its hash,
+//!    and the built-in invariants. Input is a plain `SimPlan`.
+//! 3. [`scenario`] (`rollout-scenario`): the YAML format, loading with
+//!    located diagnostics, and expectations.
+//! 4. [`explore`] (`rollout-explore`): seed sweeps, shrinking, freezing and
+//!    explaining a failing seed.
+//! 5. [`report`] (`rollout-report`): what people and CI read, and the one
+//!    writer that never destroys a file (the spans database behind the
+//!    `sqlite` feature).
 //!
 //! ## Embedding
 //!
@@ -53,16 +59,19 @@
 //! ```
 //!
 //! Or build a [`SimPlan`](sim::SimPlan) directly and call [`sim::run`], or
-//! drive a [`Runner`](core::runner::Runner) over a queue of your own on the
-//! [`VirtualExecutor`](sim::executor::VirtualExecutor) (see
-//! `examples/delayed_queue.rs`).
+//! drive a [`Runner`](core::Runner) over a queue of your own on the
+//! [`VirtualExecutor`](sim::VirtualExecutor) (see
+//! the simulator crate's `examples/delayed_queue.rs`).
 
 #![warn(missing_docs)]
 
-pub mod cli;
 /// Layer 1, the runner core: the `rollout-core` crate.
 pub use rollout_core as core;
-pub mod explore;
-pub mod report;
-pub mod scenario;
-pub mod sim;
+/// Layer 4, exploration over seeds: the `rollout-explore` crate.
+pub use rollout_explore as explore;
+/// Layer 5, what people and CI read: the `rollout-report` crate.
+pub use rollout_report as report;
+/// Layer 3, scenario files: the `rollout-scenario` crate.
+pub use rollout_scenario as scenario;
+/// Layer 2, the simulator: the `rollout-simulator` crate.
+pub use rollout_simulator as sim;

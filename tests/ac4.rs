@@ -19,8 +19,8 @@ mod common;
 
 use std::time::Duration;
 
-use rollout_sim::core::queue::{AttemptStatus, RolloutStatus};
-use rollout_sim::core::telemetry::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC, Span};
+use rollout_sim::core::{AttemptStatus, RolloutStatus};
+use rollout_sim::core::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC, Span};
 use rollout_sim::scenario::load_file;
 use rollout_sim::sim::{RunResult, run};
 

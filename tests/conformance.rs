@@ -25,7 +25,7 @@ mod common;
 use std::fmt::Debug;
 use std::path::Path;
 
-use rollout_sim::core::queue::{AttemptStatus, RolloutStatus};
+use rollout_sim::core::{AttemptStatus, RolloutStatus};
 use rollout_sim::scenario::{RunOptions, ScenarioOutcome, load_file, run_scenario};
 use rollout_sim::sim::EngineKind;
 
@@ -317,7 +317,7 @@ fn a_planned_crash_cancels_a_pending_supervisor_restart_on_every_engine() {
             .trace
             .events
             .iter()
-            .filter(|e| matches!(e.kind, rollout_sim::sim::trace::EventKind::WorkerRestarted))
+            .filter(|e| matches!(e.kind, rollout_sim::sim::EventKind::WorkerRestarted))
             .count();
         assert_eq!(restarts, 1, "{engine}: only the planned restart at 20 ms");
     }

@@ -1,7 +1,7 @@
-//! Runs `examples/delayed_queue.rs` in-process: `cargo test` builds examples
+//! Runs the simulator crate's `examples/delayed_queue.rs` in-process: `cargo test` builds examples
 //! but does not run them, so the example's assertions are checked here.
 
-#[path = "../examples/delayed_queue.rs"]
+#[path = "../crates/rollout-simulator/examples/delayed_queue.rs"]
 mod example;
 
 #[test]

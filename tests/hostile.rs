@@ -7,9 +7,9 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use rollout_sim::scenario::load::{MAX_FILE_BYTES, MAX_PROBLEMS};
-use rollout_sim::scenario::source::{MAX_NESTING, MAX_NODES};
 use rollout_sim::scenario::{LoadError, RunOptions, load_str, run_scenario};
+use rollout_sim::scenario::{MAX_FILE_BYTES, MAX_PROBLEMS};
+use rollout_sim::scenario::{MAX_NESTING, MAX_NODES};
 use rollout_sim::sim::StopReason;
 
 /// Loads `text`, expecting a refusal within `limit`; returns the plain text.

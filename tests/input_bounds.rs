@@ -250,8 +250,7 @@ fn a_folder_with_symlinks_to_itself_and_its_ancestors_is_walked_once() {
         "{}",
         run.describe()
     );
-    let found =
-        rollout_sim::scenario::files::collect_files(std::slice::from_ref(&tree)).expect("walks");
+    let found = rollout_sim::scenario::collect_files(std::slice::from_ref(&tree)).expect("walks");
     let found: Vec<String> = found
         .iter()
         .map(|p| p.strip_prefix(&tree).unwrap().display().to_string())

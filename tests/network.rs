@@ -19,9 +19,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use rollout_sim::core::queue::{AttemptStatus, QueueOp};
+use rollout_sim::core::{AttemptStatus, QueueOp};
 use rollout_sim::scenario::{RunOptions, load_file, load_str, run_scenario};
-use rollout_sim::sim::trace::{CallResult, EventKind};
+use rollout_sim::sim::{CallResult, EventKind};
 use rollout_sim::sim::{EngineKind, StopReason};
 
 fn scenario_path(name: &str) -> std::path::PathBuf {

@@ -904,8 +904,10 @@ const EVIL: &str = "evil\0name\x1b[31m\x07\x7f\u{9b}2J";
 
 #[test]
 fn control_characters_are_escaped_in_svg_junit_and_the_terminal() {
-    use rollout_sim::core::queue::{RolloutId, WorkerId};
-    use rollout_sim::report::{ScenarioReport, human, junit, timeline};
+    use rollout_sim::core::{RolloutId, WorkerId};
+    use rollout_sim::report::{
+        Detail, ScenarioReport, Style, render_junit, render_scenario, render_timeline,
+    };
     use rollout_sim::scenario::{RunOptions, load_str, run_scenario};
 
     // A library user's plan: no loader checked these.
@@ -918,7 +920,7 @@ fn control_characters_are_escaped_in_svg_junit_and_the_terminal() {
     let report = ScenarioReport::new(&scenario, &outcome, "rollout-sim");
     assert!(!report.passed, "the expectations name r1, which is gone");
 
-    let svg = timeline::render(&[(&report, &outcome.run)]);
+    let svg = render_timeline(&[(&report, &outcome.run)]);
     let doc = roxmltree::Document::parse(&svg).expect("the SVG is well-formed XML 1.0");
     let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
     let shown = "evil\\u{0}name\\u{1b}[31m\\u{7}\\u{7f}\\u{9b}2J";
@@ -928,7 +930,7 @@ fn control_characters_are_escaped_in_svg_junit_and_the_terminal() {
         "{texts:?}"
     );
 
-    let xml = junit::render(&[&report]);
+    let xml = render_junit(&[&report]);
     roxmltree::Document::parse(&xml).expect("the JUnit file is well-formed XML 1.0");
     let parsed = quick_junit::Report::deserialize_from_str(&xml).unwrap();
     let case = &parsed.test_suites[0].test_cases[0];
@@ -939,8 +941,8 @@ fn control_characters_are_escaped_in_svg_junit_and_the_terminal() {
         Some(format!("dir/{shown}.yaml").as_str())
     );
 
-    for detail in [human::Detail::Checks, human::Detail::Every] {
-        let text = human::render_scenario(&report, detail, human::Style { color: false });
+    for detail in [Detail::Checks, Detail::Every] {
+        let text = render_scenario(&report, detail, Style { color: false });
         let control = text.chars().find(|c| c.is_control() && *c != '\n');
         assert_eq!(control, None, "{text:?}");
         assert!(
@@ -948,7 +950,7 @@ fn control_characters_are_escaped_in_svg_junit_and_the_terminal() {
             "{text}"
         );
         // In colour, the only escapes are the report's own.
-        let coloured = human::render_scenario(&report, detail, human::Style { color: true });
+        let coloured = render_scenario(&report, detail, Style { color: true });
         let stripped = coloured
             .replace("\x1b[1;32m", "")
             .replace("\x1b[1;31m", "")

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use rollout_sim::explore::{self, SeedRange, Shard, SweepOptions};
 use rollout_sim::scenario::{RunOptions, Scenario, load_file, load_str, run_scenario};
-use rollout_sim::sim::trace::{CallResult, EventKind, FaultSource, TraceEvent};
-use rollout_sim::sim::{EngineKind, invariants};
+use rollout_sim::sim::{CallResult, EventKind, FaultSource, TraceEvent};
+use rollout_sim::sim::{EngineKind, check_all};
 
 fn scenario(path: &str) -> Scenario {
     load_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap_or_else(|e| panic!("{e}"))
@@ -106,7 +106,7 @@ fn the_overlay_is_seeded_tagged_and_loses_to_the_script() {
         .iter()
         .filter_map(|e| match &e.kind {
             EventKind::Call {
-                op: rollout_sim::core::queue::QueueOp::Dequeue,
+                op: rollout_sim::core::QueueOp::Dequeue,
                 result,
                 ..
             } => Some(result),
@@ -150,7 +150,7 @@ fn adding_a_fault_source_does_not_shift_another() {
         plan.seed = 11;
         plan.record_verdicts = true;
         let run = rollout_sim::sim::run(&plan, EngineKind::Virtual);
-        run.verdicts.shared[&rollout_sim::core::queue::QueueOp::Dequeue].clone()
+        run.verdicts.shared[&rollout_sim::core::QueueOp::Dequeue].clone()
     };
     let (a, b) = (draws(&with), draws(&without));
     // The dequeue stream gives the same verdict to the n-th call either way.
@@ -187,7 +187,7 @@ fn the_backoff_invariant_catches_a_wrong_delay() {
             *delay_ms = 11;
         }
     }
-    let reports = invariants::check_all(&s.plan, &run);
+    let reports = check_all(&s.plan, &run.trace.events, run.facts());
     let backoff = reports.iter().find(|r| r.name == "backoff-policy").unwrap();
     assert!(!backoff.held);
     assert!(
@@ -240,7 +240,7 @@ fn a_frozen_scenario_reproduces_its_seed() {
             let frozen = explore::freeze(&s, seed, None);
             assert!(frozen.plan.random_faults.is_empty());
             // Through YAML, as a user would commit it.
-            let yaml = rollout_sim::scenario::write::to_yaml(&frozen, &["frozen".into()]).unwrap();
+            let yaml = rollout_sim::scenario::to_yaml(&frozen, &["frozen".into()]).unwrap();
             let reloaded = load_str("frozen.yaml", &yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
             let replay = run_scenario(&reloaded, RunOptions::default()).run;
             assert_eq!(
@@ -265,7 +265,7 @@ fn a_frozen_scenario_reproduces_its_seed() {
 #[test]
 fn the_shrunk_reproducer_fails_the_same_way() {
     let mut s = scenario("scenarios/research/stranded-attempts.yaml");
-    s.plan.reassignment = rollout_sim::core::queue::ReassignmentPolicy::WorkerActiveIds;
+    s.plan.reassignment = rollout_sim::core::ReassignmentPolicy::WorkerActiveIds;
     let report = sweep(&s, "0..40", Shard::WHOLE);
     let first = report
         .summary
@@ -283,7 +283,7 @@ fn the_shrunk_reproducer_fails_the_same_way() {
     let shrunk = explore::shrink(&frozen, None).unwrap();
     assert_eq!(shrunk.signature, "invariant no-stranded-attempt");
     assert!(shrunk.scenario.plan.rollouts.len() < s.plan.rollouts.len());
-    let yaml = rollout_sim::scenario::write::to_yaml(&shrunk.scenario, &[]).unwrap();
+    let yaml = rollout_sim::scenario::to_yaml(&shrunk.scenario, &[]).unwrap();
     let reloaded = load_str("shrunk.yaml", &yaml).unwrap();
     let outcome = run_scenario(&reloaded, RunOptions::default());
     assert!(
@@ -292,7 +292,7 @@ fn the_shrunk_reproducer_fails_the_same_way() {
     );
     // With our reassignment the same reproducer passes: the defect is the reference's.
     let mut fixed = reloaded.clone();
-    fixed.plan.reassignment = rollout_sim::core::queue::ReassignmentPolicy::ScanAllAttempts;
+    fixed.plan.reassignment = rollout_sim::core::ReassignmentPolicy::ScanAllAttempts;
     assert!(
         !run_scenario(&fixed, RunOptions::default())
             .violated()

@@ -77,7 +77,7 @@ fn the_reference_reassignment_also_costs_per_stale_worker_only() {
     let mut few = busy(16, "800ms");
     let mut many = busy(1024, "13ms");
     for s in [&mut few, &mut many] {
-        s.plan.reassignment = rollout_sim::core::queue::ReassignmentPolicy::WorkerActiveIds;
+        s.plan.reassignment = rollout_sim::core::ReassignmentPolicy::WorkerActiveIds;
     }
     let ((few, _), (many, _)) = (per_event(&few), per_event(&many));
     assert!(

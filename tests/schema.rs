@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use rollout_sim::cli::schema::json_schema;
+use rollout_sim::scenario::json_schema;
 
 /// A YAML file as the JSON value an editor's YAML language server sees.
 fn yaml_as_json(path: &Path) -> serde_json::Value {

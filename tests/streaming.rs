@@ -12,9 +12,9 @@
 
 mod common;
 
-use rollout_sim::core::queue::ReassignmentPolicy;
+use rollout_sim::core::ReassignmentPolicy;
 use rollout_sim::scenario::{RunOptions, Scenario, ScenarioOutcome, load_file, run_scenario};
-use rollout_sim::sim::{EngineKind, invariants};
+use rollout_sim::sim::{EngineKind, check_all};
 
 fn run(
     scenario: &Scenario,
@@ -90,7 +90,8 @@ fn streamed_runs_are_exactly_kept_runs() {
                             streamed.invariants
                         ));
                     }
-                    let replayed = invariants::check_all(&scenario.plan, &kept.run);
+                    let replayed =
+                        check_all(&scenario.plan, &kept.run.trace.events, kept.run.facts());
                     if replayed != kept.run.invariants {
                         failures.push(format!(
                             "{what}: monitor {:?} but check_all {replayed:?}",

@@ -1,35 +1,25 @@
 //! Cancellation: what Ctrl-C (SIGINT) and SIGTERM do.
 //!
-//! This is the one place that knows the user asked the command to stop
-//! ([`requested`]). A signal thread (signal-hook) waits for either signal;
-//! today a request ends the process at once: [`output::abandon`] rolls back
+//! This is the one place that knows the user asked the command to stop. A
+//! signal thread (signal-hook) waits for either signal;
+//! today a request ends the process at once: [`rollout_report::abandon`] rolls back
 //! any transaction on a user's database and removes every temporary file,
 //! and the process exits [`Exit::Cancelled`] (130), for either signal, as
 //! DESIGN §5 says. Nothing half-written is left and nothing is replaced.
 //!
 //! DESIGN §5 asks for more: finish nothing new, print the summary of what
-//! ran, write the reports marked partial. That grows from here: the signal
-//! thread only sets the flag, the job loops stop taking work once
-//! [`requested`] is true, the command writes its partial outputs and
+//! ran, write the reports marked partial (issue 15). That grows from here:
+//! the signal thread only sets a flag, the job loops stop taking work once
+//! it is set, the command writes its partial outputs and
 //! returns `Exit::Cancelled`, and a second signal abandons at once as now.
 //!
-//! [`output::abandon`]: crate::report::output::abandon
 
 use std::sync::Once;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use super::Exit;
-use crate::report::output;
-
-static REQUESTED: AtomicBool = AtomicBool::new(false);
-
-/// True once SIGINT or SIGTERM has arrived.
-pub fn requested() -> bool {
-    REQUESTED.load(Ordering::SeqCst)
-}
 
 /// Starts listening for SIGINT and SIGTERM (once per process).
 pub fn install() {
@@ -52,7 +42,6 @@ pub fn install() {
 }
 
 fn cancel() -> ! {
-    REQUESTED.store(true, Ordering::SeqCst);
-    output::abandon();
+    rollout_report::abandon();
     std::process::exit(i32::from(Exit::Cancelled.code()))
 }

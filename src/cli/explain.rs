@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::Exit;
-use crate::report::output::Stdout;
-use crate::scenario::load_file;
+use rollout_report::Stdout;
+use rollout_scenario::load_file;
 
 /// Arguments of `explain`.
 #[derive(Debug, Clone, Args)]
@@ -20,7 +20,7 @@ pub fn run(args: &ExplainArgs) -> Exit {
     match load_file(&args.file) {
         Ok(scenario) => {
             let mut stdout = Stdout::new();
-            stdout.print(&crate::explore::explain(&scenario).text);
+            stdout.print(&rollout_explore::explain(&scenario).text);
             match stdout.finish() {
                 Ok(()) => Exit::Passed,
                 Err(e) => {

@@ -2,7 +2,7 @@
 //!
 //! Both check their outputs (`--report`, and `--out` for `--shrink`) against
 //! their inputs before anything runs, and write them and stdout through
-//! [`crate::report::output`].
+//! [`rollout_report::output`].
 
 use std::io::{IsTerminal, Write};
 use std::num::NonZeroUsize;
@@ -11,11 +11,10 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::{EngineArg, Exit, Format, ReassignmentArg, program_name, stdout_color};
-use crate::explore::{self, SeedRange, Shard, SweepOptions, SweepReport};
-use crate::report::human::Style;
-use crate::report::output::{Output, Outputs, Stdout};
-use crate::report::sweep;
-use crate::scenario::load_file;
+use rollout_explore::{self as explore, SeedRange, Shard, SweepOptions, SweepReport};
+use rollout_report::Style;
+use rollout_report::{Output, Outputs, Stdout};
+use rollout_scenario::load_file;
 
 /// Arguments of `explore`.
 #[derive(Debug, Clone, Args)]
@@ -35,7 +34,7 @@ pub struct ExploreArgs {
     #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
     pub engine: EngineArg,
     /// The turmoil engine's budget of host-steps, per seed (README, "Limits").
-    #[arg(long, value_name = "HOST_STEPS", default_value_t = crate::sim::plan::DEFAULT_TURMOIL_BUDGET)]
+    #[arg(long, value_name = "HOST_STEPS", default_value_t = rollout_simulator::DEFAULT_TURMOIL_BUDGET)]
     pub turmoil_budget: u64,
     /// Output format on stdout (json is what `merge` reads).
     #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -75,14 +74,15 @@ pub struct MergeArgs {
 fn print_report(report: &SweepReport, format: Format, html: Option<Output>) -> Exit {
     let mut stdout = Stdout::new();
     let text = match format {
-        Format::Human => sweep::render_human(
+        Format::Human => rollout_report::render_sweep_human(
             report,
             Style {
                 color: stdout_color(),
             },
         ),
         Format::Json => {
-            let mut s = serde_json::to_string_pretty(report).unwrap_or_default();
+            let mut s = serde_json::to_string_pretty(&explore::machine::SweepReport::from(report))
+                .unwrap_or_default();
             s.push('\n');
             s
         }
@@ -90,7 +90,7 @@ fn print_report(report: &SweepReport, format: Format, html: Option<Output>) -> E
     stdout.print(&text);
     let mut failed = false;
     if let Some(mut html) = html {
-        let _ = html.write_all(sweep::render_html(report).as_bytes());
+        let _ = html.write_all(rollout_report::render_sweep_html(report).as_bytes());
         if let Err(e) = html.commit() {
             super::error(e);
             failed = true;
@@ -110,7 +110,7 @@ fn print_report(report: &SweepReport, format: Format, html: Option<Output>) -> E
     }
 }
 
-fn engine(arg: EngineArg) -> Option<crate::sim::EngineKind> {
+fn engine(arg: EngineArg) -> Option<rollout_simulator::EngineKind> {
     super::scenario::engine_override(arg)
 }
 
@@ -218,9 +218,9 @@ pub fn run(args: &ExploreArgs) -> Exit {
 }
 
 fn shrink_seed(
-    scenario: &crate::scenario::Scenario,
+    scenario: &rollout_scenario::Scenario,
     seed: u64,
-    engine: Option<crate::sim::EngineKind>,
+    engine: Option<rollout_simulator::EngineKind>,
     out: &std::path::Path,
     outputs: &mut Outputs,
 ) -> Result<String, String> {
@@ -247,10 +247,10 @@ fn shrink_seed(
         "Shrunk reproducer of {} seed {seed}: fails {}",
         scenario.name, shrunk.signature
     ));
-    let yaml = crate::scenario::write::to_yaml(&s, &header)?;
+    let yaml = rollout_scenario::to_yaml(&s, &header)?;
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let path = out.join(format!("{}-seed-{seed}.yaml", scenario.name));
-    crate::report::output::write_file(outputs, "--out", &path, yaml.as_bytes())
+    rollout_report::write_file(outputs, "--out", &path, yaml.as_bytes())
         .map_err(|e| e.to_string())?;
     Ok(format!(
         "shrunk seed {seed} to {} rollout(s), {} worker(s) in {} runs: {} (fails {})",
@@ -280,7 +280,7 @@ pub fn merge(args: &MergeArgs) -> Exit {
     // One at a time, each checked as it is read (bounded, field by field).
     let mut reports = Vec::with_capacity(args.reports.len());
     for path in &args.reports {
-        match explore::report::read(path) {
+        match explore::read_report(path) {
             Ok(r) => reports.push((path.display().to_string(), r)),
             Err(e) => {
                 super::error(e);
@@ -288,7 +288,7 @@ pub fn merge(args: &MergeArgs) -> Exit {
             }
         }
     }
-    match explore::report::merge_named(&reports, args.allow_partial) {
+    match explore::merge_reports(&reports, args.allow_partial) {
         Ok(merged) => print_report(&merged, args.format, html),
         Err(e) => {
             super::error(e);

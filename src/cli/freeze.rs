@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::{EngineArg, Exit};
-use crate::explore;
-use crate::report::output::{Outputs, Stdout};
-use crate::scenario::load_file;
+use rollout_explore as explore;
+use rollout_report::{Outputs, Stdout};
+use rollout_scenario::load_file;
 
 /// Arguments of `freeze`.
 #[derive(Debug, Clone, Args)]
@@ -24,7 +24,7 @@ pub struct FreezeArgs {
     #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
     pub engine: EngineArg,
     /// The turmoil engine's budget of host-steps (README, "Limits").
-    #[arg(long, value_name = "HOST_STEPS", default_value_t = crate::sim::plan::DEFAULT_TURMOIL_BUDGET)]
+    #[arg(long, value_name = "HOST_STEPS", default_value_t = rollout_simulator::DEFAULT_TURMOIL_BUDGET)]
     pub turmoil_budget: u64,
 }
 
@@ -75,7 +75,7 @@ pub fn run(args: &FreezeArgs) -> Exit {
         "every fault the seed drew is an explicit script step; backoff jitter stays seeded."
             .to_string(),
     ];
-    let yaml = match crate::scenario::write::to_yaml(&frozen, &header) {
+    let yaml = match rollout_scenario::to_yaml(&frozen, &header) {
         Ok(y) => y,
         Err(e) => {
             super::error(e);

@@ -5,7 +5,7 @@
 //! file or an output that could not be written (stdout included), 3
 //! non-determinism found, 130 cancelled (SIGINT, SIGTERM: [`cancel`]).
 //!
-//! Every file and stdout is written through [`crate::report::output`]; a
+//! Every file and stdout is written through [`rollout_report::output`]; a
 //! message on stderr is best effort ([`error`]), as there is nowhere left
 //! to report that stderr itself failed.
 
@@ -93,10 +93,10 @@ pub enum ReassignmentArg {
 
 impl ReassignmentArg {
     /// The queue policy it selects.
-    pub fn policy(self) -> crate::core::queue::ReassignmentPolicy {
+    pub fn policy(self) -> rollout_core::ReassignmentPolicy {
         match self {
-            Self::Scan => crate::core::queue::ReassignmentPolicy::ScanAllAttempts,
-            Self::Reference => crate::core::queue::ReassignmentPolicy::WorkerActiveIds,
+            Self::Scan => rollout_core::ReassignmentPolicy::ScanAllAttempts,
+            Self::Reference => rollout_core::ReassignmentPolicy::WorkerActiveIds,
         }
     }
 

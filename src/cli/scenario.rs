@@ -1,7 +1,7 @@
 //! `rollout-sim scenario PATH...`: run scenario files and judge them.
 //!
 //! The paths are gathered first and every output is checked and opened
-//! ([`crate::report::output`]) before anything runs. Then `--jobs` threads
+//! ([`rollout_report::output`]) before anything runs. Then `--jobs` threads
 //! each load a file when they pick it up, run it, drop its plan and reduce
 //! the result to what the outputs asked for need: the human lines, the
 //! JUnit case, the report (for `--format json`), the run itself only when
@@ -25,17 +25,17 @@ use clap::Args;
 use quick_junit::TestCase;
 
 use super::{EngineArg, Exit, Format, program_name, stdout_color};
-use crate::report::human::{self, Style};
-use crate::report::output::{Output, OutputError, Outputs, Stdout};
-use crate::report::spans::{SpansDb, SpansMode};
-use crate::report::timeline::Timeline;
-use crate::report::{
+use rollout_report::Timeline;
+use rollout_report::{self, Detail, Style};
+use rollout_report::{
     DeterminismReport, InvalidFile, REPORT_SCHEMA, ScenarioReport, SuiteReport, Summary,
-    TOOL_VERSION, events, json, junit, spans,
+    TOOL_VERSION,
 };
-use crate::scenario::files::collect_files;
-use crate::scenario::{LoadError, Problem, RunOptions, Scenario, load_file, run_scenario};
-use crate::sim::{EngineKind, RunResult};
+use rollout_report::{Output, OutputError, Outputs, Stdout};
+use rollout_report::{SpansDb, SpansMode};
+use rollout_scenario::collect_files;
+use rollout_scenario::{LoadError, Problem, RunOptions, Scenario, load_file, run_scenario};
+use rollout_simulator::{EngineKind, RunResult};
 
 /// Arguments of `scenario`.
 #[derive(Debug, Clone, Args)]
@@ -50,7 +50,7 @@ pub struct ScenarioArgs {
     #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
     pub engine: EngineArg,
     /// The turmoil engine's budget of host-steps (README, "Limits").
-    #[arg(long, value_name = "HOST_STEPS", default_value_t = crate::sim::plan::DEFAULT_TURMOIL_BUDGET)]
+    #[arg(long, value_name = "HOST_STEPS", default_value_t = rollout_simulator::DEFAULT_TURMOIL_BUDGET)]
     pub turmoil_budget: u64,
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -185,13 +185,13 @@ impl Files {
         };
         match &mut self.spans {
             Some(SpansFile::Lines(out)) => {
-                let _ = spans::write_jsonl(out, report, run);
+                let _ = rollout_report::write_spans_jsonl(out, report, run);
             }
             Some(SpansFile::Database(db)) => db.add(report, run),
             None => {}
         }
         if let Some(out) = &mut self.trace {
-            let _ = events::write_jsonl(out, report, run);
+            let _ = rollout_report::write_events_jsonl(out, report, run);
         }
         if let Some((_, timeline)) = &mut self.timeline {
             timeline.add(report, run);
@@ -207,7 +207,7 @@ impl Files {
             }
         };
         if let Some((mut out, cases)) = self.junit {
-            let _ = out.write_all(junit::render_cases(cases).as_bytes());
+            let _ = out.write_all(rollout_report::render_junit_cases(cases).as_bytes());
             done(out.commit());
         }
         match self.spans {
@@ -255,7 +255,7 @@ struct Job<'a> {
     args: &'a ScenarioArgs,
     options: RunOptions,
     program: &'a str,
-    detail: human::Detail,
+    detail: Detail,
     style: Style,
     keep_report: bool,
     keep_run: bool,
@@ -316,8 +316,8 @@ impl Job<'_> {
             passed: report.passed,
             nondeterministic,
             human: (self.args.format == Format::Human)
-                .then(|| human::render_scenario(&report, self.detail, self.style)),
-            junit: self.want_junit.then(|| junit::case(&report)),
+                .then(|| rollout_report::render_scenario(&report, self.detail, self.style)),
+            junit: self.want_junit.then(|| rollout_report::junit_case(&report)),
             report: self.keep_report.then_some(report),
             run,
         }))
@@ -456,11 +456,11 @@ pub fn run(args: &ScenarioArgs) -> Exit {
         color: stdout_color(),
     };
     let detail = if args.verbose {
-        human::Detail::Every
+        Detail::Every
     } else if paths.len() == 1 {
-        human::Detail::Checks
+        Detail::Checks
     } else {
-        human::Detail::Failures
+        Detail::Failures
     };
     let keep_run = files.need_runs();
     let job = Job {
@@ -485,7 +485,7 @@ pub fn run(args: &ScenarioArgs) -> Exit {
     let mut stdout = Stdout::new();
     let mut json = None;
     if args.format == Format::Json {
-        let (stream, opening) = json::SuiteStream::begin();
+        let (stream, opening) = rollout_report::SuiteStream::begin();
         stdout.print(&opening);
         json = Some(stream);
     }
@@ -562,7 +562,7 @@ pub fn run(args: &ScenarioArgs) -> Exit {
                 invalid: Vec::new(),
                 summary,
             };
-            stdout.print(&human::render_summary(&suite, style));
+            stdout.print(&rollout_report::render_summary(&suite, style));
         }
     }
     if let Err(e) = stdout.finish() {

@@ -1,19 +1,11 @@
-//! `rollout-sim schema`: the JSON Schema of the scenario format, for editors.
-//!
-//! Derived from the serde types of [`crate::scenario::schema`] with
-//! schemars, so it cannot drift from what the loader accepts. It checks
-//! structure and types (unknown keys, wrong types, malformed durations, known
-//! statuses and invariant names); the semantic checks (unique ids, known
-//! references, limits) stay with the loader and its located errors.
+//! `rollout-sim schema`: prints [`rollout_scenario::json_schema`], the JSON
+//! Schema of the scenario format, for editors.
 
 use clap::Args;
 
 use super::Exit;
-use crate::report::output::Stdout;
-use crate::scenario::schema::ScenarioFile;
-
-/// Where the schema is published, for `$id` and editor settings.
-pub const SCHEMA_ID: &str = "https://rollout-sim.dev/schema/scenario.json";
+use rollout_report::Stdout;
+use rollout_scenario::json_schema;
 
 /// Arguments of `schema`.
 #[derive(Debug, Clone, Args)]
@@ -21,21 +13,6 @@ pub struct SchemaArgs {
     /// Print it on one line instead of indented.
     #[arg(long)]
     pub compact: bool,
-}
-
-/// The JSON Schema (draft 2020-12) of a scenario file.
-pub fn json_schema() -> serde_json::Value {
-    let mut schema = schemars::schema_for!(ScenarioFile).to_value();
-    if let Some(object) = schema.as_object_mut() {
-        object.insert("$id".into(), SCHEMA_ID.into());
-        object.insert("title".into(), "rollout-sim scenario".into());
-        object.insert(
-            "description".into(),
-            "A rollout-sim scenario file: the runner's config, workers, rollouts, faults, a stop rule and expectations (DESIGN §2)."
-                .into(),
-        );
-    }
-    schema
 }
 
 /// Prints the schema on stdout.

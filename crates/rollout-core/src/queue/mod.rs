@@ -11,8 +11,8 @@
 //! [`model`] for the statuses). The simulator wraps it to inject faults; an
 //! embedder can wrap it too, or implement [`Queue`] over a real service.
 
-pub mod memory;
-pub mod model;
+mod memory;
+pub(crate) mod model;
 
 use std::future::Future;
 use std::rc::Rc;

@@ -17,15 +17,15 @@
 //! The runner takes time only from its [`Clock`] and reports what it does to a
 //! [`RunnerObserver`], which the simulator turns into its event trace.
 
-pub mod backoff;
-pub mod config;
+pub(crate) mod backoff;
+mod config;
 
 use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::task::Poll;
 use std::time::Duration;
 
-pub use backoff::{BackoffPolicy, JitterSource, RecoveryContext, SplitMix64};
+pub use backoff::{BackoffPolicy, Jitter, JitterSource, RecoveryContext, SplitMix64};
 pub use config::{ConfigError, RunnerConfig};
 
 use serde_json::Value;

@@ -1,0 +1,472 @@
+//! The sweep report as machines read it: schema [`SWEEP_SCHEMA`], what
+//! `explore --format json` and `merge --format json` print and what
+//! `merge` reads back.
+//!
+//! These types are the schema, kept apart from the sweep's own types
+//! ([`super::SweepReport`] and what it holds) so that renaming one of
+//! those cannot change a report nor what `merge` accepts. Every field and
+//! variant is named here with a serde attribute; fields are listed in the
+//! order the document has them. A sweep's report is written by converting
+//! it to [`SweepReport`] and serializing that, and read by deserializing a
+//! [`SweepReport`] and converting it back, which
+//! [`report::parse`](super::report::parse) then checks field by field. The
+//! conversions are at the end of this file; the sweep's own
+//! [`SweepReport`](super::SweepReport) and
+//! [`Histogram`](super::stats::Histogram) serialize and deserialize
+//! through them.
+//!
+//! The Rust names of the types that are read back are part of the schema
+//! too: serde's message for a document of the wrong shape names them
+//! (`invalid type: integer `1`, expected struct SweepReport`, `invalid
+//! length 0, expected struct SweepReport with 12 elements`), and `merge`
+//! prints it. They are the names the sweep's own types had when the schema
+//! was fixed; a rename here is a change of schema.
+//!
+//! [`Engine`] names the engines for every machine output, the scenario
+//! report's too; it is defined here, in the lowest layer that writes one.
+
+use serde::{Deserialize, Serialize};
+
+use rollout_simulator::EngineKind;
+
+/// The version tag of sweep reports: the value of [`SweepReport::schema`].
+pub const SWEEP_SCHEMA: &str = "rollout-sim.sweep/1";
+
+/// An engine, as every machine output names it: `virtual`, `tokio` or
+/// `turmoil`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+// What serde's messages call it, as they did before this type existed.
+#[serde(expecting = "enum EngineKind")]
+pub enum Engine {
+    /// The project's own deterministic executor.
+    #[serde(rename = "virtual")]
+    Virtual,
+    /// tokio, current-thread, paused time.
+    #[serde(rename = "tokio")]
+    Tokio,
+    /// turmoil: queue and workers as hosts on a simulated network.
+    #[serde(rename = "turmoil")]
+    Turmoil,
+}
+
+impl Engine {
+    /// The name, as in JSON: for the outputs that are not JSON (JUnit
+    /// properties, the spans database's `engine` column).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Virtual => "virtual",
+            Self::Tokio => "tokio",
+            Self::Turmoil => "turmoil",
+        }
+    }
+}
+
+/// A sweep's report, `rollout-sim.sweep/1`: one JSON object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepReport {
+    /// `rollout-sim.sweep/1` ([`SWEEP_SCHEMA`]).
+    #[serde(rename = "schema")]
+    pub schema: String,
+    /// The version of rollout-sim that wrote it; `merge` reads only its own.
+    #[serde(rename = "tool_version")]
+    pub tool_version: String,
+    /// The scenario file, as given on the command line.
+    #[serde(rename = "file")]
+    pub file: String,
+    /// The scenario's name.
+    #[serde(rename = "name")]
+    pub name: String,
+    /// XXH3-64 of the scenario file's bytes, as 16 hex digits.
+    #[serde(rename = "scenario_hash")]
+    pub scenario_hash: String,
+    /// The engine every seed ran on.
+    #[serde(rename = "engine")]
+    pub engine: Engine,
+    /// The seed range swept.
+    #[serde(rename = "seeds")]
+    pub seeds: SeedRange,
+    /// How many shards the range was split into (1 for a whole sweep).
+    #[serde(rename = "shard_count")]
+    pub shard_count: u64,
+    /// The shards this report covers, from 0, in increasing order.
+    #[serde(rename = "shards")]
+    pub shards: Vec<u64>,
+    /// What the seeds gave.
+    #[serde(rename = "summary")]
+    pub summary: SweepSummary,
+    /// Wall time in ms: the only field that differs between two identical
+    /// sweeps (the longest of the shards' in a merge).
+    #[serde(rename = "wall_time_ms")]
+    pub wall_time_ms: f64,
+    /// True for a merge of some of the shards only (`merge
+    /// --allow-partial`); false when absent.
+    #[serde(rename = "partial", default)]
+    pub partial: bool,
+}
+
+/// A range of seeds: `start` to `end`, `end` excluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeedRange {
+    /// The first seed.
+    #[serde(rename = "start")]
+    pub start: u64,
+    /// One past the last seed: at most 2^64, so the whole `u64` range is
+    /// `{"start": 0, "end": 18446744073709551616}`.
+    #[serde(rename = "end")]
+    pub end: u128,
+}
+
+/// What the seeds gave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SweepSummary {
+    /// Seeds run.
+    #[serde(rename = "runs")]
+    pub runs: u64,
+    /// Of which passed.
+    #[serde(rename = "passed")]
+    pub passed: u64,
+    /// Of which failed.
+    #[serde(rename = "failed")]
+    pub failed: u64,
+    /// Poll failures before each rollout's attempts, summed per rollout:
+    /// one observation per rollout of every run.
+    #[serde(rename = "poll_failures_per_rollout")]
+    pub poll_failures_per_rollout: Distribution,
+    /// Backoff before each rollout's attempts, summed per rollout, in ms:
+    /// one observation per rollout of every run.
+    #[serde(rename = "backoff_ms_per_rollout")]
+    pub backoff_ms_per_rollout: Distribution,
+    /// Virtual time at which the last rollout became terminal, in ms: one
+    /// observation per run where every rollout did.
+    #[serde(rename = "time_to_all_terminal_ms")]
+    pub time_to_all_terminal_ms: Distribution,
+    /// The first failing seeds, by increasing seed: at most
+    /// [`MAX_FAILING_LISTED`](super::MAX_FAILING_LISTED).
+    #[serde(rename = "failing")]
+    pub failing: Vec<FailingSeed>,
+    /// Failing seeds beyond those listed (`failed` counts them all); 0 when
+    /// absent.
+    #[serde(rename = "failing_not_listed", default)]
+    pub failing_not_listed: u64,
+}
+
+/// One distribution of whole numbers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Distribution {
+    /// Its five numbers; null when there was no observation.
+    #[serde(rename = "summary")]
+    pub summary: Option<Summary>,
+    /// Every observation, exactly.
+    #[serde(rename = "histogram")]
+    pub histogram: Histogram,
+}
+
+/// The five numbers of a distribution (percentiles by nearest rank).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Observations.
+    #[serde(rename = "count")]
+    pub count: u64,
+    /// Smallest.
+    #[serde(rename = "min")]
+    pub min: u64,
+    /// Median.
+    #[serde(rename = "p50")]
+    pub p50: u64,
+    /// 90th percentile.
+    #[serde(rename = "p90")]
+    pub p90: u64,
+    /// 99th percentile.
+    #[serde(rename = "p99")]
+    pub p99: u64,
+    /// Largest.
+    #[serde(rename = "max")]
+    pub max: u64,
+}
+
+/// Observations by value: `[value, count]` pairs, by increasing value,
+/// each value once and each count at least 1. Read only in that form, so
+/// that a report read back is the histogram it was.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Histogram(pub Vec<[u64; 2]>);
+
+impl<'de> Deserialize<'de> for Histogram {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let pairs: Vec<[u64; 2]> = Vec::deserialize(d)?;
+        let mut last = None;
+        for (i, &[v, n]) in pairs.iter().enumerate() {
+            if n == 0 {
+                return Err(D::Error::custom(format!(
+                    "histogram entry {i} ([{v}, 0]) has no observation; every count is at least 1"
+                )));
+            }
+            if last.is_some_and(|last| v <= last) {
+                return Err(D::Error::custom(format!(
+                    "histogram entry {i} (value {v}) is not above the one before ({}); values are listed once each, in increasing order",
+                    last.unwrap_or_default()
+                )));
+            }
+            last = Some(v);
+        }
+        Ok(Self(pairs))
+    }
+}
+
+/// A seed that failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailingSeed {
+    /// The seed.
+    #[serde(rename = "seed")]
+    pub seed: u64,
+    /// What failed: `invariant {name}` for each violated invariant, then
+    /// the name of each failed check.
+    #[serde(rename = "failed")]
+    pub failed: Vec<String>,
+    /// The first failure, as a sentence.
+    #[serde(rename = "first_failure")]
+    pub first_failure: String,
+    /// The command that reruns this seed.
+    #[serde(rename = "repro")]
+    pub repro: String,
+}
+
+// The conversions from and to the sweep's own types: the only code that
+// names both.
+
+impl From<EngineKind> for Engine {
+    fn from(engine: EngineKind) -> Self {
+        match engine {
+            EngineKind::Virtual => Self::Virtual,
+            EngineKind::Tokio => Self::Tokio,
+            EngineKind::Turmoil => Self::Turmoil,
+        }
+    }
+}
+
+impl From<Engine> for EngineKind {
+    fn from(engine: Engine) -> Self {
+        match engine {
+            Engine::Virtual => Self::Virtual,
+            Engine::Tokio => Self::Tokio,
+            Engine::Turmoil => Self::Turmoil,
+        }
+    }
+}
+
+impl From<&super::SweepReport> for SweepReport {
+    fn from(r: &super::SweepReport) -> Self {
+        Self {
+            schema: r.schema.clone(),
+            tool_version: r.tool_version.clone(),
+            file: r.file.clone(),
+            name: r.name.clone(),
+            scenario_hash: r.scenario_hash.clone(),
+            engine: r.engine.into(),
+            seeds: SeedRange {
+                start: r.seeds.start,
+                end: r.seeds.end,
+            },
+            shard_count: r.shard_count,
+            shards: r.shards.clone(),
+            summary: SweepSummary::from(&r.summary),
+            wall_time_ms: r.wall_time_ms,
+            partial: r.partial,
+        }
+    }
+}
+
+impl From<SweepReport> for super::SweepReport {
+    fn from(r: SweepReport) -> Self {
+        Self {
+            schema: r.schema,
+            tool_version: r.tool_version,
+            file: r.file,
+            name: r.name,
+            scenario_hash: r.scenario_hash,
+            engine: r.engine.into(),
+            seeds: super::SeedRange {
+                start: r.seeds.start,
+                end: r.seeds.end,
+            },
+            shard_count: r.shard_count,
+            shards: r.shards,
+            summary: r.summary.into(),
+            wall_time_ms: r.wall_time_ms,
+            partial: r.partial,
+        }
+    }
+}
+
+impl From<&super::SweepSummary> for SweepSummary {
+    fn from(s: &super::SweepSummary) -> Self {
+        Self {
+            runs: s.runs,
+            passed: s.passed,
+            failed: s.failed,
+            poll_failures_per_rollout: Distribution::from(&s.poll_failures_per_rollout),
+            backoff_ms_per_rollout: Distribution::from(&s.backoff_ms_per_rollout),
+            time_to_all_terminal_ms: Distribution::from(&s.time_to_all_terminal_ms),
+            failing: s.failing.iter().map(FailingSeed::from).collect(),
+            failing_not_listed: s.failing_not_listed,
+        }
+    }
+}
+
+impl From<SweepSummary> for super::SweepSummary {
+    fn from(s: SweepSummary) -> Self {
+        Self {
+            runs: s.runs,
+            passed: s.passed,
+            failed: s.failed,
+            poll_failures_per_rollout: s.poll_failures_per_rollout.into(),
+            backoff_ms_per_rollout: s.backoff_ms_per_rollout.into(),
+            time_to_all_terminal_ms: s.time_to_all_terminal_ms.into(),
+            failing: s.failing.into_iter().map(Into::into).collect(),
+            failing_not_listed: s.failing_not_listed,
+        }
+    }
+}
+
+impl From<&super::Distribution> for Distribution {
+    fn from(d: &super::Distribution) -> Self {
+        Self {
+            summary: d.summary.map(Summary::from),
+            histogram: Histogram::from(&d.histogram),
+        }
+    }
+}
+
+impl From<Distribution> for super::Distribution {
+    fn from(d: Distribution) -> Self {
+        Self {
+            summary: d.summary.map(Into::into),
+            histogram: d.histogram.into(),
+        }
+    }
+}
+
+impl From<super::stats::Summary> for Summary {
+    fn from(s: super::stats::Summary) -> Self {
+        let super::stats::Summary {
+            count,
+            min,
+            p50,
+            p90,
+            p99,
+            max,
+        } = s;
+        Self {
+            count,
+            min,
+            p50,
+            p90,
+            p99,
+            max,
+        }
+    }
+}
+
+impl From<Summary> for super::stats::Summary {
+    fn from(s: Summary) -> Self {
+        let Summary {
+            count,
+            min,
+            p50,
+            p90,
+            p99,
+            max,
+        } = s;
+        Self {
+            count,
+            min,
+            p50,
+            p90,
+            p99,
+            max,
+        }
+    }
+}
+
+impl From<&super::stats::Histogram> for Histogram {
+    fn from(h: &super::stats::Histogram) -> Self {
+        Self(h.0.iter().map(|(&v, &n)| [v, n]).collect())
+    }
+}
+
+impl From<Histogram> for super::stats::Histogram {
+    /// Pairs as [`Histogram`] reads them: each value once.
+    fn from(h: Histogram) -> Self {
+        Self(h.0.into_iter().map(|[v, n]| (v, n)).collect())
+    }
+}
+
+impl From<&super::FailingSeed> for FailingSeed {
+    fn from(f: &super::FailingSeed) -> Self {
+        Self {
+            seed: f.seed,
+            failed: f.failed.clone(),
+            first_failure: f.first_failure.clone(),
+            repro: f.repro.clone(),
+        }
+    }
+}
+
+impl From<FailingSeed> for super::FailingSeed {
+    fn from(f: FailingSeed) -> Self {
+        Self {
+            seed: f.seed,
+            failed: f.failed,
+            first_failure: f.first_failure,
+            repro: f.repro,
+        }
+    }
+}
+
+/// The sweep's report reads and writes as the schema.
+impl Serialize for super::SweepReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        SweepReport::from(self).serialize(s)
+    }
+}
+
+/// The sweep's report reads and writes as the schema.
+impl<'de> Deserialize<'de> for super::SweepReport {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        SweepReport::deserialize(d).map(Self::from)
+    }
+}
+
+/// A histogram reads and writes as the schema's [`Histogram`].
+impl Serialize for super::stats::Histogram {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Histogram::from(self).serialize(s)
+    }
+}
+
+/// A histogram reads and writes as the schema's [`Histogram`].
+impl<'de> Deserialize<'de> for super::stats::Histogram {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Histogram::deserialize(d).map(Self::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_names_are_those_of_json() {
+        for engine in [Engine::Virtual, Engine::Tokio, Engine::Turmoil] {
+            assert_eq!(
+                serde_json::to_string(&engine).unwrap(),
+                format!("\"{}\"", engine.as_str())
+            );
+            assert_eq!(
+                Engine::from(EngineKind::from(engine)),
+                engine,
+                "{engine:?} converts both ways"
+            );
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! Sweep reports for people: a terminal summary and a self-contained HTML
+//! page with the distributions as histograms and the failing seeds with
+//! their repro commands.
+//!
+//! Names, file paths, failure messages and repro commands come from
+//! scenario files and reports that may be hostile: in both outputs every
+//! control character is shown as an escape (`\u{1b}`), so that none can
+//! drive a terminal or make the page ill-formed, and the HTML escapes its
+//! markup characters besides.
+
+use std::fmt::Write as _;
+
+use rollout_explore::{Distribution, SweepReport};
+
+use super::human::Style;
+
+fn row(name: &str, d: &Distribution) -> String {
+    match &d.summary {
+        Some(s) => format!(
+            "{name:<30} {:>7} {:>7} {:>7} {:>7} {:>7}",
+            s.min, s.p50, s.p90, s.p99, s.max
+        ),
+        None => format!("{name:<30} {:>7}", "none"),
+    }
+}
+
+/// `text` with every control character (C0, DEL and C1) written as a
+/// Rust-style escape, `\u{1b}`: safe on a terminal and in XML alike.
+fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The terminal summary of a sweep.
+pub fn render_human(report: &SweepReport, style: Style) -> String {
+    let s = &report.summary;
+    let mut out = String::new();
+    let shards = if report.shard_count > 1 {
+        let partial = if report.partial { " (partial)" } else { "" };
+        format!(
+            " · shards {:?} of {}{partial}",
+            report.shards, report.shard_count
+        )
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "{} {} ({}) · seeds {}{shards} · engine {}",
+        style.bold("Explored"),
+        visible(&report.name),
+        visible(&report.file),
+        report.seeds,
+        report.engine
+    );
+    let rate = if report.wall_time_ms > 0.0 {
+        s.runs as f64 / (report.wall_time_ms / 1e3)
+    } else {
+        0.0
+    };
+    let failed = if s.failed > 0 {
+        style.red(&format!("failed {}", s.failed))
+    } else {
+        format!("failed {}", s.failed)
+    };
+    let _ = writeln!(
+        out,
+        "    runs {} · passed {} · {failed} · {:.2}s ({rate:.0} seeds/s)",
+        s.runs,
+        s.passed,
+        report.wall_time_ms / 1e3
+    );
+    let _ = writeln!(
+        out,
+        "    {:<30} {:>7} {:>7} {:>7} {:>7} {:>7}",
+        "", "min", "p50", "p90", "p99", "max"
+    );
+    let _ = writeln!(
+        out,
+        "    {}",
+        row("poll failures per rollout", &s.poll_failures_per_rollout)
+    );
+    let _ = writeln!(
+        out,
+        "    {}",
+        row("backoff ms per rollout", &s.backoff_ms_per_rollout)
+    );
+    let _ = writeln!(
+        out,
+        "    {}",
+        row("time to all terminal (ms)", &s.time_to_all_terminal_ms)
+    );
+    if !s.failing.is_empty() {
+        let _ = writeln!(out, "    failing seeds:");
+        for f in s.failing.iter().take(20) {
+            let _ = writeln!(
+                out,
+                "      {} {}",
+                style.red(&format!("seed {}:", f.seed)),
+                visible(&f.first_failure)
+            );
+            let _ = writeln!(out, "        repro: {}", visible(&f.repro));
+        }
+        if s.failing.len() > 20 {
+            let _ = writeln!(
+                out,
+                "      ... and {} more (see --format json)",
+                s.failing.len() - 20
+            );
+        }
+        if s.failing_not_listed > 0 {
+            let _ = writeln!(
+                out,
+                "      ... and {} more failing seeds beyond the first {} (counted, not listed)",
+                s.failing_not_listed,
+                s.failing.len()
+            );
+        }
+    }
+    out
+}
+
+fn esc(t: &str) -> String {
+    visible(t)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// An inline SVG bar chart of a histogram, values grouped into at most 40 bins.
+fn histogram_svg(title: &str, unit: &str, d: &Distribution) -> String {
+    let (w, h, left, bottom) = (560.0, 220.0, 48.0, 36.0);
+    let mut out = format!("<figure><figcaption>{}</figcaption>", esc(title));
+    let (Some(min), Some(max)) = (
+        d.histogram.0.keys().next().copied(),
+        d.histogram.0.keys().next_back().copied(),
+    ) else {
+        out.push_str("<p class=\"empty\">no observations</p></figure>");
+        return out;
+    };
+    // In u128: a read report's values may span all of u64.
+    let span = u128::from(max - min) + 1;
+    let bins = span.min(40);
+    let width = span.div_ceil(bins);
+    let mut counts = vec![0u64; bins as usize];
+    for (&v, &n) in &d.histogram.0 {
+        let bin = (u128::from(v - min) / width) as usize;
+        counts[bin] = counts[bin].saturating_add(n);
+    }
+    let top = *counts.iter().max().unwrap_or(&1) as f64;
+    let bar = (w - left - 10.0) / bins as f64;
+    let _ = write!(
+        out,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" role=\"img\">"
+    );
+    for (i, &c) in counts.iter().enumerate() {
+        let bh = if top > 0.0 {
+            c as f64 / top * (h - bottom - 16.0)
+        } else {
+            0.0
+        };
+        let x = left + i as f64 * bar;
+        let lo = u128::from(min) + i as u128 * width;
+        let hi = lo + width - 1;
+        let label = if width == 1 {
+            format!("{lo}")
+        } else {
+            format!("{lo}–{hi}")
+        };
+        let _ = write!(
+            out,
+            "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"#3b6fd6\"><title>{label} {unit}: {c}</title></rect>",
+            h - bottom - bh,
+            (bar - 2.0).max(1.0)
+        );
+        if bins <= 12 || i % (bins as usize / 8).max(1) == 0 {
+            let _ = write!(
+                out,
+                "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\">{lo}</text>",
+                x + bar / 2.0,
+                h - bottom + 14.0
+            );
+        }
+    }
+    let _ = write!(
+        out,
+        "<line x1=\"{left}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"#333\"/><text x=\"{2}\" y=\"{3}\" font-size=\"11\" text-anchor=\"middle\">{unit}</text><text x=\"{left}\" y=\"12\" font-size=\"10\">max count {top}</text></svg>",
+        h - bottom,
+        w - 10.0,
+        (w + left) / 2.0,
+        h - 6.0
+    );
+    if let Some(s) = &d.summary {
+        let _ = write!(
+            out,
+            "<p class=\"stats\">min {} · p50 {} · p90 {} · p99 {} · max {} ({} observations)</p>",
+            s.min, s.p50, s.p90, s.p99, s.max, s.count
+        );
+    }
+    out.push_str("</figure>");
+    out
+}
+
+/// A self-contained HTML page for a sweep.
+pub fn render_html(report: &SweepReport) -> String {
+    let s = &report.summary;
+    let mut failing = String::new();
+    for f in &s.failing {
+        let _ = write!(
+            failing,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            f.seed,
+            esc(&f.failed.join(", ")),
+            esc(&f.first_failure),
+            esc(&f.repro)
+        );
+    }
+    let failing = if s.failing.is_empty() {
+        "<p>No seed failed.</p>".to_string()
+    } else {
+        let more = if s.failing_not_listed > 0 {
+            format!(
+                "<p>and {} more failing seeds beyond the first {} (counted, not listed)</p>",
+                s.failing_not_listed,
+                s.failing.len()
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "<table><thead><tr><th>seed</th><th>failed</th><th>first failure</th><th>repro</th></tr></thead><tbody>{failing}</tbody></table>{more}"
+        )
+    };
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>rollout-sim sweep: {name}</title>
+<style>
+body {{ font-family: Helvetica, Arial, sans-serif; margin: 2em; color: #222; }}
+h1 {{ font-size: 1.4em; }} .meta {{ color: #555; }}
+.verdict {{ font-size: 1.1em; }} .bad {{ color: #c62828; font-weight: bold; }} .good {{ color: #2e7d32; font-weight: bold; }}
+.charts {{ display: flex; flex-wrap: wrap; gap: 1.5em; }}
+figure {{ margin: 0; }} figcaption {{ font-weight: bold; margin-bottom: .3em; }}
+.stats, .empty {{ color: #555; font-size: .9em; }}
+table {{ border-collapse: collapse; margin-top: .5em; }} td, th {{ border: 1px solid #ddd; padding: .3em .6em; text-align: left; font-size: .9em; vertical-align: top; }}
+code {{ font-size: .85em; }}
+</style></head><body>
+<h1>Sweep of {name}</h1>
+<p class="meta">{file} · scenario hash {hash} · seeds {seeds} · engine {engine} · shards {shards:?} of {shard_count}{partial} · rollout-sim {version}</p>
+<p class="verdict">{runs} runs: <span class="good">{passed} passed</span>, <span class="{failed_class}">{failed} failed</span> · {secs:.2}s</p>
+<div class="charts">{h1}{h2}{h3}</div>
+<h2>Failing seeds</h2>
+{failing}
+</body></html>
+"#,
+        name = esc(&report.name),
+        file = esc(&report.file),
+        hash = esc(&report.scenario_hash),
+        seeds = report.seeds,
+        partial = if report.partial { " (partial)" } else { "" },
+        engine = report.engine,
+        shards = report.shards,
+        shard_count = report.shard_count,
+        version = esc(&report.tool_version),
+        runs = s.runs,
+        passed = s.passed,
+        failed = s.failed,
+        failed_class = if s.failed > 0 { "bad" } else { "good" },
+        secs = report.wall_time_ms / 1e3,
+        h1 = histogram_svg(
+            "Poll failures per rollout",
+            "failures",
+            &s.poll_failures_per_rollout
+        ),
+        h2 = histogram_svg("Backoff per rollout", "ms", &s.backoff_ms_per_rollout),
+        h3 = histogram_svg(
+            "Time until every rollout ended",
+            "ms",
+            &s.time_to_all_terminal_ms
+        ),
+    )
+}

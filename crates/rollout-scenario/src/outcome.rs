@@ -1,0 +1,143 @@
+//! Running a scenario and judging it.
+
+use std::time::Duration;
+
+use rollout_simulator::InvariantReport;
+use rollout_simulator::{EngineKind, RunResult, StopWhen};
+
+use super::duration::format_duration;
+use super::expect::{Check, CheckName, CheckValue};
+use super::load::Scenario;
+
+/// Overrides for one run of a scenario.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Replaces the scenario's `seed`.
+    pub seed: Option<u64>,
+    /// Replaces the engine the scenario resolves to.
+    pub engine: Option<EngineKind>,
+    /// Test-only: see [`SimPlan::perturb_scheduling`](rollout_simulator::SimPlan).
+    #[doc(hidden)]
+    pub perturb_scheduling: bool,
+    /// Replaces the scenario's `queue.reassignment`.
+    pub reassignment: Option<rollout_core::ReassignmentPolicy>,
+    /// Replaces [`SimPlan::keep_events`](rollout_simulator::SimPlan): `Some(false)`
+    /// runs without keeping the trace (it is still checked and hashed).
+    pub keep_events: Option<bool>,
+}
+
+/// A scenario's run and its verdict.
+#[derive(Debug, Clone)]
+pub struct ScenarioOutcome {
+    /// The seed it ran with.
+    pub seed: u64,
+    /// The engine it ran on.
+    pub engine: EngineKind,
+    /// Every expectation, checked (plus a `stop` check when the run did not
+    /// end as its stop rule asked).
+    pub checks: Vec<Check>,
+    /// The selected invariants' verdicts.
+    pub invariants: Vec<InvariantReport>,
+    /// The run itself.
+    pub run: RunResult,
+}
+
+impl ScenarioOutcome {
+    /// True when every check passed and every selected invariant held.
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.passed) && self.invariants.iter().all(|i| i.held)
+    }
+
+    /// The checks that failed.
+    pub fn failed_checks(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| !c.passed)
+    }
+
+    /// The invariants that were violated.
+    pub fn violated(&self) -> impl Iterator<Item = &InvariantReport> {
+        self.invariants.iter().filter(|i| !i.held)
+    }
+
+    /// Virtual time at the end of the run.
+    pub fn virtual_time(&self) -> Duration {
+        self.run.ended_at
+    }
+}
+
+/// Runs a scenario and checks its expectations and invariants.
+pub fn run_scenario(scenario: &Scenario, options: RunOptions) -> ScenarioOutcome {
+    let engine = options.engine.unwrap_or_else(|| scenario.engine());
+    // Copy the plan only to override it: a plan of a million rollouts is
+    // hundreds of megabytes.
+    let mut plan = std::borrow::Cow::Borrowed(&scenario.plan);
+    if let Some(seed) = options.seed
+        && seed != plan.seed
+    {
+        plan.to_mut().seed = seed;
+    }
+    if options.perturb_scheduling {
+        plan.to_mut().perturb_scheduling = true;
+    }
+    if let Some(policy) = options.reassignment
+        && policy != plan.reassignment
+    {
+        plan.to_mut().reassignment = policy;
+    }
+    if let Some(keep) = options.keep_events
+        && keep != plan.keep_events
+    {
+        plan.to_mut().keep_events = keep;
+    }
+    let run = rollout_simulator::run(&plan, engine);
+    let clean = run.stop.is_clean();
+    let mut checks = Vec::with_capacity(usize::from(!clean) + scenario.expect.count(&run));
+    if !clean {
+        let expected = match plan.stop.when {
+            StopWhen::AllTerminal => format!(
+                "every rollout terminal within {}",
+                format_duration(plan.stop.within)
+            ),
+            StopWhen::At(at) => format!("run until {}", format_duration(at)),
+        };
+        let actual = format!(
+            "{} at {}",
+            run.stop.describe(),
+            format_duration(run.ended_at)
+        );
+        checks.push(Check {
+            name: CheckName::fixed("stop"),
+            expected: CheckValue::Text(expected.into()),
+            actual: CheckValue::Text(actual.into()),
+            passed: false,
+        });
+    }
+    scenario.expect.check_into(&run, &mut checks);
+    let invariants = scenario.expect.selected_reports(&run);
+    ScenarioOutcome {
+        seed: plan.seed,
+        engine,
+        checks,
+        invariants,
+        run,
+    }
+}
+
+/// The command that reruns one scenario with its seed and engine;
+/// `program` is how the tool was invoked (`rollout-sim`, `cargo run --`).
+pub fn repro_command(program: &str, file: &str, seed: u64, engine: EngineKind) -> String {
+    format!(
+        "{program} scenario {} --seed {seed} --engine {engine}",
+        shell_quote(file)
+    )
+}
+
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:=@".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}

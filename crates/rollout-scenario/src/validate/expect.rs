@@ -1,0 +1,229 @@
+//! `expect`: what must hold after the run, each name resolved.
+//!
+//! Expectations name rollouts (`r1`, or `*` for every rollout not named),
+//! attempts (`r1:attempt-2`), workers, statuses and invariants; each must be
+//! one that exists, and an unknown one gets the nearest known name as help
+//! ([`suggest`](super::suggest)). Reward and span names are bounded texts
+//! ([`text`](super::text)), and a `between` range must not be empty. What
+//! could never hold given the rest of the file is checked afterwards,
+//! across sections ([`cannot_hold`](super::cannot_hold)).
+
+use std::collections::BTreeSet;
+
+use crate::diagnostics::nearest;
+use crate::expect::{Expectations, RewardValue, RewardValues, RolloutExpectation, Target};
+use crate::schema::{ExpectSection, InvariantsSpec, OrderedMap, RewardExpect, RolloutExpect};
+use crate::source::{Path, at};
+use rollout_core::{AttemptId, RolloutId, RolloutStatus};
+use rollout_simulator::Invariant;
+
+use super::Validator;
+use super::text::Text;
+
+impl Validator<'_> {
+    /// Every expectation of the section, resolved.
+    pub(super) fn expect(
+        &mut self,
+        expect: &ExpectSection,
+        rollouts: &BTreeSet<&str>,
+        workers: &BTreeSet<&str>,
+    ) -> Expectations {
+        let mut out = Expectations {
+            finished_at: expect.finished_at.map(|d| d.0),
+            ..Expectations::default()
+        };
+        for (key, want) in expect.rollouts.iter().flat_map(|m| m.0.iter()) {
+            self.expect_rollout(&mut out, key, want, rollouts, workers);
+        }
+        for (key, rewards) in expect.rewards.iter().flat_map(|m| m.0.iter()) {
+            let at = at!["expect", "rewards", key];
+            if let Some(target) = self.target(at.clone(), key, rollouts) {
+                let values = self.reward_values(&at, rewards);
+                out.rewards.push((target, values));
+            }
+        }
+        for (key, names) in expect.absent_rewards.iter().flat_map(|m| m.0.iter()) {
+            let at = at!["expect", "absent_rewards", key];
+            self.names(&at, "a reward name", names);
+            let names = names.iter().map(|n| n.as_str().into()).collect();
+            if key == "*" {
+                out.absent_rewards.push((None, names));
+            } else if let Some(target) = self.target(at, key, rollouts) {
+                out.absent_rewards.push((Some(target), names));
+            }
+        }
+        for (key, names) in expect.spans.iter().flat_map(|m| m.0.iter()) {
+            let at = at!["expect", "spans", key];
+            self.names(&at, "a span name", names);
+            if let Some(target) = self.target(at, key, rollouts) {
+                out.spans.push((target, names.as_slice().into()));
+            }
+        }
+        out.invariants = self.invariants(expect.invariants.as_ref());
+        for (i, name) in expect.violated.iter().flatten().enumerate() {
+            if let Some(n) = self.invariant(at!["expect", "violated", i], name) {
+                out.violated.push(n);
+                out.invariants.retain(|x| *x != n);
+            }
+        }
+        out
+    }
+
+    /// `expect.rollouts.<key>`: of a known rollout (or `*`), with a known
+    /// status and worker.
+    fn expect_rollout(
+        &mut self,
+        out: &mut Expectations,
+        key: &str,
+        want: &RolloutExpect,
+        rollouts: &BTreeSet<&str>,
+        workers: &BTreeSet<&str>,
+    ) {
+        let at = at!["expect", "rollouts", key];
+        let status = want
+            .status
+            .as_deref()
+            .and_then(|s| self.status(at![at; "status"], s));
+        if let Some(w) = &want.worker
+            && !workers.contains(w.as_str())
+        {
+            let help = self.known_near("workers", w, workers);
+            self.problem(at![at; "worker"], format!("unknown worker `{w}`"), help);
+        }
+        if let Some(error) = &want.error {
+            self.text(
+                at![at; "error"],
+                "an expected error message",
+                error,
+                Text::Message,
+            );
+        }
+        let expectation = RolloutExpectation {
+            status,
+            attempts: want.attempts,
+            worker: want.worker.as_deref().map(Into::into),
+            error: want.error.as_deref().map(Into::into),
+        };
+        if key == "*" {
+            out.other_rollouts = Some(expectation);
+        } else if rollouts.contains(key) {
+            out.rollouts.push((RolloutId::new(key), expectation));
+        } else {
+            let help = self.known_near("rollouts", key, rollouts);
+            self.key_problem(at, format!("unknown rollout `{key}`"), help);
+        }
+    }
+
+    /// The status `s`, written at `at`: one of [`RolloutStatus::ALL`].
+    fn status(&mut self, at: Path, s: &str) -> Option<RolloutStatus> {
+        let parsed = RolloutStatus::parse(s);
+        if parsed.is_none() {
+            let names: Vec<&str> = RolloutStatus::ALL.iter().map(|s| s.as_str()).collect();
+            let near = nearest(s, names.iter().copied())
+                .map(|n| format!("did you mean `{n}`? "))
+                .unwrap_or_default();
+            self.problem(
+                at,
+                format!("unknown status `{s}`"),
+                Some(format!("{near}one of {}", names.join(", "))),
+            );
+        }
+        parsed
+    }
+
+    /// The reward values expected of one target, at `at`.
+    fn reward_values(&mut self, at: &Path, rewards: &OrderedMap<RewardExpect>) -> RewardValues {
+        let mut list = Vec::new();
+        for (name, want) in &rewards.0 {
+            let name_at = at![at; name];
+            self.text(name_at.clone(), "a reward name", name, Text::Key);
+            let value = match *want {
+                RewardExpect::Exact(v) => RewardValue::Exact(v),
+                RewardExpect::Between(a, b) => {
+                    if a > b {
+                        self.problem(
+                            name_at,
+                            format!(
+                                "`between: [{a}, {b}]` is empty: the low end is above the high end"
+                            ),
+                            None,
+                        );
+                    }
+                    RewardValue::Between(a, b)
+                }
+            };
+            list.push((name.as_str().into(), value));
+        }
+        list
+    }
+
+    /// `expect.invariants`: every invariant, or those named.
+    fn invariants(&mut self, spec: Option<&InvariantsSpec>) -> Vec<Invariant> {
+        let Some(InvariantsSpec::Only(names)) = spec else {
+            return Invariant::ALL.to_vec();
+        };
+        let mut selected = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            if let Some(n) = self.invariant(at!["expect", "invariants", i], name) {
+                selected.push(n);
+            }
+        }
+        Invariant::ALL
+            .into_iter()
+            .filter(|n| selected.contains(n))
+            .collect()
+    }
+
+    /// The invariant `name`, written at `at`: one of [`Invariant::ALL`].
+    fn invariant(&mut self, at: Path, name: &str) -> Option<Invariant> {
+        let found = Invariant::named(name);
+        if found.is_none() {
+            self.problem(
+                at,
+                format!("unknown invariant `{name}`"),
+                Some(format!(
+                    "one of {}",
+                    Invariant::ALL.map(Invariant::name).join(", ")
+                )),
+            );
+        }
+        found
+    }
+
+    /// The rollout or attempt `key` names, at `at`: a known rollout's.
+    fn target(&mut self, at: Path, key: &str, rollouts: &BTreeSet<&str>) -> Option<Target> {
+        if let Some((rollout, number)) = key.rsplit_once(":attempt-")
+            && AttemptId::parse(key).is_none()
+        {
+            self.key_problem(
+                at,
+                format!("`{key}` is not an attempt id: attempt numbers are whole numbers from 1"),
+                Some(format!(
+                    "write `{rollout}:attempt-1` for the first attempt (`{number}` given)"
+                )),
+            );
+            return None;
+        }
+        if let Some(attempt) = AttemptId::parse(key) {
+            if rollouts.contains(attempt.rollout.as_str()) {
+                return Some(Target::Attempt(attempt));
+            }
+            let help = self.known_near("rollouts", attempt.rollout.as_str(), rollouts);
+            self.key_problem(
+                at,
+                format!(
+                    "`{key}` names an attempt of unknown rollout `{}`",
+                    attempt.rollout
+                ),
+                help,
+            );
+            return None;
+        }
+        if rollouts.contains(key) {
+            return Some(Target::Rollout(RolloutId::new(key)));
+        }
+        let help = self.known_near("rollouts", key, rollouts);
+        self.key_problem(at, format!("unknown rollout `{key}`"), help);
+        None
+    }
+}

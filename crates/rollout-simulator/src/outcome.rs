@@ -1,0 +1,74 @@
+//! How a run ended: why it stopped, and what became of each worker.
+//!
+//! These are facts the driver establishes once per run, whatever the engine;
+//! the invariants read them, and reports show them.
+
+use serde::Serialize;
+
+/// Why a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum StopReason {
+    /// Every rollout became terminal (`stop.when: all_terminal`).
+    AllTerminal,
+    /// `stop.at` was reached.
+    StopAt,
+    /// The virtual-time budget `stop.within` ran out first.
+    TimeBudget {
+        /// The budget, in ms.
+        within_ms: u64,
+    },
+    /// The event budget ran out first.
+    EventBudget {
+        /// The budget.
+        max_events: usize,
+    },
+    /// The turmoil engine's budget ran out first: its steps, events and
+    /// bytes on the network, in host-steps ([`TurmoilCost`](super::plan::TurmoilCost)).
+    TurmoilBudget {
+        /// The budget, in host-steps.
+        host_steps: u64,
+    },
+    /// Nothing was left to happen (every worker gone), before the stop rule
+    /// held. Only with `stop.when: all_terminal`: a run told to stop at an
+    /// instant runs to it (and ends with [`StopAt`](Self::StopAt)) whoever
+    /// is left, on every engine.
+    Stalled,
+}
+
+impl StopReason {
+    /// True when the run ended as its stop rule asked.
+    pub fn is_clean(self) -> bool {
+        matches!(self, Self::AllTerminal | Self::StopAt)
+    }
+
+    /// A sentence for reports.
+    pub fn describe(self) -> String {
+        match self {
+            Self::AllTerminal => "every rollout terminal".into(),
+            Self::StopAt => "reached stop.at".into(),
+            Self::TimeBudget { within_ms } => {
+                format!("virtual-time budget stop.within = {within_ms}ms exceeded")
+            }
+            Self::EventBudget { max_events } => {
+                format!("event budget of {max_events} events exceeded")
+            }
+            Self::TurmoilBudget { host_steps } => {
+                format!("turmoil budget of {host_steps} host-steps exceeded")
+            }
+            Self::Stalled => "stalled: no worker left and nothing scheduled".into(),
+        }
+    }
+}
+
+/// A worker's state when the run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkerState {
+    /// Its runner was still running.
+    Alive,
+    /// It was crashed and not restarted.
+    Crashed,
+    /// Its runner ended with an error.
+    Failed,
+}

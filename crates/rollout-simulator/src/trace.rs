@@ -1,0 +1,1218 @@
+//! The event trace: everything that happened in a run, in order, and its hash.
+//!
+//! Each event has the virtual time it happened at, the worker it concerns (if
+//! any) and what happened. The trace is the ground truth for invariants, the
+//! timeline and determinism checks: two runs of the same scenario and seed
+//! must produce the same events, so the same [`TraceHash`].
+//!
+//! The hash is XXH3-64 over a canonical byte encoding written by hand (no
+//! serde, no floats: reward values enter as their IEEE-754 bit patterns), so
+//! it is the same across processes, machines and versions of dependencies.
+//!
+//! The trace streams. A run's [`TraceRecorder`] hands every event, as it is
+//! recorded, to an [`EventObserver`] (the invariants' monitor), then either
+//! keeps it (the
+//! default: for `--trace`, `--timeline`, determinism checks and tests) or
+//! only encodes it. The hash cannot be computed as events arrive: the
+//! canonical encoding starts with the number of events. So the recorder
+//! writes the canonical encoding of the first events into a buffer, with
+//! room for the count in front, and hashes it in one call at the end; past
+//! 8 MiB (about 190,000 events), later events go to a compact log, a few
+//! bytes an event, replayed into the hash after the buffer. The buffer is
+//! kept for the next recording on the same thread, only for its capacity.
+//! Kept or not, the hash is the same, byte for byte.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+use xxhash_rust::xxh3::Xxh3;
+
+use rollout_core::{AttemptId, AttemptStatus, QueueOp, RolloutId, WorkerId};
+
+/// Where an injected fault came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FaultSource {
+    /// A `faults.<op>` script step.
+    Script,
+    /// The seeded overlay, `faults.random`.
+    Random,
+}
+
+/// The result of a queue call, as the trace records it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum CallResult {
+    /// It succeeded.
+    Ok,
+    /// A dequeue found nothing (`fault` set when a script said `empty`).
+    Empty {
+        /// Set when injected.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        fault: Option<FaultSource>,
+    },
+    /// A dequeue opened this attempt.
+    Dequeued {
+        /// The attempt.
+        attempt: AttemptId,
+    },
+    /// A reassignment timed out these attempts (omitted when none did).
+    TimedOut {
+        /// The attempts.
+        attempts: Vec<AttemptId>,
+    },
+    /// A completion found the attempt no longer running.
+    NoLongerRunning,
+    /// It failed.
+    Failed {
+        /// The error message.
+        message: String,
+        /// Set when the failure was injected.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        fault: Option<FaultSource>,
+    },
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A rollout entered the queue.
+    Enqueued {
+        /// The rollout.
+        rollout: RolloutId,
+    },
+    /// A worker's runner started (registered).
+    WorkerStarted,
+    /// A worker was crashed by a timed fault: its task was dropped.
+    WorkerCrashed,
+    /// A crashed worker was started again.
+    WorkerRestarted,
+    /// A worker's loop ended with an error.
+    WorkerFailed {
+        /// The error.
+        message: String,
+    },
+    /// The heartbeat tick fired.
+    HeartbeatTick,
+    /// The poll tick fired.
+    PollTick,
+    /// A queue call and its result.
+    Call {
+        /// The operation.
+        op: QueueOp,
+        /// The attempt named by a heartbeat or completion.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        attempt: Option<AttemptId>,
+        /// What it returned.
+        #[serde(flatten)]
+        result: CallResult,
+    },
+    /// A poll dequeued an attempt, recovering from `failures` failures.
+    AttemptStarted {
+        /// The attempt.
+        attempt: AttemptId,
+        /// Poll failures before this poll.
+        failures: u32,
+        /// Backoff slept over them, in ms.
+        backoff_ms: u64,
+    },
+    /// A reward span was emitted.
+    Reward {
+        /// The attempt.
+        attempt: AttemptId,
+        /// The reward name.
+        name: String,
+        /// The value.
+        value: f64,
+    },
+    /// An attempt was completed by its worker.
+    AttemptFinished {
+        /// The attempt.
+        attempt: AttemptId,
+        /// `Succeeded` or `Failed`.
+        status: AttemptStatus,
+        /// False when the attempt had already timed out.
+        recorded: bool,
+    },
+    /// A heartbeat during execution failed.
+    ExecutionHeartbeatFailed {
+        /// The attempt.
+        attempt: AttemptId,
+    },
+    /// A poll that processed a rollout ended cleanly.
+    PollProcessed,
+    /// A poll found the queue empty.
+    PollEmpty,
+    /// A poll failed; backoff starts.
+    PollFailed {
+        /// Consecutive failures, this one included.
+        failures: u32,
+        /// The delay about to be slept, in ms.
+        delay_ms: u64,
+        /// Backoff so far, this delay included, in ms.
+        backoff_ms: u64,
+    },
+    /// A backoff sleep ended.
+    BackoffEnded {
+        /// Its length, in ms.
+        delay_ms: u64,
+    },
+    /// The queue host served a request (turmoil engine), on the queue's
+    /// clock; the worker is the one that sent it. Whether the worker got the
+    /// reply is its own `call` event.
+    Served {
+        /// The operation.
+        op: QueueOp,
+        /// The attempt named by a heartbeat, flush or completion.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        attempt: Option<AttemptId>,
+        /// What the queue answered.
+        #[serde(flatten)]
+        result: CallResult,
+    },
+    /// A timed fault changed the link between two hosts (turmoil engine).
+    Link {
+        /// What changed.
+        change: LinkChange,
+        /// One host: `queue` or a worker id.
+        a: String,
+        /// The other host.
+        b: String,
+    },
+    /// The queue host's software was restarted (turmoil engine): its
+    /// connections are gone, its store is kept.
+    QueueBounced,
+    /// A timed fault set every link's latency (turmoil engine).
+    Latency {
+        /// The fixed latency of every message from now on, in ms; absent
+        /// when `faults.network.latency` came back.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        fixed_ms: Option<u64>,
+    },
+    /// The network dropped a segment (turmoil engine): a partitioned link,
+    /// or a loss draw (which also discards what was in flight on the link).
+    MessageDropped {
+        /// The sending host: `queue` or a worker id.
+        from: String,
+        /// The addressee.
+        to: String,
+        /// `syn`, `data`, `fin` or `rst`.
+        segment: &'static str,
+    },
+}
+
+/// How a timed fault changed a link (turmoil engine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkChange {
+    /// Messages are dropped.
+    Partition,
+    /// A partition ended.
+    Repair,
+    /// Messages are held.
+    Hold,
+    /// Held messages are delivered and the link healed.
+    Release,
+}
+
+/// One entry of the trace.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TraceEvent {
+    /// Virtual time, in microseconds.
+    #[serde(rename = "t_us", serialize_with = "serialize_micros")]
+    pub at: Duration,
+    /// The worker concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker: Option<WorkerId>,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+fn serialize_micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_micros() as u64)
+}
+
+/// The hash of a whole trace, printed as 16 hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TraceHash(pub u64);
+
+impl fmt::Display for TraceHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+impl Serialize for TraceHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Receives an event's fields in canonical order (see [`TraceEvent::visit`]).
+/// Every string is one of three kinds, so that the compact log can keep a
+/// few recent ones of each kind and refer back to them.
+trait Sink {
+    fn u8(&mut self, v: u8);
+    fn u64(&mut self, v: u64);
+    /// The event's time, in nanoseconds; canonically a `u64`.
+    fn time(&mut self, nanos: u64);
+    /// Canonically a string.
+    fn worker(&mut self, id: &WorkerId);
+    /// Canonically a string.
+    fn rollout(&mut self, id: &RolloutId);
+    /// Canonically a string.
+    fn text(&mut self, s: &str);
+
+    #[inline(always)]
+    fn attempt(&mut self, a: &AttemptId) {
+        self.rollout(&a.rollout);
+        self.u64(a.number.into());
+    }
+    #[inline(always)]
+    fn opt_attempt(&mut self, a: &Option<AttemptId>) {
+        match a {
+            Some(a) => {
+                self.u8(1);
+                self.attempt(a);
+            }
+            None => self.u8(0),
+        }
+    }
+    #[inline(always)]
+    fn fault(&mut self, f: &Option<FaultSource>) {
+        self.u8(match f {
+            None => 0,
+            Some(FaultSource::Script) => 1,
+            Some(FaultSource::Random) => 2,
+        });
+    }
+    /// A call's (or a served request's) result.
+    #[inline(always)]
+    fn result(&mut self, result: &CallResult) {
+        match result {
+            CallResult::Ok => self.u8(1),
+            CallResult::Empty { fault } => {
+                self.u8(2);
+                self.fault(fault);
+            }
+            CallResult::Dequeued { attempt } => {
+                self.u8(3);
+                self.attempt(attempt);
+            }
+            CallResult::TimedOut { attempts } => {
+                self.u8(4);
+                self.u64(attempts.len() as u64);
+                attempts.iter().for_each(|a| self.attempt(a));
+            }
+            CallResult::NoLongerRunning => self.u8(5),
+            CallResult::Failed { message, fault } => {
+                self.u8(6);
+                self.text(message);
+                self.fault(fault);
+            }
+        }
+    }
+}
+
+/// The canonical encoding written into a growing buffer: strings are their
+/// length (`u64`) then their bytes, integers little-endian.
+impl Sink for Vec<u8> {
+    #[inline(always)]
+    fn u8(&mut self, v: u8) {
+        self.push(v);
+    }
+    #[inline(always)]
+    fn u64(&mut self, v: u64) {
+        self.extend_from_slice(&v.to_le_bytes());
+    }
+    #[inline(always)]
+    fn time(&mut self, nanos: u64) {
+        self.u64(nanos);
+    }
+    #[inline(always)]
+    fn worker(&mut self, id: &WorkerId) {
+        self.text(id.as_str());
+    }
+    #[inline(always)]
+    fn rollout(&mut self, id: &RolloutId) {
+        self.text(id.as_str());
+    }
+    #[inline(always)]
+    fn text(&mut self, s: &str) {
+        self.u64(s.len() as u64);
+        self.extend_from_slice(s.as_bytes());
+    }
+}
+
+/// The canonical encoding of a trace too long to hold at once, hashed as
+/// it is written: bytes gather in `buf`, which goes to the hasher whenever
+/// it holds a [`CHUNK`](Self::CHUNK) (XXH3 gives the same hash however the
+/// input is split). A short trace is hashed in one call, with no hasher
+/// state at all.
+struct Canonical {
+    buf: Vec<u8>,
+    hasher: Option<Box<Xxh3>>,
+}
+
+impl Canonical {
+    const CHUNK: usize = 64 * 1024;
+
+    /// The encoding of `events` events, about `size` bytes long: their
+    /// count comes first. The slack lets the event that fills a chunk
+    /// finish it without the buffer growing.
+    fn new(events: usize, size: usize) -> Self {
+        let mut buf = Vec::with_capacity(size.min(Self::CHUNK) + 1024);
+        buf.u64(events as u64);
+        Self { buf, hasher: None }
+    }
+
+    /// Hands the buffer to the hasher once it holds a chunk; called between
+    /// fields, so a field never needs more than one check.
+    #[inline]
+    fn spill(&mut self) {
+        if self.buf.len() >= Self::CHUNK {
+            self.hasher
+                .get_or_insert_with(|| Box::new(Xxh3::new()))
+                .update(&self.buf);
+            self.buf.clear();
+        }
+    }
+
+    /// The hash of everything written; `buf` is left to reuse.
+    fn digest(&mut self) -> TraceHash {
+        TraceHash(match self.hasher.take() {
+            None => xxhash_rust::xxh3::xxh3_64(&self.buf),
+            Some(mut hasher) => {
+                hasher.update(&self.buf);
+                hasher.digest()
+            }
+        })
+    }
+}
+
+impl TraceEvent {
+    /// Walks the event's fields in canonical order ([`visit`]).
+    fn visit(&self, h: &mut impl Sink) {
+        visit(self.at, self.worker.as_ref(), &self.kind, h);
+    }
+}
+
+/// Walks an event's fields in canonical order. The one definition of the
+/// encoding: the hash, and the compact log replayed into it, both come
+/// from here. Takes the event in parts, so that a recorder that does not
+/// keep events need not build one.
+#[inline(always)]
+fn visit(at: Duration, worker: Option<&WorkerId>, kind: &EventKind, h: &mut impl Sink) {
+    h.time(at.as_nanos() as u64);
+    match worker {
+        Some(w) => {
+            h.u8(1);
+            h.worker(w);
+        }
+        None => h.u8(0),
+    }
+    match kind {
+        EventKind::Enqueued { rollout } => {
+            h.u8(1);
+            h.rollout(rollout);
+        }
+        EventKind::WorkerStarted => h.u8(2),
+        EventKind::WorkerCrashed => h.u8(3),
+        EventKind::WorkerRestarted => h.u8(4),
+        EventKind::WorkerFailed { message } => {
+            h.u8(5);
+            h.text(message);
+        }
+        EventKind::HeartbeatTick => h.u8(6),
+        EventKind::PollTick => h.u8(7),
+        EventKind::Call {
+            op,
+            attempt,
+            result,
+        } => {
+            h.u8(8);
+            h.u8(*op as u8);
+            h.opt_attempt(attempt);
+            h.result(result);
+        }
+        EventKind::AttemptStarted {
+            attempt,
+            failures,
+            backoff_ms,
+        } => {
+            h.u8(9);
+            h.attempt(attempt);
+            h.u64((*failures).into());
+            h.u64(*backoff_ms);
+        }
+        EventKind::Reward {
+            attempt,
+            name,
+            value,
+        } => {
+            h.u8(10);
+            h.attempt(attempt);
+            h.text(name);
+            h.u64(value.to_bits());
+        }
+        EventKind::AttemptFinished {
+            attempt,
+            status,
+            recorded,
+        } => {
+            h.u8(11);
+            h.attempt(attempt);
+            h.text(status.as_str());
+            h.u8(*recorded as u8);
+        }
+        EventKind::ExecutionHeartbeatFailed { attempt } => {
+            h.u8(12);
+            h.attempt(attempt);
+        }
+        EventKind::PollProcessed => h.u8(13),
+        EventKind::PollEmpty => h.u8(14),
+        EventKind::PollFailed {
+            failures,
+            delay_ms,
+            backoff_ms,
+        } => {
+            h.u8(15);
+            h.u64((*failures).into());
+            h.u64(*delay_ms);
+            h.u64(*backoff_ms);
+        }
+        EventKind::BackoffEnded { delay_ms } => {
+            h.u8(16);
+            h.u64(*delay_ms);
+        }
+        // The turmoil engine's events take tags from 40, clear of the others.
+        EventKind::Served {
+            op,
+            attempt,
+            result,
+        } => {
+            h.u8(40);
+            h.u8(*op as u8);
+            h.opt_attempt(attempt);
+            h.result(result);
+        }
+        EventKind::Link { change, a, b } => {
+            h.u8(41);
+            h.u8(*change as u8);
+            h.text(a);
+            h.text(b);
+        }
+        EventKind::QueueBounced => h.u8(42),
+        EventKind::Latency { fixed_ms } => {
+            h.u8(44);
+            match fixed_ms {
+                Some(ms) => {
+                    h.u8(1);
+                    h.u64(*ms);
+                }
+                None => h.u8(0),
+            }
+        }
+        EventKind::MessageDropped { from, to, segment } => {
+            h.u8(43);
+            h.text(from);
+            h.text(to);
+            h.text(segment);
+        }
+    }
+}
+
+/// The compact log: each canonical field as one tagged byte, more only
+/// when it must. The top three bits of the byte say what the field is;
+/// the low five bits hold a small value or say what follows:
+///
+/// - `U8`, `U64`: the value when below 31; else 31, then the value (a raw
+///   byte for `U8`, a LEB128 varint for `U64`);
+/// - `TIME`: 0 for the previous event's time; 1 then a varint of whole
+///   milliseconds later; 2 then a varint of the absolute nanoseconds;
+/// - `ROLLOUT`, `WORKER`, `TEXT`: one of 31 slots per kind, each holding
+///   the last string whose content hashed to it ([`slot_of`]); or 31, then
+///   a varint length and the bytes, which take their slot.
+///
+/// A slot is where its string's bytes are in the log, so the log keeps no
+/// copies, and a slot is chosen by content alone, so the replay, seeing
+/// the same strings in the same order, fills the same slots. Replaying it
+/// writes exactly the canonical encoding of the events.
+struct CompactLog {
+    bytes: Vec<u8>,
+    last_time: u64,
+    slots: [Slots; 3],
+}
+
+impl Default for CompactLog {
+    fn default() -> Self {
+        Self {
+            bytes: Vec::with_capacity(64 * 1024),
+            last_time: 0,
+            slots: [[(0, 0); SLOTS]; 3],
+        }
+    }
+}
+
+const U8: u8 = 0;
+const U64: u8 = 1;
+const TIME: u8 = 2;
+const ROLLOUT: u8 = 3;
+const WORKER: u8 = 4;
+const TEXT: u8 = 5;
+/// Low bits: "the value (or string) follows".
+const FOLLOWS: u8 = 31;
+/// Strings remembered per kind, one per slot.
+const SLOTS: usize = FOLLOWS as usize;
+
+/// Per slot, `(offset, length)` of its string in the log. All slots start
+/// as the empty string at offset 0, for the writer and the replay alike.
+type Slots = [(usize, usize); SLOTS];
+
+/// The slot of a string: a hash of its length and of its first and last
+/// bytes, where ids such as `r00042` and `worker-3` differ. Two live
+/// strings sharing a slot only cost their bytes again.
+#[inline]
+fn slot_of(s: &[u8]) -> usize {
+    let n = s.len();
+    let word = |at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap());
+    let half = |at: usize| u64::from(u32::from_le_bytes(s[at..at + 4].try_into().unwrap()));
+    let key = if n >= 8 {
+        word(n - 8) ^ word(0).rotate_left(29)
+    } else if n >= 4 {
+        half(n - 4) << 32 | half(0)
+    } else if n > 0 {
+        u64::from(s[0]) << 16 | u64::from(s[n / 2]) << 8 | u64::from(s[n - 1])
+    } else {
+        0
+    };
+    let h = (key ^ n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    // The high bits are the best mixed: scale them to 0..SLOTS.
+    ((u128::from(h) * SLOTS as u128) >> 64) as usize
+}
+
+fn varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn read_varint(bytes: &[u8], pos: &mut usize) -> u64 {
+    let mut v = 0u64;
+    let mut shift = 0;
+    loop {
+        let b = bytes[*pos];
+        *pos += 1;
+        v |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return v;
+        }
+        shift += 7;
+    }
+}
+
+impl CompactLog {
+    #[inline]
+    fn tag(&mut self, kind: u8, low: u8) {
+        self.bytes.push(kind << 5 | low);
+    }
+
+    #[inline]
+    fn string(&mut self, kind: u8, s: &str) {
+        let s = s.as_bytes();
+        let slot = slot_of(s);
+        let (start, len) = self.slots[(kind - ROLLOUT) as usize][slot];
+        if len == s.len() && self.bytes[start..start + len] == *s {
+            self.tag(kind, slot as u8);
+        } else {
+            self.tag(kind, FOLLOWS);
+            varint(&mut self.bytes, s.len() as u64);
+            self.slots[(kind - ROLLOUT) as usize][slot] = (self.bytes.len(), s.len());
+            self.bytes.extend_from_slice(s);
+        }
+    }
+
+    /// Writes the canonical encoding of every logged event into `out`.
+    fn replay(&self, out: &mut Canonical) {
+        let bytes = &self.bytes;
+        let mut slots = [[(0, 0); SLOTS]; 3];
+        let mut time = 0u64;
+        let mut pos = 0;
+        while pos < bytes.len() {
+            out.spill();
+            let b = bytes[pos];
+            pos += 1;
+            let (kind, low) = (b >> 5, b & 31);
+            match kind {
+                U8 => {
+                    let v = if low == FOLLOWS {
+                        pos += 1;
+                        bytes[pos - 1]
+                    } else {
+                        low
+                    };
+                    out.buf.u8(v);
+                }
+                U64 => {
+                    let v = if low == FOLLOWS {
+                        read_varint(bytes, &mut pos)
+                    } else {
+                        low.into()
+                    };
+                    out.buf.u64(v);
+                }
+                TIME => {
+                    match low {
+                        0 => {}
+                        1 => time += read_varint(bytes, &mut pos) * 1_000_000,
+                        _ => time = read_varint(bytes, &mut pos),
+                    }
+                    out.buf.u64(time);
+                }
+                _ => {
+                    let slots: &mut Slots = &mut slots[(kind - ROLLOUT) as usize];
+                    let (start, len) = if low == FOLLOWS {
+                        let len = read_varint(bytes, &mut pos) as usize;
+                        let start = pos;
+                        pos += len;
+                        slots[slot_of(&bytes[start..pos])] = (start, len);
+                        (start, len)
+                    } else {
+                        slots[low as usize]
+                    };
+                    out.buf.u64(len as u64);
+                    out.buf.extend_from_slice(&bytes[start..start + len]);
+                }
+            }
+        }
+    }
+}
+
+impl Sink for CompactLog {
+    #[inline]
+    fn u8(&mut self, v: u8) {
+        if v < FOLLOWS {
+            self.tag(U8, v);
+        } else {
+            self.tag(U8, FOLLOWS);
+            self.bytes.push(v);
+        }
+    }
+    #[inline]
+    fn u64(&mut self, v: u64) {
+        if v < u64::from(FOLLOWS) {
+            self.tag(U64, v as u8);
+        } else {
+            self.tag(U64, FOLLOWS);
+            varint(&mut self.bytes, v);
+        }
+    }
+    #[inline]
+    fn time(&mut self, nanos: u64) {
+        let later = nanos.wrapping_sub(self.last_time);
+        if nanos == self.last_time {
+            self.tag(TIME, 0);
+        } else if nanos > self.last_time && later % 1_000_000 == 0 {
+            self.tag(TIME, 1);
+            varint(&mut self.bytes, later / 1_000_000);
+        } else {
+            self.tag(TIME, 2);
+            varint(&mut self.bytes, nanos);
+        }
+        self.last_time = nanos;
+    }
+    #[inline]
+    fn worker(&mut self, id: &WorkerId) {
+        self.string(WORKER, id.as_str());
+    }
+    #[inline]
+    fn rollout(&mut self, id: &RolloutId) {
+        self.string(ROLLOUT, id.as_str());
+    }
+    #[inline]
+    fn text(&mut self, s: &str) {
+        self.string(TEXT, s);
+    }
+}
+/// Told of every event as it is recorded, before any [`TraceEvent`] is built
+/// (the invariants' monitor checks a run as it goes, so that events need not
+/// be kept).
+pub trait EventObserver: fmt::Debug {
+    /// One more event.
+    fn observe(&mut self, at: Duration, worker: Option<&WorkerId>, kind: &EventKind);
+
+    /// The observer, for the code that set it up to take it back when the
+    /// recording ends ([`Recorded::observer`]).
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
+}
+
+/// Collects events during a run. Shared by the runners' observers, the fault
+/// layer and the engine; single-threaded.
+///
+/// [`new`](Self::new) keeps every event; [`observed`](Self::observed)
+/// feeds each one to an [`EventObserver`] and keeps events only when asked.
+pub struct TraceRecorder {
+    state: RefCell<Recording>,
+}
+
+/// The most a recorder's buffer of canonical encoding grows to: 8 MiB,
+/// about 190,000 events. Most runs stay below it and are hashed in one call
+/// over the buffer; longer ones hold it besides their compact log.
+const DIRECT_CAPACITY: usize = 8 << 20;
+
+/// Bytes of canonical encoding a recorder that does not keep events writes
+/// as such before it turns to the compact log, a few times smaller but
+/// replayed at the end. Short of [`DIRECT_CAPACITY`] by more than an event
+/// takes, so that the buffer, grown by doubling, stops there.
+const DIRECT_LIMIT: usize = DIRECT_CAPACITY - (64 << 10);
+
+/// The initial capacity of that buffer: a run of a few dozen events fits.
+const DIRECT_START: usize = 2048;
+
+thread_local! {
+    /// The buffer of the last recording finished on this thread, emptied:
+    /// the next recording writes into it instead of allocating (and, past a
+    /// few hundred kilobytes, faulting in) one of its own. Only its
+    /// capacity is reused, never its bytes, so no result depends on it.
+    static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// An empty buffer for a recording, [`SPARE`] if there is one.
+fn spare_buffer() -> Vec<u8> {
+    let mut buf = SPARE.try_with(Cell::take).unwrap_or_default();
+    buf.clear();
+    buf.reserve(DIRECT_START);
+    buf
+}
+
+/// Keeps a finished recording's buffer for the next one on this thread,
+/// unless an outsize event grew it past the usual bound.
+fn recycle(buf: Vec<u8>) {
+    if buf.capacity() <= DIRECT_CAPACITY {
+        // During thread teardown there is no next recording: drop it.
+        let _ = SPARE.try_with(|spare| spare.set(buf));
+    }
+}
+
+struct Recording {
+    count: usize,
+    keep: bool,
+    events: Vec<TraceEvent>,
+    /// When not keeping: the canonical encoding of the first events, after
+    /// eight bytes left for their count (known only at the end); empty
+    /// until the first event.
+    direct: Vec<u8>,
+    direct_limit: usize,
+    /// When not keeping, once `direct` is full: the later events.
+    log: Option<Box<CompactLog>>,
+    observer: Option<Box<dyn EventObserver>>,
+}
+
+impl Default for TraceRecorder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for TraceRecorder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state.borrow();
+        f.debug_struct("TraceRecorder")
+            .field("events", &state.count)
+            .field("keep", &state.keep)
+            .finish()
+    }
+}
+
+/// What a finished recording holds.
+#[derive(Debug)]
+pub struct Recorded {
+    /// The events, when they were kept; else empty.
+    pub trace: Trace,
+    /// The hash of every event recorded, kept or not.
+    pub hash: TraceHash,
+    /// How many events were recorded.
+    pub events: usize,
+    /// The observer that was fed every event.
+    pub observer: Option<Box<dyn EventObserver>>,
+}
+
+impl TraceRecorder {
+    /// An empty trace that keeps every event.
+    pub fn new() -> Self {
+        Self::with(true, None)
+    }
+
+    /// An empty trace whose every event goes to `observer`, and is kept
+    /// only if `keep`.
+    pub fn observed(keep: bool, observer: Box<dyn EventObserver>) -> Self {
+        Self::with(keep, Some(observer))
+    }
+
+    fn with(keep: bool, observer: Option<Box<dyn EventObserver>>) -> Self {
+        Self::with_limit(keep, observer, DIRECT_LIMIT)
+    }
+
+    fn with_limit(
+        keep: bool,
+        observer: Option<Box<dyn EventObserver>>,
+        direct_limit: usize,
+    ) -> Self {
+        Self {
+            state: RefCell::new(Recording {
+                count: 0,
+                keep,
+                events: Vec::new(),
+                direct: Vec::new(),
+                direct_limit,
+                log: None,
+                observer,
+            }),
+        }
+    }
+
+    /// Appends an event.
+    pub fn record(&self, at: Duration, worker: Option<&WorkerId>, kind: EventKind) {
+        let mut state = self.state.borrow_mut();
+        let state = &mut *state;
+        state.count += 1;
+        if let Some(observer) = &mut state.observer {
+            observer.observe(at, worker, &kind);
+        }
+        if state.keep {
+            state.events.push(TraceEvent {
+                at,
+                worker: worker.cloned(),
+                kind,
+            });
+        } else if let Some(log) = &mut state.log {
+            visit(at, worker, &kind, &mut **log);
+        } else {
+            let direct = &mut state.direct;
+            if direct.is_empty() {
+                if direct.capacity() == 0 {
+                    *direct = spare_buffer();
+                }
+                direct.u64(0);
+            }
+            visit(at, worker, &kind, direct);
+            if direct.len() >= state.direct_limit {
+                state.log = Some(Box::default());
+            }
+        }
+    }
+
+    /// How many events so far.
+    pub(crate) fn len(&self) -> usize {
+        self.state.borrow().count
+    }
+
+    /// Ends the recording: the events kept, the hash of all of them, their
+    /// number and the observer. The recorder is left empty.
+    pub fn finish(&self) -> Recorded {
+        let mut state = self.state.borrow_mut();
+        let trace = Trace {
+            events: std::mem::take(&mut state.events),
+        };
+        let events = std::mem::take(&mut state.count);
+        let mut direct = std::mem::take(&mut state.direct);
+        let log = state.log.take();
+        let hash = if state.keep {
+            trace.hash()
+        } else {
+            if direct.is_empty() {
+                direct.u64(0);
+            }
+            direct[..8].copy_from_slice(&(events as u64).to_le_bytes());
+            let hash = match log {
+                None => TraceHash(xxhash_rust::xxh3::xxh3_64(&direct)),
+                Some(log) => {
+                    let mut hasher = Box::new(Xxh3::new());
+                    hasher.update(&direct);
+                    direct.clear();
+                    let mut canonical = Canonical {
+                        buf: direct,
+                        hasher: Some(hasher),
+                    };
+                    log.replay(&mut canonical);
+                    let hash = canonical.digest();
+                    direct = canonical.buf;
+                    hash
+                }
+            };
+            recycle(direct);
+            hash
+        };
+        Recorded {
+            trace,
+            hash,
+            events,
+            observer: state.observer.take(),
+        }
+    }
+}
+
+/// A finished trace.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Trace {
+    /// The events, in the order they happened.
+    pub events: Vec<TraceEvent>,
+}
+
+impl Trace {
+    /// The hash of every event, in order.
+    pub fn hash(&self) -> TraceHash {
+        let mut canonical = Canonical::new(self.events.len(), self.events.len() * 40);
+        for event in &self.events {
+            event.visit(&mut canonical.buf);
+            canonical.spill();
+        }
+        canonical.digest()
+    }
+
+    /// The index of the first event where two traces differ, if they do.
+    pub fn first_divergence(&self, other: &Trace) -> Option<usize> {
+        let common = self.events.len().min(other.events.len());
+        (0..common)
+            .find(|&i| self.events[i] != other.events[i])
+            .or((self.events.len() != other.events.len()).then_some(common))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(ms: u64, kind: EventKind) -> TraceEvent {
+        TraceEvent {
+            at: Duration::from_millis(ms),
+            worker: Some(WorkerId::new("worker-1")),
+            kind,
+        }
+    }
+
+    #[test]
+    fn hash_sees_every_field() {
+        let a = Trace {
+            events: vec![event(5, EventKind::BackoffEnded { delay_ms: 5 })],
+        };
+        let b = Trace {
+            events: vec![event(5, EventKind::BackoffEnded { delay_ms: 6 })],
+        };
+        let c = Trace {
+            events: vec![event(6, EventKind::BackoffEnded { delay_ms: 5 })],
+        };
+        assert_ne!(a.hash(), b.hash());
+        assert_ne!(a.hash(), c.hash());
+        assert_eq!(a.hash(), a.clone().hash());
+        assert_eq!(a.first_divergence(&b), Some(0));
+        assert_eq!(a.first_divergence(&a), None);
+        assert_eq!(a.first_divergence(&Trace::default()), Some(0));
+    }
+
+    /// One event of every kind, and every kind of field value, in a
+    /// sequence that also runs the compact log's string slots over.
+    fn every_kind() -> Vec<TraceEvent> {
+        let a = |r: &str, n| AttemptId::new(RolloutId::new(r), n);
+        let failed = |fault| CallResult::Failed {
+            message: "unavailable".into(),
+            fault,
+        };
+        let mut kinds = vec![
+            EventKind::Enqueued {
+                rollout: RolloutId::new("r1"),
+            },
+            EventKind::WorkerStarted,
+            EventKind::WorkerCrashed,
+            EventKind::WorkerRestarted,
+            EventKind::WorkerFailed {
+                message: "heartbeat failed: boom".into(),
+            },
+            // Longer than the canonical encoder's buffer.
+            EventKind::WorkerFailed {
+                message: "y".repeat(10_000),
+            },
+            EventKind::HeartbeatTick,
+            EventKind::PollTick,
+            EventKind::AttemptStarted {
+                attempt: a("r1", 1),
+                failures: 3,
+                backoff_ms: 35,
+            },
+            EventKind::Reward {
+                attempt: a("r1", 1),
+                name: "exact_match".into(),
+                value: 0.1 + 0.2,
+            },
+            EventKind::Reward {
+                attempt: a("r1", 1),
+                name: "neg".into(),
+                value: -1e300,
+            },
+            EventKind::AttemptFinished {
+                attempt: a("r1", 1),
+                status: AttemptStatus::Succeeded,
+                recorded: true,
+            },
+            EventKind::ExecutionHeartbeatFailed {
+                attempt: a("r1", 70_000),
+            },
+            EventKind::PollProcessed,
+            EventKind::PollEmpty,
+            EventKind::PollFailed {
+                failures: 31,
+                delay_ms: u64::MAX,
+                backoff_ms: 30,
+            },
+            EventKind::BackoffEnded { delay_ms: 1 << 40 },
+            EventKind::QueueBounced,
+            EventKind::Latency { fixed_ms: Some(30) },
+            EventKind::Latency { fixed_ms: None },
+            EventKind::Link {
+                change: LinkChange::Hold,
+                a: "queue".into(),
+                b: "worker-2".into(),
+            },
+            EventKind::MessageDropped {
+                from: "queue".into(),
+                to: "worker-1".into(),
+                segment: "syn",
+            },
+        ];
+        for op in [QueueOp::Dequeue, QueueOp::Heartbeat, QueueOp::Complete] {
+            for result in [
+                CallResult::Ok,
+                CallResult::Empty { fault: None },
+                CallResult::Empty {
+                    fault: Some(FaultSource::Script),
+                },
+                CallResult::Dequeued {
+                    attempt: a("r2", 2),
+                },
+                CallResult::TimedOut {
+                    attempts: vec![a("r1", 1), a("r3", 9)],
+                },
+                CallResult::NoLongerRunning,
+                failed(None),
+                failed(Some(FaultSource::Random)),
+            ] {
+                for attempt in [None, Some(a("r4", 1))] {
+                    kinds.push(EventKind::Call {
+                        op,
+                        attempt: attempt.clone(),
+                        result: result.clone(),
+                    });
+                    kinds.push(EventKind::Served {
+                        op,
+                        attempt,
+                        result: result.clone(),
+                    });
+                }
+            }
+        }
+        // More rollouts and texts than the log has slots, coming back.
+        for i in 0..100u32 {
+            kinds.push(EventKind::Enqueued {
+                rollout: RolloutId::new(format!("gen-{:03}", i % 40)),
+            });
+            kinds.push(EventKind::WorkerFailed {
+                message: "x".repeat(i as usize % 37),
+            });
+        }
+        let workers = [None, Some("worker-1"), Some("worker-2"), Some("")];
+        // Times that stay, step whole milliseconds, step less, and go back.
+        let times = [0u64, 0, 5_000_000, 5_000_001, 4_000_000, 1 << 50, 7];
+        kinds
+            .into_iter()
+            .enumerate()
+            .map(|(i, kind)| TraceEvent {
+                at: Duration::from_nanos(times[i % times.len()] + (i as u64 / 7) * 1_000_000),
+                worker: workers[i % workers.len()].map(WorkerId::new),
+                kind,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_compact_log_replays_the_canonical_encoding_exactly() {
+        let events = every_kind();
+        for n in [0, 1, 2, 30, events.len()] {
+            let kept = TraceRecorder::new();
+            let streamed = TraceRecorder::with(false, None);
+            for e in &events[..n] {
+                kept.record(e.at, e.worker.as_ref(), e.kind.clone());
+                streamed.record(e.at, e.worker.as_ref(), e.kind.clone());
+            }
+            let (kept, streamed) = (kept.finish(), streamed.finish());
+            let trace = Trace {
+                events: events[..n].to_vec(),
+            };
+            assert_eq!(kept.trace, trace);
+            assert_eq!(kept.hash, trace.hash(), "{n} events");
+            assert_eq!(streamed.hash, trace.hash(), "{n} events");
+            assert_eq!((kept.events, streamed.events), (n, n));
+            assert!(streamed.trace.events.is_empty());
+        }
+    }
+
+    #[test]
+    fn the_hash_is_the_same_wherever_the_direct_encoding_stops() {
+        let events = every_kind();
+        let trace = Trace {
+            events: events.clone(),
+        };
+        let size = {
+            let mut canonical = Vec::new();
+            events.iter().for_each(|e| e.visit(&mut canonical));
+            canonical.len()
+        };
+        // From the first event on, after a few, mid-way, and never.
+        for limit in [0, 1, 100, 1000, size / 2, size - 1, size, usize::MAX] {
+            let streamed = TraceRecorder::with_limit(false, None, limit);
+            for e in &events {
+                streamed.record(e.at, e.worker.as_ref(), e.kind.clone());
+            }
+            let went_compact = streamed.state.borrow().log.is_some();
+            assert_eq!(went_compact, limit <= size + 8, "limit {limit}");
+            assert_eq!(streamed.finish().hash, trace.hash(), "limit {limit}");
+        }
+        // A shorter recording after those, in the buffer they leave.
+        let streamed = TraceRecorder::with(false, None);
+        for e in &events[..3] {
+            streamed.record(e.at, e.worker.as_ref(), e.kind.clone());
+        }
+        let first = Trace {
+            events: events[..3].to_vec(),
+        };
+        assert_eq!(streamed.finish().hash, first.hash());
+    }
+
+    #[test]
+    fn string_slots_are_spread() {
+        let ids: Vec<String> = (0..31)
+            .map(|i| format!("r{i:05}"))
+            .chain(["worker-1", "worker-2", "succeeded", "failed", ""].map(String::from))
+            .collect();
+        let mut used = [false; SLOTS];
+        ids.iter().for_each(|s| used[slot_of(s.as_bytes())] = true);
+        assert!(used.iter().filter(|u| **u).count() > 15);
+    }
+
+    #[test]
+    fn hash_is_stable_across_releases() {
+        // Pinned: a change here changes every committed trace hash.
+        let t = Trace {
+            events: vec![
+                event(0, EventKind::PollTick),
+                event(0, EventKind::PollEmpty),
+            ],
+        };
+        assert_eq!(t.hash().to_string(), "0d1bb2d846a5ae57");
+    }
+}

@@ -1,0 +1,394 @@
+//! A run's world: the shared queue, the fault scripts, the trace, and the
+//! workers' runners, wired the same way on every engine.
+//!
+//! An engine supplies a [`Clock`] and a way to spawn and drop tasks; the world
+//! supplies everything else. Keeping the wiring here is what makes the
+//! virtual and tokio engines run the very same code, and the turmoil engine
+//! the same runners, scripts and trace with the queue across its network
+//! ([`World::worker_task_with`]).
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::Rc;
+use std::time::Duration;
+
+use rollout_core::Clock;
+use rollout_core::{AttemptId, MemoryQueue, Rollout, RolloutId, WorkerId};
+use rollout_core::{
+    Execution, ExecutionError, RolloutExecutor, Runner, RunnerEvent, RunnerObserver,
+};
+
+use super::faults::{FaultInjector, FaultyQueue};
+use super::plan::{RolloutPlan, RunStep, SimPlan, StepResult, TimedAction, TimedFault};
+use super::trace::{EventKind, TraceRecorder};
+
+/// What a run keeps of each planned rollout, in plan order: a few words
+/// each, not a copy of the plan. Rollouts planned alike (a `generate`
+/// block) share one list of steps; inputs move into the queue when the
+/// rollouts are enqueued.
+#[derive(Debug, Default)]
+struct RolloutTable {
+    ids: Vec<RolloutId>,
+    enqueue_at: Vec<Duration>,
+    inputs: RefCell<Vec<serde_json::Value>>,
+    /// Index in `steps` of each rollout's attempts.
+    steps_of: Vec<u32>,
+    steps: Vec<Vec<RunStep>>,
+    /// The plan index of each rollout in the queue, by queue position.
+    by_position: RefCell<Vec<u32>>,
+}
+
+impl RolloutTable {
+    fn new(rollouts: &[RolloutPlan]) -> Self {
+        let mut table = Self {
+            ids: Vec::with_capacity(rollouts.len()),
+            enqueue_at: Vec::with_capacity(rollouts.len()),
+            inputs: RefCell::new(Vec::with_capacity(rollouts.len())),
+            steps_of: Vec::with_capacity(rollouts.len()),
+            ..Self::default()
+        };
+        for r in rollouts {
+            table.ids.push(r.id.clone());
+            table.enqueue_at.push(r.enqueue_at);
+            table.inputs.get_mut().push(r.input.clone());
+            if table.steps.last() != Some(&r.attempts) {
+                table.steps.push(r.attempts.clone());
+            }
+            table.steps_of.push(table.steps.len() as u32 - 1);
+        }
+        table
+    }
+
+    /// The step for attempt `number` (1-based) of rollout `i`, as
+    /// [`RolloutPlan::step`] picks it: attempt n runs entry n, the last
+    /// repeats.
+    fn step(&self, i: usize, number: u32) -> &RunStep {
+        let steps = &self.steps[self.steps_of[i] as usize];
+        &steps[(number.max(1) as usize - 1).min(steps.len().saturating_sub(1))]
+    }
+}
+
+/// The executor of a simulated rollout: sleeps the scripted duration on the
+/// clock, then returns the scripted result.
+#[derive(Debug, Clone)]
+pub struct ScriptedExecutor<C> {
+    clock: C,
+    rollouts: Rc<RolloutTable>,
+    /// The run's store, to find a rollout's plan by its place in it.
+    queue: Rc<MemoryQueue<C>>,
+}
+
+impl<C: Clock> ScriptedExecutor<C> {
+    /// The plan index of a rollout in the queue.
+    fn rollout(&self, id: &RolloutId) -> Option<usize> {
+        let position = self.queue.position(id)?;
+        let index = *self.rollouts.by_position.borrow().get(position)? as usize;
+        (self.rollouts.ids[index] == *id).then_some(index)
+    }
+}
+
+impl<C: Clock> RolloutExecutor for ScriptedExecutor<C> {
+    async fn execute(
+        &self,
+        rollout: &Rollout,
+        attempt: &AttemptId,
+    ) -> Result<Execution, ExecutionError> {
+        let Some(index) = self.rollout(&rollout.id) else {
+            return Err(ExecutionError {
+                message: format!("no script for rollout `{}`", rollout.id),
+            });
+        };
+        let step = self.rollouts.step(index, attempt.number);
+        self.clock.sleep(step.duration).await;
+        match &step.result {
+            StepResult::Succeeded { output, rewards } => Ok(Execution {
+                output: output.clone(),
+                rewards: rewards.clone(),
+            }),
+            StepResult::Failed { message } => Err(ExecutionError {
+                message: message.clone(),
+            }),
+        }
+    }
+}
+
+/// Turns runner events into trace events.
+#[derive(Debug, Clone)]
+pub struct TraceObserver<C> {
+    clock: C,
+    trace: Rc<TraceRecorder>,
+}
+
+impl<C: Clock> RunnerObserver for TraceObserver<C> {
+    fn observe(&self, worker: &WorkerId, event: RunnerEvent<'_>) {
+        let kind = match event {
+            RunnerEvent::Started => EventKind::WorkerStarted,
+            RunnerEvent::HeartbeatTick => EventKind::HeartbeatTick,
+            RunnerEvent::PollTick => EventKind::PollTick,
+            RunnerEvent::PollEmpty => EventKind::PollEmpty,
+            RunnerEvent::PollProcessed => EventKind::PollProcessed,
+            RunnerEvent::Dequeued { attempt, recovery } => EventKind::AttemptStarted {
+                attempt: attempt.clone(),
+                failures: recovery.failures,
+                backoff_ms: recovery.backoff_ms,
+            },
+            RunnerEvent::RewardEmitted { attempt, reward } => EventKind::Reward {
+                attempt: attempt.clone(),
+                name: reward.name.clone(),
+                value: reward.value,
+            },
+            RunnerEvent::AttemptFinished {
+                attempt,
+                outcome,
+                completion,
+            } => EventKind::AttemptFinished {
+                attempt: attempt.clone(),
+                status: outcome.status(),
+                recorded: completion == rollout_core::Completion::Recorded,
+            },
+            RunnerEvent::PollFailed {
+                recovery, delay, ..
+            } => EventKind::PollFailed {
+                failures: recovery.failures,
+                delay_ms: delay.as_millis() as u64,
+                backoff_ms: recovery.backoff_ms,
+            },
+            RunnerEvent::BackoffEnded { delay } => EventKind::BackoffEnded {
+                delay_ms: delay.as_millis() as u64,
+            },
+            RunnerEvent::ExecutionHeartbeatFailed { attempt, .. } => {
+                EventKind::ExecutionHeartbeatFailed {
+                    attempt: attempt.clone(),
+                }
+            }
+            // The queue layer records reassignment results; stopping is the
+            // engine's business.
+            RunnerEvent::Reassigned { .. } | RunnerEvent::Stopped => return,
+        };
+        self.trace.record(self.clock.now(), Some(worker), kind);
+    }
+}
+
+/// Something the engine does at a moment of virtual time, outside any task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    /// Put `plan.rollouts[i]` in the queue.
+    Enqueue(usize),
+    /// A timed fault.
+    Fault(TimedAction),
+}
+
+/// What a run reads of its plan besides the rollouts and fault scripts: a
+/// few words, so that a run never copies the plan (a million rollouts are
+/// hundreds of megabytes, and even c02's plan costs more to copy and drop
+/// than the rest of the run's setup).
+#[derive(Debug, Clone)]
+pub struct WorldConfig {
+    /// The scenario seed.
+    pub seed: u64,
+    /// The runner configuration every worker starts from.
+    pub runner: rollout_core::RunnerConfig,
+    /// The queue's attempt limit.
+    pub max_attempts: Option<u32>,
+    /// Whether the fault layer keeps its verdicts (for `freeze`).
+    pub record_verdicts: bool,
+}
+
+/// The shared state of one run on one clock.
+pub struct World<C: Clock> {
+    /// The run's clock.
+    pub clock: C,
+    /// What the run reads of its plan.
+    pub config: WorldConfig,
+    /// The queue every worker shares.
+    pub queue: Rc<MemoryQueue<C>>,
+    /// The trace being written.
+    pub trace: Rc<TraceRecorder>,
+    /// The fault scripts and overlay, with their verdict log.
+    pub faults: Rc<FaultInjector>,
+    rollouts: Rc<RolloutTable>,
+    timed_faults: Vec<TimedFault>,
+    /// Workers whose runner ended with an error since the driver last
+    /// looked, in the order they ended: each engine reports nothing of its
+    /// own about why a task ended.
+    failed: Rc<RefCell<Vec<WorkerId>>>,
+}
+
+impl<C: Clock + 'static> World<C> {
+    /// A fresh world for `plan` on `clock`, recording into `trace`. It keeps
+    /// what it needs of the plan: the plan itself is only borrowed.
+    pub fn new(plan: &SimPlan, clock: C, trace: TraceRecorder) -> Self {
+        let rollouts = RolloutTable::new(&plan.rollouts);
+        let queue = MemoryQueue::with_policy(clock.clone(), plan.reassignment);
+        queue.reserve(rollouts.ids.len());
+        Self {
+            queue: Rc::new(queue),
+            trace: Rc::new(trace),
+            faults: Rc::new(
+                FaultInjector::new(&plan.fault_scripts)
+                    .with_random(plan.seed, &plan.random_faults)
+                    .recording(plan.record_verdicts),
+            ),
+            rollouts: Rc::new(rollouts),
+            timed_faults: plan.timed_faults.clone(),
+            failed: Rc::default(),
+            clock,
+            config: WorldConfig {
+                seed: plan.seed,
+                runner: plan.runner.clone(),
+                max_attempts: plan.max_attempts,
+                record_verdicts: plan.record_verdicts,
+            },
+        }
+    }
+
+    /// How many rollouts the run has.
+    pub fn rollout_count(&self) -> usize {
+        self.rollouts.ids.len()
+    }
+
+    /// Every control in the order to apply it: by time; at the same time,
+    /// enqueues (in rollout order) before faults (in listed order).
+    pub fn controls(&self) -> Vec<(std::time::Duration, Control)> {
+        let mut controls: Vec<_> = self
+            .rollouts
+            .enqueue_at
+            .iter()
+            .enumerate()
+            .map(|(i, &at)| (at, Control::Enqueue(i)))
+            .chain(
+                self.timed_faults
+                    .iter()
+                    .map(|f| (f.at, Control::Fault(f.action.clone()))),
+            )
+            .collect();
+        controls.sort_by_key(|(at, _)| *at);
+        controls
+    }
+
+    /// Puts a rollout in the queue and records it.
+    pub fn enqueue(&self, index: usize) {
+        let id = &self.rollouts.ids[index];
+        let rollout = Rollout {
+            id: id.clone(),
+            input: std::mem::take(&mut self.rollouts.inputs.borrow_mut()[index]),
+        };
+        let position = self.queue.len();
+        // Ids are unique by validation; a duplicate would only be skipped.
+        if self
+            .queue
+            .enqueue(rollout, self.config.max_attempts)
+            .is_ok()
+        {
+            let mut by_position = self.rollouts.by_position.borrow_mut();
+            by_position.resize(position, u32::MAX);
+            by_position.push(index as u32);
+            drop(by_position);
+            self.trace.record(
+                self.clock.now(),
+                None,
+                EventKind::Enqueued {
+                    rollout: id.clone(),
+                },
+            );
+        }
+    }
+
+    /// Records a worker event at the current time.
+    pub fn record_worker(&self, worker: &WorkerId, kind: EventKind) {
+        self.trace.record(self.clock.now(), Some(worker), kind);
+    }
+
+    /// The workers whose runner ended with an error since the last call,
+    /// in the order they ended.
+    pub fn take_failed(&self) -> Vec<WorkerId> {
+        std::mem::take(&mut *self.failed.borrow_mut())
+    }
+
+    /// True once every planned rollout is terminal.
+    pub fn all_terminal(&self) -> bool {
+        self.queue.terminal_count() == self.rollout_count()
+    }
+
+    /// The future of one worker's runner, to spawn on the engine. It ends
+    /// only if the runner fails; engines drop it to crash or stop the worker.
+    pub fn worker_task(&self, worker: WorkerId) -> impl Future<Output = ()> + 'static {
+        self.worker_task_with(worker, self.queue.clone())
+    }
+
+    /// [`worker_task`](Self::worker_task) with the worker reaching the queue
+    /// through `inner` (the turmoil engine's network client) instead of
+    /// sharing it; faults, trace and executor are wired the same way.
+    pub fn worker_task_with<Q: rollout_core::Queue + 'static>(
+        &self,
+        worker: WorkerId,
+        inner: Q,
+    ) -> impl Future<Output = ()> + 'static {
+        let mut config = self.config.runner.clone();
+        config.worker_id = worker.clone();
+        // Deriving a stream costs more than the rest of a worker's setup;
+        // a policy without jitter never draws from it.
+        let jitter = (config.backoff.jitter != rollout_core::Jitter::None).then(|| {
+            ChaChaJitter::seeded(super::faults::derived_seed(
+                self.config.seed,
+                &format!("backoff.jitter.{worker}"),
+            ))
+        });
+        let queue = FaultyQueue {
+            worker: worker.clone(),
+            inner,
+            faults: self.faults.clone(),
+            trace: self.trace.clone(),
+            clock: self.clock.clone(),
+        };
+        let executor = ScriptedExecutor {
+            clock: self.clock.clone(),
+            rollouts: self.rollouts.clone(),
+            queue: self.queue.clone(),
+        };
+        let observer = TraceObserver {
+            clock: self.clock.clone(),
+            trace: self.trace.clone(),
+        };
+        let (clock, trace, failed) = (self.clock.clone(), self.trace.clone(), self.failed.clone());
+        async move {
+            let outcome = match Runner::new(config, clock.clone(), queue, executor) {
+                Ok(runner) => match jitter {
+                    Some(jitter) => runner.with_jitter_source(jitter),
+                    None => runner,
+                }
+                .with_observer(observer)
+                .run(std::future::pending())
+                .await
+                .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            if let Err(message) = outcome {
+                trace.record(
+                    clock.now(),
+                    Some(&worker),
+                    EventKind::WorkerFailed { message },
+                );
+                failed.borrow_mut().push(worker);
+            }
+        }
+    }
+}
+
+/// Backoff jitter for one worker's runner: a ChaCha8 stream derived from the
+/// scenario seed and the worker id, so delays are the same on every machine.
+#[derive(Debug)]
+pub struct ChaChaJitter(rand_chacha::ChaCha8Rng);
+
+impl ChaChaJitter {
+    /// The stream seeded with `seed`.
+    pub fn seeded(seed: u64) -> Self {
+        Self(<rand_chacha::ChaCha8Rng as rand_core::SeedableRng>::seed_from_u64(seed))
+    }
+}
+
+impl rollout_core::JitterSource for ChaChaJitter {
+    fn next_u64(&mut self) -> u64 {
+        rand_core::RngCore::next_u64(&mut self.0)
+    }
+}
