@@ -51,6 +51,10 @@ pub struct ExploreArgs {
     /// Override how the queue finds stale attempts (the scenario's `queue.reassignment`).
     #[arg(long, value_enum)]
     pub reassignment: Option<ReassignmentArg>,
+    /// Swarm mode: each seed first draws which fault families are on, and
+    /// how hard, within the file's `swarm:` bounds (README, "Swarm mode").
+    #[arg(long)]
+    pub swarm: bool,
 }
 
 /// Arguments of `merge`.
@@ -180,16 +184,20 @@ pub fn run(args: &ExploreArgs) -> Exit {
             bar.set_position(done);
         }
     };
-    let repro_args = args
+    let mut repro_args = args
         .reassignment
         .map(|r| format!(" --reassignment {}", r.as_str()))
         .unwrap_or_default();
+    if args.swarm {
+        repro_args.push_str(" --swarm");
+    }
     let options = SweepOptions {
         seeds: args.seeds,
         shard,
         jobs,
         engine: engine(args.engine),
         repro_args,
+        swarm: args.swarm,
     };
     let program = program_name();
     let report = explore::sweep(&scenario, options, &program, &progress);
@@ -200,8 +208,11 @@ pub fn run(args: &ExploreArgs) -> Exit {
     if args.shrink
         && let Some(first) = report.summary.failing.first()
     {
+        // In swarm mode the seed's draw is written into the file first, so
+        // the shrunk file says every fault explicitly.
+        let swarmed = args.swarm.then(|| scenario.swarmed(first.seed).0);
         match shrink_seed(
-            &scenario,
+            swarmed.as_ref().unwrap_or(&scenario),
             first.seed,
             engine(args.engine),
             &args.out,

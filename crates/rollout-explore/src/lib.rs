@@ -207,6 +207,8 @@ pub struct FailingSeed {
     pub first_failure: String,
     /// The command that reruns it.
     pub repro: String,
+    /// In swarm mode, the fault configuration the seed drew (as its JSON).
+    pub swarm: Option<serde_json::Value>,
 }
 
 /// One distribution: its summary (absent when empty) and its exact histogram.
@@ -328,6 +330,7 @@ fn run_seed(scenario: &Scenario, seed: u64, options: &SweepOptions, program: &st
             engine: options.engine,
             // A sweep reads outcomes, not traces.
             keep_events: Some(false),
+            swarm: options.swarm,
             ..RunOptions::default()
         },
     );
@@ -357,6 +360,10 @@ fn run_seed(scenario: &Scenario, seed: u64, options: &SweepOptions, program: &st
                 repro_command(program, &scenario.path, seed, outcome.engine),
                 options.repro_args
             ),
+            swarm: outcome
+                .swarm
+                .as_ref()
+                .and_then(|d| serde_json::to_value(d).ok()),
         }
     });
     let rollouts = &outcome.run.snapshot.rollouts;
@@ -500,6 +507,8 @@ pub struct SweepOptions {
     pub engine: Option<EngineKind>,
     /// Appended to every repro command (the overrides the sweep ran with).
     pub repro_args: String,
+    /// Swarm mode: each seed draws its fault configuration first.
+    pub swarm: bool,
 }
 
 /// Runs `scenario` once per seed of the shard on `jobs` threads; `progress`

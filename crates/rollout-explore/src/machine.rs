@@ -229,6 +229,10 @@ pub struct FailingSeed {
     /// The command that reruns this seed.
     #[serde(rename = "repro")]
     pub repro: String,
+    /// In swarm mode, the fault configuration the seed drew: the overlay
+    /// rates of each operation that was on, the crashes, the network.
+    #[serde(rename = "swarm", default, skip_serializing_if = "Option::is_none")]
+    pub swarm: Option<serde_json::Value>,
 }
 
 // The conversions from and to the sweep's own types: the only code that
@@ -408,6 +412,7 @@ impl From<&super::FailingSeed> for FailingSeed {
             failed: f.failed.clone(),
             first_failure: f.first_failure.clone(),
             repro: f.repro.clone(),
+            swarm: f.swarm.clone(),
         }
     }
 }
@@ -419,6 +424,7 @@ impl From<FailingSeed> for super::FailingSeed {
             failed: f.failed,
             first_failure: f.first_failure,
             repro: f.repro,
+            swarm: f.swarm,
         }
     }
 }

@@ -82,6 +82,8 @@ pub struct ScenarioReport {
     pub rewards: rewards::RewardLog,
     /// The command that reruns exactly this.
     pub repro: String,
+    /// In swarm mode, the fault configuration the seed drew (as its JSON).
+    pub swarm: Option<Value>,
     /// The determinism check, when `--check-determinism` asked for one.
     pub determinism: Option<DeterminismReport>,
 }
@@ -148,7 +150,19 @@ impl ScenarioReport {
             events: run.events,
             trace_hash: run.trace_hash.to_string(),
             rewards,
-            repro: repro_command(program, &scenario.path, outcome.seed, outcome.engine),
+            repro: format!(
+                "{}{}",
+                repro_command(program, &scenario.path, outcome.seed, outcome.engine),
+                if outcome.swarm.is_some() {
+                    " --swarm"
+                } else {
+                    ""
+                }
+            ),
+            swarm: outcome
+                .swarm
+                .as_ref()
+                .and_then(|d| serde_json::to_value(d).ok()),
             determinism: None,
         }
     }

@@ -55,6 +55,9 @@ pub struct ScenarioFile {
     /// What must hold at the end.
     #[serde(default)]
     pub expect: ExpectSection,
+    /// What `--swarm` may draw, per seed (defaults when absent).
+    #[serde(default)]
+    pub swarm: Option<SwarmSection>,
 }
 
 /// `engine:`.
@@ -696,4 +699,66 @@ impl<'de> Deserialize<'de> for InvariantsSpec {
         }
         deserializer.deserialize_any(V)
     }
+}
+
+/// `swarm:`: the bounds of what `--swarm` draws for each seed. A key left
+/// out keeps its default (README, "Swarm mode"); a zero range, or
+/// `crashes: { max: 0 }`, turns a family off.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SwarmSection {
+    /// The probability in [0, 1] that each family is on (default 0.5).
+    pub on: Option<f64>,
+    /// Dequeue failures and empties.
+    pub dequeue: Option<SwarmDequeue>,
+    /// Heartbeat failures.
+    pub heartbeat: Option<SwarmFailures>,
+    /// Span flush failures.
+    pub flush: Option<SwarmFailures>,
+    /// Completion failures.
+    pub complete: Option<SwarmFailures>,
+    /// Worker crashes, each followed by a restart.
+    pub crashes: Option<SwarmCrashes>,
+    /// Message loss and latency (turmoil engine only).
+    pub network: Option<SwarmNetwork>,
+}
+
+/// `swarm.dequeue`: `[min, max]` ranges of each rate.
+#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SwarmDequeue {
+    /// Where the failure rate is drawn.
+    pub fail_rate: Option<[f64; 2]>,
+    /// Where the "nothing waiting" rate is drawn.
+    pub empty_rate: Option<[f64; 2]>,
+}
+
+/// `swarm.heartbeat`, `swarm.flush`, `swarm.complete`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SwarmFailures {
+    /// Where the failure rate is drawn, `[min, max]`.
+    pub fail_rate: Option<[f64; 2]>,
+}
+
+/// `swarm.crashes`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SwarmCrashes {
+    /// At most this many crashes per seed (0: never).
+    pub max: Option<u32>,
+    /// Crashes happen before this time.
+    pub within: Option<Dur>,
+    /// Where each restart's delay is drawn, `[min, max]`.
+    pub restart_after: Option<[Dur; 2]>,
+}
+
+/// `swarm.network` (turmoil engine).
+#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SwarmNetwork {
+    /// Where the loss rate per message is drawn, `[min, max]`.
+    pub loss_rate: Option<[f64; 2]>,
+    /// Where the latency's maximum is drawn, `[min, max]`.
+    pub latency_max: Option<[Dur; 2]>,
 }

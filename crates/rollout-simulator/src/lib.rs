@@ -15,6 +15,7 @@ mod outcome;
 mod plan;
 mod run;
 mod script;
+mod swarm;
 mod timer_order;
 mod tokio_engine;
 mod trace;
@@ -35,6 +36,10 @@ pub use plan::{
     NetworkPlan, RolloutPlan, RunLimits, RunStep, SimPlan, StepResult, StopRule, StopWhen,
     TURMOIL_BYTES_PER_HOST_STEP, TURMOIL_EVENT_HOST_STEPS, TURMOIL_LINK_VISITS_PER_HOST_STEP,
     TURMOIL_TICK, TimedAction, TimedFault, TurmoilCost,
+};
+pub use swarm::{
+    CrashBounds, DEFAULT_SWARM_ON, DrawRange, NetworkBounds, RateBounds, SwarmBounds, SwarmCrash,
+    SwarmDraw,
 };
 pub use trace::{
     CallResult, EventKind, EventObserver, FaultSource, LinkChange, Recorded, Trace, TraceEvent,

@@ -90,6 +90,9 @@ pub struct Scenario<'a> {
     /// The command that reruns exactly this.
     #[serde(rename = "repro")]
     pub repro: &'a str,
+    /// In swarm mode, the fault configuration the seed drew; absent otherwise.
+    #[serde(rename = "swarm", skip_serializing_if = "Option::is_none")]
+    pub swarm: Option<&'a serde_json::Value>,
     /// The determinism check, present only with `--check-determinism`.
     #[serde(rename = "determinism", skip_serializing_if = "Option::is_none")]
     pub determinism: Option<Determinism<'a>>,
@@ -275,6 +278,7 @@ impl<'a> From<&'a crate::ScenarioReport> for Scenario<'a> {
             trace_hash: &r.trace_hash,
             rewards: &r.rewards,
             repro: &r.repro,
+            swarm: r.swarm.as_ref(),
             determinism: r.determinism.as_ref().map(Determinism::from),
         }
     }

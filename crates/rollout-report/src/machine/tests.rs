@@ -208,6 +208,7 @@ fn sweep_report() -> rollout_explore::SweepReport {
                 failed: vec!["invariant backoff-policy".into(), "stop".into()],
                 first_failure: "invariant backoff-policy: slept 3ms".into(),
                 repro: "rollout-sim scenario scenarios/x.yaml --seed 7 --engine turmoil".into(),
+                swarm: None,
             }],
             failing_not_listed: 0,
         },

@@ -34,6 +34,7 @@ mod runner;
 mod scripts;
 mod stop;
 mod suggest;
+mod swarm;
 mod text;
 mod timed;
 mod workers;
@@ -58,6 +59,8 @@ pub(super) struct Resolved {
     pub expect: Expectations,
     /// The first thing in the file only the turmoil engine runs, located.
     pub turmoil_only: Option<Problem>,
+    /// What `--swarm` may draw.
+    pub swarm: rollout_simulator::SwarmBounds,
 }
 
 /// Validates a parsed file located by `map`: what it resolves to, or every
@@ -181,7 +184,9 @@ impl Validator<'_> {
             restart_after: file.runner.restart_after.map(|d| d.0),
             keep_events: true,
         };
+        let swarm = self.swarm(file.swarm.as_ref());
         Resolved {
+            swarm,
             plan,
             expect,
             turmoil_only,
