@@ -5,6 +5,7 @@
 //! [`RunResult`]: the queue's final state, the trace and its hash, and the
 //! verdict of every built-in invariant. Nothing here reads YAML.
 
+mod coverage;
 mod driver;
 mod executor;
 mod faults;
@@ -24,6 +25,7 @@ mod turmoil_engine;
 mod virtual_engine;
 mod world;
 
+pub use coverage::{Coverage, Goal, GoalsReached};
 pub use executor::{TaskId, VirtualClock, VirtualExecutor};
 pub use faults::{
     DEFAULT_FAULT_MESSAGE, FaultStep, OpScript, RANDOM_FAULT_MESSAGE, RandomRates, ScriptCursor,
