@@ -56,10 +56,7 @@ fn run_on_both(scenario: &Scenario) -> ScenarioOutcome {
     on_virtual
 }
 
-fn invariant<'a>(
-    outcome: &'a ScenarioOutcome,
-    which: Invariant,
-) -> &'a rollout_sim::sim::InvariantReport {
+fn invariant(outcome: &ScenarioOutcome, which: Invariant) -> &rollout_sim::sim::InvariantReport {
     outcome
         .run
         .invariants
