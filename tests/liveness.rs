@@ -138,6 +138,19 @@ fn a_heal_stops_a_script_mid_way() {
         ]
     );
     assert!(invariant(&outcome, Invariant::Liveness).held);
+    // `explain` predicts the same: four failures, then the poll at 60ms.
+    let explained = rollout_sim::explore::explain(&scenario);
+    let totals: Vec<u64> = explained.failures.iter().map(|f| f.total_ms).collect();
+    assert_eq!(totals, [5, 15, 35, 55]);
+    assert_eq!(explained.recovered_at, ms(60));
+    assert!(explained.dequeues);
+    assert!(
+        explained
+            .text
+            .contains("      50ms  healed (faults.heal_at): no fault from now on\n"),
+        "{}",
+        explained.text
+    );
 }
 
 #[test]
