@@ -340,6 +340,11 @@ pub struct FaultsSection {
     pub random: Option<RandomSection>,
     /// Latency and loss on every link (the turmoil engine).
     pub network: Option<NetworkSection>,
+    /// The liveness phase: from this instant no fault fires (scripts,
+    /// `random`, the network; timed faults from then on are dropped, and
+    /// workers that are down start again), and every rollout must be
+    /// terminal within `stop.recover_within` (the `liveness` invariant).
+    pub heal_at: Option<Dur>,
 }
 
 /// `faults.network:` (the turmoil engine).
@@ -513,6 +518,12 @@ pub struct StopSection {
     pub when: Option<StopWhenSpec>,
     /// Virtual-time budget (default 10m).
     pub within: Option<Dur>,
+    /// With `faults.heal_at`: how long after it every rollout has to be
+    /// terminal; the run ends then at the latest (default 10 times the
+    /// slowest of the runner's worker timeout, heartbeat, reassignment and
+    /// poll intervals, backoff cap, `restart_after` and the longest
+    /// scripted attempt).
+    pub recover_within: Option<Dur>,
 }
 
 /// `stop.when:`.

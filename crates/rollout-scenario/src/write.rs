@@ -269,6 +269,9 @@ pub fn to_yaml(scenario: &Scenario, header: &[String]) -> Result<String, String>
         }
         faults.insert("at".into(), Value::Sequence(events));
     }
+    if let Some(heal) = plan.heal {
+        faults.insert("heal_at".into(), dur(heal.at));
+    }
     if !faults.is_empty() {
         doc.insert("faults".into(), Value::Mapping(faults));
     }
@@ -283,6 +286,9 @@ pub fn to_yaml(scenario: &Scenario, header: &[String]) -> Result<String, String>
         StopWhen::At(at) => stop.insert("when".into(), map([("at", dur(at))])),
     };
     stop.insert("within".into(), dur(plan.stop.within));
+    if let Some(heal) = plan.heal {
+        stop.insert("recover_within".into(), dur(heal.recover_within));
+    }
     doc.insert("stop".into(), Value::Mapping(stop));
 
     let e = &scenario.expect;
@@ -335,7 +341,7 @@ pub fn to_yaml(scenario: &Scenario, header: &[String]) -> Result<String, String>
     if let Some(at) = e.finished_at {
         expect.insert("finished_at".into(), dur(at));
     }
-    if e.invariants.len() != rollout_simulator::Invariant::ALL.len() {
+    if e.invariants.len() != rollout_simulator::Invariant::applicable(plan.heal.is_some()).len() {
         expect.insert(
             "invariants".into(),
             Value::Sequence(e.invariants.iter().map(|n| n.name().into()).collect()),

@@ -34,10 +34,10 @@ pub use faults::{
 pub use invariants::{Invariant, InvariantReport, Monitor, RunFacts, check_all};
 pub use outcome::{StopReason, WorkerState};
 pub use plan::{
-    DEFAULT_MAX_EVENTS, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TURMOIL_BUDGET, NetHost, NetworkFaults,
-    NetworkPlan, RolloutPlan, RunLimits, RunStep, SimPlan, StepResult, StopRule, StopWhen,
-    TURMOIL_BYTES_PER_HOST_STEP, TURMOIL_EVENT_HOST_STEPS, TURMOIL_LINK_VISITS_PER_HOST_STEP,
-    TURMOIL_TICK, TimedAction, TimedFault, TurmoilCost,
+    DEFAULT_MAX_EVENTS, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TURMOIL_BUDGET, Heal, NetHost,
+    NetworkFaults, NetworkPlan, RolloutPlan, RunLimits, RunStep, SimPlan, StepResult, StopRule,
+    StopWhen, TURMOIL_BYTES_PER_HOST_STEP, TURMOIL_EVENT_HOST_STEPS,
+    TURMOIL_LINK_VISITS_PER_HOST_STEP, TURMOIL_TICK, TimedAction, TimedFault, TurmoilCost,
 };
 pub use swarm::{
     CrashBounds, DEFAULT_SWARM_ON, DrawRange, NetworkBounds, RateBounds, SwarmBounds, SwarmCrash,

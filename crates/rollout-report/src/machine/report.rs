@@ -167,6 +167,13 @@ pub enum Stop {
     /// Nothing was left to happen before the stop rule held.
     #[serde(rename = "stalled")]
     Stalled,
+    /// The liveness phase's window closed before the stop rule held.
+    #[serde(rename = "recovery_window")]
+    RecoveryWindow {
+        /// `faults.heal_at + stop.recover_within`, in ms.
+        #[serde(rename = "until_ms")]
+        until_ms: u64,
+    },
 }
 
 /// The verdict of running a scenario twice from scratch.
@@ -315,6 +322,7 @@ impl From<StopReason> for Stop {
             StopReason::EventBudget { max_events } => Self::EventBudget { max_events },
             StopReason::TurmoilBudget { host_steps } => Self::TurmoilBudget { host_steps },
             StopReason::Stalled => Self::Stalled,
+            StopReason::RecoveryWindow { until_ms } => Self::RecoveryWindow { until_ms },
         }
     }
 }

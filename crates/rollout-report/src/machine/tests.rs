@@ -154,6 +154,7 @@ fn events() -> Vec<TraceEvent> {
             to: "worker-1".into(),
             segment: "data",
         },
+        EventKind::Healed,
     ]);
     kinds
         .into_iter()
@@ -229,6 +230,7 @@ fn variants() -> String {
         StopReason::EventBudget { max_events: 1_000 },
         StopReason::TurmoilBudget { host_steps: 5_000 },
         StopReason::Stalled,
+        StopReason::RecoveryWindow { until_ms: 1_500 },
     ] {
         line(&mut out, "report stop", &super::report::Stop::from(stop));
     }

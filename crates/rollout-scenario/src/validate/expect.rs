@@ -159,8 +159,9 @@ impl Validator<'_> {
 
     /// `expect.invariants`: every invariant, or those named.
     fn invariants(&mut self, spec: Option<&InvariantsSpec>) -> Vec<Invariant> {
+        let applicable = Invariant::applicable(self.healed);
         let Some(InvariantsSpec::Only(names)) = spec else {
-            return Invariant::ALL.to_vec();
+            return applicable.to_vec();
         };
         let mut selected = Vec::new();
         for (i, name) in names.iter().enumerate() {
@@ -168,8 +169,9 @@ impl Validator<'_> {
                 selected.push(n);
             }
         }
-        Invariant::ALL
-            .into_iter()
+        applicable
+            .iter()
+            .copied()
             .filter(|n| selected.contains(n))
             .collect()
     }
@@ -177,17 +179,27 @@ impl Validator<'_> {
     /// The invariant `name`, written at `at`: one of [`Invariant::ALL`].
     fn invariant(&mut self, at: Path, name: &str) -> Option<Invariant> {
         let found = Invariant::named(name);
-        if found.is_none() {
+        let Some(found) = found else {
+            let names: Vec<&str> = Invariant::applicable(self.healed)
+                .iter()
+                .map(|i| i.name())
+                .collect();
             self.problem(
                 at,
                 format!("unknown invariant `{name}`"),
-                Some(format!(
-                    "one of {}",
-                    Invariant::ALL.map(Invariant::name).join(", ")
-                )),
+                Some(format!("one of {}", names.join(", "))),
             );
+            return None;
+        };
+        if found == Invariant::Liveness && !self.healed {
+            self.problem(
+                at,
+                "the `liveness` invariant needs a liveness phase: this file has no `faults.heal_at`",
+                Some("add `heal_at: <when faults stop>` under `faults`, or remove `liveness`".into()),
+            );
+            return None;
         }
-        found
+        Some(found)
     }
 
     /// The rollout or attempt `key` names, at `at`: a known rollout's.
