@@ -458,6 +458,9 @@ fn merged_shards_give_the_unsharded_findings() {
     }
 }
 
+/// A change to a report.
+type Edit = fn(&mut Value);
+
 #[test]
 fn merge_checks_findings_like_every_other_field() {
     let dir = scratch("merge-checks");
@@ -472,7 +475,7 @@ fn merge_checks_findings_like_every_other_field() {
     );
     let good_path = dir.join("good.json");
     std::fs::write(&good_path, serde_json::to_vec(&good).unwrap()).unwrap();
-    let cases: [(&str, fn(&mut Value), &str); 4] = [
+    let cases: [(&str, Edit, &str); 4] = [
         (
             "count",
             |r| r["findings"]["listed"][0]["seeds"] = 1.into(),
