@@ -285,6 +285,28 @@ fn two_causes_are_two_findings() {
         ]
     );
     assert_eq!(findings(&r), grouped_by_hand(&r));
+
+    // The HTML report shows the findings first, then the seeds.
+    let html = dir.join("sweep.html");
+    let o = run(&[
+        "explore",
+        &file,
+        "--seeds",
+        "0..100",
+        "--report",
+        html.to_str().unwrap(),
+    ]);
+    code(&o, 1);
+    let page = std::fs::read_to_string(&html).unwrap();
+    let at = |text: &str| page.find(text).unwrap_or_else(|| panic!("{text}: {page}"));
+    let row = |title: &str, seeds: u64, first: u64| {
+        format!(
+            "<td class=\"n\">{seeds}</td><td class=\"n\">{first}</td><td>{title}</td><td><code>cargo run -- scenario {file} --seed {first} --engine virtual</code></td></tr>"
+        )
+    };
+    assert!(at("<h2>Findings</h2>\n<p>2 causes of 21 failing seeds.</p>") < at(&row(ALPHA, 10, 5)));
+    assert!(at(&row(ALPHA, 10, 5)) < at(&row(BETA, 11, 7)));
+    assert!(at(&row(BETA, 11, 7)) < at("<h2>Failing seeds</h2>"));
 }
 
 #[test]

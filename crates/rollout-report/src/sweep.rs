@@ -57,7 +57,10 @@ fn finding_rows(out: &mut String, findings: &[Finding], with_status: bool, style
     let _ = writeln!(
         out,
         "      {:status$}{:<12}  {:>seeds$}  {:>first$}  cause",
-        "", "id", "seeds", "first"
+        if with_status { "status" } else { "" },
+        "id",
+        "seeds",
+        "first"
     );
     let indent = 6 + status + 12 + 2 + seeds + 2 + first + 2;
     for f in findings {
