@@ -407,7 +407,10 @@ pub fn render_junit(report: &SweepReport) -> String {
             ("first_seed", f.first_seed.to_string()),
             ("status", status_word(f.status).to_string()),
         ] {
-            case.add_property(Property::new(name, x(&value)));
+            // Without a baseline a finding has no status to show.
+            if !value.is_empty() {
+                case.add_property(Property::new(name, x(&value)));
+            }
         }
         case
     };
