@@ -3,7 +3,8 @@
 //! A sweep runs one scenario once per seed and keeps what a researcher asks
 //! of the outcomes: how many seeds passed, the distributions of poll failures
 //! and backoff per rollout and of the time until every rollout ended, and
-//! each failing seed with what failed and the command that reruns it.
+//! each failing seed with what failed and the command that reruns it, and
+//! the [`Findings`]: those seeds grouped by cause, a count per cause.
 //! Distributions are exact histograms, so sweeps split into shards
 //! ([`Shard`]) merge into exactly the report one machine would have written.
 //!

@@ -6,7 +6,10 @@
 //! every count and range is checked against the others before anything is
 //! added up: passed and failed seeds make the runs, the runs are the seeds
 //! of the report's shards, the listed failing seeds lie in those shards,
-//! histogram totals agree with the runs, summaries with their histograms.
+//! histogram totals agree with the runs, summaries with their histograms,
+//! findings' counts with the failed seeds and their ids with their titles.
+//! [`read_baseline`] reads the report `explore --baseline` compares with,
+//! through the same reader.
 //! A report that was edited, truncated or built by hand gets a message
 //! naming the file and the field. Merging is linear: each report's
 //! failing list is at most [`MAX_FAILING_LISTED`] long and histograms add
