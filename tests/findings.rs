@@ -366,18 +366,18 @@ fn a_baseline_of_another_scenario_or_schema_is_refused_before_anything_runs() {
     let dir = scratch("bad-baseline");
     let file = two_causes(&dir, true);
     let other = dir.join("other.json");
-    let o = run(&[
-        "explore",
-        STRANDED,
-        "--seeds",
-        "0..4",
-        "--reassignment",
-        "reference",
-        "--format",
-        "json",
-    ]);
-    code(&o, 1);
-    std::fs::write(&other, &o.stdout).unwrap();
+    let r = sweep(
+        &[
+            "explore",
+            STRANDED,
+            "--seeds",
+            "0..4",
+            "--reassignment",
+            "reference",
+        ],
+        1,
+    );
+    std::fs::write(&other, serde_json::to_vec(&r).unwrap()).unwrap();
     let other = other.to_str().unwrap();
     let junit = dir.join("findings.xml");
     let o = run(&[
