@@ -42,7 +42,7 @@ pub struct ExploreArgs {
     /// Also write a self-contained HTML report here.
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
-    /// Shrink the first failing seed to a small scenario file in --out.
+    /// Shrink the first seed of each finding to a small scenario file in --out.
     #[arg(long)]
     pub shrink: bool,
     /// Where --shrink writes its scenario file.
@@ -55,6 +55,13 @@ pub struct ExploreArgs {
     /// how hard, within the file's `swarm:` bounds (README, "Swarm mode").
     #[arg(long)]
     pub swarm: bool,
+    /// Mark each finding new or still failing against an earlier sweep's
+    /// JSON report of this scenario, and list its findings gone as fixed.
+    #[arg(long, value_name = "PREVIOUS.json")]
+    pub baseline: Option<PathBuf>,
+    /// Also write JUnit XML here: one test case per finding.
+    #[arg(long, value_name = "FILE.xml")]
+    pub junit: Option<PathBuf>,
 }
 
 /// Arguments of `merge`.
@@ -75,7 +82,12 @@ pub struct MergeArgs {
     pub allow_partial: bool,
 }
 
-fn print_report(report: &SweepReport, format: Format, html: Option<Output>) -> Exit {
+fn print_report(
+    report: &SweepReport,
+    format: Format,
+    html: Option<Output>,
+    junit: Option<Output>,
+) -> Exit {
     let mut stdout = Stdout::new();
     let text = match format {
         Format::Human => rollout_report::render_sweep_human(
@@ -100,6 +112,13 @@ fn print_report(report: &SweepReport, format: Format, html: Option<Output>) -> E
             failed = true;
         }
     }
+    if let Some(mut junit) = junit {
+        let _ = junit.write_all(rollout_report::render_sweep_junit(report).as_bytes());
+        if let Err(e) = junit.commit() {
+            super::error(e);
+            failed = true;
+        }
+    }
     if let Err(e) = stdout.finish() {
         super::error(e);
         failed = true;
@@ -120,14 +139,26 @@ fn engine(arg: EngineArg) -> Option<rollout_simulator::EngineKind> {
 
 /// Runs `explore`.
 pub fn run(args: &ExploreArgs) -> Exit {
-    let mut outputs = Outputs::new([&args.file]);
-    let html = match args
-        .report
-        .as_ref()
-        .map(|p| outputs.open("--report", p))
-        .transpose()
-    {
-        Ok(html) => html,
+    let mut outputs = Outputs::new(
+        [Some(&args.file), args.baseline.as_ref()]
+            .into_iter()
+            .flatten(),
+    );
+    let opened = (|| {
+        let html = args
+            .report
+            .as_ref()
+            .map(|p| outputs.open("--report", p))
+            .transpose()?;
+        let junit = args
+            .junit
+            .as_ref()
+            .map(|p| outputs.open("--junit", p))
+            .transpose()?;
+        Ok::<_, rollout_report::OutputError>((html, junit))
+    })();
+    let (html, junit) = match opened {
+        Ok(opened) => opened,
         Err(e) => {
             super::error(e);
             return Exit::Invalid;
@@ -159,6 +190,18 @@ pub fn run(args: &ExploreArgs) -> Exit {
     if let Some(r) = args.reassignment {
         scenario.plan.reassignment = r.policy();
     }
+    let baseline = match args
+        .baseline
+        .as_ref()
+        .map(|p| explore::read_baseline(p, &scenario.name))
+        .transpose()
+    {
+        Ok(b) => b,
+        Err(e) => {
+            super::error(e);
+            return Exit::Invalid;
+        }
+    };
     let shard = args.shard.unwrap_or(Shard::WHOLE);
     let jobs = args
         .jobs
@@ -200,32 +243,40 @@ pub fn run(args: &ExploreArgs) -> Exit {
         swarm: args.swarm,
     };
     let program = program_name();
-    let report = explore::sweep(&scenario, options, &program, &progress);
+    let mut report = explore::sweep(&scenario, options, &program, &progress);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let exit = print_report(&report, args.format, html);
-    if args.shrink
-        && let Some(first) = report.summary.failing.first()
-    {
-        // In swarm mode the seed's draw is written into the file first, so
-        // the shrunk file says every fault explicitly.
-        let swarmed = args.swarm.then(|| scenario.swarmed(first.seed).0);
-        match shrink_seed(
-            swarmed.as_ref().unwrap_or(&scenario),
-            first.seed,
-            engine(args.engine),
-            &args.out,
-            &mut outputs,
-        ) {
-            Ok(message) => super::note(message),
-            Err(e) => {
-                super::error(e);
-                return Exit::Invalid;
+    if let (Some(path), Some(before)) = (&args.baseline, &baseline) {
+        report
+            .findings
+            .compare(&path.display().to_string(), &before.findings);
+    }
+    if args.shrink {
+        // Once per cause: the seeds of a finding fail the same way.
+        for finding in &mut report.findings.listed {
+            // In swarm mode the seed's draw is written into the file
+            // first, so the shrunk file says every fault explicitly.
+            let swarmed = args.swarm.then(|| scenario.swarmed(finding.first_seed).0);
+            match shrink_seed(
+                swarmed.as_ref().unwrap_or(&scenario),
+                finding.first_seed,
+                engine(args.engine),
+                &args.out,
+                &mut outputs,
+            ) {
+                Ok((path, message)) => {
+                    finding.shrunk = Some(path);
+                    super::note(message);
+                }
+                Err(e) => {
+                    super::error(e);
+                    return Exit::Invalid;
+                }
             }
         }
     }
-    exit
+    print_report(&report, args.format, html, junit)
 }
 
 fn shrink_seed(
@@ -234,7 +285,7 @@ fn shrink_seed(
     engine: Option<rollout_simulator::EngineKind>,
     out: &std::path::Path,
     outputs: &mut Outputs,
-) -> Result<String, String> {
+) -> Result<(String, String), String> {
     let mut frozen = explore::freeze(scenario, seed, engine);
     frozen.name = format!("{}-seed-{seed}-shrunk", scenario.name);
     let shrunk = explore::shrink(&frozen, engine)
@@ -263,13 +314,16 @@ fn shrink_seed(
     let path = out.join(format!("{}-seed-{seed}.yaml", scenario.name));
     rollout_report::write_file(outputs, "--out", &path, yaml.as_bytes())
         .map_err(|e| e.to_string())?;
-    Ok(format!(
-        "shrunk seed {seed} to {} rollout(s), {} worker(s) in {} runs: {} (fails {})",
-        s.plan.rollouts.len(),
-        s.plan.workers.len(),
-        shrunk.runs,
-        path.display(),
-        shrunk.signature
+    Ok((
+        path.display().to_string(),
+        format!(
+            "shrunk seed {seed} to {} rollout(s), {} worker(s) in {} runs: {} (fails {})",
+            s.plan.rollouts.len(),
+            s.plan.workers.len(),
+            shrunk.runs,
+            path.display(),
+            shrunk.signature
+        ),
     ))
 }
 
@@ -300,7 +354,7 @@ pub fn merge(args: &MergeArgs) -> Exit {
         }
     }
     match explore::merge_reports(&reports, args.allow_partial) {
-        Ok(merged) => print_report(&merged, args.format, html),
+        Ok(merged) => print_report(&merged, args.format, html, None),
         Err(e) => {
             super::error(e);
             Exit::Invalid

@@ -3,7 +3,8 @@
 //! A sweep runs one scenario once per seed and keeps what a researcher asks
 //! of the outcomes: how many seeds passed, the distributions of poll failures
 //! and backoff per rollout and of the time until every rollout ended, and
-//! each failing seed with what failed and the command that reruns it.
+//! each failing seed with what failed and the command that reruns it, and
+//! the [`Findings`]: those seeds grouped by cause, a count per cause.
 //! Distributions are exact histograms, so sweeps split into shards
 //! ([`Shard`]) merge into exactly the report one machine would have written.
 //!
@@ -13,6 +14,7 @@
 //! scripted faults imply, without running it.
 
 mod explain;
+mod findings;
 mod freeze;
 pub mod machine;
 mod report;
@@ -20,10 +22,14 @@ mod shrink;
 mod stats;
 
 pub use explain::{ExplainedFailure, Explanation, explain};
+pub use findings::{
+    Baseline, FINDING_ID_DIGITS, Finding, FindingStatus, Findings, MAX_FINDINGS, cause_of,
+    finding_id, normalise,
+};
 pub use freeze::{compress, freeze};
 pub use report::{
     MAX_REPORT_BYTES, merge_named as merge_reports, parse as parse_report, read as read_report,
-    validate as validate_report,
+    read_baseline, validate as validate_report,
 };
 pub use shrink::{MAX_SHRINK_RUNS, Shrunk, failure_signature, shrink};
 pub use stats::{Histogram, Summary};
@@ -279,6 +285,8 @@ pub struct SweepReport {
     pub shards: Vec<u64>,
     /// What was found.
     pub summary: SweepSummary,
+    /// The failing seeds grouped by cause.
+    pub findings: Findings,
     /// Wall time, in ms (the only field that differs between identical sweeps).
     pub wall_time_ms: f64,
     /// True for a merge of some of the shards only (`merge --allow-partial`).
@@ -289,12 +297,16 @@ pub struct SweepReport {
 struct SeedResult {
     seed: u64,
     failing: Option<FailingSeed>,
+    /// The failing seed's cause ([`cause_of`]).
+    cause: String,
     failures: Vec<u64>,
     backoff: Vec<u64>,
     all_terminal_ms: Option<u64>,
 }
 
-fn failures_of(outcome: &ScenarioOutcome) -> (Vec<String>, String) {
+/// What failed in a run: the names, the first failure as a sentence, and
+/// the cause findings group by ([`cause_of`]).
+fn failures_of(outcome: &ScenarioOutcome) -> (Vec<String>, String, String) {
     let mut names = Vec::new();
     let mut first = None;
     // Invariants first: they name the property, checks name a symptom.
@@ -319,7 +331,7 @@ fn failures_of(outcome: &ScenarioOutcome) -> (Vec<String>, String) {
             )
         });
     }
-    (names, first.unwrap_or_default())
+    (names, first.unwrap_or_default(), cause_of(outcome))
 }
 
 fn run_seed(scenario: &Scenario, seed: u64, options: &SweepOptions, program: &str) -> SeedResult {
@@ -349,8 +361,10 @@ fn run_seed(scenario: &Scenario, seed: u64, options: &SweepOptions, program: &st
         failures.push(sum(RETRY_FAILURES_METRIC));
         backoff.push(sum(RETRY_BACKOFF_METRIC));
     }
+    let mut cause = String::new();
     let failing = (!outcome.passed()).then(|| {
-        let (failed, first_failure) = failures_of(&outcome);
+        let (failed, first_failure, c) = failures_of(&outcome);
+        cause = c;
         FailingSeed {
             seed,
             failed,
@@ -372,6 +386,7 @@ fn run_seed(scenario: &Scenario, seed: u64, options: &SweepOptions, program: &st
     SeedResult {
         seed,
         failing,
+        cause,
         failures,
         backoff,
         all_terminal_ms: all_terminal.then(|| {
@@ -451,6 +466,7 @@ impl FailingSeeds {
 struct Partial {
     runs: u64,
     failing: FailingSeeds,
+    findings: findings::Grouping,
     failures: Histogram,
     backoff: Histogram,
     time: Histogram,
@@ -465,6 +481,7 @@ impl Partial {
             self.time.add(t);
         }
         if let Some(f) = r.failing {
+            self.findings.add(r.cause, 1, f.seed, &f.repro, None);
             self.failing.add([f], 1);
         }
         let _ = r.seed;
@@ -473,15 +490,17 @@ impl Partial {
     fn merge(&mut self, other: Partial) {
         self.runs = self.runs.saturating_add(other.runs);
         self.failing.merge(other.failing);
+        self.findings.merge(other.findings);
         self.failures.merge(&other.failures);
         self.backoff.merge(&other.backoff);
         self.time.merge(&other.time);
     }
 
-    fn into_summary(self) -> SweepSummary {
+    fn into_summary(self) -> (SweepSummary, Findings) {
         let failed = self.failing.count;
+        let findings = self.findings.into_findings(failed);
         let (failing, failing_not_listed) = self.failing.into_list();
-        SweepSummary {
+        let summary = SweepSummary {
             runs: self.runs,
             passed: self.runs - failed,
             failed,
@@ -490,7 +509,8 @@ impl Partial {
             time_to_all_terminal_ms: Distribution::from(self.time),
             failing,
             failing_not_listed,
-        }
+        };
+        (summary, findings)
     }
 }
 
@@ -552,7 +572,7 @@ pub fn sweep(
             });
         }
     });
-    let summary = total
+    let (summary, findings) = total
         .into_inner()
         .unwrap_or_else(|e| e.into_inner())
         .into_summary();
@@ -567,6 +587,7 @@ pub fn sweep(
         shard_count: options.shard.count,
         shards: vec![options.shard.index],
         summary,
+        findings,
         wall_time_ms: started.elapsed().as_secs_f64() * 1e3,
         partial: false,
     }

@@ -42,7 +42,10 @@ pub use spans::{
     APPLICATION_ID, SCHEMA_VERSION, SQLITE_SCHEMA, SpansDb, SpansMode,
     render_jsonl as render_spans_jsonl, write_jsonl as write_spans_jsonl,
 };
-pub use sweep::{render_html as render_sweep_html, render_human as render_sweep_human};
+pub use sweep::{
+    render_html as render_sweep_html, render_human as render_sweep_human,
+    render_junit as render_sweep_junit,
+};
 pub use timeline::{Timeline, render as render_timeline};
 
 pub use rollout_scenario::TOOL_VERSION;

@@ -213,6 +213,30 @@ fn sweep_report() -> rollout_explore::SweepReport {
             }],
             failing_not_listed: 0,
         },
+        findings: rollout_explore::Findings {
+            listed: vec![rollout_explore::Finding {
+                id: rollout_explore::finding_id("invariant backoff-policy"),
+                title: "invariant backoff-policy".into(),
+                seeds: 1,
+                first_seed: 7,
+                repro: "rollout-sim scenario scenarios/x.yaml --seed 7 --engine turmoil".into(),
+                shrunk: Some("x-seed-7.yaml".into()),
+                status: Some(rollout_explore::FindingStatus::New),
+            }],
+            not_listed: 0,
+            baseline: Some(rollout_explore::Baseline {
+                file: "before.json".into(),
+                fixed: vec![rollout_explore::Finding {
+                    id: rollout_explore::finding_id("stop: expected <n>, actual <n>"),
+                    title: "stop: expected <n>, actual <n>".into(),
+                    seeds: 2,
+                    first_seed: 1,
+                    repro: "rollout-sim scenario scenarios/x.yaml --seed 1 --engine turmoil".into(),
+                    shrunk: None,
+                    status: Some(rollout_explore::FindingStatus::Fixed),
+                }],
+            }),
+        },
         wall_time_ms: 1.5,
         partial: true,
     }
@@ -313,6 +337,17 @@ fn variants() -> String {
         "sweep",
         &sweep::SweepReport::from(&sweep_report()),
     );
+    for status in [
+        rollout_explore::FindingStatus::New,
+        rollout_explore::FindingStatus::StillFailing,
+        rollout_explore::FindingStatus::Fixed,
+    ] {
+        line(
+            &mut out,
+            "finding status",
+            &sweep::FindingStatus::from(status),
+        );
+    }
     out
 }
 
