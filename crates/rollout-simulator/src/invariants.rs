@@ -289,7 +289,7 @@ impl WorkerEntry {
                 failures, delay_ms, ..
             } => {
                 let count = w.failed_in_a_row + 1;
-                let (low, high) = policy.envelope_ms(count, w.last_delay);
+                let (low, high) = super::oracle::envelope_ms(policy, count, w.last_delay);
                 if !w.poll_failed {
                     backoff.add_with(|| {
                         format!(

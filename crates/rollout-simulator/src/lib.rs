@@ -12,6 +12,7 @@ mod faults;
 mod invariants;
 #[cfg(feature = "turmoil")]
 mod network;
+mod oracle;
 mod outcome;
 mod plan;
 mod run;
