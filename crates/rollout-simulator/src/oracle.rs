@@ -73,14 +73,26 @@ mod tests {
         let delays: Vec<u64> = (0..=5).map(|n| base_delay_ms(&p, n)).collect();
         assert_eq!(delays, [0, 5, 10, 20, 20, 20]);
         // Saturates rather than overflowing.
-        assert_eq!(base_delay_ms(&policy(5, u64::MAX, Jitter::None), 200), u64::MAX);
+        assert_eq!(
+            base_delay_ms(&policy(5, u64::MAX, Jitter::None), 200),
+            u64::MAX
+        );
     }
 
     #[test]
     fn envelopes_follow_the_jitter_definitions() {
-        assert_eq!(envelope_ms(&policy(25, 500, Jitter::None), 3, None), (100, 100));
-        assert_eq!(envelope_ms(&policy(25, 500, Jitter::Full), 3, None), (0, 100));
-        assert_eq!(envelope_ms(&policy(25, 500, Jitter::Equal), 3, None), (50, 100));
+        assert_eq!(
+            envelope_ms(&policy(25, 500, Jitter::None), 3, None),
+            (100, 100)
+        );
+        assert_eq!(
+            envelope_ms(&policy(25, 500, Jitter::Full), 3, None),
+            (0, 100)
+        );
+        assert_eq!(
+            envelope_ms(&policy(25, 500, Jitter::Equal), 3, None),
+            (50, 100)
+        );
         assert_eq!(
             envelope_ms(
                 &policy(25, 500, Jitter::Decorrelated),
@@ -89,13 +101,21 @@ mod tests {
             ),
             (25, 180)
         );
-        assert_eq!(envelope_ms(&policy(25, 500, Jitter::Decorrelated), 1, None), (25, 75));
+        assert_eq!(
+            envelope_ms(&policy(25, 500, Jitter::Decorrelated), 1, None),
+            (25, 75)
+        );
     }
 
     #[test]
     fn the_model_agrees_with_the_core_on_every_count_and_policy() {
         for (initial, max) in [(1, 1), (5, 20), (25, 500), (7, 1000), (0, 10)] {
-            for jitter in [Jitter::None, Jitter::Full, Jitter::Equal, Jitter::Decorrelated] {
+            for jitter in [
+                Jitter::None,
+                Jitter::Full,
+                Jitter::Equal,
+                Jitter::Decorrelated,
+            ] {
                 let p = policy(initial, max, jitter);
                 for n in 0..40 {
                     for previous in [None, Some(Duration::from_millis(13))] {
