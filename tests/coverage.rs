@@ -2,11 +2,18 @@
 //! that reaches it and one that does not, with the exact set of goals each
 //! run reaches, worked out from the runner's semantics (DESIGN §1).
 //!
+//! Then the scenario's own goals (`expect.sometimes`): validated with
+//! located messages, reported per run and never a failure, written back by
+//! `to_yaml`; and a sweep's coverage: for every goal the seeds that reached
+//! it and the first, as the seeds' own runs say, whole or in merged shards;
+//! a scenario goal no seed reaches fails `explore`.
+//!
 //! Every scenario runs twice on the virtual and on the tokio engine: the two
 //! runs on an engine have one trace hash, and both engines reach the same
 //! goals.
 
-use rollout_sim::scenario::{RunOptions, load_str, run_scenario};
+use rollout_sim::explore::{self, GoalKind, SeedRange, Shard, SweepOptions};
+use rollout_sim::scenario::{RunOptions, Scenario, load_str, run_scenario, to_yaml};
 use rollout_sim::sim::{EngineKind, Goal, GoalsReached};
 
 use Goal::*;
@@ -313,4 +320,344 @@ fn goals_have_names_in_report_order() {
         assert_eq!(Goal::named(goal.name()), Some(goal));
     }
     assert_eq!(Goal::named("backoff_capped"), None);
+}
+
+/// c02 with goals of its own: one its run reaches (3 failures and the
+/// backoff metric 35, with the two built-in goals c02 reaches), one it
+/// cannot (r1 succeeds).
+const C02_WITH_GOALS: &str = "
+name: c02-with-goals
+runner:
+  poll_interval: 10ms
+  heartbeat_interval: 25ms
+  reassignment_interval: 20ms
+  worker_timeout: 120ms
+  backoff: { initial: 5ms, max: 20ms }
+rollouts:
+  - id: r1
+    input: { prompt: \"2+2\" }
+    run: { duration: 5ms, output: \"4\", rewards: { exact_match: 1.0 } }
+faults:
+  dequeue: [ { fail: 3 } ]
+expect:
+  rollouts: { r1: succeeded }
+  sometimes:
+    capped-then-recovered:
+      rewards:
+        r1: { runner.poll_retry_backoff_ms_before_rollout: 35 }
+      goals: [ backoff-capped, recovered-after-3-failures ]
+    r1-failed:
+      rollouts: { r1: failed }
+";
+
+fn c02_with_goals() -> Scenario {
+    load_str("c02-goals.yaml", C02_WITH_GOALS).unwrap_or_else(|e| panic!("{}", e.plain()))
+}
+
+#[test]
+fn a_scenario_goal_is_reported_per_run_and_never_fails_it() {
+    let scenario = c02_with_goals();
+    let run = || run_scenario(&scenario, RunOptions::default());
+    let (a, b) = (run(), run());
+    assert_eq!(a.run.trace_hash, b.run.trace_hash);
+    let reached: Vec<(&str, bool)> = a.sometimes.iter().map(|(n, r)| (&**n, *r)).collect();
+    assert_eq!(
+        reached,
+        [("capped-then-recovered", true), ("r1-failed", false)]
+    );
+    // r1-failed is not reached, and the run still passes: the only checks
+    // are the file's `expect.rollouts`.
+    assert!(a.passed());
+    let names: Vec<&str> = a.checks.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["rollouts.r1.status"]);
+}
+
+#[test]
+fn a_goal_needs_every_built_in_goal_it_lists() {
+    // The same reward condition, but c02 never restarts a worker.
+    let yaml = C02_WITH_GOALS.replace(
+        "goals: [ backoff-capped, recovered-after-3-failures ]",
+        "goals: [ backoff-capped, worker-restarted ]",
+    );
+    let scenario = load_str("c02-goals.yaml", &yaml).unwrap_or_else(|e| panic!("{}", e.plain()));
+    let outcome = run_scenario(&scenario, RunOptions::default());
+    assert_eq!(
+        outcome.sometimes[0],
+        ("capped-then-recovered".into(), false)
+    );
+}
+
+#[test]
+fn to_yaml_keeps_the_scenario_goals() {
+    let scenario = c02_with_goals();
+    let text = to_yaml(&scenario, &[]).unwrap();
+    let back = load_str("back.yaml", &text).unwrap_or_else(|e| panic!("{}\n{text}", e.plain()));
+    assert_eq!(back.expect.sometimes, scenario.expect.sometimes);
+    assert!(
+        text.contains("  sometimes:\n    capped-then-recovered:\n"),
+        "{text}"
+    );
+}
+
+fn load_error(yaml: &str) -> String {
+    match load_str("s.yaml", yaml) {
+        Ok(_) => panic!("loaded:\n{yaml}"),
+        Err(e) => e.plain().trim_end().to_string(),
+    }
+}
+
+const HEAD: &str = "name: x\nrollouts: [ { id: r1, input: 1 } ]\nexpect:\n  sometimes:\n";
+
+#[test]
+fn an_unknown_built_in_goal_gets_the_nearest_name() {
+    assert_eq!(
+        load_error(&format!(
+            "{HEAD}    slow:\n      goals: [ backoff-caped ]\n"
+        )),
+        "s.yaml:6:16: expect.sometimes.slow.goals[0]: unknown built-in goal `backoff-caped`; \
+         did you mean `backoff-capped`? one of backoff-capped, recovered-after-3-failures, \
+         metrics-on-failed-execution, heartbeat-failed-during-execution, timed-out-and-retried, \
+         late-finish-after-timeout, max-attempts-exhausted, worker-restarted"
+    );
+}
+
+#[test]
+fn a_goal_condition_names_known_rollouts() {
+    assert_eq!(
+        load_error(&format!(
+            "{HEAD}    slow:\n      rollouts: {{ r2: failed }}\n"
+        )),
+        "s.yaml:6:19: expect.sometimes.slow.rollouts.r2: unknown rollout `r2`; \
+         did you mean `r1`? known rollouts: r1"
+    );
+}
+
+#[test]
+fn a_scenario_goal_may_not_take_a_built_in_name() {
+    assert_eq!(
+        load_error(&format!(
+            "{HEAD}    backoff-capped:\n      rollouts: {{ r1: failed }}\n"
+        )),
+        "s.yaml:5:5: expect.sometimes.backoff-capped: `backoff-capped` is the name of a \
+         built-in goal; name the scenario's own goal otherwise, or list the built-in one under \
+         another goal's `goals: [backoff-capped]`"
+    );
+}
+
+#[test]
+fn a_goal_without_a_condition_is_refused() {
+    assert_eq!(
+        load_error(&format!("{HEAD}    slow: {{}}\n")),
+        "s.yaml:5:11: expect.sometimes.slow: goal `slow` has no condition: every run would \
+         reach it; give it `rollouts`, `rewards`, `absent_rewards` or `goals`"
+    );
+}
+
+#[test]
+fn a_goal_condition_is_a_subset_of_the_expectations() {
+    assert_eq!(
+        load_error(&format!("{HEAD}    slow: {{ spans: {{}} }}\n")),
+        "s.yaml:5:13: expect.sometimes.slow: unknown field `spans`, expected one of \
+         `rollouts`, `rewards`, `absent_rewards`, `goals`"
+    );
+}
+
+/// One rollout, dequeue failing at random half the time: some seeds see 3
+/// or more failures in a row before r1 runs, and reach the cap (20ms is the
+/// third delay); no worker ever restarts.
+const RANDOM_FAILURES: &str = "
+name: random-failures
+seed: 0
+runner:
+  poll_interval: 10ms
+  heartbeat_interval: 20ms
+  reassignment_interval: 20ms
+  worker_timeout: 50ms
+  backoff: { initial: 5ms, max: 20ms }
+rollouts:
+  - id: r1
+    input: { prompt: \"2+2\" }
+    run: { duration: 5ms, output: \"4\" }
+faults:
+  random:
+    dequeue: { fail_rate: 0.5 }
+expect:
+  sometimes:
+    three-failures:
+      rewards:
+        r1: { runner.poll_retry_failures_before_rollout: 3 }
+      goals: [ recovered-after-3-failures ]
+    restarted:
+      goals: [ worker-restarted ]
+";
+
+fn sweep_options(seeds: &str, shard: Shard) -> SweepOptions {
+    SweepOptions {
+        seeds: seeds.parse().unwrap(),
+        shard,
+        jobs: 2,
+        engine: None,
+        repro_args: String::new(),
+        swarm: false,
+    }
+}
+
+#[test]
+fn a_sweep_counts_each_goals_seeds_and_its_first_as_the_runs_do() {
+    let scenario =
+        load_str("random.yaml", RANDOM_FAILURES).unwrap_or_else(|e| panic!("{}", e.plain()));
+    let seeds: SeedRange = "0..40".parse().unwrap();
+    // What each seed's own run reached, run twice.
+    let mut per_goal: Vec<(String, GoalKind, u64, Option<u64>)> = Goal::ALL
+        .iter()
+        .map(|g| (g.name().to_string(), GoalKind::BuiltIn, 0, None))
+        .chain(
+            ["three-failures", "restarted"].map(|n| (n.to_string(), GoalKind::Scenario, 0, None)),
+        )
+        .collect();
+    for seed in seeds.seeds(Shard::WHOLE) {
+        let run = || {
+            run_scenario(
+                &scenario,
+                RunOptions {
+                    seed: Some(seed),
+                    ..RunOptions::default()
+                },
+            )
+        };
+        let (a, b) = (run(), run());
+        assert_eq!(a.run.trace_hash, b.run.trace_hash, "seed {seed}");
+        let reached = Goal::ALL
+            .iter()
+            .map(|g| a.run.coverage.contains(*g))
+            .chain(a.sometimes.iter().map(|(_, r)| *r));
+        for (row, hit) in per_goal.iter_mut().zip(reached) {
+            if hit {
+                row.2 += 1;
+                row.3.get_or_insert(seed);
+            }
+        }
+    }
+    let whole = explore::sweep(
+        &scenario,
+        sweep_options("0..40", Shard::WHOLE),
+        "rollout-sim",
+        &|_| {},
+    );
+    let got: Vec<(String, GoalKind, u64, Option<u64>)> = whole
+        .coverage
+        .goals
+        .iter()
+        .map(|g| (g.goal.clone(), g.kind, g.seeds, g.first_seed))
+        .collect();
+    assert_eq!(got, per_goal);
+    let row = |name: &str| per_goal.iter().find(|r| r.0 == name).unwrap().clone();
+    // The scenario makes these so: some seeds fail 3 times in a row (and
+    // then hit the 20ms cap), none restarts a worker, none fails r1.
+    assert!(row("three-failures").2 > 0 && row("three-failures").2 < 40);
+    assert!(row("backoff-capped").2 >= row("recovered-after-3-failures").2);
+    assert_eq!(row("restarted").2, 0);
+    assert_eq!(row("worker-restarted").3, None);
+    let unreached: Vec<&str> = whole
+        .coverage
+        .scenario_unreached()
+        .map(|g| g.goal.as_str())
+        .collect();
+    assert_eq!(unreached, ["restarted"]);
+
+    // Three shards merged give the whole sweep's coverage.
+    let shards: Vec<_> = (0..3)
+        .map(|index| {
+            explore::sweep(
+                &scenario,
+                sweep_options("0..40", Shard { index, count: 3 }),
+                "rollout-sim",
+                &|_| {},
+            )
+        })
+        .collect();
+    let merged = explore::merge(&shards).unwrap();
+    assert_eq!(merged.coverage, whole.coverage);
+}
+
+#[test]
+fn merge_refuses_coverage_that_does_not_add_up() {
+    let scenario =
+        load_str("random.yaml", RANDOM_FAILURES).unwrap_or_else(|e| panic!("{}", e.plain()));
+    let report = explore::sweep(
+        &scenario,
+        sweep_options("0..4", Shard::WHOLE),
+        "rollout-sim",
+        &|_| {},
+    );
+    let mut more = report.clone();
+    more.coverage.goals[0].seeds = 5;
+    assert_eq!(
+        explore::validate_report("a.json", &more).unwrap_err(),
+        "a.json: coverage.goals[0].seeds: 5 seeds reached `backoff-capped`, more than the 4 runs"
+    );
+    let mut outside = report.clone();
+    outside.coverage.goals[0].seeds = 1;
+    outside.coverage.goals[0].first_seed = Some(9);
+    assert_eq!(
+        explore::validate_report("a.json", &outside).unwrap_err(),
+        "a.json: coverage.goals[0].first_seed: seed 9 is not one of this report's: seeds 0..4, shard(s) [0] of 1"
+    );
+    let mut none = report.clone();
+    none.coverage.goals[8].seeds = 0;
+    none.coverage.goals[8].first_seed = Some(0);
+    assert_eq!(
+        explore::validate_report("a.json", &none).unwrap_err(),
+        "a.json: coverage.goals[8].first_seed: seed 0, but no seed reached `three-failures`"
+    );
+    let mut swapped = report.clone();
+    swapped.coverage.goals.swap(0, 1);
+    assert_eq!(
+        explore::validate_report("a.json", &swapped).unwrap_err(),
+        "a.json: coverage.goals[0]: `recovered-after-3-failures` (built-in), but the built-in \
+         goal `backoff-capped` comes here: the built-in goals come first, in their order"
+    );
+}
+
+#[test]
+fn explore_fails_when_no_seed_reaches_a_scenario_goal() {
+    let dir = std::env::temp_dir().join(format!("rollout-sim-coverage-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("random.yaml");
+    let explore = |text: &str| {
+        std::fs::write(&file, text).unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_rollout-sim"))
+            .args(["explore", file.to_str().unwrap(), "--seeds", "0..20"])
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let out = explore(RANDOM_FAILURES);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert_eq!(
+        stderr,
+        "goal `restarted` (expect.sometimes) was reached by no seed of 0..20\n"
+    );
+    assert!(
+        stdout.contains("\n    scenario goals no seed reached (expect.sometimes): restarted\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\n      restarted (scenario)  "),
+        "{stdout}"
+    );
+    // Without the unreachable goal every seed passes and the sweep does.
+    let reachable =
+        RANDOM_FAILURES.replace("    restarted:\n      goals: [ worker-restarted ]\n", "");
+    let out = explore(&reachable);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(out.stderr.is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
 }
