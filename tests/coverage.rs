@@ -661,3 +661,42 @@ fn explore_fails_when_no_seed_reaches_a_scenario_goal() {
     assert!(out.stderr.is_empty());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_scenario_report_shows_its_goals_and_verbose_the_built_in_ones() {
+    let dir = std::env::temp_dir().join(format!("rollout-sim-goals-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("c02-goals.yaml");
+    std::fs::write(&file, C02_WITH_GOALS).unwrap();
+    let scenario = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_rollout-sim"))
+            .arg("scenario")
+            .arg(&file)
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        // r1-failed is not reached, and the scenario passes.
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let goals = "                   ◇ goal capped-then-recovered  reached\n\
+                 \x20                  ◇ goal r1-failed  not reached\n";
+    let coverage = "                   ◇ coverage  backoff-capped, recovered-after-3-failures\n";
+    let plain = scenario(&[]);
+    assert!(plain.contains(goals), "{plain}");
+    assert!(!plain.contains("◇ coverage"), "{plain}");
+    let verbose = scenario(&["--verbose"]);
+    assert!(verbose.contains(&format!("{goals}{coverage}")), "{verbose}");
+    let json: serde_json::Value = serde_json::from_str(&scenario(&["--format", "json"])).unwrap();
+    assert_eq!(
+        json["scenarios"][0]["sometimes"],
+        serde_json::json!([
+            { "goal": "capped-then-recovered", "reached": true },
+            { "goal": "r1-failed", "reached": false }
+        ])
+    );
+    // Built-in goals are counted over sweeps, not in a run's JSON report.
+    assert!(json["scenarios"][0].get("coverage").is_none());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
