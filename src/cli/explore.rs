@@ -126,7 +126,21 @@ fn print_report(
     if failed {
         return Exit::Invalid;
     }
-    if report.summary.failed > 0 {
+    // A shard alone cannot say no seed of the sweep reaches a goal: only a
+    // report of every shard fails for it.
+    let whole = report.shards.len() as u64 == report.shard_count;
+    let mut unreached = 0;
+    for goal in report.coverage.scenario_unreached() {
+        unreached += 1;
+        if whole {
+            super::note(format_args!(
+                "goal `{}` (expect.sometimes) was reached by no seed of {}",
+                rollout_scenario::escaped(&goal.goal),
+                report.seeds
+            ));
+        }
+    }
+    if report.summary.failed > 0 || (whole && unreached > 0) {
         Exit::Failed
     } else {
         Exit::Passed

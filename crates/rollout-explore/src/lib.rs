@@ -4,7 +4,9 @@
 //! of the outcomes: how many seeds passed, the distributions of poll failures
 //! and backoff per rollout and of the time until every rollout ended, and
 //! each failing seed with what failed and the command that reruns it, and
-//! the [`Findings`]: those seeds grouped by cause, a count per cause.
+//! the [`Findings`]: those seeds grouped by cause, a count per cause, and
+//! the [`SweepCoverage`]: for every coverage goal, built-in or the
+//! scenario's own, how many seeds reached it and the first that did.
 //! Distributions are exact histograms, so sweeps split into shards
 //! ([`Shard`]) merge into exactly the report one machine would have written.
 //!
@@ -13,6 +15,7 @@
 //! still fails the same check; [`explain()`] prints the timeline a scenario's
 //! scripted faults imply, without running it.
 
+mod coverage;
 mod explain;
 mod findings;
 mod freeze;
@@ -21,6 +24,7 @@ mod report;
 mod shrink;
 mod stats;
 
+pub use coverage::{GoalCoverage, GoalKind, SweepCoverage};
 pub use explain::{ExplainedFailure, Explanation, explain};
 pub use findings::{
     Baseline, FINDING_ID_DIGITS, Finding, FindingStatus, Findings, MAX_FINDINGS, cause_of,
@@ -287,6 +291,8 @@ pub struct SweepReport {
     pub summary: SweepSummary,
     /// The failing seeds grouped by cause.
     pub findings: Findings,
+    /// Every coverage goal: seeds that reached it, and the first.
+    pub coverage: SweepCoverage,
     /// Wall time, in ms (the only field that differs between identical sweeps).
     pub wall_time_ms: f64,
     /// True for a merge of some of the shards only (`merge --allow-partial`).
@@ -302,6 +308,8 @@ struct SeedResult {
     failures: Vec<u64>,
     backoff: Vec<u64>,
     all_terminal_ms: Option<u64>,
+    /// The goals it reached, one flag each, in report order.
+    goals: Vec<bool>,
 }
 
 /// What failed in a run: the names, the first failure as a sentence, and
@@ -389,6 +397,7 @@ fn run_seed(scenario: &Scenario, seed: u64, options: &SweepOptions, program: &st
         cause,
         failures,
         backoff,
+        goals: coverage::reached_by(&outcome),
         all_terminal_ms: all_terminal.then(|| {
             rollouts
                 .iter()
@@ -470,6 +479,7 @@ struct Partial {
     failures: Histogram,
     backoff: Histogram,
     time: Histogram,
+    coverage: coverage::Tallies,
 }
 
 impl Partial {
@@ -484,7 +494,7 @@ impl Partial {
             self.findings.add(r.cause, 1, f.seed, &f.repro, None);
             self.failing.add([f], 1);
         }
-        let _ = r.seed;
+        self.coverage.add(r.seed, &r.goals);
     }
 
     fn merge(&mut self, other: Partial) {
@@ -494,9 +504,10 @@ impl Partial {
         self.failures.merge(&other.failures);
         self.backoff.merge(&other.backoff);
         self.time.merge(&other.time);
+        self.coverage.merge(&other.coverage);
     }
 
-    fn into_summary(self) -> (SweepSummary, Findings) {
+    fn into_summary(self) -> (SweepSummary, Findings, coverage::Tallies) {
         let failed = self.failing.count;
         let findings = self.findings.into_findings(failed);
         let (failing, failing_not_listed) = self.failing.into_list();
@@ -510,7 +521,7 @@ impl Partial {
             failing,
             failing_not_listed,
         };
-        (summary, findings)
+        (summary, findings, self.coverage)
     }
 }
 
@@ -572,10 +583,12 @@ pub fn sweep(
             });
         }
     });
-    let (summary, findings) = total
+    let (summary, findings, tallies) = total
         .into_inner()
         .unwrap_or_else(|e| e.into_inner())
         .into_summary();
+    let own = scenario.expect.sometimes.iter().map(|g| &*g.name);
+    let coverage = tallies.into_coverage(coverage::goal_names(own));
     SweepReport {
         schema: SWEEP_SCHEMA.into(),
         tool_version: TOOL_VERSION.into(),
@@ -588,6 +601,7 @@ pub fn sweep(
         shards: vec![options.shard.index],
         summary,
         findings,
+        coverage,
         wall_time_ms: started.elapsed().as_secs_f64() * 1e3,
         partial: false,
     }

@@ -18,7 +18,7 @@
 //! The Rust names of the types that are read back are part of the schema
 //! too: serde's message for a document of the wrong shape names them
 //! (`invalid type: integer `1`, expected struct SweepReport`, `invalid
-//! length 0, expected struct SweepReport with 13 elements`), and `merge`
+//! length 0, expected struct SweepReport with 14 elements`), and `merge`
 //! prints it. They are the names the sweep's own types had when the schema
 //! was fixed; a rename here is a change of schema.
 //!
@@ -97,6 +97,10 @@ pub struct SweepReport {
     /// The failing seeds grouped by cause.
     #[serde(rename = "findings")]
     pub findings: Findings,
+    /// Every coverage goal, with the seeds that reached it; empty goals
+    /// when absent (reports written before goals were counted).
+    #[serde(rename = "coverage", default)]
+    pub coverage: Coverage,
     /// Wall time in ms: the only field that differs between two identical
     /// sweeps (the longest of the shards' in a merge).
     #[serde(rename = "wall_time_ms")]
@@ -298,6 +302,43 @@ pub enum FindingStatus {
     Fixed,
 }
 
+/// Coverage across the sweep.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coverage {
+    /// Every built-in goal in its order, then the scenario's own
+    /// (`expect.sometimes`) in file order.
+    #[serde(rename = "goals")]
+    pub goals: Vec<GoalCoverage>,
+}
+
+/// One goal across the sweep.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoalCoverage {
+    /// The goal's name.
+    #[serde(rename = "goal")]
+    pub goal: String,
+    /// `built-in` or `scenario`.
+    #[serde(rename = "kind")]
+    pub kind: GoalKind,
+    /// Seeds that reached it.
+    #[serde(rename = "seeds")]
+    pub seeds: u64,
+    /// The smallest seed that reached it; null when none did.
+    #[serde(rename = "first_seed")]
+    pub first_seed: Option<u64>,
+}
+
+/// Where a goal comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GoalKind {
+    /// A built-in goal of the simulator.
+    #[serde(rename = "built-in")]
+    BuiltIn,
+    /// The scenario's own, from `expect.sometimes`.
+    #[serde(rename = "scenario")]
+    Scenario,
+}
+
 /// The comparison with an earlier sweep of the same scenario.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Baseline {
@@ -312,6 +353,46 @@ pub struct Baseline {
 
 // The conversions from and to the sweep's own types: the only code that
 // names both.
+
+impl From<&super::SweepCoverage> for Coverage {
+    fn from(c: &super::SweepCoverage) -> Self {
+        Self {
+            goals: c
+                .goals
+                .iter()
+                .map(|g| GoalCoverage {
+                    goal: g.goal.clone(),
+                    kind: match g.kind {
+                        super::GoalKind::BuiltIn => GoalKind::BuiltIn,
+                        super::GoalKind::Scenario => GoalKind::Scenario,
+                    },
+                    seeds: g.seeds,
+                    first_seed: g.first_seed,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<Coverage> for super::SweepCoverage {
+    fn from(c: Coverage) -> Self {
+        Self {
+            goals: c
+                .goals
+                .into_iter()
+                .map(|g| super::GoalCoverage {
+                    goal: g.goal,
+                    kind: match g.kind {
+                        GoalKind::BuiltIn => super::GoalKind::BuiltIn,
+                        GoalKind::Scenario => super::GoalKind::Scenario,
+                    },
+                    seeds: g.seeds,
+                    first_seed: g.first_seed,
+                })
+                .collect(),
+        }
+    }
+}
 
 impl From<&super::Findings> for Findings {
     fn from(f: &super::Findings) -> Self {
@@ -424,6 +505,7 @@ impl From<&super::SweepReport> for SweepReport {
             shards: r.shards.clone(),
             summary: SweepSummary::from(&r.summary),
             findings: Findings::from(&r.findings),
+            coverage: Coverage::from(&r.coverage),
             wall_time_ms: r.wall_time_ms,
             partial: r.partial,
         }
@@ -447,6 +529,7 @@ impl From<SweepReport> for super::SweepReport {
             shards: r.shards,
             summary: r.summary.into(),
             findings: r.findings.into(),
+            coverage: r.coverage.into(),
             wall_time_ms: r.wall_time_ms,
             partial: r.partial,
         }

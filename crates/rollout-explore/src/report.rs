@@ -7,7 +7,8 @@
 //! added up: passed and failed seeds make the runs, the runs are the seeds
 //! of the report's shards, the listed failing seeds lie in those shards,
 //! histogram totals agree with the runs, summaries with their histograms,
-//! findings' counts with the failed seeds and their ids with their titles.
+//! findings' counts with the failed seeds and their ids with their titles,
+//! coverage goals with the runs and the shards' seeds.
 //! [`read_baseline`] reads the report `explore --baseline` compares with,
 //! through the same reader.
 //! A report that was edited, truncated or built by hand gets a message
@@ -24,6 +25,7 @@ use super::{
     Distribution, FindingStatus, MAX_FAILING_LISTED, MAX_FINDINGS, Partial, SEEDS_END,
     SWEEP_SCHEMA, Shard, SweepReport, TOOL_VERSION, finding_id, findings::Grouping, machine,
 };
+use super::{GoalKind, coverage::Tallies};
 
 /// The largest report `merge` reads: 64 MiB. A report lists at most
 /// [`MAX_FAILING_LISTED`] failing seeds and one entry per distinct value
@@ -281,11 +283,114 @@ pub fn validate(name: &str, r: &SweepReport) -> Result<(), String> {
         );
     }
     validate_findings(name, r)?;
+    validate_coverage(name, r)?;
     if !r.wall_time_ms.is_finite() || r.wall_time_ms < 0.0 {
         return fail(
             "wall_time_ms",
             format!("{} is not a duration", r.wall_time_ms),
         );
+    }
+    Ok(())
+}
+
+/// Checks the coverage against the report: every built-in goal, in order,
+/// then the scenario's own, each named once; no goal reached by more seeds
+/// than ran; a first seed exactly when some seed reached it, one of the
+/// report's seeds. Reports written before goals were counted have none.
+fn validate_coverage(name: &str, r: &SweepReport) -> Result<(), String> {
+    let fail = |field: String, message: String| Err(format!("{name}: {field}: {message}"));
+    let goals = &r.coverage.goals;
+    if goals.is_empty() {
+        return Ok(());
+    }
+    let built_in = rollout_simulator::Goal::ALL;
+    for (i, want) in built_in.iter().enumerate() {
+        match goals.get(i) {
+            Some(g) if g.goal == want.name() && g.kind == GoalKind::BuiltIn => {}
+            Some(g) => {
+                return fail(
+                    format!("coverage.goals[{i}]"),
+                    format!(
+                        "`{}` ({}), but the built-in goal `{}` comes here: the built-in goals come first, in their order",
+                        g.goal,
+                        g.kind.as_str(),
+                        want.name()
+                    ),
+                );
+            }
+            None => {
+                return fail(
+                    "coverage.goals".into(),
+                    format!(
+                        "{} goals, but there are {} built-in goals",
+                        goals.len(),
+                        built_in.len()
+                    ),
+                );
+            }
+        }
+    }
+    for (i, g) in goals.iter().enumerate().skip(built_in.len()) {
+        let field = format!("coverage.goals[{i}]");
+        if g.kind != GoalKind::Scenario {
+            return fail(
+                field,
+                format!(
+                    "`{}` is marked built-in, but is not one of the built-in goals",
+                    g.goal
+                ),
+            );
+        }
+        if goals[..i].iter().any(|other| other.goal == g.goal) {
+            return fail(field, format!("goal `{}` is listed twice", g.goal));
+        }
+    }
+    for (i, g) in goals.iter().enumerate() {
+        let field = |f: &str| format!("coverage.goals[{i}].{f}");
+        if g.seeds > r.summary.runs {
+            return fail(
+                field("seeds"),
+                format!(
+                    "{} seeds reached `{}`, more than the {} runs",
+                    g.seeds, g.goal, r.summary.runs
+                ),
+            );
+        }
+        match g.first_seed {
+            None if g.seeds > 0 => {
+                return fail(
+                    field("first_seed"),
+                    format!("null, but {} seeds reached `{}`", g.seeds, g.goal),
+                );
+            }
+            Some(seed) if g.seeds == 0 => {
+                return fail(
+                    field("first_seed"),
+                    format!("seed {seed}, but no seed reached `{}`", g.goal),
+                );
+            }
+            Some(seed) => {
+                let in_report = r.shards.iter().any(|&index| {
+                    r.seeds.holds(
+                        Shard {
+                            index,
+                            count: r.shard_count,
+                        },
+                        seed,
+                    )
+                });
+                if !in_report {
+                    return fail(
+                        field("first_seed"),
+                        format!(
+                            "seed {seed} is not one of this report's: seeds {}, shard(s) {:?} of {}",
+                            r.seeds, r.shards, r.shard_count
+                        ),
+                    );
+                }
+            }
+            None => {}
+        }
     }
     Ok(())
 }
@@ -470,6 +575,11 @@ pub fn merge_named(
             first.shard_count.to_string(),
             r.shard_count.to_string(),
         )?;
+        let goals = |c: &super::SweepCoverage| {
+            let names: Vec<&str> = c.goals.iter().map(|g| g.goal.as_str()).collect();
+            format!("goals [{}]", names.join(", "))
+        };
+        same("coverage", goals(&first.coverage), goals(&r.coverage))?;
         shards.extend(r.shards.iter().map(|&s| (s, name.as_str())));
         let s = &r.summary;
         let mut failing = super::FailingSeeds::default();
@@ -492,6 +602,7 @@ pub fn merge_named(
             failures: s.poll_failures_per_rollout.histogram.clone(),
             backoff: s.backoff_ms_per_rollout.histogram.clone(),
             time: s.time_to_all_terminal_ms.histogram.clone(),
+            coverage: Tallies::of(&r.coverage),
         });
         wall = wall.max(r.wall_time_ms);
     }
@@ -526,12 +637,19 @@ pub fn merge_named(
             listed.join(", ")
         ));
     }
-    let (summary, mut findings) = partial.into_summary();
+    let (summary, mut findings, tallies) = partial.into_summary();
     merge_baselines(&baselines, &mut findings)?;
+    let names = first
+        .coverage
+        .goals
+        .iter()
+        .map(|g| (g.goal.clone(), g.kind))
+        .collect();
     Ok(SweepReport {
         shards: shards.into_iter().map(|s| s.0).collect(),
         summary,
         findings,
+        coverage: tallies.into_coverage(names),
         wall_time_ms: wall,
         partial: missing > 0,
         ..first.clone()

@@ -89,6 +89,13 @@ pub struct ScenarioReport {
     pub swarm: Option<Value>,
     /// The determinism check, when `--check-determinism` asked for one.
     pub determinism: Option<DeterminismReport>,
+    /// The built-in coverage goals the run reached, in report order: shown
+    /// with `--verbose`, not in the JSON report (DESIGN §8 counts them
+    /// over sweeps).
+    pub coverage: rollout_simulator::GoalsReached,
+    /// The scenario's own goals (`expect.sometimes`), in file order, each
+    /// with whether the run reached it: reported, never a failure.
+    pub sometimes: Vec<(std::sync::Arc<str>, bool)>,
 }
 
 /// The verdict of running a scenario twice from scratch.
@@ -167,6 +174,8 @@ impl ScenarioReport {
                 .as_ref()
                 .and_then(|d| serde_json::to_value(d).ok()),
             determinism: None,
+            coverage: run.coverage,
+            sometimes: outcome.sometimes.clone(),
         }
     }
 }

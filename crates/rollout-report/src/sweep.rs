@@ -1,5 +1,6 @@
 //! Sweep reports for people: a terminal summary and a self-contained HTML
-//! page with the distributions as histograms, the findings (the failing
+//! page with the distributions as histograms, the coverage goals (seeds
+//! that reached each, the first, and those none reached), the findings (the failing
 //! seeds grouped by cause, first) and the failing seeds with their repro
 //! commands; and JUnit XML for CI, with a test case per finding.
 //!
@@ -11,7 +12,7 @@
 
 use std::fmt::Write as _;
 
-use rollout_explore::{Distribution, Finding, FindingStatus, SweepReport};
+use rollout_explore::{Distribution, Finding, FindingStatus, GoalKind, SweepReport};
 
 use super::escape;
 use super::human::Style;
@@ -131,6 +132,105 @@ fn human_findings(out: &mut String, report: &SweepReport, style: Style) {
     }
 }
 
+/// The name a goal is shown by: the scenario's own are marked.
+fn goal_label(goal: &str, kind: GoalKind) -> String {
+    match kind {
+        GoalKind::BuiltIn => visible(goal).into_owned(),
+        GoalKind::Scenario => format!("{} (scenario)", visible(goal)),
+    }
+}
+
+/// The coverage block: every goal with the seeds that reached it and the
+/// first, aligned; then the goals no seed reached, the scenario's own in
+/// red, since those fail the sweep.
+fn human_coverage(out: &mut String, report: &SweepReport, style: Style) {
+    let goals = &report.coverage.goals;
+    if goals.is_empty() {
+        return;
+    }
+    let labels: Vec<String> = goals.iter().map(|g| goal_label(&g.goal, g.kind)).collect();
+    let name = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    let seeds = goals
+        .iter()
+        .map(|g| g.seeds.to_string().len())
+        .max()
+        .unwrap_or(0)
+        .max("seeds".len());
+    let _ = writeln!(
+        out,
+        "    {:<width$}  {:>seeds$}  first seed",
+        "coverage",
+        "seeds",
+        width = name + 2
+    );
+    for (g, label) in goals.iter().zip(&labels) {
+        let first = g
+            .first_seed
+            .map_or_else(|| "-".to_string(), |s| s.to_string());
+        let pad = name - label.chars().count();
+        let _ = writeln!(
+            out,
+            "      {label}{:pad$}  {:>seeds$}  {first}",
+            "", g.seeds
+        );
+    }
+    let unreached: Vec<&str> = report
+        .coverage
+        .unreached()
+        .filter(|g| g.kind == GoalKind::BuiltIn)
+        .map(|g| g.goal.as_str())
+        .collect();
+    if !unreached.is_empty() {
+        let _ = writeln!(out, "    unreached: {}", visible(&unreached.join(", ")));
+    }
+    let own: Vec<&str> = report
+        .coverage
+        .scenario_unreached()
+        .map(|g| g.goal.as_str())
+        .collect();
+    if !own.is_empty() {
+        let line = format!(
+            "scenario goals no seed reached (expect.sometimes): {}",
+            visible(&own.join(", "))
+        );
+        let _ = writeln!(out, "    {}", style.red(&line));
+    }
+}
+
+/// The coverage table of the HTML page.
+fn html_coverage(report: &SweepReport) -> String {
+    let goals = &report.coverage.goals;
+    if goals.is_empty() {
+        return "<p>Not recorded in this report.</p>".to_string();
+    }
+    let mut rows = String::new();
+    for g in goals {
+        let first = g
+            .first_seed
+            .map_or_else(|| "-".to_string(), |s| s.to_string());
+        let class = match (g.seeds, g.kind) {
+            (0, GoalKind::Scenario) => " class=\"bad\"",
+            (0, GoalKind::BuiltIn) => " class=\"empty\"",
+            _ => "",
+        };
+        let _ = write!(
+            rows,
+            "<tr{class}><td><code>{}</code></td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{first}</td></tr>",
+            esc(&g.goal),
+            g.kind.as_str(),
+            g.seeds
+        );
+    }
+    let mut out = format!(
+        "<table><thead><tr><th>goal</th><th>kind</th><th>seeds</th><th>first seed</th></tr></thead><tbody>{rows}</tbody></table>"
+    );
+    let unreached: Vec<String> = report.coverage.unreached().map(|g| esc(&g.goal)).collect();
+    if !unreached.is_empty() {
+        let _ = write!(out, "<p>Unreached: {}.</p>", unreached.join(", "));
+    }
+    out
+}
+
 fn row(name: &str, d: &Distribution) -> String {
     match &d.summary {
         Some(s) => format!(
@@ -217,6 +317,7 @@ pub fn render_human(report: &SweepReport, style: Style) -> String {
         "    {}",
         row("time to all terminal (ms)", &s.time_to_all_terminal_ms)
     );
+    human_coverage(&mut out, report, style);
     human_findings(&mut out, report, style);
     if !s.failing.is_empty() {
         let _ = writeln!(out, "    failing seeds:");
@@ -393,7 +494,9 @@ fn html_findings(report: &SweepReport) -> String {
 
 /// JUnit XML for a sweep: one test case per finding, failing with its
 /// seed count, first seed and repro; with a baseline, each fixed finding
-/// is a passing case. A sweep with no failing seed has no case.
+/// is a passing case; a failing case per goal of the scenario's own that
+/// no seed reached. A sweep with no failing seed and every such goal
+/// reached has no case.
 pub fn render_junit(report: &SweepReport) -> String {
     use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
     let x = |text: &str| escape::xml_chars(text).into_owned();
@@ -433,6 +536,19 @@ pub fn render_junit(report: &SweepReport) -> String {
     }
     for f in report.findings.baseline.iter().flat_map(|b| &b.fixed) {
         suite.add_test_case(case(f, TestCaseStatus::success()));
+    }
+    // A shard alone cannot say no seed of the sweep reaches a goal.
+    let whole = report.shards.len() as u64 == report.shard_count;
+    for goal in report.coverage.scenario_unreached().filter(|_| whole) {
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        status.set_message(x(&format!(
+            "no seed of {} reached it (expect.sometimes)",
+            report.seeds
+        )));
+        status.set_type("unreached goal");
+        let mut case = TestCase::new(x(&format!("goal {}", goal.goal)), status);
+        case.set_classname(x(&report.name));
+        suite.add_test_case(case);
     }
     let mut junit = Report::new("rollout-sim");
     junit.add_test_suite(suite);
@@ -486,6 +602,8 @@ code {{ font-size: .85em; }} td.n {{ text-align: right; }}
 <p class="meta">{file} · scenario hash {hash} · seeds {seeds} · engine {engine} · shards {shards:?} of {shard_count}{partial} · rollout-sim {version}</p>
 <p class="verdict">{runs} runs: <span class="good">{passed} passed</span>, <span class="{failed_class}">{failed} failed</span> · {secs:.2}s</p>
 <div class="charts">{h1}{h2}{h3}</div>
+<h2>Coverage</h2>
+{coverage}
 <h2>Findings</h2>
 {findings}
 <h2>Failing seeds</h2>
@@ -494,6 +612,7 @@ code {{ font-size: .85em; }} td.n {{ text-align: right; }}
 "#,
         name = esc(&report.name),
         findings = html_findings(report),
+        coverage = html_coverage(report),
         file = esc(&report.file),
         hash = esc(&report.scenario_hash),
         seeds = report.seeds,

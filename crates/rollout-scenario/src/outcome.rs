@@ -1,5 +1,6 @@
 //! Running a scenario and judging it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rollout_simulator::InvariantReport;
@@ -43,6 +44,9 @@ pub struct ScenarioOutcome {
     pub invariants: Vec<InvariantReport>,
     /// In swarm mode, the configuration the seed drew.
     pub swarm: Option<SwarmDraw>,
+    /// The scenario's own coverage goals (`expect.sometimes`), in file
+    /// order, each with whether this run reached it. Never a failure.
+    pub sometimes: Vec<(Arc<str>, bool)>,
     /// The run itself.
     pub run: RunResult,
 }
@@ -123,12 +127,19 @@ pub fn run_scenario(scenario: &Scenario, options: RunOptions) -> ScenarioOutcome
     }
     scenario.expect.check_into(&run, &mut checks);
     let invariants = scenario.expect.selected_reports(&run);
+    let sometimes = scenario
+        .expect
+        .sometimes
+        .iter()
+        .map(|goal| (goal.name.clone(), goal.reached(&run)))
+        .collect();
     ScenarioOutcome {
         seed: plan.seed,
         engine,
         checks,
         invariants,
         swarm,
+        sometimes,
         run,
     }
 }

@@ -584,6 +584,25 @@ pub struct ExpectSection {
     /// Invariants that must be *violated*: a committed reproducer of a known
     /// defect passes only while the harness still catches it.
     pub violated: Option<Vec<String>>,
+    /// Coverage goals of the scenario's own, by name: conditions that should
+    /// hold in *some* seed of a sweep. A run never fails by missing one;
+    /// `explore` fails when no seed reaches one.
+    pub sometimes: Option<OrderedMap<SometimesSpec>>,
+}
+
+/// `expect.sometimes.<name>`: a condition written like the expectations,
+/// and built-in goals the same run must reach.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SometimesSpec {
+    /// Final rollout states, by id; `*` for every rollout not named.
+    pub rollouts: Option<OrderedMap<RolloutExpect>>,
+    /// Reward values by rollout (its last attempt) or attempt id.
+    pub rewards: Option<OrderedMap<OrderedMap<RewardExpect>>>,
+    /// Rewards that must not be emitted, by rollout or attempt; `*` for all.
+    pub absent_rewards: Option<OrderedMap<Vec<String>>>,
+    /// Built-in coverage goals that must all be reached in the same run.
+    pub goals: Option<Vec<String>>,
 }
 
 /// A rollout expectation: a status, or `{ status, attempts, worker, error }`.

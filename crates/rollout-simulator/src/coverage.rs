@@ -42,7 +42,8 @@ pub enum Goal {
     /// A worker finished an attempt after it had timed out: the completion
     /// was not recorded.
     LateFinishAfterTimeout,
-    /// A rollout failed with every attempt `max_attempts` allows used.
+    /// The queue failed a rollout because the last attempt `max_attempts`
+    /// allows timed out.
     MaxAttemptsExhausted,
     /// A worker was started again after a crash or a failure.
     WorkerRestarted,
@@ -169,15 +170,21 @@ impl Coverage {
 
     /// The goals reached, once the run is over: those seen in its events,
     /// and those its final state shows.
-    pub fn finish(mut self, plan: &SimPlan, snapshot: &QueueSnapshot) -> GoalsReached {
-        if let Some(max) = plan.max_attempts {
-            let exhausted = snapshot
-                .rollouts
-                .iter()
-                .any(|r| r.status == RolloutStatus::Failed && r.attempts.len() >= max as usize);
-            if exhausted {
-                self.reached.insert(Goal::MaxAttemptsExhausted);
-            }
+    pub fn finish(mut self, _plan: &SimPlan, snapshot: &QueueSnapshot) -> GoalsReached {
+        // Exhaustion is the queue failing a rollout because its last
+        // allowed attempt timed out; an executor error on that attempt
+        // fails the rollout too, but with attempts to spare or not, that
+        // is the executor's outcome, not `max_attempts` at work.
+        let exhausted = snapshot.rollouts.iter().any(|r| {
+            r.status == RolloutStatus::Failed
+                && r.max_attempts
+                    .is_some_and(|max| r.attempts.len() >= max as usize)
+                && r.attempts
+                    .last()
+                    .is_some_and(|a| a.status == AttemptStatus::Timeout)
+        });
+        if exhausted {
+            self.reached.insert(Goal::MaxAttemptsExhausted);
         }
         self.reached
     }

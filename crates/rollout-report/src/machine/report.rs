@@ -96,6 +96,10 @@ pub struct Scenario<'a> {
     /// The determinism check, present only with `--check-determinism`.
     #[serde(rename = "determinism", skip_serializing_if = "Option::is_none")]
     pub determinism: Option<Determinism<'a>>,
+    /// The scenario's own coverage goals (`expect.sometimes`), in file
+    /// order, each reached or not; present only when the file has some.
+    #[serde(rename = "sometimes", skip_serializing_if = "Vec::is_empty")]
+    pub sometimes: Vec<Sometimes<'a>>,
 }
 
 /// One checked expectation.
@@ -200,6 +204,17 @@ pub struct Determinism<'a> {
     pub second_run_event: Option<&'a Value>,
 }
 
+/// One goal of the scenario's own, in one run.
+#[derive(Serialize)]
+pub struct Sometimes<'a> {
+    /// The goal's name.
+    #[serde(rename = "goal")]
+    pub goal: &'a str,
+    /// Whether this run reached it.
+    #[serde(rename = "reached")]
+    pub reached: bool,
+}
+
 /// A file that could not be loaded.
 #[derive(Serialize)]
 pub struct InvalidFile<'a> {
@@ -287,6 +302,14 @@ impl<'a> From<&'a crate::ScenarioReport> for Scenario<'a> {
             repro: &r.repro,
             swarm: r.swarm.as_ref(),
             determinism: r.determinism.as_ref().map(Determinism::from),
+            sometimes: r
+                .sometimes
+                .iter()
+                .map(|(goal, reached)| Sometimes {
+                    goal,
+                    reached: *reached,
+                })
+                .collect(),
         }
     }
 }

@@ -237,6 +237,23 @@ fn sweep_report() -> rollout_explore::SweepReport {
                 }],
             }),
         },
+        coverage: rollout_explore::SweepCoverage {
+            goals: rollout_simulator::Goal::ALL
+                .iter()
+                .map(|g| rollout_explore::GoalCoverage {
+                    goal: g.name().into(),
+                    kind: rollout_explore::GoalKind::BuiltIn,
+                    seeds: u64::from(*g == rollout_simulator::Goal::BackoffCapped),
+                    first_seed: (*g == rollout_simulator::Goal::BackoffCapped).then_some(7),
+                })
+                .chain([rollout_explore::GoalCoverage {
+                    goal: "r1-failed".into(),
+                    kind: rollout_explore::GoalKind::Scenario,
+                    seeds: 0,
+                    first_seed: None,
+                }])
+                .collect(),
+        },
         wall_time_ms: 1.5,
         partial: true,
     }
