@@ -35,6 +35,7 @@ fn sweeps(c: &mut Criterion) {
             jobs,
             engine: None,
             repro_args: String::new(),
+            swarm: false,
         };
         let report = sweep(&scenario, options.clone(), "rollout-sim", &|_| {});
         assert_eq!(report.summary.runs, SEEDS);

@@ -312,7 +312,7 @@ fn the_event_trace_of_the_network_engine_is_exact() {
 }
 
 /// What `merge` says of a document of the wrong shape: serde's messages,
-/// which name the sweep schema's types (`struct SweepReport with 12
+/// which name the sweep schema's types (`struct SweepReport with 13
 /// elements`), so these names are part of the schema.
 #[test]
 fn merge_names_the_schema_of_a_document_of_the_wrong_shape() {
@@ -326,7 +326,7 @@ fn merge_names_the_schema_of_a_document_of_the_wrong_shape() {
         ),
         (
             "[]",
-            "1:2: not a sweep report: invalid length 0, expected struct SweepReport with 12 elements at line 1 column 2",
+            "1:2: not a sweep report: invalid length 0, expected struct SweepReport with 14 elements at line 1 column 2",
         ),
         (
             "{}",

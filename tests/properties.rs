@@ -351,6 +351,7 @@ proptest! {
             StopReason::TimeBudget { within_ms } => prop_assert_eq!(u128::from(within_ms), within.as_millis()),
             StopReason::EventBudget { max_events } => prop_assert_eq!(max_events, MAX_EVENTS),
             StopReason::TurmoilBudget { .. } => prop_assert!(false, "the turmoil budget stopped a virtual run\n{}", yaml),
+            StopReason::RecoveryWindow { .. } => prop_assert!(false, "no generated scenario has faults.heal_at\n{}", yaml),
         }
         let again = run_scenario(&scenario, RunOptions::default());
         prop_assert_eq!(first.run.trace_hash, again.run.trace_hash, "two runs differ\n{}", yaml);

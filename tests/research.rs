@@ -32,6 +32,7 @@ fn sweep(s: &Scenario, seeds: &str, shard: Shard) -> explore::SweepReport {
         jobs: 2,
         engine: None,
         repro_args: String::new(),
+        swarm: false,
     };
     explore::sweep(s, options, "rollout-sim", &|_| {})
 }

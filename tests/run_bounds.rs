@@ -282,6 +282,7 @@ fn a_sweep_of_a_huge_range_runs_only_its_shard_at_once() {
             jobs: 2,
             engine: None,
             repro_args: String::new(),
+            swarm: false,
         },
         "rollout-sim",
         &|_| {},

@@ -42,7 +42,7 @@ pub struct ExploreArgs {
     /// Also write a self-contained HTML report here.
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
-    /// Shrink the first failing seed to a small scenario file in --out.
+    /// Shrink the first seed of each finding to a small scenario file in --out.
     #[arg(long)]
     pub shrink: bool,
     /// Where --shrink writes its scenario file.
@@ -51,6 +51,17 @@ pub struct ExploreArgs {
     /// Override how the queue finds stale attempts (the scenario's `queue.reassignment`).
     #[arg(long, value_enum)]
     pub reassignment: Option<ReassignmentArg>,
+    /// Swarm mode: each seed first draws which fault families are on, and
+    /// how hard, within the file's `swarm:` bounds (README, "Swarm mode").
+    #[arg(long)]
+    pub swarm: bool,
+    /// Mark each finding new or still failing against an earlier sweep's
+    /// JSON report of this scenario, and list its findings gone as fixed.
+    #[arg(long, value_name = "PREVIOUS.json")]
+    pub baseline: Option<PathBuf>,
+    /// Also write JUnit XML here: one test case per finding.
+    #[arg(long, value_name = "FILE.xml")]
+    pub junit: Option<PathBuf>,
 }
 
 /// Arguments of `merge`.
@@ -71,7 +82,12 @@ pub struct MergeArgs {
     pub allow_partial: bool,
 }
 
-fn print_report(report: &SweepReport, format: Format, html: Option<Output>) -> Exit {
+fn print_report(
+    report: &SweepReport,
+    format: Format,
+    html: Option<Output>,
+    junit: Option<Output>,
+) -> Exit {
     let mut stdout = Stdout::new();
     let text = match format {
         Format::Human => rollout_report::render_sweep_human(
@@ -96,6 +112,13 @@ fn print_report(report: &SweepReport, format: Format, html: Option<Output>) -> E
             failed = true;
         }
     }
+    if let Some(mut junit) = junit {
+        let _ = junit.write_all(rollout_report::render_sweep_junit(report).as_bytes());
+        if let Err(e) = junit.commit() {
+            super::error(e);
+            failed = true;
+        }
+    }
     if let Err(e) = stdout.finish() {
         super::error(e);
         failed = true;
@@ -103,7 +126,21 @@ fn print_report(report: &SweepReport, format: Format, html: Option<Output>) -> E
     if failed {
         return Exit::Invalid;
     }
-    if report.summary.failed > 0 {
+    // A shard alone cannot say no seed of the sweep reaches a goal: only a
+    // report of every shard fails for it.
+    let whole = report.shards.len() as u64 == report.shard_count;
+    let mut unreached = 0;
+    for goal in report.coverage.scenario_unreached() {
+        unreached += 1;
+        if whole {
+            super::note(format_args!(
+                "goal `{}` (expect.sometimes) was reached by no seed of {}",
+                rollout_scenario::escaped(&goal.goal),
+                report.seeds
+            ));
+        }
+    }
+    if report.summary.failed > 0 || (whole && unreached > 0) {
         Exit::Failed
     } else {
         Exit::Passed
@@ -116,14 +153,26 @@ fn engine(arg: EngineArg) -> Option<rollout_simulator::EngineKind> {
 
 /// Runs `explore`.
 pub fn run(args: &ExploreArgs) -> Exit {
-    let mut outputs = Outputs::new([&args.file]);
-    let html = match args
-        .report
-        .as_ref()
-        .map(|p| outputs.open("--report", p))
-        .transpose()
-    {
-        Ok(html) => html,
+    let mut outputs = Outputs::new(
+        [Some(&args.file), args.baseline.as_ref()]
+            .into_iter()
+            .flatten(),
+    );
+    let opened = (|| {
+        let html = args
+            .report
+            .as_ref()
+            .map(|p| outputs.open("--report", p))
+            .transpose()?;
+        let junit = args
+            .junit
+            .as_ref()
+            .map(|p| outputs.open("--junit", p))
+            .transpose()?;
+        Ok::<_, rollout_report::OutputError>((html, junit))
+    })();
+    let (html, junit) = match opened {
+        Ok(opened) => opened,
         Err(e) => {
             super::error(e);
             return Exit::Invalid;
@@ -155,6 +204,18 @@ pub fn run(args: &ExploreArgs) -> Exit {
     if let Some(r) = args.reassignment {
         scenario.plan.reassignment = r.policy();
     }
+    let baseline = match args
+        .baseline
+        .as_ref()
+        .map(|p| explore::read_baseline(p, &scenario.name))
+        .transpose()
+    {
+        Ok(b) => b,
+        Err(e) => {
+            super::error(e);
+            return Exit::Invalid;
+        }
+    };
     let shard = args.shard.unwrap_or(Shard::WHOLE);
     let jobs = args
         .jobs
@@ -180,41 +241,56 @@ pub fn run(args: &ExploreArgs) -> Exit {
             bar.set_position(done);
         }
     };
-    let repro_args = args
+    let mut repro_args = args
         .reassignment
         .map(|r| format!(" --reassignment {}", r.as_str()))
         .unwrap_or_default();
+    if args.swarm {
+        repro_args.push_str(" --swarm");
+    }
     let options = SweepOptions {
         seeds: args.seeds,
         shard,
         jobs,
         engine: engine(args.engine),
         repro_args,
+        swarm: args.swarm,
     };
     let program = program_name();
-    let report = explore::sweep(&scenario, options, &program, &progress);
+    let mut report = explore::sweep(&scenario, options, &program, &progress);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let exit = print_report(&report, args.format, html);
-    if args.shrink
-        && let Some(first) = report.summary.failing.first()
-    {
-        match shrink_seed(
-            &scenario,
-            first.seed,
-            engine(args.engine),
-            &args.out,
-            &mut outputs,
-        ) {
-            Ok(message) => super::note(message),
-            Err(e) => {
-                super::error(e);
-                return Exit::Invalid;
+    if let (Some(path), Some(before)) = (&args.baseline, &baseline) {
+        report
+            .findings
+            .compare(&path.display().to_string(), &before.findings);
+    }
+    if args.shrink {
+        // Once per cause: the seeds of a finding fail the same way.
+        for finding in &mut report.findings.listed {
+            // In swarm mode the seed's draw is written into the file
+            // first, so the shrunk file says every fault explicitly.
+            let swarmed = args.swarm.then(|| scenario.swarmed(finding.first_seed).0);
+            match shrink_seed(
+                swarmed.as_ref().unwrap_or(&scenario),
+                finding.first_seed,
+                engine(args.engine),
+                &args.out,
+                &mut outputs,
+            ) {
+                Ok((path, message)) => {
+                    finding.shrunk = Some(path);
+                    super::note(message);
+                }
+                Err(e) => {
+                    super::error(e);
+                    return Exit::Invalid;
+                }
             }
         }
     }
-    exit
+    print_report(&report, args.format, html, junit)
 }
 
 fn shrink_seed(
@@ -223,7 +299,7 @@ fn shrink_seed(
     engine: Option<rollout_simulator::EngineKind>,
     out: &std::path::Path,
     outputs: &mut Outputs,
-) -> Result<String, String> {
+) -> Result<(String, String), String> {
     let mut frozen = explore::freeze(scenario, seed, engine);
     frozen.name = format!("{}-seed-{seed}-shrunk", scenario.name);
     let shrunk = explore::shrink(&frozen, engine)
@@ -252,13 +328,16 @@ fn shrink_seed(
     let path = out.join(format!("{}-seed-{seed}.yaml", scenario.name));
     rollout_report::write_file(outputs, "--out", &path, yaml.as_bytes())
         .map_err(|e| e.to_string())?;
-    Ok(format!(
-        "shrunk seed {seed} to {} rollout(s), {} worker(s) in {} runs: {} (fails {})",
-        s.plan.rollouts.len(),
-        s.plan.workers.len(),
-        shrunk.runs,
-        path.display(),
-        shrunk.signature
+    Ok((
+        path.display().to_string(),
+        format!(
+            "shrunk seed {seed} to {} rollout(s), {} worker(s) in {} runs: {} (fails {})",
+            s.plan.rollouts.len(),
+            s.plan.workers.len(),
+            shrunk.runs,
+            path.display(),
+            shrunk.signature
+        ),
     ))
 }
 
@@ -289,7 +368,7 @@ pub fn merge(args: &MergeArgs) -> Exit {
         }
     }
     match explore::merge_reports(&reports, args.allow_partial) {
-        Ok(merged) => print_report(&merged, args.format, html),
+        Ok(merged) => print_report(&merged, args.format, html, None),
         Err(e) => {
             super::error(e);
             Exit::Invalid

@@ -26,6 +26,10 @@ pub struct FreezeArgs {
     /// The turmoil engine's budget of host-steps (README, "Limits").
     #[arg(long, value_name = "HOST_STEPS", default_value_t = rollout_simulator::DEFAULT_TURMOIL_BUDGET)]
     pub turmoil_budget: u64,
+    /// Swarm mode: freeze the configuration the seed draws from the file's
+    /// `swarm:` bounds, written out explicitly (no `--swarm` needed to rerun).
+    #[arg(long)]
+    pub swarm: bool,
 }
 
 /// Runs `freeze`.
@@ -60,6 +64,9 @@ pub fn run(args: &FreezeArgs) -> Exit {
     if let Err(e) = scenario.check_turmoil_budget(super::scenario::engine_override(args.engine)) {
         super::scenario::print_invalid(&e);
         return Exit::Invalid;
+    }
+    if args.swarm {
+        scenario = scenario.swarmed(args.seed).0;
     }
     let mut frozen = explore::freeze(
         &scenario,

@@ -85,6 +85,10 @@ pub struct ScenarioArgs {
     /// Override how the queue finds stale attempts (the scenarios' `queue.reassignment`).
     #[arg(long, value_enum)]
     pub reassignment: Option<super::ReassignmentArg>,
+    /// Swarm mode: the seed first draws which fault families are on, and
+    /// how hard, within the file's `swarm:` bounds (README, "Swarm mode").
+    #[arg(long)]
+    pub swarm: bool,
     /// Test-only: perturb the virtual engine's scheduling on purpose.
     #[arg(long, hide = true)]
     pub perturb_scheduling: bool,
@@ -450,6 +454,7 @@ pub fn run(args: &ScenarioArgs) -> Exit {
         perturb_scheduling: args.perturb_scheduling,
         reassignment: args.reassignment.map(super::ReassignmentArg::policy),
         keep_events: None,
+        swarm: args.swarm,
     };
     let program = program_name();
     let style = Style {

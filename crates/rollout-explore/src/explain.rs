@@ -5,8 +5,9 @@
 //! missed-tick rule: a tick more than 5 ms late restarts the grid), each
 //! failing dequeue, the backoff it sleeps and the running total, until the
 //! first poll the script lets through, which dequeues the first rollout and
-//! so fixes the metrics that rollout must carry. Other operations' scripts
-//! and random faults are listed but not modelled.
+//! so fixes the metrics that rollout must carry; from `faults.heal_at` on,
+//! every poll passes. Other operations' scripts and random faults are listed
+//! but not modelled.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -101,7 +102,20 @@ pub fn explain(scenario: &Scenario) -> Explanation {
         } else {
             deadline + config.poll_interval
         };
-        match cursor.next_verdict() {
+        // From `faults.heal_at` on the script's remaining steps never fire.
+        let healed = plan.heal.filter(|h| at >= h.at);
+        let verdict = match healed {
+            Some(_) => Verdict::Pass,
+            None => cursor.next_verdict(),
+        };
+        if let Some(h) = healed {
+            let _ = writeln!(
+                text,
+                "{:>10}  healed (faults.heal_at): no fault from now on",
+                format_duration(h.at)
+            );
+        }
+        match verdict {
             Verdict::Fail(message) => {
                 let n = failures.len() as u32 + 1;
                 let (low, high) = policy.envelope_ms(n, previous);

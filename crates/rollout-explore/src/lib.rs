@@ -3,7 +3,10 @@
 //! A sweep runs one scenario once per seed and keeps what a researcher asks
 //! of the outcomes: how many seeds passed, the distributions of poll failures
 //! and backoff per rollout and of the time until every rollout ended, and
-//! each failing seed with what failed and the command that reruns it.
+//! each failing seed with what failed and the command that reruns it, and
+//! the [`Findings`]: those seeds grouped by cause, a count per cause, and
+//! the [`SweepCoverage`]: for every coverage goal, built-in or the
+//! scenario's own, how many seeds reached it and the first that did.
 //! Distributions are exact histograms, so sweeps split into shards
 //! ([`Shard`]) merge into exactly the report one machine would have written.
 //!
@@ -12,18 +15,25 @@
 //! still fails the same check; [`explain()`] prints the timeline a scenario's
 //! scripted faults imply, without running it.
 
+mod coverage;
 mod explain;
+mod findings;
 mod freeze;
 pub mod machine;
 mod report;
 mod shrink;
 mod stats;
 
+pub use coverage::{GoalCoverage, GoalKind, SweepCoverage};
 pub use explain::{ExplainedFailure, Explanation, explain};
+pub use findings::{
+    Baseline, FINDING_ID_DIGITS, Finding, FindingStatus, Findings, MAX_FINDINGS, cause_of,
+    finding_id, normalise,
+};
 pub use freeze::{compress, freeze};
 pub use report::{
     MAX_REPORT_BYTES, merge_named as merge_reports, parse as parse_report, read as read_report,
-    validate as validate_report,
+    read_baseline, validate as validate_report,
 };
 pub use shrink::{MAX_SHRINK_RUNS, Shrunk, failure_signature, shrink};
 pub use stats::{Histogram, Summary};
@@ -207,6 +217,8 @@ pub struct FailingSeed {
     pub first_failure: String,
     /// The command that reruns it.
     pub repro: String,
+    /// In swarm mode, the fault configuration the seed drew (as its JSON).
+    pub swarm: Option<serde_json::Value>,
 }
 
 /// One distribution: its summary (absent when empty) and its exact histogram.
@@ -277,6 +289,10 @@ pub struct SweepReport {
     pub shards: Vec<u64>,
     /// What was found.
     pub summary: SweepSummary,
+    /// The failing seeds grouped by cause.
+    pub findings: Findings,
+    /// Every coverage goal: seeds that reached it, and the first.
+    pub coverage: SweepCoverage,
     /// Wall time, in ms (the only field that differs between identical sweeps).
     pub wall_time_ms: f64,
     /// True for a merge of some of the shards only (`merge --allow-partial`).
@@ -287,12 +303,18 @@ pub struct SweepReport {
 struct SeedResult {
     seed: u64,
     failing: Option<FailingSeed>,
+    /// The failing seed's cause ([`cause_of`]).
+    cause: String,
     failures: Vec<u64>,
     backoff: Vec<u64>,
     all_terminal_ms: Option<u64>,
+    /// The goals it reached, one flag each, in report order.
+    goals: Vec<bool>,
 }
 
-fn failures_of(outcome: &ScenarioOutcome) -> (Vec<String>, String) {
+/// What failed in a run: the names, the first failure as a sentence, and
+/// the cause findings group by ([`cause_of`]).
+fn failures_of(outcome: &ScenarioOutcome) -> (Vec<String>, String, String) {
     let mut names = Vec::new();
     let mut first = None;
     // Invariants first: they name the property, checks name a symptom.
@@ -317,7 +339,7 @@ fn failures_of(outcome: &ScenarioOutcome) -> (Vec<String>, String) {
             )
         });
     }
-    (names, first.unwrap_or_default())
+    (names, first.unwrap_or_default(), cause_of(outcome))
 }
 
 fn run_seed(scenario: &Scenario, seed: u64, options: &SweepOptions, program: &str) -> SeedResult {
@@ -328,6 +350,7 @@ fn run_seed(scenario: &Scenario, seed: u64, options: &SweepOptions, program: &st
             engine: options.engine,
             // A sweep reads outcomes, not traces.
             keep_events: Some(false),
+            swarm: options.swarm,
             ..RunOptions::default()
         },
     );
@@ -346,8 +369,10 @@ fn run_seed(scenario: &Scenario, seed: u64, options: &SweepOptions, program: &st
         failures.push(sum(RETRY_FAILURES_METRIC));
         backoff.push(sum(RETRY_BACKOFF_METRIC));
     }
+    let mut cause = String::new();
     let failing = (!outcome.passed()).then(|| {
-        let (failed, first_failure) = failures_of(&outcome);
+        let (failed, first_failure, c) = failures_of(&outcome);
+        cause = c;
         FailingSeed {
             seed,
             failed,
@@ -357,6 +382,10 @@ fn run_seed(scenario: &Scenario, seed: u64, options: &SweepOptions, program: &st
                 repro_command(program, &scenario.path, seed, outcome.engine),
                 options.repro_args
             ),
+            swarm: outcome
+                .swarm
+                .as_ref()
+                .and_then(|d| serde_json::to_value(d).ok()),
         }
     });
     let rollouts = &outcome.run.snapshot.rollouts;
@@ -365,8 +394,10 @@ fn run_seed(scenario: &Scenario, seed: u64, options: &SweepOptions, program: &st
     SeedResult {
         seed,
         failing,
+        cause,
         failures,
         backoff,
+        goals: coverage::reached_by(&outcome),
         all_terminal_ms: all_terminal.then(|| {
             rollouts
                 .iter()
@@ -444,9 +475,11 @@ impl FailingSeeds {
 struct Partial {
     runs: u64,
     failing: FailingSeeds,
+    findings: findings::Grouping,
     failures: Histogram,
     backoff: Histogram,
     time: Histogram,
+    coverage: coverage::Tallies,
 }
 
 impl Partial {
@@ -458,23 +491,27 @@ impl Partial {
             self.time.add(t);
         }
         if let Some(f) = r.failing {
+            self.findings.add(r.cause, 1, f.seed, &f.repro, None);
             self.failing.add([f], 1);
         }
-        let _ = r.seed;
+        self.coverage.add(r.seed, &r.goals);
     }
 
     fn merge(&mut self, other: Partial) {
         self.runs = self.runs.saturating_add(other.runs);
         self.failing.merge(other.failing);
+        self.findings.merge(other.findings);
         self.failures.merge(&other.failures);
         self.backoff.merge(&other.backoff);
         self.time.merge(&other.time);
+        self.coverage.merge(&other.coverage);
     }
 
-    fn into_summary(self) -> SweepSummary {
+    fn into_summary(self) -> (SweepSummary, Findings, coverage::Tallies) {
         let failed = self.failing.count;
+        let findings = self.findings.into_findings(failed);
         let (failing, failing_not_listed) = self.failing.into_list();
-        SweepSummary {
+        let summary = SweepSummary {
             runs: self.runs,
             passed: self.runs - failed,
             failed,
@@ -483,7 +520,8 @@ impl Partial {
             time_to_all_terminal_ms: Distribution::from(self.time),
             failing,
             failing_not_listed,
-        }
+        };
+        (summary, findings, self.coverage)
     }
 }
 
@@ -500,6 +538,8 @@ pub struct SweepOptions {
     pub engine: Option<EngineKind>,
     /// Appended to every repro command (the overrides the sweep ran with).
     pub repro_args: String,
+    /// Swarm mode: each seed draws its fault configuration first.
+    pub swarm: bool,
 }
 
 /// Runs `scenario` once per seed of the shard on `jobs` threads; `progress`
@@ -543,10 +583,12 @@ pub fn sweep(
             });
         }
     });
-    let summary = total
+    let (summary, findings, tallies) = total
         .into_inner()
         .unwrap_or_else(|e| e.into_inner())
         .into_summary();
+    let own = scenario.expect.sometimes.iter().map(|g| &*g.name);
+    let coverage = tallies.into_coverage(coverage::goal_names(own));
     SweepReport {
         schema: SWEEP_SCHEMA.into(),
         tool_version: TOOL_VERSION.into(),
@@ -558,6 +600,8 @@ pub fn sweep(
         shard_count: options.shard.count,
         shards: vec![options.shard.index],
         summary,
+        findings,
+        coverage,
         wall_time_ms: started.elapsed().as_secs_f64() * 1e3,
         partial: false,
     }

@@ -18,7 +18,7 @@
 //! The Rust names of the types that are read back are part of the schema
 //! too: serde's message for a document of the wrong shape names them
 //! (`invalid type: integer `1`, expected struct SweepReport`, `invalid
-//! length 0, expected struct SweepReport with 12 elements`), and `merge`
+//! length 0, expected struct SweepReport with 14 elements`), and `merge`
 //! prints it. They are the names the sweep's own types had when the schema
 //! was fixed; a rename here is a change of schema.
 //!
@@ -94,6 +94,13 @@ pub struct SweepReport {
     /// What the seeds gave.
     #[serde(rename = "summary")]
     pub summary: SweepSummary,
+    /// The failing seeds grouped by cause.
+    #[serde(rename = "findings")]
+    pub findings: Findings,
+    /// Every coverage goal, with the seeds that reached it; empty goals
+    /// when absent (reports written before goals were counted).
+    #[serde(rename = "coverage", default)]
+    pub coverage: Coverage,
     /// Wall time in ms: the only field that differs between two identical
     /// sweeps (the longest of the shards' in a merge).
     #[serde(rename = "wall_time_ms")]
@@ -229,10 +236,237 @@ pub struct FailingSeed {
     /// The command that reruns this seed.
     #[serde(rename = "repro")]
     pub repro: String,
+    /// In swarm mode, the fault configuration the seed drew: the overlay
+    /// rates of each operation that was on, the crashes, the network.
+    #[serde(rename = "swarm", default, skip_serializing_if = "Option::is_none")]
+    pub swarm: Option<serde_json::Value>,
+}
+
+/// The failing seeds grouped by cause.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Findings {
+    /// The findings, by increasing first seed: at most
+    /// [`MAX_FINDINGS`](super::MAX_FINDINGS), those whose causes hash
+    /// lowest.
+    #[serde(rename = "listed")]
+    pub listed: Vec<Finding>,
+    /// Failing seeds whose cause is not listed (`summary.failed` counts
+    /// every failing seed).
+    #[serde(rename = "not_listed")]
+    pub not_listed: u64,
+    /// The comparison with `explore --baseline`; null without one.
+    #[serde(rename = "baseline")]
+    pub baseline: Option<Baseline>,
+}
+
+/// One cause of failure and the seeds that failed with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The first 12 hex digits of the FNV-1a-64 hash of `title`.
+    #[serde(rename = "id")]
+    pub id: String,
+    /// The cause: each failure with its numbers written `<n>`, sorted,
+    /// joined by `; `.
+    #[serde(rename = "title")]
+    pub title: String,
+    /// How many seeds failed with this cause.
+    #[serde(rename = "seeds")]
+    pub seeds: u64,
+    /// The smallest of them.
+    #[serde(rename = "first_seed")]
+    pub first_seed: u64,
+    /// The command that reruns the first seed.
+    #[serde(rename = "repro")]
+    pub repro: String,
+    /// The reproducer `explore --shrink` wrote for the first seed; null
+    /// without `--shrink`.
+    #[serde(rename = "shrunk")]
+    pub shrunk: Option<String>,
+    /// Against `--baseline`: `new` or `still_failing` (`fixed` in the
+    /// baseline's fixed list); null without one.
+    #[serde(rename = "status")]
+    pub status: Option<FindingStatus>,
+}
+
+/// A finding's standing against a baseline sweep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FindingStatus {
+    /// Not among the baseline's findings.
+    #[serde(rename = "new")]
+    New,
+    /// Among the baseline's findings too.
+    #[serde(rename = "still_failing")]
+    StillFailing,
+    /// A baseline finding no seed failed with this time.
+    #[serde(rename = "fixed")]
+    Fixed,
+}
+
+/// Coverage across the sweep.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coverage {
+    /// Every built-in goal in its order, then the scenario's own
+    /// (`expect.sometimes`) in file order.
+    #[serde(rename = "goals")]
+    pub goals: Vec<GoalCoverage>,
+}
+
+/// One goal across the sweep.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoalCoverage {
+    /// The goal's name.
+    #[serde(rename = "goal")]
+    pub goal: String,
+    /// `built-in` or `scenario`.
+    #[serde(rename = "kind")]
+    pub kind: GoalKind,
+    /// Seeds that reached it.
+    #[serde(rename = "seeds")]
+    pub seeds: u64,
+    /// The smallest seed that reached it; null when none did.
+    #[serde(rename = "first_seed")]
+    pub first_seed: Option<u64>,
+}
+
+/// Where a goal comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GoalKind {
+    /// A built-in goal of the simulator.
+    #[serde(rename = "built-in")]
+    BuiltIn,
+    /// The scenario's own, from `expect.sometimes`.
+    #[serde(rename = "scenario")]
+    Scenario,
+}
+
+/// The comparison with an earlier sweep of the same scenario.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Baseline {
+    /// The baseline report, as given to `--baseline`.
+    #[serde(rename = "file")]
+    pub file: String,
+    /// The baseline's findings no seed failed with this time, by first
+    /// seed, each with status `fixed`.
+    #[serde(rename = "fixed")]
+    pub fixed: Vec<Finding>,
 }
 
 // The conversions from and to the sweep's own types: the only code that
 // names both.
+
+impl From<&super::SweepCoverage> for Coverage {
+    fn from(c: &super::SweepCoverage) -> Self {
+        Self {
+            goals: c
+                .goals
+                .iter()
+                .map(|g| GoalCoverage {
+                    goal: g.goal.clone(),
+                    kind: match g.kind {
+                        super::GoalKind::BuiltIn => GoalKind::BuiltIn,
+                        super::GoalKind::Scenario => GoalKind::Scenario,
+                    },
+                    seeds: g.seeds,
+                    first_seed: g.first_seed,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<Coverage> for super::SweepCoverage {
+    fn from(c: Coverage) -> Self {
+        Self {
+            goals: c
+                .goals
+                .into_iter()
+                .map(|g| super::GoalCoverage {
+                    goal: g.goal,
+                    kind: match g.kind {
+                        GoalKind::BuiltIn => super::GoalKind::BuiltIn,
+                        GoalKind::Scenario => super::GoalKind::Scenario,
+                    },
+                    seeds: g.seeds,
+                    first_seed: g.first_seed,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<&super::Findings> for Findings {
+    fn from(f: &super::Findings) -> Self {
+        Self {
+            listed: f.listed.iter().map(Finding::from).collect(),
+            not_listed: f.not_listed,
+            baseline: f.baseline.as_ref().map(|b| Baseline {
+                file: b.file.clone(),
+                fixed: b.fixed.iter().map(Finding::from).collect(),
+            }),
+        }
+    }
+}
+
+impl From<Findings> for super::Findings {
+    fn from(f: Findings) -> Self {
+        Self {
+            listed: f.listed.into_iter().map(Into::into).collect(),
+            not_listed: f.not_listed,
+            baseline: f.baseline.map(|b| super::Baseline {
+                file: b.file,
+                fixed: b.fixed.into_iter().map(Into::into).collect(),
+            }),
+        }
+    }
+}
+
+impl From<&super::Finding> for Finding {
+    fn from(f: &super::Finding) -> Self {
+        Self {
+            id: f.id.clone(),
+            title: f.title.clone(),
+            seeds: f.seeds,
+            first_seed: f.first_seed,
+            repro: f.repro.clone(),
+            shrunk: f.shrunk.clone(),
+            status: f.status.map(Into::into),
+        }
+    }
+}
+
+impl From<Finding> for super::Finding {
+    fn from(f: Finding) -> Self {
+        Self {
+            id: f.id,
+            title: f.title,
+            seeds: f.seeds,
+            first_seed: f.first_seed,
+            repro: f.repro,
+            shrunk: f.shrunk,
+            status: f.status.map(Into::into),
+        }
+    }
+}
+
+impl From<super::FindingStatus> for FindingStatus {
+    fn from(s: super::FindingStatus) -> Self {
+        match s {
+            super::FindingStatus::New => Self::New,
+            super::FindingStatus::StillFailing => Self::StillFailing,
+            super::FindingStatus::Fixed => Self::Fixed,
+        }
+    }
+}
+
+impl From<FindingStatus> for super::FindingStatus {
+    fn from(s: FindingStatus) -> Self {
+        match s {
+            FindingStatus::New => Self::New,
+            FindingStatus::StillFailing => Self::StillFailing,
+            FindingStatus::Fixed => Self::Fixed,
+        }
+    }
+}
 
 impl From<EngineKind> for Engine {
     fn from(engine: EngineKind) -> Self {
@@ -270,6 +504,8 @@ impl From<&super::SweepReport> for SweepReport {
             shard_count: r.shard_count,
             shards: r.shards.clone(),
             summary: SweepSummary::from(&r.summary),
+            findings: Findings::from(&r.findings),
+            coverage: Coverage::from(&r.coverage),
             wall_time_ms: r.wall_time_ms,
             partial: r.partial,
         }
@@ -292,6 +528,8 @@ impl From<SweepReport> for super::SweepReport {
             shard_count: r.shard_count,
             shards: r.shards,
             summary: r.summary.into(),
+            findings: r.findings.into(),
+            coverage: r.coverage.into(),
             wall_time_ms: r.wall_time_ms,
             partial: r.partial,
         }
@@ -408,6 +646,7 @@ impl From<&super::FailingSeed> for FailingSeed {
             failed: f.failed.clone(),
             first_failure: f.first_failure.clone(),
             repro: f.repro.clone(),
+            swarm: f.swarm.clone(),
         }
     }
 }
@@ -419,6 +658,7 @@ impl From<FailingSeed> for super::FailingSeed {
             failed: f.failed,
             first_failure: f.first_failure,
             repro: f.repro,
+            swarm: f.swarm,
         }
     }
 }

@@ -231,6 +231,15 @@ pub fn render_scenario(report: &ScenarioReport, detail: Detail, style: Style) ->
             );
         }
     }
+    // Goals are never a failure: a mark of their own, not ✓ or ✗.
+    for (goal, reached) in &report.sometimes {
+        let word = if *reached { "reached" } else { "not reached" };
+        let _ = writeln!(out, "{pad}◇ goal {}  {word}", t(goal));
+    }
+    if detail == Detail::Every && !report.coverage.is_empty() {
+        let names: Vec<&str> = report.coverage.iter().map(|g| g.name()).collect();
+        let _ = writeln!(out, "{pad}◇ coverage  {}", names.join(", "));
+    }
     if let Some(d) = report.determinism.as_ref().filter(|d| !d.deterministic) {
         let at = d.diverged_at.unwrap_or(0);
         let _ = writeln!(

@@ -42,7 +42,10 @@ pub use spans::{
     APPLICATION_ID, SCHEMA_VERSION, SQLITE_SCHEMA, SpansDb, SpansMode,
     render_jsonl as render_spans_jsonl, write_jsonl as write_spans_jsonl,
 };
-pub use sweep::{render_html as render_sweep_html, render_human as render_sweep_human};
+pub use sweep::{
+    render_html as render_sweep_html, render_human as render_sweep_human,
+    render_junit as render_sweep_junit,
+};
 pub use timeline::{Timeline, render as render_timeline};
 
 pub use rollout_scenario::TOOL_VERSION;
@@ -82,8 +85,17 @@ pub struct ScenarioReport {
     pub rewards: rewards::RewardLog,
     /// The command that reruns exactly this.
     pub repro: String,
+    /// In swarm mode, the fault configuration the seed drew (as its JSON).
+    pub swarm: Option<Value>,
     /// The determinism check, when `--check-determinism` asked for one.
     pub determinism: Option<DeterminismReport>,
+    /// The built-in coverage goals the run reached, in report order: shown
+    /// with `--verbose`, not in the JSON report (DESIGN §8 counts them
+    /// over sweeps).
+    pub coverage: rollout_simulator::GoalsReached,
+    /// The scenario's own goals (`expect.sometimes`), in file order, each
+    /// with whether the run reached it: reported, never a failure.
+    pub sometimes: Vec<(std::sync::Arc<str>, bool)>,
 }
 
 /// The verdict of running a scenario twice from scratch.
@@ -148,8 +160,22 @@ impl ScenarioReport {
             events: run.events,
             trace_hash: run.trace_hash.to_string(),
             rewards,
-            repro: repro_command(program, &scenario.path, outcome.seed, outcome.engine),
+            repro: format!(
+                "{}{}",
+                repro_command(program, &scenario.path, outcome.seed, outcome.engine),
+                if outcome.swarm.is_some() {
+                    " --swarm"
+                } else {
+                    ""
+                }
+            ),
+            swarm: outcome
+                .swarm
+                .as_ref()
+                .and_then(|d| serde_json::to_value(d).ok()),
             determinism: None,
+            coverage: run.coverage,
+            sometimes: outcome.sometimes.clone(),
         }
     }
 }

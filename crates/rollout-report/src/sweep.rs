@@ -1,6 +1,8 @@
 //! Sweep reports for people: a terminal summary and a self-contained HTML
-//! page with the distributions as histograms and the failing seeds with
-//! their repro commands.
+//! page with the distributions as histograms, the coverage goals (seeds
+//! that reached each, the first, and those none reached), the findings (the failing
+//! seeds grouped by cause, first) and the failing seeds with their repro
+//! commands; and JUnit XML for CI, with a test case per finding.
 //!
 //! Names, file paths, failure messages and repro commands come from
 //! scenario files and reports that may be hostile: in both outputs every
@@ -10,9 +12,224 @@
 
 use std::fmt::Write as _;
 
-use rollout_explore::{Distribution, SweepReport};
+use rollout_explore::{Distribution, Finding, FindingStatus, GoalKind, SweepReport};
 
+use super::escape;
 use super::human::Style;
+
+/// `1 cause`, `2 causes`.
+fn counted(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+fn status_word(status: Option<FindingStatus>) -> &'static str {
+    match status {
+        None => "",
+        Some(FindingStatus::New) => "new",
+        Some(FindingStatus::StillFailing) => "still failing",
+        Some(FindingStatus::Fixed) => "fixed",
+    }
+}
+
+/// Findings as aligned rows: status (with a baseline), id, seeds, first
+/// seed, cause; the repro and the shrunk file below each.
+fn finding_rows(out: &mut String, findings: &[Finding], with_status: bool, style: Style) {
+    let seeds = findings
+        .iter()
+        .map(|f| f.seeds.to_string().len())
+        .max()
+        .unwrap_or(0)
+        .max("seeds".len());
+    let first = findings
+        .iter()
+        .map(|f| f.first_seed.to_string().len())
+        .max()
+        .unwrap_or(0)
+        .max("first".len());
+    let status = if with_status {
+        "still failing".len() + 2
+    } else {
+        0
+    };
+    let _ = writeln!(
+        out,
+        "      {:status$}{:<12}  {:>seeds$}  {:>first$}  cause",
+        if with_status { "status" } else { "" },
+        "id",
+        "seeds",
+        "first"
+    );
+    let indent = 6 + status + 12 + 2 + seeds + 2 + first + 2;
+    for f in findings {
+        let word = status_word(f.status);
+        let word = if with_status {
+            let padded = format!("{word:status$}");
+            match f.status {
+                Some(FindingStatus::New) => style.red(&padded),
+                Some(FindingStatus::Fixed) => style.green(&padded),
+                _ => padded,
+            }
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "      {word}{:<12}  {:>seeds$}  {:>first$}  {}",
+            visible(&f.id),
+            f.seeds,
+            f.first_seed,
+            visible(&f.title)
+        );
+        let _ = writeln!(out, "{:indent$}repro: {}", "", visible(&f.repro));
+        if let Some(shrunk) = &f.shrunk {
+            let _ = writeln!(out, "{:indent$}shrunk: {}", "", visible(shrunk));
+        }
+    }
+}
+
+fn human_findings(out: &mut String, report: &SweepReport, style: Style) {
+    let f = &report.findings;
+    let with_status = f.baseline.is_some();
+    if !f.listed.is_empty() {
+        let _ = writeln!(
+            out,
+            "    {}:",
+            style.bold(&format!(
+                "findings: {} of {}",
+                counted(f.listed.len() as u64, "cause"),
+                counted(report.summary.failed, "failing seed")
+            ))
+        );
+        finding_rows(out, &f.listed, with_status, style);
+        if f.not_listed > 0 {
+            let _ = writeln!(
+                out,
+                "      ... and {} more failing seeds of causes beyond the first {} (counted, not listed)",
+                f.not_listed,
+                f.listed.len()
+            );
+        }
+    }
+    if let Some(b) = &f.baseline {
+        let (new, still) = f.listed.iter().fold((0, 0), |(n, s), x| match x.status {
+            Some(FindingStatus::New) => (n + 1, s),
+            Some(FindingStatus::StillFailing) => (n, s + 1),
+            _ => (n, s),
+        });
+        let _ = writeln!(
+            out,
+            "    against {}: {new} new · {still} still failing · {} fixed",
+            visible(&b.file),
+            b.fixed.len()
+        );
+        if !b.fixed.is_empty() {
+            finding_rows(out, &b.fixed, true, style);
+        }
+    }
+}
+
+/// The name a goal is shown by: the scenario's own are marked.
+fn goal_label(goal: &str, kind: GoalKind) -> String {
+    match kind {
+        GoalKind::BuiltIn => visible(goal).into_owned(),
+        GoalKind::Scenario => format!("{} (scenario)", visible(goal)),
+    }
+}
+
+/// The coverage block: every goal with the seeds that reached it and the
+/// first, aligned; then the goals no seed reached, the scenario's own in
+/// red, since those fail the sweep.
+fn human_coverage(out: &mut String, report: &SweepReport, style: Style) {
+    let goals = &report.coverage.goals;
+    if goals.is_empty() {
+        return;
+    }
+    let labels: Vec<String> = goals.iter().map(|g| goal_label(&g.goal, g.kind)).collect();
+    let name = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    let seeds = goals
+        .iter()
+        .map(|g| g.seeds.to_string().len())
+        .max()
+        .unwrap_or(0)
+        .max("seeds".len());
+    let _ = writeln!(
+        out,
+        "    {:<width$}  {:>seeds$}  first seed",
+        "coverage",
+        "seeds",
+        width = name + 2
+    );
+    for (g, label) in goals.iter().zip(&labels) {
+        let first = g
+            .first_seed
+            .map_or_else(|| "-".to_string(), |s| s.to_string());
+        let pad = name - label.chars().count();
+        let _ = writeln!(
+            out,
+            "      {label}{:pad$}  {:>seeds$}  {first}",
+            "", g.seeds
+        );
+    }
+    let unreached: Vec<&str> = report
+        .coverage
+        .unreached()
+        .filter(|g| g.kind == GoalKind::BuiltIn)
+        .map(|g| g.goal.as_str())
+        .collect();
+    if !unreached.is_empty() {
+        let _ = writeln!(out, "    unreached: {}", visible(&unreached.join(", ")));
+    }
+    let own: Vec<&str> = report
+        .coverage
+        .scenario_unreached()
+        .map(|g| g.goal.as_str())
+        .collect();
+    if !own.is_empty() {
+        let line = format!(
+            "scenario goals no seed reached (expect.sometimes): {}",
+            visible(&own.join(", "))
+        );
+        let _ = writeln!(out, "    {}", style.red(&line));
+    }
+}
+
+/// The coverage table of the HTML page.
+fn html_coverage(report: &SweepReport) -> String {
+    let goals = &report.coverage.goals;
+    if goals.is_empty() {
+        return "<p>Not recorded in this report.</p>".to_string();
+    }
+    let mut rows = String::new();
+    for g in goals {
+        let first = g
+            .first_seed
+            .map_or_else(|| "-".to_string(), |s| s.to_string());
+        let class = match (g.seeds, g.kind) {
+            (0, GoalKind::Scenario) => " class=\"bad\"",
+            (0, GoalKind::BuiltIn) => " class=\"empty\"",
+            _ => "",
+        };
+        let _ = write!(
+            rows,
+            "<tr{class}><td><code>{}</code></td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{first}</td></tr>",
+            esc(&g.goal),
+            g.kind.as_str(),
+            g.seeds
+        );
+    }
+    let mut out = format!(
+        "<table><thead><tr><th>goal</th><th>kind</th><th>seeds</th><th>first seed</th></tr></thead><tbody>{rows}</tbody></table>"
+    );
+    let unreached: Vec<String> = report.coverage.unreached().map(|g| esc(&g.goal)).collect();
+    if !unreached.is_empty() {
+        let _ = write!(out, "<p>Unreached: {}.</p>", unreached.join(", "));
+    }
+    out
+}
 
 fn row(name: &str, d: &Distribution) -> String {
     match &d.summary {
@@ -100,6 +317,8 @@ pub fn render_human(report: &SweepReport, style: Style) -> String {
         "    {}",
         row("time to all terminal (ms)", &s.time_to_all_terminal_ms)
     );
+    human_coverage(&mut out, report, style);
+    human_findings(&mut out, report, style);
     if !s.failing.is_empty() {
         let _ = writeln!(out, "    failing seeds:");
         for f in s.failing.iter().take(20) {
@@ -212,6 +431,130 @@ fn histogram_svg(title: &str, unit: &str, d: &Distribution) -> String {
     out
 }
 
+fn html_findings(report: &SweepReport) -> String {
+    let f = &report.findings;
+    let with_status = f.baseline.is_some();
+    let table = |findings: &[Finding]| {
+        let mut rows = String::new();
+        for x in findings {
+            let status = if with_status {
+                format!("<td>{}</td>", status_word(x.status))
+            } else {
+                String::new()
+            };
+            let shrunk = x
+                .shrunk
+                .as_ref()
+                .map(|p| format!("<br>shrunk: <code>{}</code>", esc(p)))
+                .unwrap_or_default();
+            let _ = write!(
+                rows,
+                "<tr>{status}<td><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td><code>{}</code>{shrunk}</td></tr>",
+                esc(&x.id),
+                x.seeds,
+                x.first_seed,
+                esc(&x.title),
+                esc(&x.repro)
+            );
+        }
+        let status = if with_status { "<th>status</th>" } else { "" };
+        format!(
+            "<table><thead><tr>{status}<th>id</th><th>seeds</th><th>first seed</th><th>cause</th><th>repro</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+    };
+    let mut out = if f.listed.is_empty() {
+        "<p>No finding: no seed failed.</p>".to_string()
+    } else {
+        let mut t = format!(
+            "<p>{} of {}.</p>{}",
+            counted(f.listed.len() as u64, "cause"),
+            counted(report.summary.failed, "failing seed"),
+            table(&f.listed)
+        );
+        if f.not_listed > 0 {
+            let _ = write!(
+                t,
+                "<p>and {} more failing seeds of causes beyond the first {} (counted, not listed)</p>",
+                f.not_listed,
+                f.listed.len()
+            );
+        }
+        t
+    };
+    if let Some(b) = &f.baseline {
+        let _ = write!(out, "<h3>Fixed since {}</h3>", esc(&b.file));
+        if b.fixed.is_empty() {
+            out.push_str("<p>None: every baseline finding still fails.</p>");
+        } else {
+            out.push_str(&table(&b.fixed));
+        }
+    }
+    out
+}
+
+/// JUnit XML for a sweep: one test case per finding, failing with its
+/// seed count, first seed and repro; with a baseline, each fixed finding
+/// is a passing case; a failing case per goal of the scenario's own that
+/// no seed reached. A sweep with no failing seed and every such goal
+/// reached has no case.
+pub fn render_junit(report: &SweepReport) -> String {
+    use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+    let x = |text: &str| escape::xml_chars(text).into_owned();
+    let mut suite = TestSuite::new(x(&format!("explore {}", report.name)));
+    let case = |f: &Finding, status: TestCaseStatus| {
+        let mut case = TestCase::new(x(&format!("{}: {}", f.id, f.title)), status);
+        case.set_classname(x(&report.name));
+        for (name, value) in [
+            ("id", f.id.clone()),
+            ("seeds", f.seeds.to_string()),
+            ("first_seed", f.first_seed.to_string()),
+            ("status", status_word(f.status).to_string()),
+        ] {
+            // Without a baseline a finding has no status to show.
+            if !value.is_empty() {
+                case.add_property(Property::new(name, x(&value)));
+            }
+        }
+        case
+    };
+    for f in &report.findings.listed {
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        status.set_message(x(&format!(
+            "{} fail this way, first seed {}; repro: {}",
+            counted(f.seeds, "seed"),
+            f.first_seed,
+            f.repro
+        )));
+        status.set_type("finding");
+        let shrunk = f
+            .shrunk
+            .as_ref()
+            .map(|p| format!("\nshrunk: {p}"))
+            .unwrap_or_default();
+        status.set_description(x(&format!("{}\nrepro: {}{shrunk}", f.title, f.repro)));
+        suite.add_test_case(case(f, status));
+    }
+    for f in report.findings.baseline.iter().flat_map(|b| &b.fixed) {
+        suite.add_test_case(case(f, TestCaseStatus::success()));
+    }
+    // A shard alone cannot say no seed of the sweep reaches a goal.
+    let whole = report.shards.len() as u64 == report.shard_count;
+    for goal in report.coverage.scenario_unreached().filter(|_| whole) {
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        status.set_message(x(&format!(
+            "no seed of {} reached it (expect.sometimes)",
+            report.seeds
+        )));
+        status.set_type("unreached goal");
+        let mut case = TestCase::new(x(&format!("goal {}", goal.goal)), status);
+        case.set_classname(x(&report.name));
+        suite.add_test_case(case);
+    }
+    let mut junit = Report::new("rollout-sim");
+    junit.add_test_suite(suite);
+    junit.to_string().unwrap_or_default()
+}
+
 /// A self-contained HTML page for a sweep.
 pub fn render_html(report: &SweepReport) -> String {
     let s = &report.summary;
@@ -253,17 +596,23 @@ h1 {{ font-size: 1.4em; }} .meta {{ color: #555; }}
 figure {{ margin: 0; }} figcaption {{ font-weight: bold; margin-bottom: .3em; }}
 .stats, .empty {{ color: #555; font-size: .9em; }}
 table {{ border-collapse: collapse; margin-top: .5em; }} td, th {{ border: 1px solid #ddd; padding: .3em .6em; text-align: left; font-size: .9em; vertical-align: top; }}
-code {{ font-size: .85em; }}
+code {{ font-size: .85em; }} td.n {{ text-align: right; }}
 </style></head><body>
 <h1>Sweep of {name}</h1>
 <p class="meta">{file} · scenario hash {hash} · seeds {seeds} · engine {engine} · shards {shards:?} of {shard_count}{partial} · rollout-sim {version}</p>
 <p class="verdict">{runs} runs: <span class="good">{passed} passed</span>, <span class="{failed_class}">{failed} failed</span> · {secs:.2}s</p>
 <div class="charts">{h1}{h2}{h3}</div>
+<h2>Coverage</h2>
+{coverage}
+<h2>Findings</h2>
+{findings}
 <h2>Failing seeds</h2>
 {failing}
 </body></html>
 "#,
         name = esc(&report.name),
+        findings = html_findings(report),
+        coverage = html_coverage(report),
         file = esc(&report.file),
         hash = esc(&report.scenario_hash),
         seeds = report.seeds,

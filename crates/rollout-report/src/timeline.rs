@@ -176,6 +176,10 @@ fn picture(run: &RunResult) -> Picture {
                 across.push((event.at, "queue bounced".to_string()));
                 continue;
             }
+            EventKind::Healed => {
+                across.push((event.at, "healed: no fault from now on".to_string()));
+                continue;
+            }
             EventKind::Latency { fixed_ms } => {
                 across.push((
                     event.at,

@@ -239,6 +239,7 @@ fn section_check(key: &str) -> Option<SectionCheck> {
         "queue" => check_as::<QueueSection>,
         "stop" => check_as::<StopSection>,
         "expect" => check_as::<ExpectSection>,
+        "swarm" => check_as::<Option<SwarmSection>>,
         _ => return None,
     })
 }

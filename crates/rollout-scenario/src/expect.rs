@@ -24,9 +24,9 @@ use serde_json::{Value, json};
 
 use rollout_core::{AttemptId, QueueSnapshot, RolloutId, RolloutRecord, RolloutStatus};
 use rollout_core::{AttemptSpans, json_number};
-use rollout_simulator::Invariant;
 use rollout_simulator::InvariantReport;
 use rollout_simulator::RunResult;
+use rollout_simulator::{Goal, Invariant};
 
 use super::duration::Dur;
 
@@ -132,6 +132,31 @@ pub struct Expectations {
     pub invariants: Vec<Invariant>,
     /// Invariants that must be violated (known-defect reproducers).
     pub violated: Vec<Invariant>,
+    /// The scenario's own coverage goals, `expect.sometimes`, in file order.
+    pub sometimes: Vec<SometimesGoal>,
+}
+
+/// A coverage goal of the scenario's own (`expect.sometimes.<name>`): a
+/// condition that should hold in *some* run of a sweep, never one that
+/// every run must meet. A run reaches it when every expectation of its
+/// condition holds and every built-in goal it lists was reached.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SometimesGoal {
+    /// Its name, as the file gives it.
+    pub name: Arc<str>,
+    /// The condition's expectations: only rollouts, rewards and absent
+    /// rewards are ever set.
+    pub condition: Expectations,
+    /// Built-in goals the same run must reach, in file order.
+    pub goals: Vec<Goal>,
+}
+
+impl SometimesGoal {
+    /// True when `run` reaches the goal.
+    pub fn reached(&self, run: &RunResult) -> bool {
+        self.goals.iter().all(|g| run.coverage.contains(*g))
+            && self.condition.check(run).iter().all(|c| c.passed)
+    }
 }
 
 /// One checked expectation.

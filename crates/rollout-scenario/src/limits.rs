@@ -75,6 +75,9 @@ pub const MAX_WITHIN: Duration = Duration::from_secs(7 * 24 * 3600);
 /// cap over all entries, checked before any is expanded.
 pub const MAX_TIMED_FAULTS: u64 = 100_000;
 
+/// The most crashes `swarm.crashes.max` may ask of one seed.
+pub const MAX_SWARM_CRASHES: u32 = 100;
+
 /// The most names a help text lists ("known workers: a, b, ... and 3
 /// more").
 pub const MAX_KNOWN_LISTED: usize = 8;

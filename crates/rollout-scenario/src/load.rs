@@ -30,7 +30,7 @@
 use std::path::Path as FsPath;
 
 use rollout_simulator::EngineKind;
-use rollout_simulator::SimPlan;
+use rollout_simulator::{SimPlan, SwarmBounds};
 
 use super::diagnostics::{LoadError, Problem};
 use super::expect::Expectations;
@@ -60,6 +60,8 @@ pub struct Scenario {
     pub expect: Expectations,
     /// The first thing in the file only the turmoil engine runs, located.
     pub turmoil_only: Option<Problem>,
+    /// What `--swarm` may draw for each seed (`swarm:`, over its defaults).
+    pub swarm: SwarmBounds,
 }
 
 impl Scenario {
@@ -226,6 +228,7 @@ fn load_text(path: &str, source: &str) -> Result<Scenario, LoadError> {
         plan,
         expect,
         turmoil_only,
+        swarm,
     } = validate(&map, &file)
         .map_err(|problems| LoadError::new(path, source.to_string(), problems))?;
     Ok(Scenario {
@@ -237,5 +240,6 @@ fn load_text(path: &str, source: &str) -> Result<Scenario, LoadError> {
         plan,
         expect,
         turmoil_only,
+        swarm,
     })
 }

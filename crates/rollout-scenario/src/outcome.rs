@@ -1,9 +1,10 @@
 //! Running a scenario and judging it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rollout_simulator::InvariantReport;
-use rollout_simulator::{EngineKind, RunResult, StopWhen};
+use rollout_simulator::{EngineKind, RunResult, StopWhen, SwarmDraw};
 
 use super::duration::format_duration;
 use super::expect::{Check, CheckName, CheckValue};
@@ -24,6 +25,9 @@ pub struct RunOptions {
     /// Replaces [`SimPlan::keep_events`](rollout_simulator::SimPlan): `Some(false)`
     /// runs without keeping the trace (it is still checked and hashed).
     pub keep_events: Option<bool>,
+    /// Swarm mode: the seed first draws its fault configuration from the
+    /// scenario's `swarm:` bounds ([`Scenario::swarmed`]).
+    pub swarm: bool,
 }
 
 /// A scenario's run and its verdict.
@@ -38,6 +42,11 @@ pub struct ScenarioOutcome {
     pub checks: Vec<Check>,
     /// The selected invariants' verdicts.
     pub invariants: Vec<InvariantReport>,
+    /// In swarm mode, the configuration the seed drew.
+    pub swarm: Option<SwarmDraw>,
+    /// The scenario's own coverage goals (`expect.sometimes`), in file
+    /// order, each with whether this run reached it. Never a failure.
+    pub sometimes: Vec<(Arc<str>, bool)>,
     /// The run itself.
     pub run: RunResult,
 }
@@ -88,6 +97,11 @@ pub fn run_scenario(scenario: &Scenario, options: RunOptions) -> ScenarioOutcome
     {
         plan.to_mut().keep_events = keep;
     }
+    let swarm = options.swarm.then(|| {
+        let draw = scenario.swarm.draw(plan.seed, &plan.workers);
+        draw.apply(plan.to_mut());
+        draw
+    });
     let run = rollout_simulator::run(&plan, engine);
     let clean = run.stop.is_clean();
     let mut checks = Vec::with_capacity(usize::from(!clean) + scenario.expect.count(&run));
@@ -113,12 +127,36 @@ pub fn run_scenario(scenario: &Scenario, options: RunOptions) -> ScenarioOutcome
     }
     scenario.expect.check_into(&run, &mut checks);
     let invariants = scenario.expect.selected_reports(&run);
+    let sometimes = scenario
+        .expect
+        .sometimes
+        .iter()
+        .map(|goal| (goal.name.clone(), goal.reached(&run)))
+        .collect();
     ScenarioOutcome {
         seed: plan.seed,
         engine,
         checks,
         invariants,
+        swarm,
+        sometimes,
         run,
+    }
+}
+
+impl Scenario {
+    /// This scenario as swarm mode runs it with `seed`: the configuration
+    /// the seed draws written into its plan (overlay rates, network faults,
+    /// crashes and restarts), with that seed, and the draw itself. Run
+    /// without `swarm`, it runs exactly as the seed does in swarm mode;
+    /// `freeze` and `shrink` start from it, so what they write says
+    /// everything explicitly.
+    pub fn swarmed(&self, seed: u64) -> (Scenario, SwarmDraw) {
+        let mut scenario = self.clone();
+        scenario.plan.seed = seed;
+        let draw = self.swarm.draw(seed, &scenario.plan.workers);
+        draw.apply(&mut scenario.plan);
+        (scenario, draw)
     }
 }
 

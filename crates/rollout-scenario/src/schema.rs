@@ -55,6 +55,9 @@ pub struct ScenarioFile {
     /// What must hold at the end.
     #[serde(default)]
     pub expect: ExpectSection,
+    /// What `--swarm` may draw, per seed (defaults when absent).
+    #[serde(default)]
+    pub swarm: Option<SwarmSection>,
 }
 
 /// `engine:`.
@@ -337,6 +340,11 @@ pub struct FaultsSection {
     pub random: Option<RandomSection>,
     /// Latency and loss on every link (the turmoil engine).
     pub network: Option<NetworkSection>,
+    /// The liveness phase: from this instant no fault fires (scripts,
+    /// `random`, the network; timed faults from then on are dropped, and
+    /// workers that are down start again), and every rollout must be
+    /// terminal within `stop.recover_within` (the `liveness` invariant).
+    pub heal_at: Option<Dur>,
 }
 
 /// `faults.network:` (the turmoil engine).
@@ -510,6 +518,12 @@ pub struct StopSection {
     pub when: Option<StopWhenSpec>,
     /// Virtual-time budget (default 10m).
     pub within: Option<Dur>,
+    /// With `faults.heal_at`: how long after it every rollout has to be
+    /// terminal; the run ends then at the latest (default 10 times the
+    /// slowest of the runner's worker timeout, heartbeat, reassignment and
+    /// poll intervals, backoff cap, `restart_after` and the longest
+    /// scripted attempt).
+    pub recover_within: Option<Dur>,
 }
 
 /// `stop.when:`.
@@ -570,6 +584,25 @@ pub struct ExpectSection {
     /// Invariants that must be *violated*: a committed reproducer of a known
     /// defect passes only while the harness still catches it.
     pub violated: Option<Vec<String>>,
+    /// Coverage goals of the scenario's own, by name: conditions that should
+    /// hold in *some* seed of a sweep. A run never fails by missing one;
+    /// `explore` fails when no seed reaches one.
+    pub sometimes: Option<OrderedMap<SometimesSpec>>,
+}
+
+/// `expect.sometimes.<name>`: a condition written like the expectations,
+/// and built-in goals the same run must reach.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SometimesSpec {
+    /// Final rollout states, by id; `*` for every rollout not named.
+    pub rollouts: Option<OrderedMap<RolloutExpect>>,
+    /// Reward values by rollout (its last attempt) or attempt id.
+    pub rewards: Option<OrderedMap<OrderedMap<RewardExpect>>>,
+    /// Rewards that must not be emitted, by rollout or attempt; `*` for all.
+    pub absent_rewards: Option<OrderedMap<Vec<String>>>,
+    /// Built-in coverage goals that must all be reached in the same run.
+    pub goals: Option<Vec<String>>,
 }
 
 /// A rollout expectation: a status, or `{ status, attempts, worker, error }`.
@@ -696,4 +729,66 @@ impl<'de> Deserialize<'de> for InvariantsSpec {
         }
         deserializer.deserialize_any(V)
     }
+}
+
+/// `swarm:`: the bounds of what `--swarm` draws for each seed. A key left
+/// out keeps its default (README, "Swarm mode"); a zero range, or
+/// `crashes: { max: 0 }`, turns a family off.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SwarmSection {
+    /// The probability in [0, 1] that each family is on (default 0.5).
+    pub on: Option<f64>,
+    /// Dequeue failures and empties.
+    pub dequeue: Option<SwarmDequeue>,
+    /// Heartbeat failures.
+    pub heartbeat: Option<SwarmFailures>,
+    /// Span flush failures.
+    pub flush: Option<SwarmFailures>,
+    /// Completion failures.
+    pub complete: Option<SwarmFailures>,
+    /// Worker crashes, each followed by a restart.
+    pub crashes: Option<SwarmCrashes>,
+    /// Message loss and latency (turmoil engine only).
+    pub network: Option<SwarmNetwork>,
+}
+
+/// `swarm.dequeue`: `[min, max]` ranges of each rate.
+#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SwarmDequeue {
+    /// Where the failure rate is drawn.
+    pub fail_rate: Option<[f64; 2]>,
+    /// Where the "nothing waiting" rate is drawn.
+    pub empty_rate: Option<[f64; 2]>,
+}
+
+/// `swarm.heartbeat`, `swarm.flush`, `swarm.complete`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SwarmFailures {
+    /// Where the failure rate is drawn, `[min, max]`.
+    pub fail_rate: Option<[f64; 2]>,
+}
+
+/// `swarm.crashes`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SwarmCrashes {
+    /// At most this many crashes per seed (0: never).
+    pub max: Option<u32>,
+    /// Crashes happen before this time.
+    pub within: Option<Dur>,
+    /// Where each restart's delay is drawn, `[min, max]`.
+    pub restart_after: Option<[Dur; 2]>,
+}
+
+/// `swarm.network` (turmoil engine).
+#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SwarmNetwork {
+    /// Where the loss rate per message is drawn, `[min, max]`.
+    pub loss_rate: Option<[f64; 2]>,
+    /// Where the latency's maximum is drawn, `[min, max]`.
+    pub latency_max: Option<[Dur; 2]>,
 }

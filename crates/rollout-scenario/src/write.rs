@@ -17,7 +17,7 @@ use rollout_simulator::{FaultStep, OpScript};
 use rollout_simulator::{RunStep, StepResult, StopWhen, TimedAction};
 
 use super::duration::format_duration;
-use super::expect::{RewardValue, RolloutExpectation, Target};
+use super::expect::{Expectations, RewardValue, RolloutExpectation, Target};
 use super::load::Scenario;
 use super::schema::EngineChoice;
 
@@ -118,6 +118,47 @@ fn rollout_expectation(e: &RolloutExpectation) -> Value {
         m.insert("error".into(), Value::from(&**err));
     }
     Value::Mapping(m)
+}
+
+/// The rollout, reward and absent-reward expectations of `e` (the
+/// scenario's, or a `sometimes` goal's condition), into `expect`.
+fn write_conditions(e: &Expectations, expect: &mut Mapping) {
+    if !e.rollouts.is_empty() || e.other_rollouts.is_some() {
+        let mut m: Vec<(String, Value)> = e
+            .rollouts
+            .iter()
+            .map(|(id, x)| (id.to_string(), rollout_expectation(x)))
+            .collect();
+        if let Some(x) = &e.other_rollouts {
+            m.push(("*".into(), rollout_expectation(x)));
+        }
+        expect.insert("rollouts".into(), string_map(m));
+    }
+    if !e.rewards.is_empty() {
+        let m = e.rewards.iter().map(|(t, rewards)| {
+            let values = rewards.iter().map(|(name, v)| {
+                let value = match v {
+                    RewardValue::Exact(x) => number(*x),
+                    RewardValue::Between(a, b) => {
+                        map([("between", Value::Sequence(vec![number(*a), number(*b)]))])
+                    }
+                };
+                (name.to_string(), value)
+            });
+            (target(t), string_map(values))
+        });
+        expect.insert("rewards".into(), string_map(m));
+    }
+    if !e.absent_rewards.is_empty() {
+        let m = e.absent_rewards.iter().map(|(t, names)| {
+            let key = t.as_ref().map_or_else(|| "*".to_string(), target);
+            (
+                key,
+                Value::Sequence(names.iter().map(|n| Value::from(&**n)).collect()),
+            )
+        });
+        expect.insert("absent_rewards".into(), string_map(m));
+    }
 }
 
 /// The scenario as YAML text, preceded by `header` lines as comments.
@@ -269,6 +310,9 @@ pub fn to_yaml(scenario: &Scenario, header: &[String]) -> Result<String, String>
         }
         faults.insert("at".into(), Value::Sequence(events));
     }
+    if let Some(heal) = plan.heal {
+        faults.insert("heal_at".into(), dur(heal.at));
+    }
     if !faults.is_empty() {
         doc.insert("faults".into(), Value::Mapping(faults));
     }
@@ -283,46 +327,14 @@ pub fn to_yaml(scenario: &Scenario, header: &[String]) -> Result<String, String>
         StopWhen::At(at) => stop.insert("when".into(), map([("at", dur(at))])),
     };
     stop.insert("within".into(), dur(plan.stop.within));
+    if let Some(heal) = plan.heal {
+        stop.insert("recover_within".into(), dur(heal.recover_within));
+    }
     doc.insert("stop".into(), Value::Mapping(stop));
 
     let e = &scenario.expect;
     let mut expect = Mapping::new();
-    if !e.rollouts.is_empty() || e.other_rollouts.is_some() {
-        let mut m: Vec<(String, Value)> = e
-            .rollouts
-            .iter()
-            .map(|(id, x)| (id.to_string(), rollout_expectation(x)))
-            .collect();
-        if let Some(x) = &e.other_rollouts {
-            m.push(("*".into(), rollout_expectation(x)));
-        }
-        expect.insert("rollouts".into(), string_map(m));
-    }
-    if !e.rewards.is_empty() {
-        let m = e.rewards.iter().map(|(t, rewards)| {
-            let values = rewards.iter().map(|(name, v)| {
-                let value = match v {
-                    RewardValue::Exact(x) => number(*x),
-                    RewardValue::Between(a, b) => {
-                        map([("between", Value::Sequence(vec![number(*a), number(*b)]))])
-                    }
-                };
-                (name.to_string(), value)
-            });
-            (target(t), string_map(values))
-        });
-        expect.insert("rewards".into(), string_map(m));
-    }
-    if !e.absent_rewards.is_empty() {
-        let m = e.absent_rewards.iter().map(|(t, names)| {
-            let key = t.as_ref().map_or_else(|| "*".to_string(), target);
-            (
-                key,
-                Value::Sequence(names.iter().map(|n| Value::from(&**n)).collect()),
-            )
-        });
-        expect.insert("absent_rewards".into(), string_map(m));
-    }
+    write_conditions(e, &mut expect);
     if !e.spans.is_empty() {
         let m = e.spans.iter().map(|(t, names)| {
             (
@@ -335,7 +347,7 @@ pub fn to_yaml(scenario: &Scenario, header: &[String]) -> Result<String, String>
     if let Some(at) = e.finished_at {
         expect.insert("finished_at".into(), dur(at));
     }
-    if e.invariants.len() != rollout_simulator::Invariant::ALL.len() {
+    if e.invariants.len() != rollout_simulator::Invariant::applicable(plan.heal.is_some()).len() {
         expect.insert(
             "invariants".into(),
             Value::Sequence(e.invariants.iter().map(|n| n.name().into()).collect()),
@@ -346,6 +358,20 @@ pub fn to_yaml(scenario: &Scenario, header: &[String]) -> Result<String, String>
             "violated".into(),
             Value::Sequence(e.violated.iter().map(|n| n.name().into()).collect()),
         );
+    }
+    if !e.sometimes.is_empty() {
+        let m = e.sometimes.iter().map(|goal| {
+            let mut condition = Mapping::new();
+            write_conditions(&goal.condition, &mut condition);
+            if !goal.goals.is_empty() {
+                condition.insert(
+                    "goals".into(),
+                    Value::Sequence(goal.goals.iter().map(|g| g.name().into()).collect()),
+                );
+            }
+            (goal.name.to_string(), Value::Mapping(condition))
+        });
+        expect.insert("sometimes".into(), string_map(m));
     }
     if !expect.is_empty() {
         doc.insert("expect".into(), Value::Mapping(expect));

@@ -20,6 +20,20 @@
 //! Everything a run's outcome depends on beyond the engine's tasks (the
 //! controls cursor, the workers' states, the supervisor, the stop rule, the
 //! end time) lives here, once, so the engines cannot disagree about it.
+//!
+//! The liveness phase (`faults.heal_at: T`) lives here too. At T, before
+//! the controls due then, the driver records `healed`, turns the fault
+//! injector off (scripts and overlay: every call passes), has the engine
+//! heal its network (the turmoil engine repairs partitions, releases held
+//! links, stops loss and latency), and starts again every worker that is
+//! down, crashed or failed, in worker order, cancelling the supervisor's
+//! pending restarts: a fault's damage is undone at T whether or not a
+//! restart was planned. Timed faults at T or later are dropped, recoveries
+//! (restart, repair, release) included, since the heal did them already;
+//! enqueues still happen. A worker that fails after T is the supervisor's
+//! again. The run ends at `T + stop.recover_within` at the latest
+//! ([`StopReason::RecoveryWindow`]), where the `liveness` invariant judges
+//! what is still pending.
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -67,6 +81,10 @@ pub(crate) trait Engine {
     /// wakes the tasks whose timers are due then (they run at the next
     /// [`settle`](Self::settle), after the instant's controls).
     fn advance(&mut self, to: Duration);
+
+    /// Ends every network fault at once, for good (`faults.heal_at`): the
+    /// turmoil engine's; the others have no network.
+    fn heal(&mut self, _world: &World<Self::Clock>) {}
 
     /// A budget of the engine's own that the run has used up.
     fn exhausted(&self, _world: &World<Self::Clock>) -> Option<StopReason> {
@@ -221,6 +239,20 @@ impl<E: Engine> Run<'_, E> {
         }
     }
 
+    /// The liveness phase begins: no fault fires from now on, and every
+    /// worker that is down starts again.
+    fn heal(&mut self, workers: &[WorkerId]) {
+        self.world
+            .trace
+            .record(self.engine.now(), None, EventKind::Healed);
+        self.world.faults.heal();
+        self.engine.heal(self.world);
+        for worker in workers {
+            self.supervisor.forget(worker);
+            self.restart(worker);
+        }
+    }
+
     /// Notes the workers whose runner ended by itself.
     fn watch(&mut self, now: Duration) {
         for worker in self.world.take_failed() {
@@ -252,6 +284,9 @@ pub(crate) fn drive<E: Engine>(engine: &mut E, world: &World<E::Clock>, plan: &S
         StopWhen::At(at) if at <= within => Some(at),
         _ => None,
     };
+    // The heal still to come, and when the recovery window closes.
+    let mut heal_at = plan.heal.map(|h| h.at);
+    let window = plan.heal.map(|h| h.deadline().min(within));
     for worker in &plan.workers {
         engine.start(world, worker);
     }
@@ -263,10 +298,20 @@ pub(crate) fn drive<E: Engine>(engine: &mut E, world: &World<E::Clock>, plan: &S
     };
     let stop = loop {
         let now = run.engine.now();
+        if let Some(at) = heal_at
+            && at <= now
+        {
+            heal_at = None;
+            run.heal(&plan.workers);
+        }
         while let Some((at, control)) = controls.get(next_control)
             && *at <= now
         {
-            run.apply(control);
+            let dropped =
+                plan.heal.is_some_and(|h| *at >= h.at) && matches!(control, Control::Fault(_));
+            if !dropped {
+                run.apply(control);
+            }
             next_control += 1;
         }
         for worker in run.supervisor.take_due(now) {
@@ -290,10 +335,22 @@ pub(crate) fn drive<E: Engine>(engine: &mut E, world: &World<E::Clock>, plan: &S
             run.engine.next_wakeup(),
             controls.get(next_control).map(|(at, _)| *at),
             run.supervisor.next(),
+            heal_at,
+            window.filter(|&w| w > now),
         ]
         .into_iter()
         .flatten()
         .min();
+        if let Some(until) = window
+            && now >= until
+        {
+            if stop_at == Some(until) {
+                break StopReason::StopAt;
+            }
+            break StopReason::RecoveryWindow {
+                until_ms: until.as_millis() as u64,
+            };
+        }
         // With `stop.when: at`, time runs to that instant whoever is left.
         if let Some(at) = stop_at
             && next.is_none_or(|n| n > at)
@@ -305,6 +362,7 @@ pub(crate) fn drive<E: Engine>(engine: &mut E, world: &World<E::Clock>, plan: &S
             && run.workers.alive == 0
             && next_control >= controls.len()
             && run.supervisor.next().is_none()
+            && heal_at.is_none()
         {
             break StopReason::Stalled;
         }
@@ -323,6 +381,7 @@ pub(crate) fn drive<E: Engine>(engine: &mut E, world: &World<E::Clock>, plan: &S
         StopReason::AllTerminal => last_terminal.get().unwrap_or(now),
         StopReason::StopAt => stop_at.unwrap_or(now),
         StopReason::TimeBudget { .. } => within,
+        StopReason::RecoveryWindow { .. } => window.unwrap_or(now),
         StopReason::EventBudget { .. } | StopReason::TurmoilBudget { .. } | StopReason::Stalled => {
             now
         }

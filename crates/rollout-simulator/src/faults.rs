@@ -16,6 +16,12 @@
 //! Every decision is kept in a [`VerdictLog`], which is what `freeze` turns
 //! back into an explicit script.
 //!
+//! The liveness phase ([`FaultInjector::heal`], at `faults.heal_at`) ends
+//! all of it at once: from then on every call passes, the script's cursors
+//! stay where they are (steps not yet consumed never fail) and the overlay
+//! draws no more, so what came before the heal is exactly what a run
+//! without one would have decided.
+//!
 //! [`FaultyQueue`] is a worker's handle to the shared queue with the scripts in
 //! front of it; it records every call and its result in the trace, marking
 //! injected failures with their [`FaultSource`].
@@ -65,6 +71,7 @@ pub struct FaultInjector {
     overlays: RefCell<BTreeMap<QueueOp, Overlay>>,
     log: RefCell<VerdictLog>,
     recording: bool,
+    healed: std::cell::Cell<bool>,
 }
 
 impl std::fmt::Debug for FaultInjector {
@@ -122,6 +129,7 @@ impl FaultInjector {
             overlays: RefCell::default(),
             log: RefCell::default(),
             recording: false,
+            healed: std::cell::Cell::new(false),
         }
     }
 
@@ -145,8 +153,16 @@ impl FaultInjector {
         self
     }
 
+    /// From now on every call passes: the liveness phase began.
+    pub fn heal(&self) {
+        self.healed.set(true);
+    }
+
     /// The verdict for `worker`'s next `op` call, and who gave it.
     pub fn decide(&self, op: QueueOp, worker: &WorkerId) -> Decision {
+        if self.healed.get() {
+            return self.healed_pass(op, worker);
+        }
         let drawn = self.overlays.borrow_mut().get_mut(&op).map(|o| {
             use rand_core::RngCore;
             let x = unit(o.stream.next_u64());
@@ -198,6 +214,23 @@ impl FaultInjector {
             .or_default()
             .push(decision.verdict.clone());
         decision
+    }
+
+    /// A call after the heal: it passes, and is logged as a pass.
+    #[cold]
+    fn healed_pass(&self, op: QueueOp, worker: &WorkerId) -> Decision {
+        if self.recording {
+            let mut log = self.log.borrow_mut();
+            log.shared.entry(op).or_default().push(Verdict::Pass);
+            log.per_worker
+                .entry((op, worker.clone()))
+                .or_default()
+                .push(Verdict::Pass);
+        }
+        Decision {
+            verdict: Verdict::Pass,
+            source: None,
+        }
     }
 
     /// Every verdict given so far.

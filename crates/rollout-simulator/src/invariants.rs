@@ -26,7 +26,7 @@ use rollout_core::{AttemptId, AttemptStatus, QueueOp, RolloutId, WorkerId};
 use rollout_core::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC, rewards_named};
 
 use super::outcome::{StopReason, WorkerState};
-use super::plan::{SimPlan, StopWhen};
+use super::plan::{Heal, SimPlan, StopWhen};
 use super::trace::{CallResult, EventKind, EventObserver, TraceEvent};
 use rollout_core::QueueSnapshot;
 
@@ -49,18 +49,37 @@ pub enum Invariant {
     NoStrandedAttempt,
     /// Every span the runner emitted reached the queue's store.
     SpansPersisted,
+    /// Every rollout was terminal within `stop.recover_within` of
+    /// `faults.heal_at`. Only checked when the plan has a heal instant.
+    Liveness,
 }
 
 impl Invariant {
     /// Every invariant, in the order they are checked.
-    pub const ALL: [Invariant; 6] = [
+    pub const ALL: [Invariant; 7] = [
         Invariant::AllTerminal,
         Invariant::RetryMetricsIffRecovered,
         Invariant::BackoffPolicy,
         Invariant::AttemptIds,
         Invariant::NoStrandedAttempt,
         Invariant::SpansPersisted,
+        Invariant::Liveness,
     ];
+
+    /// The invariants a run checks, in order: all but `liveness`, which
+    /// only a plan with a heal instant has.
+    pub fn applicable(liveness: bool) -> &'static [Invariant] {
+        if liveness {
+            &Self::ALL
+        } else {
+            &Self::ALL[..Self::ALL.len() - 1]
+        }
+    }
+
+    /// Whether a run of `plan` checks this invariant.
+    pub fn applies_to(self, plan: &SimPlan) -> bool {
+        self != Invariant::Liveness || plan.heal.is_some()
+    }
 
     /// Its name in scenario files and reports (`all-terminal`, ...).
     pub const fn name(self) -> &'static str {
@@ -71,6 +90,7 @@ impl Invariant {
             Invariant::AttemptIds => "attempt-ids",
             Invariant::NoStrandedAttempt => "no-stranded-attempt",
             Invariant::SpansPersisted => "spans-persisted",
+            Invariant::Liveness => "liveness",
         }
     }
 
@@ -269,7 +289,7 @@ impl WorkerEntry {
                 failures, delay_ms, ..
             } => {
                 let count = w.failed_in_a_row + 1;
-                let (low, high) = policy.envelope_ms(count, w.last_delay);
+                let (low, high) = super::oracle::envelope_ms(policy, count, w.last_delay);
                 if !w.poll_failed {
                     backoff.add_with(|| {
                         format!(
@@ -477,17 +497,22 @@ impl Monitor {
         entry.observe_processing(kind);
     }
 
-    /// The verdict of every invariant, in [`Invariant::ALL`] order, once the run
-    /// is over: the events seen, with the run's final state.
+    /// The verdict of every invariant that applies
+    /// ([`Invariant::applicable`]), in [`Invariant::ALL`] order, once the
+    /// run is over: the events seen, with the run's final state.
     pub fn finish(self, plan: &SimPlan, run: RunFacts<'_>) -> Vec<InvariantReport> {
-        vec![
+        let mut reports = vec![
             all_terminal(plan, run),
             retry_metrics(plan, run, self.expected),
             self.backoff.report(Invariant::BackoffPolicy),
             attempt_ids(run, self.attempt_ids),
             no_stranded(run, &self.workers, &self.worker_index),
             spans_persisted(run),
-        ]
+        ];
+        if let Some(heal) = plan.heal {
+            reports.push(liveness(plan, heal, run));
+        }
+        reports
     }
 
     fn observe_attempt_ids(&mut self, at: Duration, worker: Option<&WorkerId>, kind: &EventKind) {
@@ -778,6 +803,63 @@ fn no_stranded(run: RunFacts<'_>, workers: &[WorkerEntry], index: &WorkerIndex) 
         }
     }
     found.report(Invariant::NoStrandedAttempt)
+}
+
+/// Every rollout not terminal when the run ended, which (the run ending
+/// at the close of the recovery window at the latest, or earlier when
+/// nothing was left to happen) is what was still pending at
+/// `heal_at + recover_within`; and every planned rollout never enqueued.
+fn liveness(plan: &SimPlan, heal: Heal, run: RunFacts<'_>) -> InvariantReport {
+    let mut found = Findings::default();
+    let when = format!(
+        "at heal_at + recover_within = {} ms ({} ms + {} ms)",
+        heal.deadline().as_millis(),
+        heal.at.as_millis(),
+        heal.recover_within.as_millis()
+    );
+    let early = match run.stop {
+        StopReason::TimeBudget { .. }
+        | StopReason::EventBudget { .. }
+        | StopReason::TurmoilBudget { .. } => {
+            format!(" (the run stopped before: {})", run.stop.describe())
+        }
+        _ => String::new(),
+    };
+    for rollout in run
+        .snapshot
+        .rollouts
+        .iter()
+        .filter(|r| !r.status.is_terminal())
+    {
+        let last = match rollout.attempts.last() {
+            Some(a) => format!("{} {} on {}", a.id, a.status, a.worker),
+            None => "no attempt yet".to_string(),
+        };
+        found.add(format!(
+            "{} still {} {when}{early}: {last}",
+            rollout.id, rollout.status
+        ));
+    }
+    if plan.rollouts.len() > run.snapshot.rollouts.len() {
+        let enqueued: std::collections::BTreeSet<&str> = run
+            .snapshot
+            .rollouts
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect();
+        for planned in plan
+            .rollouts
+            .iter()
+            .filter(|p| !enqueued.contains(p.id.as_str()))
+        {
+            found.add(format!(
+                "{} still not enqueued {when}{early}: enqueue_at {} ms",
+                planned.id,
+                planned.enqueue_at.as_millis()
+            ));
+        }
+    }
+    found.report(Invariant::Liveness)
 }
 
 fn spans_persisted(run: RunFacts<'_>) -> InvariantReport {

@@ -5,16 +5,19 @@
 //! [`RunResult`]: the queue's final state, the trace and its hash, and the
 //! verdict of every built-in invariant. Nothing here reads YAML.
 
+mod coverage;
 mod driver;
 mod executor;
 mod faults;
 mod invariants;
 #[cfg(feature = "turmoil")]
 mod network;
+mod oracle;
 mod outcome;
 mod plan;
 mod run;
 mod script;
+mod swarm;
 mod timer_order;
 mod tokio_engine;
 mod trace;
@@ -23,6 +26,7 @@ mod turmoil_engine;
 mod virtual_engine;
 mod world;
 
+pub use coverage::{Coverage, Goal, GoalsReached};
 pub use executor::{TaskId, VirtualClock, VirtualExecutor};
 pub use faults::{
     DEFAULT_FAULT_MESSAGE, FaultStep, OpScript, RANDOM_FAULT_MESSAGE, RandomRates, ScriptCursor,
@@ -31,10 +35,14 @@ pub use faults::{
 pub use invariants::{Invariant, InvariantReport, Monitor, RunFacts, check_all};
 pub use outcome::{StopReason, WorkerState};
 pub use plan::{
-    DEFAULT_MAX_EVENTS, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TURMOIL_BUDGET, NetHost, NetworkFaults,
-    NetworkPlan, RolloutPlan, RunLimits, RunStep, SimPlan, StepResult, StopRule, StopWhen,
-    TURMOIL_BYTES_PER_HOST_STEP, TURMOIL_EVENT_HOST_STEPS, TURMOIL_LINK_VISITS_PER_HOST_STEP,
-    TURMOIL_TICK, TimedAction, TimedFault, TurmoilCost,
+    DEFAULT_MAX_EVENTS, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TURMOIL_BUDGET, Heal, NetHost,
+    NetworkFaults, NetworkPlan, RolloutPlan, RunLimits, RunStep, SimPlan, StepResult, StopRule,
+    StopWhen, TURMOIL_BYTES_PER_HOST_STEP, TURMOIL_EVENT_HOST_STEPS,
+    TURMOIL_LINK_VISITS_PER_HOST_STEP, TURMOIL_TICK, TimedAction, TimedFault, TurmoilCost,
+};
+pub use swarm::{
+    CrashBounds, DEFAULT_SWARM_ON, DrawRange, NetworkBounds, RateBounds, SwarmBounds, SwarmCrash,
+    SwarmDraw,
 };
 pub use trace::{
     CallResult, EventKind, EventObserver, FaultSource, LinkChange, Recorded, Trace, TraceEvent,

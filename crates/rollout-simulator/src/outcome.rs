@@ -34,12 +34,22 @@ pub enum StopReason {
     /// instant runs to it (and ends with [`StopAt`](Self::StopAt)) whoever
     /// is left, on every engine.
     Stalled,
+    /// The liveness phase's window closed (`faults.heal_at` plus
+    /// `stop.recover_within`) before the stop rule held: the run goes no
+    /// further, and the `liveness` invariant judges what is still pending.
+    RecoveryWindow {
+        /// When the window closed, in ms.
+        until_ms: u64,
+    },
 }
 
 impl StopReason {
     /// True when the run ended as its stop rule asked.
     pub fn is_clean(self) -> bool {
-        matches!(self, Self::AllTerminal | Self::StopAt)
+        matches!(
+            self,
+            Self::AllTerminal | Self::StopAt | Self::RecoveryWindow { .. }
+        )
     }
 
     /// A sentence for reports.
@@ -57,6 +67,9 @@ impl StopReason {
                 format!("turmoil budget of {host_steps} host-steps exceeded")
             }
             Self::Stalled => "stalled: no worker left and nothing scheduled".into(),
+            Self::RecoveryWindow { until_ms } => {
+                format!("recovery window closed at heal_at + recover_within = {until_ms}ms")
+            }
         }
     }
 }

@@ -325,6 +325,67 @@ pub struct SimPlan {
     /// it happens, and counts them, but keeps none: a few bytes an event
     /// instead of a hundred, for sweeps and big runs.
     pub keep_events: bool,
+    /// The liveness phase (`faults.heal_at`, `stop.recover_within`):
+    /// `None`, faults fire for the whole run and `liveness` is not checked.
+    pub heal: Option<Heal>,
+}
+
+/// The liveness phase: from [`at`](Self::at) on no fault fires, and every
+/// rollout must be terminal by `at + recover_within`, when the run ends at
+/// the latest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Heal {
+    /// `faults.heal_at`: when every fault stops.
+    pub at: Duration,
+    /// `stop.recover_within`: how long after `at` every rollout has to
+    /// become terminal.
+    pub recover_within: Duration,
+}
+
+impl Heal {
+    /// How many times the slowest recovery step fits in the default
+    /// `recover_within` ([`default_recover_within`](Self::default_recover_within)).
+    pub const DEFAULT_RECOVERY_ROUNDS: u32 = 10;
+
+    /// When the recovery window closes: `at + recover_within`.
+    pub fn deadline(&self) -> Duration {
+        self.at.saturating_add(self.recover_within)
+    }
+
+    /// The default `stop.recover_within`: [`DEFAULT_RECOVERY_ROUNDS`](Self::DEFAULT_RECOVERY_ROUNDS)
+    /// times the slowest step a healthy system takes to move a rollout on
+    /// after a fault: the runner's worker timeout, heartbeat, reassignment
+    /// and poll intervals, its backoff cap, the supervisor's restart delay
+    /// and the longest scripted attempt. One round of each covers a stale
+    /// attempt found and requeued, a worker out of backoff and polling, and
+    /// the attempt run again; ten leave room for the rounds a few lost
+    /// attempts take, without letting a sweep over a system that never
+    /// recovers run for the whole `stop.within`.
+    pub fn default_recover_within(
+        runner: &RunnerConfig,
+        rollouts: &[RolloutPlan],
+        restart_after: Option<Duration>,
+    ) -> Duration {
+        let r = runner;
+        let longest_attempt = rollouts
+            .iter()
+            .flat_map(|p| p.attempts.iter().map(|s| s.duration))
+            .max()
+            .unwrap_or_default();
+        [
+            r.worker_timeout,
+            r.heartbeat_interval,
+            r.reassignment_interval,
+            r.poll_interval,
+            r.backoff.max,
+            restart_after.unwrap_or_default(),
+            longest_attempt,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or_default()
+        .saturating_mul(Self::DEFAULT_RECOVERY_ROUNDS)
+    }
 }
 
 impl Default for SimPlan {
@@ -346,6 +407,7 @@ impl Default for SimPlan {
             network: NetworkPlan::default(),
             restart_after: None,
             keep_events: true,
+            heal: None,
         }
     }
 }

@@ -23,12 +23,13 @@ use serde::Serialize;
 use rollout_core::Clock;
 use rollout_core::{QueueSnapshot, WorkerId};
 
+use super::coverage::{Coverage, GoalsReached};
 use super::driver::{Ending, drive};
 use super::invariants::{self, InvariantReport, Monitor, RunFacts};
 use super::outcome::{StopReason, WorkerState};
 use super::plan::SimPlan;
 use super::tokio_engine::TokioEngine;
-use super::trace::{Trace, TraceHash, TraceRecorder};
+use super::trace::{EventKind, EventObserver, Trace, TraceHash, TraceRecorder};
 #[cfg(feature = "turmoil")]
 use super::turmoil_engine::TurmoilEngine;
 use super::virtual_engine::VirtualEngine;
@@ -95,6 +96,8 @@ pub struct RunResult {
     pub trace_hash: TraceHash,
     /// Every built-in invariant, checked.
     pub invariants: Vec<InvariantReport>,
+    /// The built-in coverage goals the run reached.
+    pub coverage: GoalsReached,
     /// Every fault verdict, when the plan asked to record them.
     pub verdicts: crate::faults::VerdictLog,
     /// How many events the run recorded; `trace` holds them only when the
@@ -154,9 +157,31 @@ pub fn run_tokio_wall_clock(plan: &SimPlan) -> RunResult {
 }
 
 /// The recorder of a run of `plan`: every event goes to the invariants'
-/// monitor, and is kept only if the plan asks.
+/// monitor and to the coverage goals, and is kept only if the plan asks.
 fn recorder(plan: &SimPlan) -> TraceRecorder {
-    TraceRecorder::observed(plan.keep_events, Box::new(Monitor::new(plan)))
+    let observers = RunObservers {
+        monitor: Monitor::new(plan),
+        coverage: Coverage::new(plan),
+    };
+    TraceRecorder::observed(plan.keep_events, Box::new(observers))
+}
+
+/// What watches a run's events as they happen.
+#[derive(Debug)]
+struct RunObservers {
+    monitor: Monitor,
+    coverage: Coverage,
+}
+
+impl EventObserver for RunObservers {
+    fn observe(&mut self, at: Duration, worker: Option<&WorkerId>, kind: &EventKind) {
+        EventObserver::observe(&mut self.monitor, at, worker, kind);
+        self.coverage.observe(at, worker, kind);
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
+    }
 }
 
 fn run_virtual(plan: &SimPlan, started: Instant) -> RunResult {
@@ -219,12 +244,24 @@ fn conclude<C: Clock + 'static>(
         snapshot: &snapshot,
         workers: &workers,
     };
-    let monitor = recorded
+    let observers = recorded
         .observer
-        .and_then(|o| o.into_any().downcast::<Monitor>().ok());
-    let invariants = match monitor {
-        Some(monitor) => monitor.finish(plan, facts),
-        None => invariants::check_all(plan, &recorded.trace.events, facts),
+        .and_then(|o| o.into_any().downcast::<RunObservers>().ok());
+    let (invariants, coverage) = match observers {
+        Some(o) => (
+            o.monitor.finish(plan, facts),
+            o.coverage.finish(plan, &snapshot),
+        ),
+        None => {
+            let mut coverage = Coverage::new(plan);
+            for e in &recorded.trace.events {
+                coverage.observe(e.at, e.worker.as_ref(), &e.kind);
+            }
+            (
+                invariants::check_all(plan, &recorded.trace.events, facts),
+                coverage.finish(plan, &snapshot),
+            )
+        }
     };
     RunResult {
         engine,
@@ -236,6 +273,7 @@ fn conclude<C: Clock + 'static>(
         trace: recorded.trace,
         trace_hash: recorded.hash,
         invariants,
+        coverage,
         verdicts,
         events: recorded.events,
     }

@@ -110,7 +110,7 @@ pub enum OpScript {
 }
 
 /// The seeded overlay's rates for one operation.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
 pub struct RandomRates {
     /// Probability that a call fails.
     pub fail_rate: f64,

@@ -202,6 +202,9 @@ pub enum EventKind {
         /// `syn`, `data`, `fin` or `rst`.
         segment: &'static str,
     },
+    /// The liveness phase began (`faults.heal_at`): from now on no fault
+    /// fires. Only runs with a heal instant record it.
+    Healed,
 }
 
 /// How a timed fault changed a link (turmoil engine).
@@ -523,6 +526,7 @@ fn visit(at: Duration, worker: Option<&WorkerId>, kind: &EventKind, h: &mut impl
             h.text(to);
             h.text(segment);
         }
+        EventKind::Healed => h.u8(45),
     }
 }
 
@@ -1072,6 +1076,7 @@ mod tests {
             },
             EventKind::BackoffEnded { delay_ms: 1 << 40 },
             EventKind::QueueBounced,
+            EventKind::Healed,
             EventKind::Latency { fixed_ms: Some(30) },
             EventKind::Latency { fixed_ms: None },
             EventKind::Link {

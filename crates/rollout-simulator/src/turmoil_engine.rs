@@ -122,6 +122,8 @@ pub(crate) struct TurmoilEngine {
     hosts: Hosts,
     queue_addr: SocketAddr,
     request_timeout: Duration,
+    /// The links timed faults partition or hold, for the heal to mend.
+    named_links: Vec<(NetHost, NetHost)>,
     watch: DropWatch,
     meter: WireMeter,
     /// The start of the step to run next.
@@ -170,6 +172,16 @@ impl TurmoilEngine {
             hosts,
             queue_addr,
             request_timeout: plan.network.request_timeout,
+            named_links: plan
+                .timed_faults
+                .iter()
+                .filter_map(|f| match &f.action {
+                    TimedAction::Partition(a, b) | TimedAction::Hold(a, b) => {
+                        Some((a.clone(), b.clone()))
+                    }
+                    _ => None,
+                })
+                .collect(),
             watch,
             meter,
             now: Duration::ZERO,
@@ -310,6 +322,34 @@ impl Engine for TurmoilEngine {
     fn crash(&mut self, _world: &World<TurmoilClock>, worker: &WorkerId) {
         if let Some(host) = self.hosts.workers.get(worker) {
             self.sim.crash(host.as_str());
+        }
+    }
+
+    /// Every link between the queue and a worker, and every other link a
+    /// timed fault named, is made healthy for good: partitions (explicit or
+    /// broken by a loss draw) repaired, held messages delivered, no loss
+    /// and no latency for what is sent from now on.
+    fn heal(&mut self, _world: &World<TurmoilClock>) {
+        self.sim.set_fail_rate(0.0);
+        self.sim.set_max_message_latency(Duration::ZERO);
+        self.hosts.latency = (Duration::ZERO, Duration::ZERO);
+        let mut links: Vec<(String, String)> = self
+            .hosts
+            .workers
+            .values()
+            .map(|host| (QUEUE_HOST.to_string(), host.clone()))
+            .collect();
+        for (a, b) in &self.named_links {
+            let (ha, hb) = (self.hosts.host(a), self.hosts.host(b));
+            if ha != hb {
+                links.push((ha.to_string(), hb.to_string()));
+            }
+        }
+        for (a, b) in &links {
+            self.sim.set_link_fail_rate(a.as_str(), b.as_str(), 0.0);
+            self.sim
+                .set_link_latency(a.as_str(), b.as_str(), Duration::ZERO);
+            self.sim.release(a.as_str(), b.as_str());
         }
     }
 

@@ -90,9 +90,16 @@ pub struct Scenario<'a> {
     /// The command that reruns exactly this.
     #[serde(rename = "repro")]
     pub repro: &'a str,
+    /// In swarm mode, the fault configuration the seed drew; absent otherwise.
+    #[serde(rename = "swarm", skip_serializing_if = "Option::is_none")]
+    pub swarm: Option<&'a serde_json::Value>,
     /// The determinism check, present only with `--check-determinism`.
     #[serde(rename = "determinism", skip_serializing_if = "Option::is_none")]
     pub determinism: Option<Determinism<'a>>,
+    /// The scenario's own coverage goals (`expect.sometimes`), in file
+    /// order, each reached or not; present only when the file has some.
+    #[serde(rename = "sometimes", skip_serializing_if = "Vec::is_empty")]
+    pub sometimes: Vec<Sometimes<'a>>,
 }
 
 /// One checked expectation.
@@ -164,6 +171,13 @@ pub enum Stop {
     /// Nothing was left to happen before the stop rule held.
     #[serde(rename = "stalled")]
     Stalled,
+    /// The liveness phase's window closed before the stop rule held.
+    #[serde(rename = "recovery_window")]
+    RecoveryWindow {
+        /// `faults.heal_at + stop.recover_within`, in ms.
+        #[serde(rename = "until_ms")]
+        until_ms: u64,
+    },
 }
 
 /// The verdict of running a scenario twice from scratch.
@@ -188,6 +202,17 @@ pub struct Determinism<'a> {
     /// That event in the second run, likewise.
     #[serde(rename = "second_run_event")]
     pub second_run_event: Option<&'a Value>,
+}
+
+/// One goal of the scenario's own, in one run.
+#[derive(Serialize)]
+pub struct Sometimes<'a> {
+    /// The goal's name.
+    #[serde(rename = "goal")]
+    pub goal: &'a str,
+    /// Whether this run reached it.
+    #[serde(rename = "reached")]
+    pub reached: bool,
 }
 
 /// A file that could not be loaded.
@@ -275,7 +300,16 @@ impl<'a> From<&'a crate::ScenarioReport> for Scenario<'a> {
             trace_hash: &r.trace_hash,
             rewards: &r.rewards,
             repro: &r.repro,
+            swarm: r.swarm.as_ref(),
             determinism: r.determinism.as_ref().map(Determinism::from),
+            sometimes: r
+                .sometimes
+                .iter()
+                .map(|(goal, reached)| Sometimes {
+                    goal,
+                    reached: *reached,
+                })
+                .collect(),
         }
     }
 }
@@ -311,6 +345,7 @@ impl From<StopReason> for Stop {
             StopReason::EventBudget { max_events } => Self::EventBudget { max_events },
             StopReason::TurmoilBudget { host_steps } => Self::TurmoilBudget { host_steps },
             StopReason::Stalled => Self::Stalled,
+            StopReason::RecoveryWindow { until_ms } => Self::RecoveryWindow { until_ms },
         }
     }
 }

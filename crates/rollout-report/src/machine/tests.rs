@@ -154,6 +154,7 @@ fn events() -> Vec<TraceEvent> {
             to: "worker-1".into(),
             segment: "data",
         },
+        EventKind::Healed,
     ]);
     kinds
         .into_iter()
@@ -208,8 +209,50 @@ fn sweep_report() -> rollout_explore::SweepReport {
                 failed: vec!["invariant backoff-policy".into(), "stop".into()],
                 first_failure: "invariant backoff-policy: slept 3ms".into(),
                 repro: "rollout-sim scenario scenarios/x.yaml --seed 7 --engine turmoil".into(),
+                swarm: None,
             }],
             failing_not_listed: 0,
+        },
+        findings: rollout_explore::Findings {
+            listed: vec![rollout_explore::Finding {
+                id: rollout_explore::finding_id("invariant backoff-policy"),
+                title: "invariant backoff-policy".into(),
+                seeds: 1,
+                first_seed: 7,
+                repro: "rollout-sim scenario scenarios/x.yaml --seed 7 --engine turmoil".into(),
+                shrunk: Some("x-seed-7.yaml".into()),
+                status: Some(rollout_explore::FindingStatus::New),
+            }],
+            not_listed: 0,
+            baseline: Some(rollout_explore::Baseline {
+                file: "before.json".into(),
+                fixed: vec![rollout_explore::Finding {
+                    id: rollout_explore::finding_id("stop: expected <n>, actual <n>"),
+                    title: "stop: expected <n>, actual <n>".into(),
+                    seeds: 2,
+                    first_seed: 1,
+                    repro: "rollout-sim scenario scenarios/x.yaml --seed 1 --engine turmoil".into(),
+                    shrunk: None,
+                    status: Some(rollout_explore::FindingStatus::Fixed),
+                }],
+            }),
+        },
+        coverage: rollout_explore::SweepCoverage {
+            goals: rollout_simulator::Goal::ALL
+                .iter()
+                .map(|g| rollout_explore::GoalCoverage {
+                    goal: g.name().into(),
+                    kind: rollout_explore::GoalKind::BuiltIn,
+                    seeds: u64::from(*g == rollout_simulator::Goal::BackoffCapped),
+                    first_seed: (*g == rollout_simulator::Goal::BackoffCapped).then_some(7),
+                })
+                .chain([rollout_explore::GoalCoverage {
+                    goal: "r1-failed".into(),
+                    kind: rollout_explore::GoalKind::Scenario,
+                    seeds: 0,
+                    first_seed: None,
+                }])
+                .collect(),
         },
         wall_time_ms: 1.5,
         partial: true,
@@ -228,6 +271,7 @@ fn variants() -> String {
         StopReason::EventBudget { max_events: 1_000 },
         StopReason::TurmoilBudget { host_steps: 5_000 },
         StopReason::Stalled,
+        StopReason::RecoveryWindow { until_ms: 1_500 },
     ] {
         line(&mut out, "report stop", &super::report::Stop::from(stop));
     }
@@ -310,6 +354,17 @@ fn variants() -> String {
         "sweep",
         &sweep::SweepReport::from(&sweep_report()),
     );
+    for status in [
+        rollout_explore::FindingStatus::New,
+        rollout_explore::FindingStatus::StillFailing,
+        rollout_explore::FindingStatus::Fixed,
+    ] {
+        line(
+            &mut out,
+            "finding status",
+            &sweep::FindingStatus::from(status),
+        );
+    }
     out
 }
 

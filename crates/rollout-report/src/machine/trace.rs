@@ -198,6 +198,9 @@ pub enum Kind<'a> {
     /// The queue host's software was restarted (turmoil engine).
     #[serde(rename = "queue_bounced")]
     QueueBounced,
+    /// The liveness phase began (`faults.heal_at`): no fault fires from now on.
+    #[serde(rename = "healed")]
+    Healed,
     /// A timed fault set every link's latency (turmoil engine).
     #[serde(rename = "latency")]
     Latency {
@@ -420,6 +423,7 @@ impl<'a> From<&'a sim::EventKind> for Kind<'a> {
                 b,
             },
             E::QueueBounced => Self::QueueBounced,
+            E::Healed => Self::Healed,
             E::Latency { fixed_ms } => Self::Latency {
                 fixed_ms: *fixed_ms,
             },

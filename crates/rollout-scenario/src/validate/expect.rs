@@ -7,18 +7,32 @@
 //! ([`text`](super::text)), and a `between` range must not be empty. What
 //! could never hold given the rest of the file is checked afterwards,
 //! across sections ([`cannot_hold`](super::cannot_hold)).
+//!
+//! `sometimes` goals are written with the same rollout, reward and
+//! absent-reward expectations, resolved the same way under their own path,
+//! plus `goals:`, names of built-in coverage goals.
 
 use std::collections::BTreeSet;
 
 use crate::diagnostics::nearest;
+use crate::expect::SometimesGoal;
 use crate::expect::{Expectations, RewardValue, RewardValues, RolloutExpectation, Target};
+use crate::schema::SometimesSpec;
 use crate::schema::{ExpectSection, InvariantsSpec, OrderedMap, RewardExpect, RolloutExpect};
 use crate::source::{Path, at};
 use rollout_core::{AttemptId, RolloutId, RolloutStatus};
-use rollout_simulator::Invariant;
+use rollout_simulator::{Goal, Invariant};
 
 use super::Validator;
 use super::text::Text;
+
+/// The expectations `expect` and each of its `sometimes` goals share.
+#[derive(Clone, Copy)]
+struct Conditions<'a> {
+    rollouts: Option<&'a OrderedMap<RolloutExpect>>,
+    rewards: Option<&'a OrderedMap<OrderedMap<RewardExpect>>>,
+    absent_rewards: Option<&'a OrderedMap<Vec<String>>>,
+}
 
 impl Validator<'_> {
     /// Every expectation of the section, resolved.
@@ -32,26 +46,12 @@ impl Validator<'_> {
             finished_at: expect.finished_at.map(|d| d.0),
             ..Expectations::default()
         };
-        for (key, want) in expect.rollouts.iter().flat_map(|m| m.0.iter()) {
-            self.expect_rollout(&mut out, key, want, rollouts, workers);
-        }
-        for (key, rewards) in expect.rewards.iter().flat_map(|m| m.0.iter()) {
-            let at = at!["expect", "rewards", key];
-            if let Some(target) = self.target(at.clone(), key, rollouts) {
-                let values = self.reward_values(&at, rewards);
-                out.rewards.push((target, values));
-            }
-        }
-        for (key, names) in expect.absent_rewards.iter().flat_map(|m| m.0.iter()) {
-            let at = at!["expect", "absent_rewards", key];
-            self.names(&at, "a reward name", names);
-            let names = names.iter().map(|n| n.as_str().into()).collect();
-            if key == "*" {
-                out.absent_rewards.push((None, names));
-            } else if let Some(target) = self.target(at, key, rollouts) {
-                out.absent_rewards.push((Some(target), names));
-            }
-        }
+        let conditions = Conditions {
+            rollouts: expect.rollouts.as_ref(),
+            rewards: expect.rewards.as_ref(),
+            absent_rewards: expect.absent_rewards.as_ref(),
+        };
+        self.conditions(&at!["expect"], &mut out, conditions, rollouts, workers);
         for (key, names) in expect.spans.iter().flat_map(|m| m.0.iter()) {
             let at = at!["expect", "spans", key];
             self.names(&at, "a span name", names);
@@ -66,20 +66,125 @@ impl Validator<'_> {
                 out.invariants.retain(|x| *x != n);
             }
         }
+        for (name, spec) in expect.sometimes.iter().flat_map(|m| m.0.iter()) {
+            if let Some(goal) = self.sometimes(name, spec, rollouts, workers) {
+                out.sometimes.push(goal);
+            }
+        }
         out
     }
 
-    /// `expect.rollouts.<key>`: of a known rollout (or `*`), with a known
-    /// status and worker.
+    /// The rollout, reward and absent-reward expectations under `base`
+    /// (`expect`, or one of its `sometimes` goals), resolved into `out`.
+    fn conditions(
+        &mut self,
+        base: &Path,
+        out: &mut Expectations,
+        conditions: Conditions<'_>,
+        rollouts: &BTreeSet<&str>,
+        workers: &BTreeSet<&str>,
+    ) {
+        for (key, want) in conditions.rollouts.iter().flat_map(|m| m.0.iter()) {
+            let at = at![base; "rollouts", key];
+            self.expect_rollout(out, at, key, want, rollouts, workers);
+        }
+        for (key, rewards) in conditions.rewards.iter().flat_map(|m| m.0.iter()) {
+            let at = at![base; "rewards", key];
+            if let Some(target) = self.target(at.clone(), key, rollouts) {
+                let values = self.reward_values(&at, rewards);
+                out.rewards.push((target, values));
+            }
+        }
+        for (key, names) in conditions.absent_rewards.iter().flat_map(|m| m.0.iter()) {
+            let at = at![base; "absent_rewards", key];
+            self.names(&at, "a reward name", names);
+            let names = names.iter().map(|n| n.as_str().into()).collect();
+            if key == "*" {
+                out.absent_rewards.push((None, names));
+            } else if let Some(target) = self.target(at, key, rollouts) {
+                out.absent_rewards.push((Some(target), names));
+            }
+        }
+    }
+
+    /// `expect.sometimes.<name>`: a goal named apart from the built-in
+    /// ones, with a condition that says something, over known rollouts and
+    /// built-in goals.
+    fn sometimes(
+        &mut self,
+        name: &str,
+        spec: &SometimesSpec,
+        rollouts: &BTreeSet<&str>,
+        workers: &BTreeSet<&str>,
+    ) -> Option<SometimesGoal> {
+        let at = at!["expect", "sometimes", name];
+        self.text(at.clone(), "a goal name", name, Text::Key);
+        if Goal::named(name).is_some() {
+            self.key_problem(
+                at.clone(),
+                format!("`{name}` is the name of a built-in goal"),
+                Some(format!(
+                    "name the scenario's own goal otherwise, or list the built-in one under \
+                     another goal's `goals: [{name}]`"
+                )),
+            );
+        }
+        let says_nothing = spec.rollouts.as_ref().is_none_or(|m| m.0.is_empty())
+            && spec.rewards.as_ref().is_none_or(|m| m.0.is_empty())
+            && spec.absent_rewards.as_ref().is_none_or(|m| m.0.is_empty())
+            && spec.goals.as_ref().is_none_or(|g| g.is_empty());
+        if says_nothing {
+            self.problem(
+                at.clone(),
+                format!("goal `{name}` has no condition: every run would reach it"),
+                Some("give it `rollouts`, `rewards`, `absent_rewards` or `goals`".into()),
+            );
+        }
+        let mut condition = Expectations::default();
+        let conditions = Conditions {
+            rollouts: spec.rollouts.as_ref(),
+            rewards: spec.rewards.as_ref(),
+            absent_rewards: spec.absent_rewards.as_ref(),
+        };
+        self.conditions(&at, &mut condition, conditions, rollouts, workers);
+        let mut goals = Vec::new();
+        for (i, goal) in spec.goals.iter().flatten().enumerate() {
+            match Goal::named(goal) {
+                Some(g) => goals.push(g),
+                None => {
+                    let names = Goal::ALL.iter().map(|g| g.name());
+                    let near = nearest(goal, names.clone())
+                        .map(|n| format!("did you mean `{n}`? "))
+                        .unwrap_or_default();
+                    self.problem(
+                        at![at; "goals", i],
+                        format!("unknown built-in goal `{goal}`"),
+                        Some(format!(
+                            "{near}one of {}",
+                            names.collect::<Vec<_>>().join(", ")
+                        )),
+                    );
+                }
+            }
+        }
+        Some(SometimesGoal {
+            name: name.into(),
+            condition,
+            goals,
+        })
+    }
+
+    /// `<base>.rollouts.<key>`, at `at`: of a known rollout (or `*`), with a
+    /// known status and worker.
     fn expect_rollout(
         &mut self,
         out: &mut Expectations,
+        at: Path,
         key: &str,
         want: &RolloutExpect,
         rollouts: &BTreeSet<&str>,
         workers: &BTreeSet<&str>,
     ) {
-        let at = at!["expect", "rollouts", key];
         let status = want
             .status
             .as_deref()
@@ -159,8 +264,9 @@ impl Validator<'_> {
 
     /// `expect.invariants`: every invariant, or those named.
     fn invariants(&mut self, spec: Option<&InvariantsSpec>) -> Vec<Invariant> {
+        let applicable = Invariant::applicable(self.healed);
         let Some(InvariantsSpec::Only(names)) = spec else {
-            return Invariant::ALL.to_vec();
+            return applicable.to_vec();
         };
         let mut selected = Vec::new();
         for (i, name) in names.iter().enumerate() {
@@ -168,8 +274,9 @@ impl Validator<'_> {
                 selected.push(n);
             }
         }
-        Invariant::ALL
-            .into_iter()
+        applicable
+            .iter()
+            .copied()
             .filter(|n| selected.contains(n))
             .collect()
     }
@@ -177,17 +284,27 @@ impl Validator<'_> {
     /// The invariant `name`, written at `at`: one of [`Invariant::ALL`].
     fn invariant(&mut self, at: Path, name: &str) -> Option<Invariant> {
         let found = Invariant::named(name);
-        if found.is_none() {
+        let Some(found) = found else {
+            let names: Vec<&str> = Invariant::applicable(self.healed)
+                .iter()
+                .map(|i| i.name())
+                .collect();
             self.problem(
                 at,
                 format!("unknown invariant `{name}`"),
-                Some(format!(
-                    "one of {}",
-                    Invariant::ALL.map(Invariant::name).join(", ")
-                )),
+                Some(format!("one of {}", names.join(", "))),
             );
+            return None;
+        };
+        if found == Invariant::Liveness && !self.healed {
+            self.problem(
+                at,
+                "the `liveness` invariant needs a liveness phase: this file has no `faults.heal_at`",
+                Some("add `heal_at: <when faults stop>` under `faults`, or remove `liveness`".into()),
+            );
+            return None;
         }
-        found
+        Some(found)
     }
 
     /// The rollout or attempt `key` names, at `at`: a known rollout's.

@@ -14,7 +14,9 @@
 //! scripted attempts in [`run`], their size in [`payload`]), `stop`
 //! ([`stop`]), the fault scripts ([`scripts`]), `faults.at` ([`timed`]),
 //! `expect` ([`expect`]), what no run can satisfy, across sections
-//! ([`cannot_hold`]), and the turmoil engine's settings ([`network`]).
+//! ([`cannot_hold`]), the turmoil engine's settings ([`network`]), and
+//! the liveness phase, `faults.heal_at` with `stop.recover_within`
+//! ([`heal`], checked right after `stop`).
 //! Names and messages are checked alike everywhere ([`text`]), and unknown
 //! names get a bounded "did you mean" ([`suggest`]).
 //!
@@ -25,6 +27,7 @@
 
 mod cannot_hold;
 mod expect;
+mod heal;
 mod network;
 mod payload;
 mod random;
@@ -34,6 +37,7 @@ mod runner;
 mod scripts;
 mod stop;
 mod suggest;
+mod swarm;
 mod text;
 mod timed;
 mod workers;
@@ -58,6 +62,8 @@ pub(super) struct Resolved {
     pub expect: Expectations,
     /// The first thing in the file only the turmoil engine runs, located.
     pub turmoil_only: Option<Problem>,
+    /// What `--swarm` may draw.
+    pub swarm: rollout_simulator::SwarmBounds,
 }
 
 /// Validates a parsed file located by `map`: what it resolves to, or every
@@ -68,6 +74,7 @@ pub(super) fn validate(map: &SourceMap, file: &ScenarioFile) -> Result<Resolved,
         omitted: 0,
         map,
         within: StopRule::default().within,
+        healed: false,
         backwards: BTreeMap::new(),
     };
     let resolved = v.resolve(file);
@@ -92,6 +99,8 @@ struct Validator<'a> {
     map: &'a SourceMap,
     /// `stop.within`, once known: repeating timed faults run until then.
     within: Duration,
+    /// Whether the file has `faults.heal_at`: `liveness` is checked only then.
+    healed: bool,
     /// Ids (by what they are: rollouts, workers), each read backwards,
     /// sorted: for suggestions.
     backwards: BTreeMap<&'static str, Vec<String>>,
@@ -151,6 +160,8 @@ impl Validator<'_> {
         let worker_ids: BTreeSet<&str> = workers.iter().map(|w| w.as_str()).collect();
         let stop = self.stop(&file.stop);
         self.within = stop.within;
+        let heal = self.heal(file, &runner, &rollouts, &stop);
+        self.healed = file.faults.heal_at.is_some();
         let fault_scripts = self.scripts(&file.faults, &worker_ids);
         let timed_faults = self.timed_faults(&file.faults.at, &worker_ids);
         let expect = self.expect(&file.expect, &rollout_ids, &worker_ids);
@@ -180,8 +191,11 @@ impl Validator<'_> {
             // The supervisor's delay: read as is, on every engine.
             restart_after: file.runner.restart_after.map(|d| d.0),
             keep_events: true,
+            heal,
         };
+        let swarm = self.swarm(file.swarm.as_ref());
         Resolved {
+            swarm,
             plan,
             expect,
             turmoil_only,

@@ -135,10 +135,17 @@ fn first_network_feature(file: &ScenarioFile) -> Option<(Path, String)> {
             .find(|key| is_network_action(key))
             .map(|key| (at!["faults", "at", i, key], format!("`{key}` events")))
     });
-    at_event.or_else(|| {
-        file.faults
-            .network
-            .as_ref()
-            .map(|_| (at!["faults", "network"], "`faults.network`".to_string()))
-    })
+    at_event
+        .or_else(|| {
+            file.faults
+                .network
+                .as_ref()
+                .map(|_| (at!["faults", "network"], "`faults.network`".to_string()))
+        })
+        .or_else(|| {
+            file.swarm
+                .as_ref()
+                .and_then(|s| s.network.as_ref())
+                .map(|_| (at!["swarm", "network"], "`swarm.network`".to_string()))
+        })
 }
