@@ -285,3 +285,37 @@ fn the_swarm_section_is_validated_with_located_messages() {
         assert!(text.contains(expected), "expected {expected:?} in:\n{text}");
     }
 }
+
+#[test]
+fn the_network_family_runs_on_turmoil_and_makes_the_file_turmoil_only() {
+    let source = PINNED.replace(
+        "stop: { within: 10s }",
+        "  network: { loss_rate: [0.02, 0.02], latency_max: [3ms, 3ms] }\nstop: { within: 10s }",
+    );
+    let scenario = load(&source);
+    assert_eq!(scenario.engine(), rollout_sim::sim::EngineKind::Turmoil);
+    let (_, draw) = scenario.swarmed(2);
+    let network = draw.network.expect("on: 1 turns the network family on");
+    assert_eq!(network.loss_rate, 0.02);
+    assert_eq!(network.latency_max.as_millis(), 3);
+    assert_eq!(network.latency_min.as_millis(), 0);
+    let options = RunOptions {
+        seed: Some(2),
+        swarm: true,
+        ..RunOptions::default()
+    };
+    let first = run_scenario(&scenario, options);
+    let second = run_scenario(&scenario, options);
+    assert_eq!(first.engine, rollout_sim::sim::EngineKind::Turmoil);
+    assert_eq!(first.run.trace_hash, second.run.trace_hash);
+    // Another engine is refused, located at the family.
+    let error = scenario
+        .check_engine(rollout_sim::sim::EngineKind::Virtual)
+        .expect_err("swarm.network needs turmoil");
+    assert!(
+        error
+            .to_string()
+            .contains("`swarm.network`: only the turmoil engine runs this"),
+        "{error}"
+    );
+}
