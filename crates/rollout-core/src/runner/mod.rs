@@ -19,6 +19,8 @@
 
 pub(crate) mod backoff;
 mod config;
+#[cfg(test)]
+mod contract_tests;
 
 use std::future::{Future, poll_fn};
 use std::pin::pin;
