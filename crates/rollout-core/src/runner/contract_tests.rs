@@ -75,7 +75,7 @@ impl RunnerObserver for Seen {
 fn observers_behind_a_reference_or_an_rc_see_every_event() {
     let seen = Rc::new(Seen::default());
     let worker = WorkerId::new("worker-1");
-    (&*seen).observe(&worker, RunnerEvent::PollTick);
+    seen.as_ref().observe(&worker, RunnerEvent::PollTick);
     RunnerObserver::observe(&seen, &worker, RunnerEvent::PollTick);
     let by_ref: &dyn RunnerObserver = &*seen;
     RunnerObserver::observe(&by_ref, &worker, RunnerEvent::PollTick);
