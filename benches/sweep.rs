@@ -36,6 +36,7 @@ fn sweeps(c: &mut Criterion) {
             engine: None,
             repro_args: String::new(),
             swarm: false,
+            guided: None,
         };
         let report = sweep(&scenario, options.clone(), "rollout-sim", &|_| {});
         assert_eq!(report.summary.runs, SEEDS);

@@ -32,7 +32,8 @@ fn main() {
     };
     let mut passed = 0;
     for _ in 0..runs {
-        passed += usize::from(black_box(run_scenario(black_box(&scenario), options)).passed());
+        passed +=
+            usize::from(black_box(run_scenario(black_box(&scenario), options.clone())).passed());
     }
     println!("{passed} of {runs} runs passed");
 }

@@ -145,7 +145,7 @@ fn run_twice_except(
         engine: Some(engine),
         ..Default::default()
     };
-    let first = run_scenario(scenario, options);
+    let first = run_scenario(scenario, options.clone());
     let second = run_scenario(scenario, options);
     for (n, outcome) in [(1, &first), (2, &second)] {
         if !passed_except(outcome, ignored) {

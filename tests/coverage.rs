@@ -499,6 +499,7 @@ fn sweep_options(seeds: &str, shard: Shard) -> SweepOptions {
         engine: None,
         repro_args: String::new(),
         swarm: false,
+        guided: None,
     }
 }
 

@@ -326,7 +326,7 @@ fn merge_names_the_schema_of_a_document_of_the_wrong_shape() {
         ),
         (
             "[]",
-            "1:2: not a sweep report: invalid length 0, expected struct SweepReport with 14 elements at line 1 column 2",
+            "1:2: not a sweep report: invalid length 0, expected struct SweepReport with 15 elements at line 1 column 2",
         ),
         (
             "{}",

@@ -182,7 +182,7 @@ fn the_same_seed_gives_the_same_trace_on_the_turmoil_engine() {
             seed: Some(seed),
             ..Default::default()
         };
-        let a = run_scenario(&scenario, options);
+        let a = run_scenario(&scenario, options.clone());
         // Another thread, so another tracing dispatcher and turmoil world.
         let b =
             std::thread::scope(|s| s.spawn(|| run_scenario(&scenario, options)).join().unwrap());

@@ -33,6 +33,7 @@ fn sweep(s: &Scenario, seeds: &str, shard: Shard) -> explore::SweepReport {
         engine: None,
         repro_args: String::new(),
         swarm: false,
+        guided: None,
     };
     explore::sweep(s, options, "rollout-sim", &|_| {})
 }

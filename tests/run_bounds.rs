@@ -283,6 +283,7 @@ fn a_sweep_of_a_huge_range_runs_only_its_shard_at_once() {
             engine: None,
             repro_args: String::new(),
             swarm: false,
+            guided: None,
         },
         "rollout-sim",
         &|_| {},

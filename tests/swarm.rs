@@ -116,7 +116,7 @@ fn a_swarm_run_is_its_seed_and_the_same_twice() {
         swarm: true,
         ..RunOptions::default()
     };
-    let first = run_scenario(&scenario, options);
+    let first = run_scenario(&scenario, options.clone());
     let second = run_scenario(&scenario, options);
     assert_eq!(first.run.trace_hash, second.run.trace_hash);
     assert_eq!(first.swarm, second.swarm);
@@ -224,6 +224,7 @@ fn a_swarm_sweep_records_each_failing_seeds_draw_and_repro() {
                     String::new()
                 },
                 swarm,
+                guided: None,
             },
             "rollout-sim",
             &|_| {},
@@ -304,7 +305,7 @@ fn the_network_family_runs_on_turmoil_and_makes_the_file_turmoil_only() {
         swarm: true,
         ..RunOptions::default()
     };
-    let first = run_scenario(&scenario, options);
+    let first = run_scenario(&scenario, options.clone());
     let second = run_scenario(&scenario, options);
     assert_eq!(first.engine, rollout_sim::sim::EngineKind::Turmoil);
     assert_eq!(first.run.trace_hash, second.run.trace_hash);

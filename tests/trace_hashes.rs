@@ -58,7 +58,7 @@ fn every_scenario_keeps_its_recorded_trace_hash_on_every_engine() {
                 engine: Some(engine),
                 ..RunOptions::default()
             };
-            let first = run_scenario(&scenario, options);
+            let first = run_scenario(&scenario, options.clone());
             let second = run_scenario(&scenario, options);
             assert_eq!(
                 first.run.trace_hash,

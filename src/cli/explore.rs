@@ -62,6 +62,17 @@ pub struct ExploreArgs {
     /// Also write JUnit XML here: one test case per finding.
     #[arg(long, value_name = "FILE.xml")]
     pub junit: Option<PathBuf>,
+    /// Guided exploration: the seed range is a budget of runs, spent partly
+    /// on branches of runs that reached a new coverage state (README,
+    /// "Guided exploration").
+    #[arg(long, conflicts_with = "shard")]
+    pub guided: bool,
+    /// With --guided: branches made from each run that reached something new.
+    #[arg(long, requires = "guided", default_value_t = explore::Guided::DEFAULT_ENERGY)]
+    pub energy: u32,
+    /// With --guided: stop after this many runs in a row reached nothing new.
+    #[arg(long, value_name = "RUNS", requires = "guided", default_value_t = explore::Guided::DEFAULT_PLATEAU)]
+    pub plateau: u64,
 }
 
 /// Arguments of `merge`.
@@ -204,6 +215,13 @@ pub fn run(args: &ExploreArgs) -> Exit {
     if let Some(r) = args.reassignment {
         scenario.plan.reassignment = r.policy();
     }
+    if args.guided && scenario.plan.random_faults.is_empty() && !args.swarm {
+        super::error(format_args!(
+            "{}: explore --guided branches by reseeding the random fault overlay, and this scenario has none: add `faults.random`, or sweep with --swarm (whose draws give it one)",
+            args.file.display()
+        ));
+        return Exit::Invalid;
+    }
     let baseline = match args
         .baseline
         .as_ref()
@@ -255,6 +273,10 @@ pub fn run(args: &ExploreArgs) -> Exit {
         engine: engine(args.engine),
         repro_args,
         swarm: args.swarm,
+        guided: args.guided.then_some(explore::Guided {
+            energy: args.energy,
+            plateau: args.plateau,
+        }),
     };
     let program = program_name();
     let mut report = explore::sweep(&scenario, options, &program, &progress);
@@ -271,7 +293,11 @@ pub fn run(args: &ExploreArgs) -> Exit {
         for finding in &mut report.findings.listed {
             // In swarm mode the seed's draw is written into the file
             // first, so the shrunk file says every fault explicitly.
-            let swarmed = args.swarm.then(|| scenario.swarmed(finding.first_seed).0);
+            let mut swarmed = args.swarm.then(|| scenario.swarmed(finding.first_seed).0);
+            if !finding.first_branch.is_empty() {
+                let s = swarmed.get_or_insert_with(|| scenario.clone());
+                s.plan.branch = finding.first_branch.clone();
+            }
             match shrink_seed(
                 swarmed.as_ref().unwrap_or(&scenario),
                 finding.first_seed,
@@ -304,9 +330,14 @@ fn shrink_seed(
     frozen.name = format!("{}-seed-{seed}-shrunk", scenario.name);
     let shrunk = explore::shrink(&frozen, engine)
         .ok_or_else(|| format!("seed {seed} did not fail again when frozen"))?;
+    let branch = if scenario.plan.branch.is_empty() {
+        String::new()
+    } else {
+        format!(" branch {}", scenario.plan.branch)
+    };
     let header = vec![
         format!(
-            "Shrunk by `rollout-sim explore --shrink` from {} with seed {seed}.",
+            "Shrunk by `rollout-sim explore --shrink` from {} with seed {seed}{branch}.",
             scenario.path
         ),
         format!(

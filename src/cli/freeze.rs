@@ -30,6 +30,10 @@ pub struct FreezeArgs {
     /// `swarm:` bounds, written out explicitly (no `--swarm` needed to rerun).
     #[arg(long)]
     pub swarm: bool,
+    /// Freeze this branch of the seed (from `explore --guided`'s repro
+    /// line): the overlay reseeded at these event indices.
+    #[arg(long, value_name = "EVENTS")]
+    pub branch: Option<rollout_simulator::Branch>,
 }
 
 /// Runs `freeze`.
@@ -68,6 +72,8 @@ pub fn run(args: &FreezeArgs) -> Exit {
     if args.swarm {
         scenario = scenario.swarmed(args.seed).0;
     }
+    let branch = args.branch.clone().unwrap_or_default();
+    scenario.plan.branch = branch.clone();
     let mut frozen = explore::freeze(
         &scenario,
         args.seed,
@@ -76,8 +82,14 @@ pub fn run(args: &FreezeArgs) -> Exit {
     frozen.name = format!("{}-seed-{}-frozen", scenario.name, args.seed);
     let header = vec![
         format!(
-            "Frozen by `rollout-sim freeze` from {} with seed {}:",
-            scenario.path, args.seed
+            "Frozen by `rollout-sim freeze` from {} with seed {}{}:",
+            scenario.path,
+            args.seed,
+            if branch.is_empty() {
+                String::new()
+            } else {
+                format!(" branch {branch}")
+            }
         ),
         "every fault the seed drew is an explicit script step; backoff jitter stays seeded."
             .to_string(),

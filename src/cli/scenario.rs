@@ -89,6 +89,10 @@ pub struct ScenarioArgs {
     /// how hard, within the file's `swarm:` bounds (README, "Swarm mode").
     #[arg(long)]
     pub swarm: bool,
+    /// Reseed the random fault overlay at these event indices (a branch of
+    /// `explore --guided`, as its repro line gives it): `120,133`.
+    #[arg(long, value_name = "EVENTS")]
+    pub branch: Option<rollout_simulator::Branch>,
     /// Test-only: perturb the virtual engine's scheduling on purpose.
     #[arg(long, hide = true)]
     pub perturb_scheduling: bool,
@@ -328,10 +332,10 @@ impl Job<'_> {
     }
 
     fn run(&self, scenario: &Scenario) -> (ScenarioReport, Option<RunResult>) {
-        let outcome = run_scenario(scenario, self.options);
+        let outcome = run_scenario(scenario, self.options.clone());
         let mut report = ScenarioReport::new(scenario, &outcome, self.program);
         if self.args.check_determinism {
-            let again = run_scenario(scenario, self.options);
+            let again = run_scenario(scenario, self.options.clone());
             report.determinism = Some(DeterminismReport::compare(&outcome.run, &again.run));
         }
         (report, self.keep_run.then_some(outcome.run))
@@ -455,6 +459,7 @@ pub fn run(args: &ScenarioArgs) -> Exit {
         reassignment: args.reassignment.map(super::ReassignmentArg::policy),
         keep_events: None,
         swarm: args.swarm,
+        branch: args.branch.clone().unwrap_or_default(),
     };
     let program = program_name();
     let style = Style {

@@ -33,6 +33,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rollout_scenario::ScenarioOutcome;
+use rollout_simulator::Branch;
 
 /// Causes a report lists; seeds of further causes are counted.
 pub const MAX_FINDINGS: usize = 1_000;
@@ -116,6 +117,9 @@ pub struct Finding {
     pub seeds: u64,
     /// The smallest of them.
     pub first_seed: u64,
+    /// Its branch, in a guided sweep (the first to fail of that seed's
+    /// runs); empty for the seed's own run.
+    pub first_branch: Branch,
     /// The command that reruns the first seed.
     pub repro: String,
     /// The 1-minimal reproducer `--shrink` wrote for the first seed.
@@ -179,6 +183,7 @@ impl Findings {
 struct Tally {
     seeds: u64,
     first_seed: u64,
+    first_branch: Branch,
     repro: String,
     shrunk: Option<String>,
 }
@@ -191,12 +196,14 @@ pub(crate) struct Grouping {
 }
 
 impl Grouping {
-    /// Counts `seeds` failing seeds of `cause`, the first being `first_seed`.
+    /// Counts `seeds` failing seeds of `cause`, the first being `first_seed`
+    /// (on `first_branch`). Of two firsts with the same seed the one that
+    /// came first stays: a guided sweep adds its runs in run order.
     pub(crate) fn add(
         &mut self,
         cause: String,
         seeds: u64,
-        first_seed: u64,
+        (first_seed, first_branch): (u64, &Branch),
         repro: &str,
         shrunk: Option<&str>,
     ) {
@@ -205,6 +212,7 @@ impl Grouping {
             t.seeds = t.seeds.saturating_add(seeds);
             if first_seed < t.first_seed {
                 t.first_seed = first_seed;
+                t.first_branch = first_branch.clone();
                 t.repro = repro.to_string();
                 t.shrunk = shrunk.map(str::to_string);
             }
@@ -223,6 +231,7 @@ impl Grouping {
             Tally {
                 seeds,
                 first_seed,
+                first_branch: first_branch.clone(),
                 repro: repro.to_string(),
                 shrunk: shrunk.map(str::to_string),
             },
@@ -231,7 +240,13 @@ impl Grouping {
 
     pub(crate) fn merge(&mut self, other: Grouping) {
         for ((_, cause), t) in other.causes {
-            self.add(cause, t.seeds, t.first_seed, &t.repro, t.shrunk.as_deref());
+            self.add(
+                cause,
+                t.seeds,
+                (t.first_seed, &t.first_branch),
+                &t.repro,
+                t.shrunk.as_deref(),
+            );
         }
     }
 
@@ -245,6 +260,7 @@ impl Grouping {
                 title,
                 seeds: t.seeds,
                 first_seed: t.first_seed,
+                first_branch: t.first_branch,
                 repro: t.repro,
                 shrunk: t.shrunk,
                 status: None,
@@ -288,12 +304,24 @@ mod tests {
         let mut forward = Grouping::default();
         let mut backward = Grouping::default();
         for (seed, cause) in causes.iter().enumerate() {
-            forward.add(cause.clone(), 1, seed as u64, "f", None);
-            forward.add(cause.clone(), 1, seed as u64 + 5000, "f", None);
+            forward.add(cause.clone(), 1, (seed as u64, &Branch::NONE), "f", None);
+            forward.add(
+                cause.clone(),
+                1,
+                (seed as u64 + 5000, &Branch::NONE),
+                "f",
+                None,
+            );
         }
         for (seed, cause) in causes.iter().enumerate().rev() {
-            backward.add(cause.clone(), 1, seed as u64 + 5000, "b", None);
-            backward.add(cause.clone(), 1, seed as u64, "b", None);
+            backward.add(
+                cause.clone(),
+                1,
+                (seed as u64 + 5000, &Branch::NONE),
+                "b",
+                None,
+            );
+            backward.add(cause.clone(), 1, (seed as u64, &Branch::NONE), "b", None);
         }
         let (f, b) = (forward.into_findings(2600), backward.into_findings(2600));
         assert_eq!(f.listed.len(), MAX_FINDINGS);

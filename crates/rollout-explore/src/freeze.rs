@@ -77,6 +77,8 @@ pub fn freeze(scenario: &Scenario, seed: u64, engine: Option<EngineKind>) -> Sce
     }
     plan.fault_scripts = scripts;
     plan.random_faults.clear();
+    // The branch reseeded the overlay, whose every draw is now a step.
+    plan.branch = rollout_simulator::Branch::NONE;
     plan.record_verdicts = false;
     let mut frozen = scenario.clone();
     frozen.plan = plan;

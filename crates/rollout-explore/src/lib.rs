@@ -19,6 +19,7 @@ mod coverage;
 mod explain;
 mod findings;
 mod freeze;
+mod guided;
 pub mod machine;
 mod report;
 mod shrink;
@@ -31,6 +32,9 @@ pub use findings::{
     finding_id, normalise,
 };
 pub use freeze::{compress, freeze};
+pub use guided::{
+    Discovery, Guided, GuidedStop, GuidedSummary, MAX_DISCOVERIES, MAX_PENDING, ROUND,
+};
 pub use report::{
     MAX_REPORT_BYTES, merge_named as merge_reports, parse as parse_report, read as read_report,
     read_baseline, validate as validate_report,
@@ -46,7 +50,7 @@ use rollout_core::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC};
 use rollout_scenario::TOOL_VERSION;
 use rollout_scenario::repro_command;
 use rollout_scenario::{RunOptions, Scenario, ScenarioOutcome, run_scenario};
-use rollout_simulator::EngineKind;
+use rollout_simulator::{Branch, EngineKind, StatesReached};
 
 pub use machine::SWEEP_SCHEMA;
 
@@ -219,6 +223,9 @@ pub struct FailingSeed {
     pub repro: String,
     /// In swarm mode, the fault configuration the seed drew (as its JSON).
     pub swarm: Option<serde_json::Value>,
+    /// In a guided sweep, the branch that failed; empty for the seed's
+    /// own run.
+    pub branch: Branch,
 }
 
 /// One distribution: its summary (absent when empty) and its exact histogram.
@@ -297,11 +304,14 @@ pub struct SweepReport {
     pub wall_time_ms: f64,
     /// True for a merge of some of the shards only (`merge --allow-partial`).
     pub partial: bool,
+    /// What a guided sweep did (`explore --guided`); `None` for a plain one.
+    pub guided: Option<GuidedSummary>,
 }
 
 /// What one seed contributes.
 struct SeedResult {
     seed: u64,
+    branch: Branch,
     failing: Option<FailingSeed>,
     /// The failing seed's cause ([`cause_of`]).
     cause: String,
@@ -310,6 +320,10 @@ struct SeedResult {
     all_terminal_ms: Option<u64>,
     /// The goals it reached, one flag each, in report order.
     goals: Vec<bool>,
+    /// The coverage states it reached, and when (for guided sweeps).
+    states: StatesReached,
+    /// The events it recorded.
+    events: u64,
 }
 
 /// What failed in a run: the names, the first failure as a sentence, and
@@ -342,7 +356,13 @@ fn failures_of(outcome: &ScenarioOutcome) -> (Vec<String>, String, String) {
     (names, first.unwrap_or_default(), cause_of(outcome))
 }
 
-fn run_seed(scenario: &Scenario, seed: u64, options: &SweepOptions, program: &str) -> SeedResult {
+fn run_seed(
+    scenario: &Scenario,
+    seed: u64,
+    branch: &Branch,
+    options: &SweepOptions,
+    program: &str,
+) -> SeedResult {
     let outcome = run_scenario(
         scenario,
         RunOptions {
@@ -351,6 +371,7 @@ fn run_seed(scenario: &Scenario, seed: u64, options: &SweepOptions, program: &st
             // A sweep reads outcomes, not traces.
             keep_events: Some(false),
             swarm: options.swarm,
+            branch: branch.clone(),
             ..RunOptions::default()
         },
     );
@@ -377,15 +398,18 @@ fn run_seed(scenario: &Scenario, seed: u64, options: &SweepOptions, program: &st
             seed,
             failed,
             first_failure,
-            repro: format!(
-                "{}{}",
-                repro_command(program, &scenario.path, seed, outcome.engine),
-                options.repro_args
-            ),
+            repro: {
+                let mut repro = repro_command(program, &scenario.path, seed, outcome.engine);
+                if !branch.is_empty() {
+                    repro.push_str(&format!(" --branch {branch}"));
+                }
+                repro + &options.repro_args
+            },
             swarm: outcome
                 .swarm
                 .as_ref()
                 .and_then(|d| serde_json::to_value(d).ok()),
+            branch: branch.clone(),
         }
     });
     let rollouts = &outcome.run.snapshot.rollouts;
@@ -393,6 +417,9 @@ fn run_seed(scenario: &Scenario, seed: u64, options: &SweepOptions, program: &st
         && rollouts.iter().all(|r| r.status.is_terminal());
     SeedResult {
         seed,
+        branch: branch.clone(),
+        states: outcome.run.states,
+        events: outcome.run.events as u64,
         failing,
         cause,
         failures,
@@ -491,7 +518,8 @@ impl Partial {
             self.time.add(t);
         }
         if let Some(f) = r.failing {
-            self.findings.add(r.cause, 1, f.seed, &f.repro, None);
+            self.findings
+                .add(r.cause, 1, (f.seed, &r.branch), &f.repro, None);
             self.failing.add([f], 1);
         }
         self.coverage.add(r.seed, &r.goals);
@@ -540,6 +568,10 @@ pub struct SweepOptions {
     pub repro_args: String,
     /// Swarm mode: each seed draws its fault configuration first.
     pub swarm: bool,
+    /// Guided exploration (`explore --guided`): the range is a budget of
+    /// runs, spent partly on branches of runs that reached something new.
+    /// Whole sweeps only (`shard` must be [`Shard::WHOLE`]).
+    pub guided: Option<Guided>,
 }
 
 /// Runs `scenario` once per seed of the shard on `jobs` threads; `progress`
@@ -551,6 +583,43 @@ pub fn sweep(
     progress: &(dyn Fn(u64) + Sync),
 ) -> SweepReport {
     let started = std::time::Instant::now();
+    let (total, guided) = match options.guided {
+        Some(g) => {
+            let (total, summary) = guided::explore(scenario, &options, g, program, progress);
+            (total, Some(summary))
+        }
+        None => (sweep_seeds(scenario, &options, program, progress), None),
+    };
+    let (summary, findings, tallies) = total.into_summary();
+    let own = scenario.expect.sometimes.iter().map(|g| &*g.name);
+    let coverage = tallies.into_coverage(coverage::goal_names(own));
+    SweepReport {
+        schema: SWEEP_SCHEMA.into(),
+        tool_version: TOOL_VERSION.into(),
+        file: scenario.path.clone(),
+        name: scenario.name.clone(),
+        scenario_hash: format!("{:016x}", scenario.source_hash),
+        engine: options.engine.unwrap_or_else(|| scenario.engine()),
+        seeds: options.seeds,
+        shard_count: options.shard.count,
+        shards: vec![options.shard.index],
+        summary,
+        findings,
+        coverage,
+        wall_time_ms: started.elapsed().as_secs_f64() * 1e3,
+        partial: false,
+        guided,
+    }
+}
+
+/// Every seed of the shard, on `options.jobs` threads, in no particular
+/// order: what a seed contributes does not depend on the others.
+fn sweep_seeds(
+    scenario: &Scenario,
+    options: &SweepOptions,
+    program: &str,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Partial {
     let (range, shard) = (options.seeds, options.shard);
     let count = range.count(shard);
     // The next seed's position in the shard: jobs take seeds one by one, so
@@ -573,7 +642,7 @@ pub fn sweep(
             scope.spawn(|| {
                 let mut partial = Partial::default();
                 while let Some(seed) = take() {
-                    partial.add(run_seed(scenario, seed, &options, program));
+                    partial.add(run_seed(scenario, seed, &Branch::NONE, options, program));
                     progress(done.fetch_add(1, Ordering::Relaxed).saturating_add(1));
                 }
                 total
@@ -583,28 +652,7 @@ pub fn sweep(
             });
         }
     });
-    let (summary, findings, tallies) = total
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-        .into_summary();
-    let own = scenario.expect.sometimes.iter().map(|g| &*g.name);
-    let coverage = tallies.into_coverage(coverage::goal_names(own));
-    SweepReport {
-        schema: SWEEP_SCHEMA.into(),
-        tool_version: TOOL_VERSION.into(),
-        file: scenario.path.clone(),
-        name: scenario.name.clone(),
-        scenario_hash: format!("{:016x}", scenario.source_hash),
-        engine: options.engine.unwrap_or_else(|| scenario.engine()),
-        seeds: options.seeds,
-        shard_count: options.shard.count,
-        shards: vec![options.shard.index],
-        summary,
-        findings,
-        coverage,
-        wall_time_ms: started.elapsed().as_secs_f64() * 1e3,
-        partial: false,
-    }
+    total.into_inner().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Combines shard reports of one sweep into one report: every report

@@ -27,7 +27,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use rollout_simulator::EngineKind;
+use rollout_simulator::{Branch, EngineKind};
 
 /// The version tag of sweep reports: the value of [`SweepReport::schema`].
 pub const SWEEP_SCHEMA: &str = "rollout-sim.sweep/1";
@@ -109,6 +109,64 @@ pub struct SweepReport {
     /// --allow-partial`); false when absent.
     #[serde(rename = "partial", default)]
     pub partial: bool,
+    /// What `explore --guided` did; absent for a plain sweep.
+    #[serde(rename = "guided", default, skip_serializing_if = "Option::is_none")]
+    pub guided: Option<Guided>,
+}
+
+/// What a guided sweep did (`explore --guided`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Guided {
+    /// Branches made from each run that reached something new.
+    #[serde(rename = "energy")]
+    pub energy: u32,
+    /// The plateau: runs in a row reaching nothing new that stop it.
+    #[serde(rename = "plateau")]
+    pub plateau: u64,
+    /// Fresh seeds run (`summary.runs` counts them and the branches).
+    #[serde(rename = "seeds_run")]
+    pub seeds_run: u64,
+    /// Branches run.
+    #[serde(rename = "branches_run")]
+    pub branches_run: u64,
+    /// Why it stopped: `seed-budget` or `plateau`.
+    #[serde(rename = "stopped")]
+    pub stopped: GuidedStop,
+    /// Coverage states some run reached.
+    #[serde(rename = "states_reached")]
+    pub states_reached: u32,
+    /// Each run that reached something no run before it had, in run order.
+    #[serde(rename = "discoveries")]
+    pub discoveries: Vec<Discovery>,
+}
+
+/// Why a guided sweep stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GuidedStop {
+    /// As many runs as the range has seeds.
+    #[serde(rename = "seed-budget")]
+    SeedBudget,
+    /// `plateau` runs in a row reached nothing new.
+    #[serde(rename = "plateau")]
+    Plateau,
+}
+
+/// A run of a guided sweep that reached something new.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Discovery {
+    /// Its place among the sweep's runs, from 1.
+    #[serde(rename = "run")]
+    pub run: u64,
+    /// Its seed.
+    #[serde(rename = "seed")]
+    pub seed: u64,
+    /// Its branch: event indices joined by commas; empty for the seed's
+    /// own run.
+    #[serde(rename = "branch")]
+    pub branch: Branch,
+    /// What it reached first: coverage states, then the scenario's goals.
+    #[serde(rename = "reached")]
+    pub reached: Vec<String>,
 }
 
 /// A range of seeds: `start` to `end`, `end` excluded.
@@ -240,6 +298,11 @@ pub struct FailingSeed {
     /// rates of each operation that was on, the crashes, the network.
     #[serde(rename = "swarm", default, skip_serializing_if = "Option::is_none")]
     pub swarm: Option<serde_json::Value>,
+    /// In a guided sweep, the branch of the seed that failed (event
+    /// indices joined by commas, as `--branch` takes them); absent for a
+    /// seed's own run.
+    #[serde(rename = "branch", default, skip_serializing_if = "Branch::is_empty")]
+    pub branch: Branch,
 }
 
 /// The failing seeds grouped by cause.
@@ -286,6 +349,14 @@ pub struct Finding {
     /// baseline's fixed list); null without one.
     #[serde(rename = "status")]
     pub status: Option<FindingStatus>,
+    /// In a guided sweep, the first seed's branch; absent for a seed's own
+    /// run.
+    #[serde(
+        rename = "first_branch",
+        default,
+        skip_serializing_if = "Branch::is_empty"
+    )]
+    pub first_branch: Branch,
 }
 
 /// A finding's standing against a baseline sweep.
@@ -430,6 +501,7 @@ impl From<&super::Finding> for Finding {
             repro: f.repro.clone(),
             shrunk: f.shrunk.clone(),
             status: f.status.map(Into::into),
+            first_branch: f.first_branch.clone(),
         }
     }
 }
@@ -444,6 +516,7 @@ impl From<Finding> for super::Finding {
             repro: f.repro,
             shrunk: f.shrunk,
             status: f.status.map(Into::into),
+            first_branch: f.first_branch,
         }
     }
 }
@@ -508,6 +581,7 @@ impl From<&super::SweepReport> for SweepReport {
             coverage: Coverage::from(&r.coverage),
             wall_time_ms: r.wall_time_ms,
             partial: r.partial,
+            guided: r.guided.as_ref().map(Guided::from),
         }
     }
 }
@@ -532,6 +606,61 @@ impl From<SweepReport> for super::SweepReport {
             coverage: r.coverage.into(),
             wall_time_ms: r.wall_time_ms,
             partial: r.partial,
+            guided: r.guided.map(Into::into),
+        }
+    }
+}
+
+impl From<&super::GuidedSummary> for Guided {
+    fn from(g: &super::GuidedSummary) -> Self {
+        Self {
+            energy: g.settings.energy,
+            plateau: g.settings.plateau,
+            seeds_run: g.seeds,
+            branches_run: g.branches,
+            stopped: match g.stopped {
+                super::GuidedStop::SeedBudget => GuidedStop::SeedBudget,
+                super::GuidedStop::Plateau => GuidedStop::Plateau,
+            },
+            states_reached: g.states,
+            discoveries: g
+                .discoveries
+                .iter()
+                .map(|d| Discovery {
+                    run: d.run,
+                    seed: d.seed,
+                    branch: d.branch.clone(),
+                    reached: d.reached.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<Guided> for super::GuidedSummary {
+    fn from(g: Guided) -> Self {
+        Self {
+            settings: super::Guided {
+                energy: g.energy,
+                plateau: g.plateau,
+            },
+            seeds: g.seeds_run,
+            branches: g.branches_run,
+            stopped: match g.stopped {
+                GuidedStop::SeedBudget => super::GuidedStop::SeedBudget,
+                GuidedStop::Plateau => super::GuidedStop::Plateau,
+            },
+            states: g.states_reached,
+            discoveries: g
+                .discoveries
+                .into_iter()
+                .map(|d| super::Discovery {
+                    run: d.run,
+                    seed: d.seed,
+                    branch: d.branch,
+                    reached: d.reached,
+                })
+                .collect(),
         }
     }
 }
@@ -647,6 +776,7 @@ impl From<&super::FailingSeed> for FailingSeed {
             first_failure: f.first_failure.clone(),
             repro: f.repro.clone(),
             swarm: f.swarm.clone(),
+            branch: f.branch.clone(),
         }
     }
 }
@@ -659,6 +789,7 @@ impl From<FailingSeed> for super::FailingSeed {
             first_failure: f.first_failure,
             repro: f.repro,
             swarm: f.swarm,
+            branch: f.branch,
         }
     }
 }

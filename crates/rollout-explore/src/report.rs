@@ -589,7 +589,7 @@ pub fn merge_named(
             findings.add(
                 f.title.clone(),
                 f.seeds,
-                f.first_seed,
+                (f.first_seed, &f.first_branch),
                 &f.repro,
                 f.shrunk.as_deref(),
             );

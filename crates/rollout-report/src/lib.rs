@@ -160,15 +160,7 @@ impl ScenarioReport {
             events: run.events,
             trace_hash: run.trace_hash.to_string(),
             rewards,
-            repro: format!(
-                "{}{}",
-                repro_command(program, &scenario.path, outcome.seed, outcome.engine),
-                if outcome.swarm.is_some() {
-                    " --swarm"
-                } else {
-                    ""
-                }
-            ),
+            repro: rollout_scenario::outcome_repro(program, &scenario.path, outcome),
             swarm: outcome
                 .swarm
                 .as_ref()

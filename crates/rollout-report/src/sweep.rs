@@ -140,6 +140,75 @@ fn goal_label(goal: &str, kind: GoalKind) -> String {
     }
 }
 
+/// What a guided sweep did: how its runs were spent, why it stopped, and
+/// each run that reached something new, with the branch that reruns it.
+fn human_guided(out: &mut String, report: &SweepReport) {
+    let Some(g) = &report.guided else { return };
+    let stopped = match g.stopped {
+        rollout_explore::GuidedStop::SeedBudget => "at the seed budget".to_string(),
+        rollout_explore::GuidedStop::Plateau => format!(
+            "at a plateau: {} runs in a row reached nothing new",
+            g.settings.plateau
+        ),
+    };
+    let _ = writeln!(
+        out,
+        "    guided: {} + {} (energy {}) · {} coverage states · stopped {stopped}",
+        counted(g.seeds, "seed"),
+        counted(g.branches, "branch"),
+        g.settings.energy,
+        g.states
+    );
+    let shown = 12;
+    for d in g.discoveries.iter().take(shown) {
+        let at = if d.branch.is_empty() {
+            format!("seed {}", d.seed)
+        } else {
+            format!("seed {} branch {}", d.seed, d.branch)
+        };
+        let _ = writeln!(
+            out,
+            "      run {:>6}  {at}: {}",
+            d.run,
+            visible(&d.reached.join(", "))
+        );
+    }
+    if g.discoveries.len() > shown {
+        let _ = writeln!(
+            out,
+            "      ... and {} more runs that reached something new (see --format json)",
+            g.discoveries.len() - shown
+        );
+    }
+}
+
+/// The guided part of the HTML page.
+fn html_guided(report: &SweepReport) -> String {
+    let Some(g) = &report.guided else {
+        return String::new();
+    };
+    let mut rows = String::new();
+    for d in &g.discoveries {
+        let _ = write!(
+            rows,
+            "<tr><td class=\"n\">{}</td><td class=\"n\">{}</td><td><code>{}</code></td><td>{}</td></tr>",
+            d.run,
+            d.seed,
+            esc(&d.branch.to_string()),
+            esc(&d.reached.join(", "))
+        );
+    }
+    format!(
+        "<h2>Guided exploration</h2><p>{} seeds and {} branches (energy {}, plateau {}); {} coverage states; stopped: {}.</p><table><thead><tr><th>run</th><th>seed</th><th>branch</th><th>reached first</th></tr></thead><tbody>{rows}</tbody></table>",
+        g.seeds,
+        g.branches,
+        g.settings.energy,
+        g.settings.plateau,
+        g.states,
+        g.stopped.as_str()
+    )
+}
+
 /// The coverage block: every goal with the seeds that reached it and the
 /// first, aligned; then the goals no seed reached, the scenario's own in
 /// red, since those fail the sweep.
@@ -317,15 +386,21 @@ pub fn render_human(report: &SweepReport, style: Style) -> String {
         "    {}",
         row("time to all terminal (ms)", &s.time_to_all_terminal_ms)
     );
+    human_guided(&mut out, report);
     human_coverage(&mut out, report, style);
     human_findings(&mut out, report, style);
     if !s.failing.is_empty() {
         let _ = writeln!(out, "    failing seeds:");
         for f in s.failing.iter().take(20) {
+            let at = if f.branch.is_empty() {
+                format!("seed {}:", f.seed)
+            } else {
+                format!("seed {} branch {}:", f.seed, f.branch)
+            };
             let _ = writeln!(
                 out,
                 "      {} {}",
-                style.red(&format!("seed {}:", f.seed)),
+                style.red(&at),
                 visible(&f.first_failure)
             );
             let _ = writeln!(out, "        repro: {}", visible(&f.repro));
@@ -562,8 +637,13 @@ pub fn render_html(report: &SweepReport) -> String {
     for f in &s.failing {
         let _ = write!(
             failing,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            "<tr><td>{}{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
             f.seed,
+            if f.branch.is_empty() {
+                String::new()
+            } else {
+                format!(" branch {}", esc(&f.branch.to_string()))
+            },
             esc(&f.failed.join(", ")),
             esc(&f.first_failure),
             esc(&f.repro)
@@ -602,7 +682,7 @@ code {{ font-size: .85em; }} td.n {{ text-align: right; }}
 <p class="meta">{file} · scenario hash {hash} · seeds {seeds} · engine {engine} · shards {shards:?} of {shard_count}{partial} · rollout-sim {version}</p>
 <p class="verdict">{runs} runs: <span class="good">{passed} passed</span>, <span class="{failed_class}">{failed} failed</span> · {secs:.2}s</p>
 <div class="charts">{h1}{h2}{h3}</div>
-<h2>Coverage</h2>
+{guided}<h2>Coverage</h2>
 {coverage}
 <h2>Findings</h2>
 {findings}
@@ -613,6 +693,7 @@ code {{ font-size: .85em; }} td.n {{ text-align: right; }}
         name = esc(&report.name),
         findings = html_findings(report),
         coverage = html_coverage(report),
+        guided = html_guided(report),
         file = esc(&report.file),
         hash = esc(&report.scenario_hash),
         seeds = report.seeds,

@@ -35,7 +35,7 @@ pub use limits::{
     MAX_WORKERS,
 };
 pub use load::{Scenario, load_file, load_str};
-pub use outcome::{RunOptions, ScenarioOutcome, repro_command, run_scenario};
+pub use outcome::{RunOptions, ScenarioOutcome, outcome_repro, repro_command, run_scenario};
 pub use schema::{EngineChoice, Jitter};
 pub use source::{ByteSpan, Lines, Path, PathSegment, escaped, is_hidden_char, line_col};
 pub use write::to_yaml;

@@ -11,7 +11,7 @@ use super::expect::{Check, CheckName, CheckValue};
 use super::load::Scenario;
 
 /// Overrides for one run of a scenario.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunOptions {
     /// Replaces the scenario's `seed`.
     pub seed: Option<u64>,
@@ -28,6 +28,9 @@ pub struct RunOptions {
     /// Swarm mode: the seed first draws its fault configuration from the
     /// scenario's `swarm:` bounds ([`Scenario::swarmed`]).
     pub swarm: bool,
+    /// Reseeds the fault overlay at these events (guided exploration's
+    /// branches, `--branch`); empty for the seed's own run.
+    pub branch: rollout_simulator::Branch,
 }
 
 /// A scenario's run and its verdict.
@@ -44,6 +47,8 @@ pub struct ScenarioOutcome {
     pub invariants: Vec<InvariantReport>,
     /// In swarm mode, the configuration the seed drew.
     pub swarm: Option<SwarmDraw>,
+    /// The branch it ran (`--branch`); empty for the seed's own run.
+    pub branch: rollout_simulator::Branch,
     /// The scenario's own coverage goals (`expect.sometimes`), in file
     /// order, each with whether this run reached it. Never a failure.
     pub sometimes: Vec<(Arc<str>, bool)>,
@@ -97,6 +102,9 @@ pub fn run_scenario(scenario: &Scenario, options: RunOptions) -> ScenarioOutcome
     {
         plan.to_mut().keep_events = keep;
     }
+    if !options.branch.is_empty() {
+        plan.to_mut().branch = options.branch.clone();
+    }
     let swarm = options.swarm.then(|| {
         let draw = scenario.swarm.draw(plan.seed, &plan.workers);
         draw.apply(plan.to_mut());
@@ -139,6 +147,7 @@ pub fn run_scenario(scenario: &Scenario, options: RunOptions) -> ScenarioOutcome
         checks,
         invariants,
         swarm,
+        branch: options.branch,
         sometimes,
         run,
     }
@@ -167,6 +176,20 @@ pub fn repro_command(program: &str, file: &str, seed: u64, engine: EngineKind) -
         "{program} scenario {} --seed {seed} --engine {engine}",
         shell_quote(file)
     )
+}
+
+/// The command that reruns `outcome` of the scenario in `file`: its seed,
+/// engine, branch and swarm mode.
+pub fn outcome_repro(program: &str, file: &str, outcome: &ScenarioOutcome) -> String {
+    let mut repro = repro_command(program, file, outcome.seed, outcome.engine);
+    if !outcome.branch.is_empty() {
+        repro.push_str(" --branch ");
+        repro.push_str(&outcome.branch.to_string());
+    }
+    if outcome.swarm.is_some() {
+        repro.push_str(" --swarm");
+    }
+    repro
 }
 
 fn shell_quote(s: &str) -> String {

@@ -22,6 +22,7 @@ use rollout_core::{AttemptId, AttemptStatus, QueueSnapshot, RETRY_FAILURES_METRI
 use rollout_core::{RolloutStatus, WorkerId};
 
 use super::plan::SimPlan;
+use super::states::{CoverageState, StatesReached};
 use super::trace::{CallResult, EventKind, EventObserver};
 
 /// A built-in coverage goal. The variants are listed in the order reports
@@ -151,6 +152,10 @@ pub struct Coverage {
     /// The backoff policy's cap, in ms.
     cap_ms: u64,
     reached: GoalsReached,
+    /// The finer states reached, and when ([`StatesReached`]).
+    states: StatesReached,
+    /// Events seen so far.
+    events: u64,
     /// Attempts that carried the retry metrics and have not finished.
     with_metrics: BTreeSet<AttemptId>,
     /// Rollouts with an attempt that timed out, not yet dequeued again.
@@ -163,14 +168,25 @@ impl Coverage {
         Self {
             cap_ms: u64::try_from(plan.runner.backoff.max.as_millis()).unwrap_or(u64::MAX),
             reached: GoalsReached::NONE,
+            states: StatesReached::default(),
+            events: 0,
             with_metrics: BTreeSet::new(),
             timed_out: BTreeSet::new(),
         }
     }
 
+    fn reach(&mut self, goal: Goal) {
+        self.reached.insert(goal);
+        self.states.note(CoverageState::Goal(goal), self.events);
+    }
+
     /// The goals reached, once the run is over: those seen in its events,
-    /// and those its final state shows.
-    pub fn finish(mut self, _plan: &SimPlan, snapshot: &QueueSnapshot) -> GoalsReached {
+    /// and those its final state shows; and the states reached.
+    pub fn finish(
+        mut self,
+        _plan: &SimPlan,
+        snapshot: &QueueSnapshot,
+    ) -> (GoalsReached, StatesReached) {
         // Exhaustion is the queue failing a rollout because its last
         // allowed attempt timed out; an executor error on that attempt
         // fails the rollout too, but with attempts to spare or not, that
@@ -184,26 +200,30 @@ impl Coverage {
                     .is_some_and(|a| a.status == AttemptStatus::Timeout)
         });
         if exhausted {
-            self.reached.insert(Goal::MaxAttemptsExhausted);
+            self.reach(Goal::MaxAttemptsExhausted);
         }
-        self.reached
+        (self.reached, self.states)
     }
 }
 
 impl EventObserver for Coverage {
     fn observe(&mut self, _at: Duration, _worker: Option<&WorkerId>, kind: &EventKind) {
+        self.events += 1;
+        if let Some(state) = CoverageState::of(kind) {
+            self.states.note(state, self.events);
+        }
         match kind {
             EventKind::PollFailed { delay_ms, .. } if *delay_ms >= self.cap_ms => {
-                self.reached.insert(Goal::BackoffCapped);
+                self.reach(Goal::BackoffCapped);
             }
             EventKind::AttemptStarted {
                 attempt, failures, ..
             } => {
                 if *failures >= 3 {
-                    self.reached.insert(Goal::RecoveredAfter3Failures);
+                    self.reach(Goal::RecoveredAfter3Failures);
                 }
                 if self.timed_out.remove(&attempt.rollout) {
-                    self.reached.insert(Goal::TimedOutAndRetried);
+                    self.reach(Goal::TimedOutAndRetried);
                 }
             }
             EventKind::Reward { attempt, name, .. } if name == RETRY_FAILURES_METRIC => {
@@ -215,14 +235,14 @@ impl EventObserver for Coverage {
                 recorded,
             } => {
                 if self.with_metrics.remove(attempt) && *status == AttemptStatus::Failed {
-                    self.reached.insert(Goal::MetricsOnFailedExecution);
+                    self.reach(Goal::MetricsOnFailedExecution);
                 }
                 if !recorded {
-                    self.reached.insert(Goal::LateFinishAfterTimeout);
+                    self.reach(Goal::LateFinishAfterTimeout);
                 }
             }
             EventKind::ExecutionHeartbeatFailed { .. } => {
-                self.reached.insert(Goal::HeartbeatFailedDuringExecution);
+                self.reach(Goal::HeartbeatFailedDuringExecution);
             }
             EventKind::Call {
                 result: CallResult::TimedOut { attempts },
@@ -237,7 +257,7 @@ impl EventObserver for Coverage {
                 }
             }
             EventKind::WorkerRestarted => {
-                self.reached.insert(Goal::WorkerRestarted);
+                self.reach(Goal::WorkerRestarted);
             }
             _ => {}
         }

@@ -16,6 +16,11 @@
 //! Every decision is kept in a [`VerdictLog`], which is what `freeze` turns
 //! back into an explicit script.
 //!
+//! A [`Branch`] reseeds the overlay's streams at given event indices
+//! (guided exploration): the caller passes how many events the run has
+//! recorded, and the first draw at or past a branch point comes from the
+//! reseeded stream.
+//!
 //! The liveness phase ([`FaultInjector::heal`], at `faults.heal_at`) ends
 //! all of it at once: from then on every call passes, the script's cursors
 //! stay where they are (steps not yet consumed never fail) and the overlay
@@ -38,6 +43,7 @@ use rollout_core::{
     AttemptId, AttemptOutcome, Completion, Dequeued, Queue, QueueError, QueueOp, WorkerId,
 };
 
+use super::branch::Branch;
 pub use super::script::{
     DEFAULT_FAULT_MESSAGE, FaultStep, OpScript, RANDOM_FAULT_MESSAGE, RandomRates, ScriptCursor,
     Verdict, VerdictLog,
@@ -72,6 +78,11 @@ pub struct FaultInjector {
     log: RefCell<VerdictLog>,
     recording: bool,
     healed: std::cell::Cell<bool>,
+    /// The overlay's seed, for reseeding at branch points.
+    seed: u64,
+    branch: Branch,
+    /// The next branch point not yet reached.
+    next_point: std::cell::Cell<usize>,
 }
 
 impl std::fmt::Debug for FaultInjector {
@@ -130,6 +141,9 @@ impl FaultInjector {
             log: RefCell::default(),
             recording: false,
             healed: std::cell::Cell::new(false),
+            seed: 0,
+            branch: Branch::NONE,
+            next_point: std::cell::Cell::new(0),
         }
     }
 
@@ -142,7 +156,8 @@ impl FaultInjector {
 
     /// Adds the seeded overlay: for each operation, rates and a stream
     /// derived from `seed` and the operation's name.
-    pub fn with_random(self, seed: u64, rates: &BTreeMap<QueueOp, RandomRates>) -> Self {
+    pub fn with_random(mut self, seed: u64, rates: &BTreeMap<QueueOp, RandomRates>) -> Self {
+        self.seed = seed;
         *self.overlays.borrow_mut() = rates
             .iter()
             .map(|(&op, &rates)| {
@@ -153,15 +168,46 @@ impl FaultInjector {
         self
     }
 
+    /// Reseeds the overlay at `branch`'s points.
+    pub fn branching(mut self, branch: &Branch) -> Self {
+        self.branch = branch.clone();
+        self
+    }
+
+    /// Reseeds every overlay stream for each branch point `events` has
+    /// reached: the seed's own run never gets here.
+    #[cold]
+    fn reseed(&self, events: u64) {
+        let points = self.branch.points();
+        let mut k = self.next_point.get();
+        while let Some(&at) = points.get(k).filter(|&&at| events >= at) {
+            for (op, overlay) in self.overlays.borrow_mut().iter_mut() {
+                let label = format!("faults.random.{}", op.as_str());
+                overlay.stream = Branch::reseeded(self.seed, k, at, &label);
+            }
+            k += 1;
+        }
+        self.next_point.set(k);
+    }
+
     /// From now on every call passes: the liveness phase began.
     pub fn heal(&self) {
         self.healed.set(true);
     }
 
-    /// The verdict for `worker`'s next `op` call, and who gave it.
-    pub fn decide(&self, op: QueueOp, worker: &WorkerId) -> Decision {
+    /// The verdict for `worker`'s next `op` call, made once the run has
+    /// recorded `events` events, and who gave it.
+    pub fn decide(&self, op: QueueOp, worker: &WorkerId, events: u64) -> Decision {
         if self.healed.get() {
             return self.healed_pass(op, worker);
+        }
+        if self
+            .branch
+            .points()
+            .get(self.next_point.get())
+            .is_some_and(|&at| events >= at)
+        {
+            self.reseed(events);
         }
         let drawn = self.overlays.borrow_mut().get_mut(&op).map(|o| {
             use rand_core::RngCore;
@@ -319,7 +365,9 @@ impl<Q: Queue, C: Clock> FaultyQueue<Q, C> {
         call: impl FnOnce() -> F,
         ok: impl FnOnce(&T) -> Option<CallResult>,
     ) -> Result<T, QueueError> {
-        let decision = self.faults.decide(op, &self.worker);
+        let decision = self
+            .faults
+            .decide(op, &self.worker, self.trace.len() as u64);
         match decision.verdict {
             Verdict::Fail(message) => Err(self.injected(op, attempt, message, decision.source)),
             // Validation allows `empty` only in dequeue scripts.
@@ -352,7 +400,7 @@ impl<Q: Queue, C: Clock> Queue for FaultyQueue<Q, C> {
 
     async fn dequeue(&self, worker: &WorkerId) -> Result<Option<Dequeued>, QueueError> {
         let op = QueueOp::Dequeue;
-        let decision = self.faults.decide(op, worker);
+        let decision = self.faults.decide(op, worker, self.trace.len() as u64);
         match decision.verdict {
             Verdict::Fail(message) => Err(self.injected(op, None, message, decision.source)),
             Verdict::Empty => {
@@ -395,7 +443,9 @@ impl<Q: Queue, C: Clock> Queue for FaultyQueue<Q, C> {
         let attempt = spans.first().map(|s| s.attempt_id.clone());
         async move {
             let op = QueueOp::Flush;
-            let decision = self.faults.decide(op, &self.worker);
+            let decision = self
+                .faults
+                .decide(op, &self.worker, self.trace.len() as u64);
             match decision.verdict {
                 Verdict::Fail(message) => {
                     Err(self.injected(op, attempt.as_ref(), message, decision.source))

@@ -5,6 +5,7 @@
 //! [`RunResult`]: the queue's final state, the trace and its hash, and the
 //! verdict of every built-in invariant. Nothing here reads YAML.
 
+mod branch;
 mod coverage;
 mod driver;
 mod executor;
@@ -17,6 +18,7 @@ mod outcome;
 mod plan;
 mod run;
 mod script;
+mod states;
 mod swarm;
 mod timer_order;
 mod tokio_engine;
@@ -26,6 +28,7 @@ mod turmoil_engine;
 mod virtual_engine;
 mod world;
 
+pub use branch::{Branch, MAX_BRANCH_POINTS};
 pub use coverage::{Coverage, Goal, GoalsReached};
 pub use executor::{TaskId, VirtualClock, VirtualExecutor};
 pub use faults::{
@@ -40,6 +43,7 @@ pub use plan::{
     StopWhen, TURMOIL_BYTES_PER_HOST_STEP, TURMOIL_EVENT_HOST_STEPS,
     TURMOIL_LINK_VISITS_PER_HOST_STEP, TURMOIL_TICK, TimedAction, TimedFault, TurmoilCost,
 };
+pub use states::{COVERAGE_STATES, CoverageState, StatesReached};
 pub use swarm::{
     CrashBounds, DEFAULT_SWARM_ON, DrawRange, NetworkBounds, RateBounds, SwarmBounds, SwarmCrash,
     SwarmDraw,

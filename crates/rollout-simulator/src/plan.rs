@@ -325,6 +325,9 @@ pub struct SimPlan {
     /// it happens, and counts them, but keeps none: a few bytes an event
     /// instead of a hundred, for sweeps and big runs.
     pub keep_events: bool,
+    /// Guided exploration's reseed points ([`Branch`](super::Branch)):
+    /// empty, the seed's own run.
+    pub branch: super::Branch,
     /// The liveness phase (`faults.heal_at`, `stop.recover_within`):
     /// `None`, faults fire for the whole run and `liveness` is not checked.
     pub heal: Option<Heal>,
@@ -403,6 +406,7 @@ impl Default for SimPlan {
             limits: RunLimits::default(),
             perturb_scheduling: false,
             random_faults: BTreeMap::new(),
+            branch: super::Branch::NONE,
             record_verdicts: false,
             network: NetworkPlan::default(),
             restart_after: None,

@@ -28,6 +28,7 @@ use super::driver::{Ending, drive};
 use super::invariants::{self, InvariantReport, Monitor, RunFacts};
 use super::outcome::{StopReason, WorkerState};
 use super::plan::SimPlan;
+use super::states::StatesReached;
 use super::tokio_engine::TokioEngine;
 use super::trace::{EventKind, EventObserver, Trace, TraceHash, TraceRecorder};
 #[cfg(feature = "turmoil")]
@@ -98,6 +99,9 @@ pub struct RunResult {
     pub invariants: Vec<InvariantReport>,
     /// The built-in coverage goals the run reached.
     pub coverage: GoalsReached,
+    /// The coverage states it reached, and when (guided exploration's
+    /// branch points).
+    pub states: StatesReached,
     /// Every fault verdict, when the plan asked to record them.
     pub verdicts: crate::faults::VerdictLog,
     /// How many events the run recorded; `trace` holds them only when the
@@ -247,7 +251,7 @@ fn conclude<C: Clock + 'static>(
     let observers = recorded
         .observer
         .and_then(|o| o.into_any().downcast::<RunObservers>().ok());
-    let (invariants, coverage) = match observers {
+    let (invariants, (coverage, states)) = match observers {
         Some(o) => (
             o.monitor.finish(plan, facts),
             o.coverage.finish(plan, &snapshot),
@@ -274,6 +278,7 @@ fn conclude<C: Clock + 'static>(
         trace_hash: recorded.hash,
         invariants,
         coverage,
+        states,
         verdicts,
         events: recorded.events,
     }

@@ -227,6 +227,7 @@ impl<C: Clock + 'static> World<C> {
             faults: Rc::new(
                 FaultInjector::new(&plan.fault_scripts)
                     .with_random(plan.seed, &plan.random_faults)
+                    .branching(&plan.branch)
                     .recording(plan.record_verdicts),
             ),
             rollouts: Rc::new(rollouts),

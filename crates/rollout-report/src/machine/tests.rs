@@ -210,6 +210,7 @@ fn sweep_report() -> rollout_explore::SweepReport {
                 first_failure: "invariant backoff-policy: slept 3ms".into(),
                 repro: "rollout-sim scenario scenarios/x.yaml --seed 7 --engine turmoil".into(),
                 swarm: None,
+                branch: rollout_simulator::Branch::NONE,
             }],
             failing_not_listed: 0,
         },
@@ -222,6 +223,7 @@ fn sweep_report() -> rollout_explore::SweepReport {
                 repro: "rollout-sim scenario scenarios/x.yaml --seed 7 --engine turmoil".into(),
                 shrunk: Some("x-seed-7.yaml".into()),
                 status: Some(rollout_explore::FindingStatus::New),
+                first_branch: rollout_simulator::Branch::NONE,
             }],
             not_listed: 0,
             baseline: Some(rollout_explore::Baseline {
@@ -234,6 +236,7 @@ fn sweep_report() -> rollout_explore::SweepReport {
                     repro: "rollout-sim scenario scenarios/x.yaml --seed 1 --engine turmoil".into(),
                     shrunk: None,
                     status: Some(rollout_explore::FindingStatus::Fixed),
+                    first_branch: rollout_simulator::Branch::NONE,
                 }],
             }),
         },
@@ -256,7 +259,40 @@ fn sweep_report() -> rollout_explore::SweepReport {
         },
         wall_time_ms: 1.5,
         partial: true,
+        guided: None,
     }
+}
+
+/// A guided sweep's report: a failing branch, its finding, and what the
+/// guided part adds.
+fn guided_sweep_report() -> rollout_explore::SweepReport {
+    let mut report = sweep_report();
+    let branch: rollout_simulator::Branch = "12,40".parse().unwrap();
+    report.shard_count = 1;
+    report.shards = vec![0];
+    report.partial = false;
+    report.summary.failing[0].branch = branch.clone();
+    report.summary.failing[0].repro.push_str(" --branch 12,40");
+    report.findings.listed[0].first_branch = branch.clone();
+    report.findings.listed[0].repro.push_str(" --branch 12,40");
+    report.findings.baseline = None;
+    report.guided = Some(rollout_explore::GuidedSummary {
+        settings: rollout_explore::Guided {
+            energy: 8,
+            plateau: 1_000,
+        },
+        seeds: 2,
+        branches: 1,
+        stopped: rollout_explore::GuidedStop::SeedBudget,
+        states: 9,
+        discoveries: vec![rollout_explore::Discovery {
+            run: 1,
+            seed: 7,
+            branch,
+            reached: vec!["goal backoff-capped".into(), "a worker failed".into()],
+        }],
+    });
+    report
 }
 
 fn variants() -> String {
@@ -354,6 +390,23 @@ fn variants() -> String {
         "sweep",
         &sweep::SweepReport::from(&sweep_report()),
     );
+    line(
+        &mut out,
+        "sweep guided",
+        &sweep::SweepReport::from(&guided_sweep_report()),
+    );
+    for stop in [
+        rollout_explore::GuidedStop::SeedBudget,
+        rollout_explore::GuidedStop::Plateau,
+    ] {
+        let mut guided = guided_sweep_report().guided.expect("a guided report");
+        guided.stopped = stop;
+        line(
+            &mut out,
+            "guided stop",
+            &sweep::Guided::from(&guided).stopped,
+        );
+    }
     for status in [
         rollout_explore::FindingStatus::New,
         rollout_explore::FindingStatus::StillFailing,
@@ -381,8 +434,9 @@ fn every_variant_writes_the_committed_names() {
 
 #[test]
 fn the_sweep_schema_reads_back_what_it_writes() {
-    let report = sweep_report();
-    let text = serde_json::to_string(&sweep::SweepReport::from(&report)).unwrap();
-    let back: sweep::SweepReport = serde_json::from_str(&text).unwrap();
-    assert_eq!(rollout_explore::SweepReport::from(back), report);
+    for report in [sweep_report(), guided_sweep_report()] {
+        let text = serde_json::to_string(&sweep::SweepReport::from(&report)).unwrap();
+        let back: sweep::SweepReport = serde_json::from_str(&text).unwrap();
+        assert_eq!(rollout_explore::SweepReport::from(back), report);
+    }
 }

@@ -185,6 +185,7 @@ impl Validator<'_> {
             stop,
             limits: RunLimits::default(),
             perturb_scheduling: false,
+            branch: rollout_simulator::Branch::NONE,
             random_faults,
             record_verdicts: false,
             network,
