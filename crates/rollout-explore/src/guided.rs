@@ -116,6 +116,9 @@ pub struct GuidedSummary {
     pub stopped: GuidedStop,
     /// Coverage states reached by some run.
     pub states: u32,
+    /// The place among the runs (from 1) of the first that failed: how
+    /// long the sweep took to find something.
+    pub first_failing_run: Option<u64>,
     /// Each run that reached something new, in run order.
     pub discoveries: Vec<Discovery>,
 }
@@ -145,6 +148,7 @@ pub(crate) fn explore(
         branches: 0,
         stopped: GuidedStop::SeedBudget,
         states: 0,
+        first_failing_run: None,
         discoveries: Vec::new(),
     };
     let own_goals = scenario.expect.sometimes.len();
@@ -180,6 +184,9 @@ pub(crate) fn explore(
         let results = run_round(scenario, options, program, &round, &done, progress);
         for (input, result) in round.into_iter().zip(results) {
             runs += 1;
+            if result.failing.is_some() && summary.first_failing_run.is_none() {
+                summary.first_failing_run = Some(runs);
+            }
             if input.branch.is_empty() {
                 summary.seeds += 1;
             } else {

@@ -135,6 +135,10 @@ pub struct Guided {
     /// Coverage states some run reached.
     #[serde(rename = "states_reached")]
     pub states_reached: u32,
+    /// The place among the runs (from 1) of the first that failed; null
+    /// when none did.
+    #[serde(rename = "first_failing_run")]
+    pub first_failing_run: Option<u64>,
     /// Each run that reached something no run before it had, in run order.
     #[serde(rename = "discoveries")]
     pub discoveries: Vec<Discovery>,
@@ -623,6 +627,7 @@ impl From<&super::GuidedSummary> for Guided {
                 super::GuidedStop::Plateau => GuidedStop::Plateau,
             },
             states_reached: g.states,
+            first_failing_run: g.first_failing_run,
             discoveries: g
                 .discoveries
                 .iter()
@@ -651,6 +656,7 @@ impl From<Guided> for super::GuidedSummary {
                 GuidedStop::Plateau => super::GuidedStop::Plateau,
             },
             states: g.states_reached,
+            first_failing_run: g.first_failing_run,
             discoveries: g
                 .discoveries
                 .into_iter()

@@ -151,11 +151,19 @@ fn human_guided(out: &mut String, report: &SweepReport) {
             g.settings.plateau
         ),
     };
+    let first = g
+        .first_failing_run
+        .map(|r| format!(" · first failure at run {r}"))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "    guided: {} + {} (energy {}) · {} coverage states · stopped {stopped}",
+        "    guided: {} + {} (energy {}) · {} coverage states{first} · stopped {stopped}",
         counted(g.seeds, "seed"),
-        counted(g.branches, "branch"),
+        if g.branches == 1 {
+            "1 branch".to_string()
+        } else {
+            format!("{} branches", g.branches)
+        },
         g.settings.energy,
         g.states
     );

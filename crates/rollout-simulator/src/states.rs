@@ -151,6 +151,9 @@ impl std::fmt::Display for CoverageState {
             CoverageState::AttemptAfterFailures(n) if *n >= BANDS - 1 => {
                 write!(f, "an attempt after {n} or more poll failures")
             }
+            CoverageState::AttemptAfterFailures(1) => {
+                f.write_str("an attempt after 1 poll failure")
+            }
             CoverageState::AttemptAfterFailures(n) => {
                 write!(f, "an attempt after {n} poll failures")
             }

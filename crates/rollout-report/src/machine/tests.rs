@@ -285,6 +285,7 @@ fn guided_sweep_report() -> rollout_explore::SweepReport {
         branches: 1,
         stopped: rollout_explore::GuidedStop::SeedBudget,
         states: 9,
+        first_failing_run: Some(3),
         discoveries: vec![rollout_explore::Discovery {
             run: 1,
             seed: 7,
