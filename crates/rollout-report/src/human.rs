@@ -113,8 +113,13 @@ pub fn render_scenario(report: &ScenarioReport, detail: Detail, style: Style) ->
         out,
         "{pad}{}",
         style.dim(&format!(
-            "seed {} · engine {} · virtual time {} · {} events · trace {}",
+            "seed {}{} · engine {} · virtual time {} · {} events · trace {}",
             report.seed,
+            if report.branch.is_empty() {
+                String::new()
+            } else {
+                format!(" · branch {}", report.branch)
+            },
             report.engine,
             virtual_ms(report.virtual_time_ms),
             report.events,

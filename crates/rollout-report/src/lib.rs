@@ -59,6 +59,9 @@ pub struct ScenarioReport {
     pub name: String,
     /// The seed it ran with.
     pub seed: u64,
+    /// The branch it ran (`--branch`); empty for the seed's own run. Shown
+    /// to people; machines read it from the repro command.
+    pub branch: rollout_simulator::Branch,
     /// The engine it ran on.
     pub engine: EngineKind,
     /// XXH3-64 of the file's bytes, as 16 hex digits.
@@ -148,6 +151,7 @@ impl ScenarioReport {
             file: scenario.path.clone(),
             name: scenario.name.clone(),
             seed: outcome.seed,
+            branch: outcome.branch.clone(),
             engine: outcome.engine,
             scenario_hash: format!("{:016x}", scenario.source_hash),
             tool_version: TOOL_VERSION,
