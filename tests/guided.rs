@@ -12,7 +12,7 @@ use std::process::Command;
 
 use rollout_sim::explore::{self, Guided, GuidedStop, SeedRange, Shard, SweepOptions, SweepReport};
 use rollout_sim::scenario::{RunOptions, Scenario, load_file, load_str, run_scenario};
-use rollout_sim::sim::{Branch, CallResult, EventKind, FaultSource, Goal, TraceEvent};
+use rollout_sim::sim::{Branch, CallResult, EngineKind, EventKind, FaultSource, Goal, TraceEvent};
 
 const GENERIC: &str = "scenarios/research/generic-poll-loop.yaml";
 const STRANDED: &str = "scenarios/research/stranded-attempts.yaml";
@@ -162,6 +162,40 @@ fn a_guided_sweep_does_not_depend_on_the_number_of_jobs() {
         serde_json::to_string(&r).unwrap()
     };
     assert_eq!(json(1), json(3));
+}
+
+#[test]
+fn a_guided_sweep_makes_the_same_runs_on_the_virtual_and_tokio_engines() {
+    // The two engines give the same trace, so the same coverage states at
+    // the same events, so the same branches.
+    let scenario = load(GENERIC);
+    let report = |engine| {
+        let mut r = explore::sweep(
+            &scenario,
+            SweepOptions {
+                seeds: "0..150".parse::<SeedRange>().unwrap(),
+                shard: Shard::WHOLE,
+                jobs: 2,
+                engine: Some(engine),
+                repro_args: String::new(),
+                swarm: false,
+                guided: Some(Guided {
+                    energy: 8,
+                    plateau: 1_000,
+                }),
+            },
+            "rollout-sim",
+            &|_| {},
+        );
+        r.wall_time_ms = 0.0;
+        r.engine = EngineKind::Virtual;
+        serde_json::to_string(&r)
+            .unwrap()
+            .replace("--engine tokio", "--engine virtual")
+    };
+    let virtual_report = report(EngineKind::Virtual);
+    assert!(virtual_report.contains("\"branches_run\":"));
+    assert_eq!(virtual_report, report(EngineKind::Tokio));
 }
 
 #[test]
