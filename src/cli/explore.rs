@@ -263,6 +263,11 @@ pub fn run(args: &ExploreArgs) -> Exit {
         .reassignment
         .map(|r| format!(" --reassignment {}", r.as_str()))
         .unwrap_or_default();
+    let on_turmoil = engine(args.engine).unwrap_or_else(|| scenario.engine())
+        == rollout_simulator::EngineKind::Turmoil;
+    if on_turmoil && args.turmoil_budget != rollout_simulator::DEFAULT_TURMOIL_BUDGET {
+        repro_args.push_str(&format!(" --turmoil-budget {}", args.turmoil_budget));
+    }
     if args.swarm {
         repro_args.push_str(" --swarm");
     }

@@ -49,6 +49,9 @@ pub struct ScenarioOutcome {
     pub swarm: Option<SwarmDraw>,
     /// The branch it ran (`--branch`); empty for the seed's own run.
     pub branch: rollout_simulator::Branch,
+    /// The command-line flags besides seed and engine that changed the
+    /// run, as a repro line writes them (each with a leading space).
+    pub repro_flags: String,
     /// The scenario's own coverage goals (`expect.sometimes`), in file
     /// order, each with whether this run reached it. Never a failure.
     pub sometimes: Vec<(Arc<str>, bool)>,
@@ -110,6 +113,7 @@ pub fn run_scenario(scenario: &Scenario, options: RunOptions) -> ScenarioOutcome
         draw.apply(plan.to_mut());
         draw
     });
+    let repro_flags = repro_flags(scenario, &options, engine);
     let run = rollout_simulator::run(&plan, engine);
     let clean = run.stop.is_clean();
     let mut checks = Vec::with_capacity(usize::from(!clean) + scenario.expect.count(&run));
@@ -148,6 +152,7 @@ pub fn run_scenario(scenario: &Scenario, options: RunOptions) -> ScenarioOutcome
         invariants,
         swarm,
         branch: options.branch,
+        repro_flags,
         sometimes,
         run,
     }
@@ -179,17 +184,42 @@ pub fn repro_command(program: &str, file: &str, seed: u64, engine: EngineKind) -
 }
 
 /// The command that reruns `outcome` of the scenario in `file`: its seed,
-/// engine, branch and swarm mode.
+/// engine, and every other flag that changed the run.
 pub fn outcome_repro(program: &str, file: &str, outcome: &ScenarioOutcome) -> String {
-    let mut repro = repro_command(program, file, outcome.seed, outcome.engine);
-    if !outcome.branch.is_empty() {
-        repro.push_str(" --branch ");
-        repro.push_str(&outcome.branch.to_string());
+    repro_command(program, file, outcome.seed, outcome.engine) + &outcome.repro_flags
+}
+
+/// The flags a repro line needs besides seed and engine: whatever in
+/// `options` (or a limit the command line set) made this run differ from
+/// the file's own.
+fn repro_flags(scenario: &Scenario, options: &RunOptions, engine: EngineKind) -> String {
+    let mut flags = String::new();
+    if !options.branch.is_empty() {
+        flags.push_str(&format!(" --branch {}", options.branch));
     }
-    if outcome.swarm.is_some() {
-        repro.push_str(" --swarm");
+    if let Some(policy) = options.reassignment
+        && policy != scenario.plan.reassignment
+    {
+        flags.push_str(match policy {
+            rollout_core::ReassignmentPolicy::ScanAllAttempts => " --reassignment scan",
+            rollout_core::ReassignmentPolicy::WorkerActiveIds => " --reassignment reference",
+        });
     }
-    repro
+    if engine == EngineKind::Turmoil
+        && scenario.plan.limits.turmoil_budget != rollout_simulator::DEFAULT_TURMOIL_BUDGET
+    {
+        flags.push_str(&format!(
+            " --turmoil-budget {}",
+            scenario.plan.limits.turmoil_budget
+        ));
+    }
+    if options.swarm {
+        flags.push_str(" --swarm");
+    }
+    if options.perturb_scheduling {
+        flags.push_str(" --perturb-scheduling");
+    }
+    flags
 }
 
 fn shell_quote(s: &str) -> String {
