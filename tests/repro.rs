@@ -75,7 +75,11 @@ fn branch() {
 
 #[test]
 fn swarm() {
-    check("scenarios/research/generic-poll-loop.yaml", "3", &["--swarm"]);
+    check(
+        "scenarios/research/generic-poll-loop.yaml",
+        "3",
+        &["--swarm"],
+    );
 }
 
 #[test]
@@ -116,7 +120,12 @@ fn the_hidden_scheduling_perturbation_is_in_the_repro_too() {
 #[test]
 fn explore_repro_lines_carry_the_turmoil_budget() {
     let out = bin()
-        .args(["explore", "scenarios/network/loss-sweep.yaml", "--seeds", "0..4"])
+        .args([
+            "explore",
+            "scenarios/network/loss-sweep.yaml",
+            "--seeds",
+            "0..4",
+        ])
         .args(["--turmoil-budget", "3000", "--format", "json"])
         .output()
         .unwrap();

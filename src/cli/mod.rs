@@ -10,6 +10,7 @@
 //! to report that stderr itself failed.
 
 pub mod cancel;
+pub mod diff;
 pub mod explain;
 pub mod explore;
 pub mod freeze;
@@ -65,6 +66,9 @@ pub enum Command {
     Freeze(freeze::FreezeArgs),
     /// Print the timeline a scenario's scripted faults imply, without running it.
     Explain(explain::ExplainArgs),
+    /// Run a scenario with the retry metrics on and off, and on every engine
+    /// that can run it, and name the first divergence.
+    Diff(diff::DiffArgs),
     /// Print the JSON Schema of the scenario format, for editors.
     Schema(schema::SchemaArgs),
 }
@@ -175,6 +179,7 @@ where
         Command::Merge(args) => explore::merge(&args),
         Command::Freeze(args) => freeze::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Diff(args) => diff::run(&args),
         Command::Schema(args) => schema::run(&args),
     }
 }

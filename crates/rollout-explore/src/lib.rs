@@ -16,6 +16,7 @@
 //! scripted faults imply, without running it.
 
 mod coverage;
+mod differential;
 mod explain;
 mod findings;
 mod freeze;
@@ -26,6 +27,7 @@ mod shrink;
 mod stats;
 
 pub use coverage::{GoalCoverage, GoalKind, SweepCoverage};
+pub use differential::{Compared, Comparison, DiffReport, Divergence, diff};
 pub use explain::{ExplainedFailure, Explanation, explain};
 pub use findings::{
     Baseline, FINDING_ID_DIGITS, Finding, FindingStatus, Findings, MAX_FINDINGS, cause_of,

@@ -8,6 +8,7 @@
 //! through one writer ([`Outputs`], [`Stdout`]), which never replaces what is not a regular file nor
 //! an input, and writes whole files or none.
 
+mod diff;
 mod escape;
 mod events;
 mod human;
@@ -25,6 +26,7 @@ mod spans_db;
 mod sweep;
 mod timeline;
 
+pub use diff::{render_human as render_diff_human, render_json as render_diff_json};
 pub use events::{render_jsonl as render_events_jsonl, write_jsonl as write_events_jsonl};
 pub use human::{Detail, LISTED, Style, render_scenario, render_summary};
 pub use json::{SuiteStream, render as render_json};

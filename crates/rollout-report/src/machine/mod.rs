@@ -8,6 +8,7 @@
 //! | JUnit XML | `scenario --junit` | [`junit`] |
 //! | spans, JSON Lines and SQLite rows | `scenario --spans`, `--spans-append` | [`spans`] |
 //! | event trace, JSON Lines | `scenario --trace` | [`trace`] |
+//! | diff JSON, `rollout-sim.diff/1` | `diff --format json` | [`diff`] |
 //!
 //! These types are kept apart from the types the tool works with (the
 //! run's [`StopReason`](rollout_simulator::StopReason), the trace's
@@ -33,6 +34,7 @@
 //! its reports back (`merge`) and sits below the reports; it is
 //! re-exported here, with [`Engine`], which every format shares.
 
+pub mod diff;
 pub mod junit;
 pub mod report;
 pub mod spans;
