@@ -357,3 +357,38 @@ fn cli_runs_network_scenarios_and_refuses_them_elsewhere() {
     assert!(stdout.contains("engine turmoil"), "{stdout}");
     assert!(!common::display(Path::new(&file)).is_empty());
 }
+
+#[test]
+fn freeze_refuses_what_turmoil_draws_per_message() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rollout-sim"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["freeze", "scenarios/network/loss-sweep.yaml", "--seed", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "scenarios/network/loss-sweep.yaml: cannot freeze `faults.network`: turmoil draws its loss at rate 0.05 from the seed for every message"
+        ),
+        "{stderr}"
+    );
+    // A fixed latency and no loss draw nothing: that file freezes.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rollout-sim"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "freeze",
+            "scenarios/network/latency-timeouts.yaml",
+            "--seed",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -354,6 +354,12 @@ fn shrink_seed(
             shrunk.runs, shrunk.steps
         ),
     ];
+    let mut header = header;
+    if let Some(drawn) = scenario.plan.network.faults.and_then(|n| n.drawn()) {
+        header.push(format!(
+            "turmoil's network {drawn} stay drawn from the seed, which this file keeps."
+        ));
+    }
     let mut s = shrunk.scenario;
     s.description = Some(format!(
         "Shrunk reproducer of {} seed {seed}: fails {}",

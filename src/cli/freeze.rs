@@ -72,6 +72,15 @@ pub fn run(args: &FreezeArgs) -> Exit {
     if args.swarm {
         scenario = scenario.swarmed(args.seed).0;
     }
+    // A frozen file says every fault explicitly: turmoil's per-message
+    // draws have no form in a scenario file, so freezing them would lie.
+    if let Some(drawn) = scenario.plan.network.faults.and_then(|n| n.drawn()) {
+        super::error(format_args!(
+            "{}: cannot freeze `faults.network`: turmoil draws its {drawn} from the seed for every message, and a scenario file cannot write those draws out, so the frozen file would still depend on the seed; freeze a copy whose network faults draw nothing (`loss_rate: 0`, a fixed `latency`), or rerun the seed itself",
+            args.file.display()
+        ));
+        return Exit::Invalid;
+    }
     let branch = args.branch.clone().unwrap_or_default();
     scenario.plan.branch = branch.clone();
     let mut frozen = explore::freeze(

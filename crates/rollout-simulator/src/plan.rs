@@ -140,6 +140,25 @@ pub struct NetworkFaults {
     pub loss_rate: f64,
 }
 
+impl NetworkFaults {
+    /// What turmoil draws from the seed per message, as a phrase (`loss at
+    /// rate 0.05`, `latency from 1 ms to 5 ms`); `None` when nothing is
+    /// drawn (no loss, a fixed latency).
+    pub fn drawn(&self) -> Option<String> {
+        let mut drawn = Vec::new();
+        if self.loss_rate > 0.0 {
+            drawn.push(format!("loss at rate {}", self.loss_rate));
+        }
+        if self.latency_min != self.latency_max {
+            drawn.push(format!(
+                "latency from {:?} to {:?}",
+                self.latency_min, self.latency_max
+            ));
+        }
+        (!drawn.is_empty()).then(|| drawn.join(" and "))
+    }
+}
+
 /// The turmoil engine's settings. Other engines ignore `request_timeout`;
 /// `faults` needs the turmoil engine.
 #[derive(Debug, Clone, Copy, PartialEq)]
