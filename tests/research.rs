@@ -385,11 +385,51 @@ mod cli {
             .collect();
         assert_eq!(files.len(), 1, "{files:?}");
         let text = std::fs::read_to_string(&files[0]).unwrap();
-        assert!(text.starts_with("# Shrunk by `rollout-sim explore --shrink` from scenarios/research/stranded-attempts.yaml with seed "), "{text}");
-        let o = run(&["scenario", files[0].to_str().unwrap()]);
-        assert_eq!(o.status.code(), Some(1));
+        assert!(text.starts_with("# Reproduces invariant no-stranded-attempt of scenarios/research/stranded-attempts.yaml seed "), "{text}");
+        assert!(text.contains("; 1-minimal: "), "{text}");
+        // Committable as is: it passes while the reference store strands
+        // the attempt, and fails once the queue reassigns as it should.
+        let path = files[0].to_str().unwrap();
+        let o = run(&["scenario", path]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
         let stdout = String::from_utf8_lossy(&o.stdout);
-        assert!(stdout.contains("no-stranded-attempt"), "{stdout}");
+        assert!(stdout.contains("violated.no-stranded-attempt"), "{stdout}");
+        let o = run(&["scenario", path, "--reassignment", "scan"]);
+        assert_eq!(o.status.code(), Some(1));
+        // Held out: the hand-made minimal reproducer of this defect
+        // (committed before shrink shrank time) is no smaller than shrink's.
+        let size = |s: &rollout_sim::scenario::Scenario| {
+            let steps: usize = s
+                .plan
+                .fault_scripts
+                .values()
+                .map(|sc| match sc {
+                    rollout_sim::sim::OpScript::Shared(v) => v.len(),
+                    rollout_sim::sim::OpScript::PerWorker(m) => m.values().map(Vec::len).sum(),
+                })
+                .sum();
+            (
+                s.plan.rollouts.len(),
+                s.plan.workers.len(),
+                steps + s.plan.timed_faults.len(),
+                s.plan.stop.within,
+            )
+        };
+        let shrunk = rollout_sim::scenario::load_str("shrunk.yaml", &text).unwrap();
+        let by_hand = rollout_sim::scenario::load_file(std::path::Path::new(
+            "scenarios/research/stranded-attempts-reproducer.yaml",
+        ))
+        .unwrap();
+        let (s, h) = (size(&shrunk), size(&by_hand));
+        assert!(
+            s.0 <= h.0 && s.1 <= h.1 && s.2 <= h.2 && s.3 <= h.3,
+            "shrunk {s:?} vs by hand {h:?}"
+        );
     }
 
     #[test]

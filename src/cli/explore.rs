@@ -335,34 +335,47 @@ fn shrink_seed(
     frozen.name = format!("{}-seed-{seed}-shrunk", scenario.name);
     let shrunk = explore::shrink(&frozen, engine)
         .ok_or_else(|| format!("seed {seed} did not fail again when frozen"))?;
+    let (pinned, notes, passes) = explore::pinned(&shrunk.scenario, engine);
     let branch = if scenario.plan.branch.is_empty() {
         String::new()
     } else {
         format!(" branch {}", scenario.plan.branch)
     };
-    let header = vec![
+    let mut header = vec![
         format!(
-            "Shrunk by `rollout-sim explore --shrink` from {} with seed {seed}{branch}.",
-            scenario.path
+            "Reproduces {} of {} seed {seed}{branch}: a regression test of that failure.",
+            shrunk.signature, scenario.path
         ),
         format!(
-            "It fails the same check as that seed: {}.",
-            shrunk.signature
-        ),
-        format!(
-            "{} runs, {} reductions; the random faults that fired are explicit script steps.",
-            shrunk.runs, shrunk.steps
+            "Made by `rollout-sim explore --shrink`: the seed's faults frozen into script steps, then {} reductions in {} runs{}.",
+            shrunk.steps,
+            shrunk.runs,
+            if shrunk.minimal {
+                "; 1-minimal: removing any rollout, worker, fault step or timed fault, or halving any duration or count, no longer reproduces it"
+            } else {
+                "; the run budget ran out before it was 1-minimal"
+            }
         ),
     ];
-    let mut header = header;
+    if notes.is_empty() {
+        header.push("Its expectations already state the failure.".to_string());
+    } else {
+        header.push("Its expectations state the failure instead of the original ones:".to_string());
+        header.extend(notes.iter().map(|n| format!("  {n}")));
+    }
+    header.push(if passes {
+        "Committed under scenarios/, it passes while the defect is there and fails once it is fixed.".to_string()
+    } else {
+        "It still fails as written (a stop rule cannot be pinned): fix the defect, or edit `stop`.".to_string()
+    });
     if let Some(drawn) = scenario.plan.network.faults.and_then(|n| n.drawn()) {
         header.push(format!(
             "turmoil's network {drawn} stay drawn from the seed, which this file keeps."
         ));
     }
-    let mut s = shrunk.scenario;
+    let mut s = pinned;
     s.description = Some(format!(
-        "Shrunk reproducer of {} seed {seed}: fails {}",
+        "Shrunk reproducer of {} seed {seed}{branch}: {}",
         scenario.name, shrunk.signature
     ));
     let yaml = rollout_scenario::to_yaml(&s, &header)?;

@@ -41,7 +41,7 @@ pub use report::{
     MAX_REPORT_BYTES, merge_named as merge_reports, parse as parse_report, read as read_report,
     read_baseline, validate as validate_report,
 };
-pub use shrink::{MAX_SHRINK_RUNS, Shrunk, failure_signature, shrink};
+pub use shrink::{MAX_SHRINK_RUNS, Shrunk, failure_signature, pinned, shrink};
 pub use stats::{Histogram, Summary};
 
 use std::str::FromStr;

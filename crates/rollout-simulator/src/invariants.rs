@@ -183,6 +183,8 @@ pub struct RunFacts<'a> {
     pub snapshot: &'a QueueSnapshot,
     /// Each worker's final state.
     pub workers: &'a BTreeMap<WorkerId, WorkerState>,
+    /// The virtual time at which the run ended.
+    pub ended_at: Duration,
 }
 
 /// Checks every invariant on a finished run from its kept events: the
@@ -506,7 +508,7 @@ impl Monitor {
             retry_metrics(plan, run, self.expected),
             self.backoff.report(Invariant::BackoffPolicy),
             attempt_ids(run, self.attempt_ids),
-            no_stranded(run, &self.workers, &self.worker_index),
+            no_stranded(plan, run, &self.workers, &self.worker_index),
             spans_persisted(run),
         ];
         if let Some(heal) = plan.heal {
@@ -774,13 +776,30 @@ fn attempt_ids(run: RunFacts<'_>, from_trace: Findings) -> InvariantReport {
     found.report(Invariant::AttemptIds)
 }
 
-fn no_stranded(run: RunFacts<'_>, workers: &[WorkerEntry], index: &WorkerIndex) -> InvariantReport {
+/// An attempt still `running` at the end on a worker that is not
+/// processing it, once the queue has had its chance to time it out: a
+/// reassignment scan comes every `reassignment_interval` and times out what
+/// has been silent longer than `worker_timeout`, so an attempt whose last
+/// heartbeat is more recent than both before the end is not stranded yet,
+/// however the queue finds stale attempts (a run stopped at a time can end
+/// right after a completion failed).
+fn no_stranded(
+    plan: &SimPlan,
+    run: RunFacts<'_>,
+    workers: &[WorkerEntry],
+    index: &WorkerIndex,
+) -> InvariantReport {
+    let grace = plan
+        .runner
+        .worker_timeout
+        .saturating_add(plan.runner.reassignment_interval);
     let mut found = Findings::default();
     for rollout in &run.snapshot.rollouts {
         for attempt in rollout
             .attempts
             .iter()
             .filter(|a| a.status == AttemptStatus::Running)
+            .filter(|a| run.ended_at > a.last_heartbeat.saturating_add(grace))
         {
             let state = run.workers.get(&attempt.worker).copied();
             let processing = index

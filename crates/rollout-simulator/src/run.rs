@@ -116,6 +116,7 @@ impl RunResult {
             stop: self.stop,
             snapshot: &self.snapshot,
             workers: &self.workers,
+            ended_at: self.ended_at,
         }
     }
 }
@@ -247,6 +248,7 @@ fn conclude<C: Clock + 'static>(
         stop,
         snapshot: &snapshot,
         workers: &workers,
+        ended_at,
     };
     let observers = recorded
         .observer
