@@ -7,12 +7,14 @@
 //! many runs misses; it does not depend on the number of jobs; it stops at
 //! the seed budget or at a plateau; and the CLI refuses what it cannot do.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
 use rollout_sim::explore::{self, Guided, GuidedStop, SeedRange, Shard, SweepOptions, SweepReport};
 use rollout_sim::scenario::{RunOptions, Scenario, load_file, load_str, run_scenario};
-use rollout_sim::sim::{Branch, CallResult, EngineKind, EventKind, FaultSource, Goal, TraceEvent};
+use rollout_sim::sim::{Branch, EngineKind, Goal};
 
 const GENERIC: &str = "scenarios/research/generic-poll-loop.yaml";
 const STRANDED: &str = "scenarios/research/stranded-attempts.yaml";
@@ -234,25 +236,6 @@ fn a_guided_sweep_stops_at_its_seed_budget_or_at_a_plateau() {
     assert!(plateau.summary.runs < 100_000);
 }
 
-/// The trace with injected faults all tagged `script`.
-fn untagged(events: &[TraceEvent]) -> Vec<TraceEvent> {
-    events
-        .iter()
-        .cloned()
-        .map(|mut e| {
-            if let EventKind::Call {
-                result: CallResult::Failed { fault, .. } | CallResult::Empty { fault },
-                ..
-            } = &mut e.kind
-                && fault.is_some()
-            {
-                *fault = Some(FaultSource::Script);
-            }
-            e
-        })
-        .collect()
-}
-
 #[test]
 fn a_failing_branch_reruns_freezes_and_shrinks_like_a_seed() {
     let report = temp("stranded.json");
@@ -343,8 +326,8 @@ fn a_failing_branch_reruns_freezes_and_shrinks_like_a_seed() {
     let frozen_run = run(&refrozen, seed, "");
     assert!(!frozen_run.passed());
     assert_eq!(
-        untagged(&frozen_run.run.trace.events),
-        untagged(&seed_run.run.trace.events)
+        common::untagged(&frozen_run.run.trace.events),
+        common::untagged(&seed_run.run.trace.events)
     );
     // Shrunk from the guided sweep: the first finding's first run is
     // shrunk from its branch, and the file fails the same way.

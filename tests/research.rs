@@ -1,11 +1,13 @@
 //! Issue 5: the seeded overlay, jitter, sweeps, shards, freeze, shrink and
 //! explain, each checked against what it promises.
 
+mod common;
+
 use std::path::Path;
 
 use rollout_sim::explore::{self, SeedRange, Shard, SweepOptions};
 use rollout_sim::scenario::{RunOptions, Scenario, load_file, load_str, run_scenario};
-use rollout_sim::sim::{CallResult, EventKind, FaultSource, TraceEvent};
+use rollout_sim::sim::{CallResult, EventKind, FaultSource};
 use rollout_sim::sim::{EngineKind, check_all};
 
 fn scenario(path: &str) -> Scenario {
@@ -36,25 +38,6 @@ fn sweep(s: &Scenario, seeds: &str, shard: Shard) -> explore::SweepReport {
         guided: None,
     };
     explore::sweep(s, options, "rollout-sim", &|_| {})
-}
-
-/// The trace with injected faults all tagged `script`.
-fn untagged(events: &[TraceEvent]) -> Vec<TraceEvent> {
-    events
-        .iter()
-        .cloned()
-        .map(|mut e| {
-            if let EventKind::Call {
-                result: CallResult::Failed { fault, .. } | CallResult::Empty { fault },
-                ..
-            } = &mut e.kind
-                && fault.is_some()
-            {
-                *fault = Some(FaultSource::Script);
-            }
-            e
-        })
-        .collect()
 }
 
 #[test]
@@ -246,8 +229,8 @@ fn a_frozen_scenario_reproduces_its_seed() {
             let reloaded = load_str("frozen.yaml", &yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
             let replay = run_scenario(&reloaded, RunOptions::default()).run;
             assert_eq!(
-                untagged(&original.trace.events),
-                untagged(&replay.trace.events),
+                common::untagged(&original.trace.events),
+                common::untagged(&replay.trace.events),
                 "{} seed {seed}",
                 s.name
             );

@@ -68,3 +68,24 @@ pub fn labelled_diff<T: std::fmt::Debug + PartialEq>(
         right.get(at),
     ))
 }
+
+/// The trace with injected faults all tagged `script`.
+pub fn untagged(events: &[rollout_sim::sim::TraceEvent]) -> Vec<rollout_sim::sim::TraceEvent> {
+    events
+        .iter()
+        .cloned()
+        .map(|mut e| {
+            if let rollout_sim::sim::EventKind::Call {
+                result:
+                    rollout_sim::sim::CallResult::Failed { fault, .. }
+                    | rollout_sim::sim::CallResult::Empty { fault },
+                ..
+            } = &mut e.kind
+                && fault.is_some()
+            {
+                *fault = Some(rollout_sim::sim::FaultSource::Script);
+            }
+            e
+        })
+        .collect()
+}
