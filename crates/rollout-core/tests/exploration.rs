@@ -26,10 +26,11 @@ use rollout_explore::{SeedRange, Shard, SweepOptions, sweep};
 use rollout_scenario::{Expectations, RunOptions, Scenario, load_file, run_scenario};
 
 /// The generic scenarios: no expectation of theirs survives [`generic`].
-const SCENARIOS: [&str; 3] = [
+const SCENARIOS: [&str; 4] = [
     "scenarios/research/generic-poll-loop.yaml",
     "scenarios/research/generic-timeouts-reference.yaml",
     "scenarios/research/generic-crashes-retries.yaml",
+    "scenarios/research/generic-long-attempts.yaml",
 ];
 
 /// Seeds per scenario and mode.
