@@ -6,7 +6,13 @@
 
 reads MUTANTS_OUT/missed.txt and runs `cargo mutants -p rollout-core` over
 the five runner-core files with one anchored `--re` per survivor, writing to
-OUT; extra arguments follow (such as `--test-workspace=true`).
+OUT; extra arguments follow (such as `-- --test exploration`). With
+`--test-workspace=true` among them `-p rollout-core` (which would still
+test that package only) becomes `--workspace`: the `-f` files still pick
+the mutants, and every package's tests run against each. cargo-mutants
+27.1 lets field-deletion mutants of the files through `--re` regardless
+(`delete field policy ... in MemoryQueue<C>::with_policy`): tabulate counts
+them like any other.
 """
 
 import subprocess
@@ -35,7 +41,11 @@ def main(argv):
     names = [l.strip() for l in missed.read_text().splitlines() if l.strip()]
     if not names:
         sys.exit(f"{missed}: no survivors")
-    cmd = ["cargo", "mutants", "-p", "rollout-core", "--jobs", "1", "-o", argv[2]]
+    cmd = ["cargo", "mutants", "--jobs", "1", "-o", argv[2]]
+    if "--test-workspace=true" in argv[3:]:
+        cmd[2:2] = ["--workspace"]
+    else:
+        cmd[2:2] = ["-p", "rollout-core"]
     for f in FILES:
         cmd += ["-f", f]
     for n in names:
