@@ -575,3 +575,7 @@ impl<C: Clock> Queue for MemoryQueue<C> {
         ready(self.complete_now(attempt, outcome))
     }
 }
+
+#[cfg(test)]
+#[path = "memory_tests.rs"]
+mod tests;

@@ -182,3 +182,63 @@ macro_rules! forward_queue {
 }
 
 forward_queue!(&Q, Rc<Q>, std::sync::Arc<Q>);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_are_named_as_in_fault_scripts() {
+        let ops = [
+            QueueOp::Register,
+            QueueOp::Heartbeat,
+            QueueOp::Dequeue,
+            QueueOp::Reassign,
+            QueueOp::Flush,
+            QueueOp::Complete,
+        ];
+        assert_eq!(
+            ops.map(|op| op.to_string()),
+            [
+                "register",
+                "heartbeat",
+                "dequeue",
+                "reassign",
+                "flush",
+                "complete"
+            ]
+        );
+        assert_eq!(ops.map(QueueOp::as_str), ops.map(|op| op.to_string()));
+    }
+
+    #[test]
+    fn errors_name_their_operation() {
+        let errors = [
+            QueueError::Transient {
+                op: QueueOp::Flush,
+                message: "injected".into(),
+            },
+            QueueError::Unknown {
+                op: QueueOp::Heartbeat,
+                what: "worker",
+                id: "w9".into(),
+            },
+            QueueError::Invalid {
+                op: QueueOp::Complete,
+                message: "no".into(),
+            },
+        ];
+        assert_eq!(
+            errors.each_ref().map(|e| e.to_string()),
+            [
+                "flush failed: injected",
+                "heartbeat: unknown worker `w9`",
+                "complete: no"
+            ]
+        );
+        assert_eq!(
+            errors.each_ref().map(QueueError::op),
+            [QueueOp::Flush, QueueOp::Heartbeat, QueueOp::Complete]
+        );
+    }
+}

@@ -388,4 +388,102 @@ mod tests {
         assert!(RolloutStatus::Requeuing.can_become(RolloutStatus::Running));
         assert!(!RolloutStatus::Queuing.can_become(RolloutStatus::Succeeded));
     }
+
+    #[test]
+    fn statuses_have_their_scenario_file_names() {
+        use RolloutStatus::*;
+        assert_eq!(
+            RolloutStatus::ALL.map(|s| s.to_string()),
+            [
+                "queuing",
+                "preparing",
+                "running",
+                "succeeded",
+                "failed",
+                "cancelled",
+                "requeuing"
+            ]
+        );
+        for status in RolloutStatus::ALL {
+            assert_eq!(RolloutStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(RolloutStatus::parse("done"), None);
+        assert_eq!(
+            RolloutStatus::ALL.map(RolloutStatus::is_terminal),
+            [false, false, false, true, true, true, false]
+        );
+        assert!(Running.can_become(Succeeded));
+        assert!(!Running.can_become(Queuing));
+        let attempts = [
+            AttemptStatus::Preparing,
+            AttemptStatus::Running,
+            AttemptStatus::Succeeded,
+            AttemptStatus::Failed,
+            AttemptStatus::Timeout,
+            AttemptStatus::Unresponsive,
+        ];
+        assert_eq!(
+            attempts.map(|s| s.to_string()),
+            [
+                "preparing",
+                "running",
+                "succeeded",
+                "failed",
+                "timeout",
+                "unresponsive"
+            ]
+        );
+        assert_eq!(
+            attempts.map(AttemptStatus::is_terminal),
+            [false, false, true, true, true, true]
+        );
+        assert_eq!(AttemptOutcome::Succeeded.status(), AttemptStatus::Succeeded);
+        let failed = AttemptOutcome::Failed {
+            message: "x".into(),
+        };
+        assert_eq!(failed.status(), AttemptStatus::Failed);
+    }
+
+    #[test]
+    fn records_serialize_times_as_milliseconds() {
+        let attempt = |started_at, ended_at| AttemptRecord {
+            id: AttemptId::new("r1".into(), 2),
+            status: AttemptStatus::Running,
+            worker: "w1".into(),
+            started_at,
+            last_heartbeat: Duration::from_millis(1500),
+            ended_at,
+            error: None,
+        };
+        let json = |a: &AttemptRecord| serde_json::to_value(a).unwrap();
+        assert_eq!(
+            json(&attempt(Duration::from_micros(2500), None)),
+            serde_json::json!({
+                "id": "r1:attempt-2", "status": "running", "worker": "w1",
+                "started_at": 2.5, "last_heartbeat": 1500, "ended_at": null, "error": null
+            })
+        );
+        let ended = json(&attempt(Duration::ZERO, Some(Duration::from_millis(7))));
+        assert_eq!(
+            (&ended["started_at"], &ended["ended_at"]),
+            (&0.into(), &7.into())
+        );
+        let rollout = RolloutRecord {
+            id: "r1".into(),
+            input: serde_json::Value::Null,
+            status: RolloutStatus::Running,
+            max_attempts: None,
+            enqueued_at: Duration::ZERO,
+            finished_at: None,
+            attempts: vec![
+                attempt(Duration::ZERO, None),
+                attempt(Duration::from_millis(3), None),
+            ],
+            error: None,
+        };
+        assert_eq!(
+            rollout.last_attempt().map(|a| a.started_at),
+            Some(Duration::from_millis(3))
+        );
+    }
 }

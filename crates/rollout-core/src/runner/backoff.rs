@@ -248,6 +248,29 @@ mod tests {
         Duration::from_millis(n)
     }
 
+    /// Draws these values, in order, and no more.
+    #[derive(Debug)]
+    struct Scripted(std::collections::VecDeque<u64>);
+
+    impl JitterSource for Scripted {
+        fn next_u64(&mut self) -> u64 {
+            self.0.pop_front().expect("drew more than the script holds")
+        }
+    }
+
+    #[test]
+    fn uniform_redraws_exactly_the_values_past_the_last_whole_span() {
+        let draw = |values: &[u64], low, high| {
+            uniform(&mut Scripted(values.iter().copied().collect()), low, high)
+        };
+        // 2^64 = 16 (mod 40): the top 16 values of a u64 would favour
+        // 0..16, so they are drawn again; the one below is the last kept.
+        assert_eq!(draw(&[u64::MAX - 16], 0, 39), 39);
+        assert_eq!(draw(&[u64::MAX - 15, u64::MAX, 47], 0, 39), 7);
+        assert_eq!(draw(&[41], 10, 49), 11);
+        assert_eq!(draw(&[], 5, 5), 5);
+    }
+
     #[test]
     fn capped_exponential_formula() {
         let policy = BackoffPolicy {

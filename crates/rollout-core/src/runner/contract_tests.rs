@@ -81,3 +81,41 @@ fn observers_behind_a_reference_or_an_rc_see_every_event() {
     RunnerObserver::observe(&by_ref, &worker, RunnerEvent::PollTick);
     assert_eq!(seen.0.borrow().len(), 3);
 }
+
+#[derive(Clone)]
+struct StillClock;
+
+impl Clock for StillClock {
+    fn now(&self) -> Duration {
+        Duration::ZERO
+    }
+    fn sleep_until(&self, _: Duration) -> impl Future<Output = ()> {
+        std::future::pending()
+    }
+}
+
+struct Idle;
+
+impl RolloutExecutor for Idle {
+    fn execute(
+        &self,
+        _: &Rollout,
+        _: &AttemptId,
+    ) -> impl Future<Output = Result<Execution, ExecutionError>> {
+        std::future::ready(Ok(Execution::default()))
+    }
+}
+
+#[test]
+fn a_runner_reports_the_configuration_it_was_built_with() {
+    let config = RunnerConfig {
+        worker_id: WorkerId::new("worker-7"),
+        poll_interval: Duration::from_millis(15),
+        jitter_seed: 42,
+        ..RunnerConfig::default()
+    };
+    let queue = crate::queue::MemoryQueue::new(StillClock);
+    let runner = Runner::new(config.clone(), StillClock, &queue, Idle).unwrap();
+    assert_eq!(runner.config(), &config);
+    assert_eq!(runner.with_observer(()).config(), &config);
+}
