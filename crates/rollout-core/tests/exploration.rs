@@ -7,9 +7,11 @@
 //! seed within the budget.
 //!
 //! Each mode is a way of choosing the faults a seed runs with
-//! ([`Mode`]): the file's fixed random rates, or swarm (each seed first
-//! draws which fault families are on and how hard). `ROLLOUT_EXPLORE_MODE`
-//! (`fixed`, `swarm` or `all`, the default) selects which run. Within a mode
+//! ([`Mode`]): the file's fixed random rates, swarm (each seed first
+//! draws which fault families are on and how hard), or guided (the budget
+//! spent partly on branches of runs that reached something new).
+//! `ROLLOUT_EXPLORE_MODE` (`fixed`, `swarm`, `guided` or `all`, the
+//! default) selects which run. Within a mode
 //! the scenarios are swept round-robin, [`CHUNK`] seeds of each at a time,
 //! and the mode stops at its first failing seed: runs to a first failure are
 //! counted across the scenarios in that order, and a failure prints one line
@@ -22,7 +24,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rollout_explore::{SeedRange, Shard, SweepOptions, sweep};
+use rollout_explore::{Guided, SeedRange, Shard, SweepOptions, sweep};
 use rollout_scenario::{Expectations, RunOptions, Scenario, load_file, run_scenario};
 
 /// The generic scenarios: no expectation of theirs survives [`generic`].
@@ -47,15 +49,19 @@ enum Mode {
     /// Each seed draws its fault configuration from the file's `swarm:`
     /// bounds first.
     Swarm,
+    /// `explore --guided`: the seed budget spent partly on branches of runs
+    /// that reached a new coverage state (the file's rates).
+    Guided,
 }
 
 impl Mode {
-    const ALL: [Mode; 2] = [Mode::Fixed, Mode::Swarm];
+    const ALL: [Mode; 3] = [Mode::Fixed, Mode::Swarm, Mode::Guided];
 
     fn name(self) -> &'static str {
         match self {
             Mode::Fixed => "fixed",
             Mode::Swarm => "swarm",
+            Mode::Guided => "guided",
         }
     }
 
@@ -84,10 +90,39 @@ impl Mode {
             engine: None,
             repro_args: String::new(),
             swarm: self == Mode::Swarm,
+            guided: None,
         };
         let report = sweep(scenario, options, "rollout-sim", &|_| {});
         let first = report.summary.failing.iter().min_by_key(|f| f.seed)?;
         Some((first.seed, first.first_failure.replace('\n', " ")))
+    }
+
+    /// A guided sweep of `scenario` with the whole budget: the place of its
+    /// first failing run and that run's seed and cause, or the runs made.
+    fn guided(scenario: &Scenario) -> Result<(u64, u64, String), u64> {
+        let options = SweepOptions {
+            seeds: SeedRange {
+                start: 0,
+                end: u128::from(SEEDS),
+            },
+            shard: Shard::WHOLE,
+            jobs: 2,
+            engine: None,
+            repro_args: String::new(),
+            swarm: false,
+            guided: Some(Guided::default()),
+        };
+        let report = sweep(scenario, options, "rollout-sim", &|_| {});
+        let guided = report.guided.expect("a guided sweep reports what it did");
+        match guided.first_failing_run {
+            Some(run) => {
+                // The smallest failing seed (the first failing run may be a
+                // branch of another).
+                let first = &report.summary.failing[0];
+                Ok((run, first.seed, first.first_failure.replace('\n', " ")))
+            }
+            None => Err(report.summary.runs),
+        }
     }
 
     fn run_options(self, seed: u64) -> RunOptions {
@@ -141,9 +176,28 @@ fn generic(file: &str) -> Scenario {
     scenario
 }
 
-/// Sweeps the scenarios round-robin in `mode` until a seed fails.
+/// Sweeps the scenarios round-robin in `mode` until a seed fails; guided
+/// sweeps each scenario whole in turn, since which runs it makes depends
+/// on all of that scenario's earlier ones.
 fn explore(mode: Mode, scenarios: &[Scenario]) -> Option<Failure> {
     let mut runs = 0;
+    if mode == Mode::Guided {
+        for scenario in scenarios {
+            match Mode::guided(scenario) {
+                Ok((run, seed, cause)) => {
+                    return Some(Failure {
+                        mode,
+                        scenario: scenario.name.clone(),
+                        run: runs + run,
+                        seed,
+                        cause,
+                    });
+                }
+                Err(made) => runs += made,
+            }
+        }
+        return None;
+    }
     for start in (0..SEEDS).step_by(CHUNK as usize) {
         let end = (start + CHUNK).min(SEEDS);
         for scenario in scenarios {
