@@ -245,18 +245,30 @@ pub fn run(args: &ExploreArgs) -> Exit {
         let bar = indicatif::ProgressBar::new(total);
         bar.set_style(
             indicatif::ProgressStyle::with_template(
-                "{spinner} {pos}/{len} seeds [{bar:40}] {per_sec} · eta {eta}",
+                "{spinner} {pos}/{len} runs [{bar:40}] {msg} · {rate} · eta {eta}",
             )
+            .map(|style| {
+                // Whole runs a second: indicatif's own `{per_sec}` prints four
+                // decimals of a figure that changes every frame.
+                style.with_key(
+                    "rate",
+                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.0}/s", state.per_sec());
+                    },
+                )
+            })
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
             .progress_chars("=> "),
         );
+        bar.set_message("0 failed");
         bar
     });
-    let progress = |done: u64| {
+    let progress = |p: explore::Progress| {
         if let Some(bar) = &bar
-            && (done % 64 == 0 || done == total)
+            && (p.runs % 64 == 0 || p.runs == total)
         {
-            bar.set_position(done);
+            bar.set_position(p.runs);
+            bar.set_message(format!("{} failed", p.failed));
         }
     };
     let mut repro_args = args

@@ -136,7 +136,7 @@ pub(crate) fn explore(
     options: &SweepOptions,
     guided: Guided,
     program: &str,
-    progress: &(dyn Fn(u64) + Sync),
+    progress: &(dyn Fn(super::Progress) + Sync),
 ) -> (Partial, GuidedSummary) {
     let budget = u64::try_from(options.seeds.len()).unwrap_or(u64::MAX);
     let mut fresh = options.seeds.seeds(super::Shard::WHOLE);
@@ -158,6 +158,7 @@ pub(crate) fn explore(
     let mut quiet = 0u64;
     let mut runs = 0u64;
     let done = AtomicU64::new(0);
+    let failed = AtomicU64::new(0);
     loop {
         let room = usize::try_from(budget - runs)
             .unwrap_or(usize::MAX)
@@ -181,7 +182,14 @@ pub(crate) fn explore(
         }
         // Every fresh seed spends budget, so seeds never run out first.
         debug_assert!(!round.is_empty());
-        let results = run_round(scenario, options, program, &round, &done, progress);
+        let results = run_round(
+            scenario,
+            options,
+            program,
+            &round,
+            [&done, &failed],
+            progress,
+        );
         for (input, result) in round.into_iter().zip(results) {
             runs += 1;
             if result.failing.is_some() && summary.first_failing_run.is_none() {
@@ -266,8 +274,8 @@ fn run_round(
     options: &SweepOptions,
     program: &str,
     round: &[Input],
-    done: &AtomicU64,
-    progress: &(dyn Fn(u64) + Sync),
+    [done, failed]: [&AtomicU64; 2],
+    progress: &(dyn Fn(super::Progress) + Sync),
 ) -> Vec<SeedResult> {
     let next = AtomicUsize::new(0);
     let slots: Vec<Mutex<Option<SeedResult>>> = round.iter().map(|_| Mutex::new(None)).collect();
@@ -280,8 +288,8 @@ fn run_round(
                     let Some(input) = round.get(at) else { break };
                     let result =
                         super::run_seed(scenario, input.seed, &input.branch, options, program);
+                    super::report_progress(done, failed, result.failing.is_some(), progress);
                     *slots[at].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
-                    progress(done.fetch_add(1, Ordering::Relaxed).saturating_add(1));
                 }
             });
         }

@@ -555,6 +555,16 @@ impl Partial {
     }
 }
 
+/// How far a sweep has got, for a progress bar: runs made, and how many
+/// of them failed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Runs made so far.
+    pub runs: u64,
+    /// Of which failed.
+    pub failed: u64,
+}
+
 /// How a sweep runs.
 #[derive(Debug, Clone)]
 pub struct SweepOptions {
@@ -582,7 +592,7 @@ pub fn sweep(
     scenario: &Scenario,
     options: SweepOptions,
     program: &str,
-    progress: &(dyn Fn(u64) + Sync),
+    progress: &(dyn Fn(Progress) + Sync),
 ) -> SweepReport {
     let started = std::time::Instant::now();
     let (total, guided) = match options.guided {
@@ -614,13 +624,29 @@ pub fn sweep(
     }
 }
 
+/// Counts a run (failed or not) and tells `progress`.
+fn report_progress(
+    done: &AtomicU64,
+    failed: &AtomicU64,
+    failing: bool,
+    progress: &(dyn Fn(Progress) + Sync),
+) {
+    let failed = if failing {
+        failed.fetch_add(1, Ordering::Relaxed) + 1
+    } else {
+        failed.load(Ordering::Relaxed)
+    };
+    let runs = done.fetch_add(1, Ordering::Relaxed).saturating_add(1);
+    progress(Progress { runs, failed });
+}
+
 /// Every seed of the shard, on `options.jobs` threads, in no particular
 /// order: what a seed contributes does not depend on the others.
 fn sweep_seeds(
     scenario: &Scenario,
     options: &SweepOptions,
     program: &str,
-    progress: &(dyn Fn(u64) + Sync),
+    progress: &(dyn Fn(Progress) + Sync),
 ) -> Partial {
     let (range, shard) = (options.seeds, options.shard);
     let count = range.count(shard);
@@ -635,6 +661,7 @@ fn sweep_seeds(
         Some(seed)
     };
     let done = AtomicU64::new(0);
+    let failed = AtomicU64::new(0);
     let total = Mutex::new(Partial::default());
     let jobs = u128::try_from(options.jobs)
         .unwrap_or(1)
@@ -644,8 +671,9 @@ fn sweep_seeds(
             scope.spawn(|| {
                 let mut partial = Partial::default();
                 while let Some(seed) = take() {
-                    partial.add(run_seed(scenario, seed, &Branch::NONE, options, program));
-                    progress(done.fetch_add(1, Ordering::Relaxed).saturating_add(1));
+                    let result = run_seed(scenario, seed, &Branch::NONE, options, program);
+                    report_progress(&done, &failed, result.failing.is_some(), progress);
+                    partial.add(result);
                 }
                 total
                     .lock()
