@@ -401,3 +401,41 @@ fn the_command_line_refuses_what_guided_cannot_do() {
         "{stderr}"
     );
 }
+
+#[test]
+fn progress_counts_every_run_and_every_failure_plain_or_guided() {
+    let mut scenario = load(STRANDED);
+    scenario.plan.reassignment = rollout_sim::core::ReassignmentPolicy::WorkerActiveIds;
+    for guided in [None, Some(Guided::default())] {
+        let last = std::sync::Mutex::new(explore::Progress::default());
+        let calls = std::sync::atomic::AtomicU64::new(0);
+        let report = explore::sweep(
+            &scenario,
+            SweepOptions {
+                seeds: "0..64".parse::<SeedRange>().unwrap(),
+                shard: Shard::WHOLE,
+                jobs: 2,
+                engine: None,
+                repro_args: String::new(),
+                swarm: false,
+                guided,
+            },
+            "rollout-sim",
+            &|p| {
+                calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let mut last = last.lock().unwrap();
+                if p.runs > last.runs {
+                    *last = p;
+                }
+            },
+        );
+        let last = *last.lock().unwrap();
+        assert!(
+            report.summary.failed > 0,
+            "the reference store strands some"
+        );
+        assert_eq!(calls.into_inner(), report.summary.runs);
+        assert_eq!(last.runs, report.summary.runs);
+        assert_eq!(last.failed, report.summary.failed);
+    }
+}

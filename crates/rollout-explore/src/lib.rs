@@ -631,12 +631,14 @@ fn report_progress(
     failing: bool,
     progress: &(dyn Fn(Progress) + Sync),
 ) {
+    // A failure is counted before its run, in one order for every thread:
+    // the report of the last run counts every failure.
     let failed = if failing {
-        failed.fetch_add(1, Ordering::Relaxed) + 1
+        failed.fetch_add(1, Ordering::SeqCst) + 1
     } else {
-        failed.load(Ordering::Relaxed)
+        failed.load(Ordering::SeqCst)
     };
-    let runs = done.fetch_add(1, Ordering::Relaxed).saturating_add(1);
+    let runs = done.fetch_add(1, Ordering::SeqCst).saturating_add(1);
     progress(Progress { runs, failed });
 }
 
