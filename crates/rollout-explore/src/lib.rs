@@ -631,14 +631,13 @@ fn report_progress(
     failing: bool,
     progress: &(dyn Fn(Progress) + Sync),
 ) {
-    // A failure is counted before its run, in one order for every thread:
-    // the report of the last run counts every failure.
-    let failed = if failing {
-        failed.fetch_add(1, Ordering::SeqCst) + 1
-    } else {
-        failed.load(Ordering::SeqCst)
-    };
+    // A failure is counted before its run and read after it, in one order
+    // for every thread: whoever counts the last run sees every failure.
+    if failing {
+        failed.fetch_add(1, Ordering::SeqCst);
+    }
     let runs = done.fetch_add(1, Ordering::SeqCst).saturating_add(1);
+    let failed = failed.load(Ordering::SeqCst);
     progress(Progress { runs, failed });
 }
 
