@@ -47,14 +47,7 @@ pub enum CoverageState {
     ExecutionFailed,
 }
 
-const OPS: [QueueOp; 6] = [
-    QueueOp::Register,
-    QueueOp::Heartbeat,
-    QueueOp::Dequeue,
-    QueueOp::Reassign,
-    QueueOp::Flush,
-    QueueOp::Complete,
-];
+const OPS: [QueueOp; 6] = QueueOp::ALL;
 
 const GOALS: u8 = Goal::ALL.len() as u8;
 const AFTER: u8 = GOALS;

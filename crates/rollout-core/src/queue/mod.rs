@@ -45,6 +45,16 @@ pub enum QueueOp {
 }
 
 impl QueueOp {
+    /// Every operation, in declaration order.
+    pub const ALL: [QueueOp; 6] = [
+        QueueOp::Register,
+        QueueOp::Heartbeat,
+        QueueOp::Dequeue,
+        QueueOp::Reassign,
+        QueueOp::Flush,
+        QueueOp::Complete,
+    ];
+
     /// The name used in scenario files and traces.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -189,14 +199,7 @@ mod tests {
 
     #[test]
     fn operations_are_named_as_in_fault_scripts() {
-        let ops = [
-            QueueOp::Register,
-            QueueOp::Heartbeat,
-            QueueOp::Dequeue,
-            QueueOp::Reassign,
-            QueueOp::Flush,
-            QueueOp::Complete,
-        ];
+        let ops = QueueOp::ALL;
         assert_eq!(
             ops.map(|op| op.to_string()),
             [
