@@ -215,7 +215,7 @@ fn explained(file: &str) -> Explanation {
 }
 
 #[test]
-fn c02_three_dequeue_failures_give_35ms() {
+fn spec_case_2_three_dequeue_failures_give_35ms() {
     let e = explained("c02.yaml");
     let got: Vec<(u128, u32, u64, u64)> = e
         .failures("worker-1")

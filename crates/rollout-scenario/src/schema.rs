@@ -32,6 +32,11 @@ pub struct ScenarioFile {
     /// Drives every random choice (default 0).
     #[serde(default)]
     pub seed: u64,
+    /// The seeds the file is tested with, instead of `seed`: each is a test
+    /// case of its own through the harness (`cargo test`);
+    /// `rollout-sim scenario` runs the first unless given `--seed`.
+    #[serde(default)]
+    pub seeds: Option<Vec<u64>>,
     /// Which engine runs it (default `auto`).
     #[serde(default)]
     pub engine: EngineChoice,

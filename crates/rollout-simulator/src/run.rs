@@ -334,7 +334,7 @@ mod tests {
     }
 
     #[test]
-    fn c02_gives_three_failures_and_35_ms_on_both_engines() {
+    fn spec_case_2_gives_three_failures_and_35_ms_on_both_engines() {
         for engine in [EngineKind::Virtual, EngineKind::Tokio] {
             let run = run(&c02(), engine);
             assert_eq!(run.stop, StopReason::AllTerminal, "{engine}");
