@@ -30,7 +30,11 @@ pub use diff::{render_human as render_diff_human, render_json as render_diff_jso
 pub use events::{render_jsonl as render_events_jsonl, write_jsonl as write_events_jsonl};
 pub use human::{Detail, LISTED, Style, render_scenario, render_summary};
 pub use json::{SuiteStream, render as render_json};
-pub use junit::{case as junit_case, render as render_junit, render_cases as render_junit_cases};
+pub use junit::{
+    case as junit_case, invalid_case as junit_invalid_case, render as render_junit,
+    render_cases as render_junit_cases, render_document as render_junit_document,
+};
+pub use machine::junit::Case as JunitCase;
 use serde_json::Value;
 
 use rollout_scenario::{Check, LoadError, Scenario, ScenarioOutcome};

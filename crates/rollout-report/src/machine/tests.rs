@@ -175,7 +175,7 @@ fn scenario_report() -> ScenarioReport {
     ScenarioReport::new(&scenario, &outcome, "rollout-sim")
 }
 
-fn sweep_report() -> rollout_explore::SweepReport {
+pub(super) fn sweep_report() -> rollout_explore::SweepReport {
     let mut histogram = rollout_explore::Histogram::default();
     for v in [0, 0, 3] {
         histogram.add(v);
