@@ -271,7 +271,9 @@ pub struct RunSpec {
     pub duration: Option<Dur>,
     /// `succeeded` (default) or `failed`.
     pub result: Option<RunResultKind>,
-    /// The output (default null, which counts as no output).
+    /// The output (default: the rollout's `input`, as the reference's test
+    /// executor echoes its prompt); `null` counts as no output.
+    #[serde(default, deserialize_with = "present")]
     pub output: Option<Value>,
     /// Rewards, emitted in file order.
     pub rewards: Option<OrderedMap<f64>>,
@@ -796,4 +798,10 @@ pub struct SwarmNetwork {
     pub loss_rate: Option<[f64; 2]>,
     /// Where the latency's maximum is drawn, `[min, max]`.
     pub latency_max: Option<[Dur; 2]>,
+}
+
+/// A key that is present, `null` included: `Some(Value::Null)` for
+/// `output: null`, where an absent key stays `None` (its default).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }

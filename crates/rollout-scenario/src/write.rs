@@ -49,12 +49,14 @@ fn number(v: f64) -> Value {
     json_to_yaml(&json_number(v))
 }
 
-fn run_step(step: &RunStep) -> Value {
+/// One attempt's `run`; `output` is left out when it is the rollout's
+/// `input`, which it defaults to (and written as `null` when there is none).
+fn run_step(step: &RunStep, input: &serde_json::Value) -> Value {
     let mut m = Mapping::new();
     m.insert("duration".into(), dur(step.duration));
     match &step.result {
         StepResult::Succeeded { output, rewards } => {
-            if !output.is_null() {
+            if output != input {
                 m.insert("output".into(), json_to_yaml(output));
             }
             if !rewards.is_empty() {
@@ -227,11 +229,17 @@ pub fn to_yaml(scenario: &Scenario, header: &[String]) -> Result<String, String>
             if !rollout.enqueue_at.is_zero() {
                 m.insert("enqueue_at".into(), dur(rollout.enqueue_at));
             }
-            m.insert("run".into(), run_step(&rollout.attempts[0]));
+            m.insert("run".into(), run_step(&rollout.attempts[0], &rollout.input));
             if rollout.attempts.len() > 1 {
                 m.insert(
                     "attempts".into(),
-                    Value::Sequence(rollout.attempts.iter().map(run_step).collect()),
+                    Value::Sequence(
+                        rollout
+                            .attempts
+                            .iter()
+                            .map(|a| run_step(a, &rollout.input))
+                            .collect(),
+                    ),
                 );
             }
             Value::Mapping(m)

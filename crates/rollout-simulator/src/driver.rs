@@ -11,7 +11,7 @@
 //!    timers woke, those just started), then notes the workers whose runner
 //!    ended with an error (and schedules their restart);
 //! 4. judges the stop rule: the event budget, the engine's own budget, every
-//!    rollout terminal, `stop.when.at`, stalled (no worker left and nothing
+//!    rollout terminal and no executor in flight, `stop.when.at`, stalled (no worker left and nothing
 //!    scheduled, unless `stop.when.at` is still ahead), `stop.within`;
 //! 5. moves time to the next thing that happens: the engine's next timer,
 //!    the next control or the next restart; the timers due then wake their
@@ -225,6 +225,7 @@ impl<E: Engine> Run<'_, E> {
     fn crash(&mut self, worker: &WorkerId) {
         if self.workers.state(worker) == Some(WorkerState::Alive) {
             self.engine.crash(self.world, worker);
+            self.world.in_flight.dropped(worker);
             self.workers.set(worker, WorkerState::Crashed);
             self.world.record_worker(worker, EventKind::WorkerCrashed);
         }
@@ -328,7 +329,12 @@ pub(crate) fn drive<E: Engine>(engine: &mut E, world: &World<E::Clock>, plan: &S
         if let Some(stop) = run.engine.exhausted(world) {
             break stop;
         }
-        if plan.stop.when == StopWhen::AllTerminal && world.all_terminal() {
+        // The reference's trainer joins its runners: a run that is done
+        // still lets every executor in flight return and flush.
+        if plan.stop.when == StopWhen::AllTerminal
+            && world.all_terminal()
+            && world.in_flight.count() == 0
+        {
             break StopReason::AllTerminal;
         }
         let next = [

@@ -134,8 +134,12 @@ pub struct Prediction {
     pub events: Vec<PredictedEvent>,
     /// How the run ends; `None` when the model stopped at its step budget.
     pub stop: Option<StopReason>,
-    /// When it ends.
+    /// When it ends (`finished_at`: for `all_terminal`, when the last
+    /// rollout became terminal).
     pub ended_at: Duration,
+    /// When the last thing happened: later than `ended_at` when executors
+    /// in flight ran on after every rollout was terminal.
+    pub ran_until: Duration,
     /// Each planned rollout's final status and attempts, in plan order.
     pub rollouts: Vec<(RolloutId, RolloutStatus, u32)>,
     /// Steps the model took.

@@ -25,7 +25,8 @@
 //!   again. A worker re-arms its three ticks each time round its loop.
 //! - At each instant the heal (`faults.heal_at`) comes first, then the
 //!   enqueues and timed faults due, then the supervisor's restarts, then
-//!   the workers; then the stop rule is judged.
+//!   the workers; then the stop rule is judged. `all_terminal` also waits
+//!   for every worker processing a rollout to finish that poll.
 //!
 //! Random faults, the turmoil engine's network and backoff jitter are not
 //! modelled: [`Model`] runs as if no random fault fires, no message is
@@ -103,6 +104,8 @@ struct Task {
     /// The beat of the attempt running.
     beat: Ticker,
     recovery: Recovery,
+    /// Processing a rollout: from its dequeue until that poll ends.
+    busy: bool,
     /// Its registered timers.
     timers: Vec<(Duration, u64)>,
 }
@@ -235,6 +238,7 @@ impl<'p> Model<'p> {
             reassign: ticker(r.reassignment_interval, Behavior::Delay),
             beat: ticker(r.heartbeat_interval, Behavior::Burst),
             recovery: Recovery::default(),
+            busy: false,
             timers: Vec::new(),
         });
         self.task_of[worker] = Some(id);
@@ -329,6 +333,7 @@ impl<'p> Model<'p> {
         recovery.backoff_ms = recovery.backoff_ms.saturating_add(low);
         recovery.last_delay = Some(Duration::from_millis(low));
         let (failures, backoff_ms) = (recovery.failures, recovery.backoff_ms);
+        self.tasks[task].busy = false;
         let worker = self.tasks[task].worker;
         let attempt = attempt.map(|a| self.attempt_id(a));
         self.record(
@@ -464,6 +469,7 @@ impl<'p> Model<'p> {
 
     fn reset(&mut self, task: usize) {
         self.tasks[task].recovery = Recovery::default();
+        self.tasks[task].busy = false;
     }
 
     /// A poll tick: dequeue, and process what came.
@@ -497,6 +503,7 @@ impl<'p> Model<'p> {
             return self.reset(task);
         };
         let r = self.tasks[task].recovery;
+        self.tasks[task].busy = true;
         let id = self.attempt_id(attempt);
         self.record(
             Some(worker),
@@ -691,7 +698,11 @@ impl<'p> Model<'p> {
                     }
                 }
             }
-            if plan.stop.when == StopWhen::AllTerminal && self.store.terminal == plan.rollouts.len()
+            // Every executor in flight returns and flushes first.
+            let in_flight = self.task_of.iter().flatten().any(|&t| self.tasks[t].busy);
+            if plan.stop.when == StopWhen::AllTerminal
+                && self.store.terminal == plan.rollouts.len()
+                && !in_flight
             {
                 break StopReason::AllTerminal;
             }
@@ -747,8 +758,11 @@ impl<'p> Model<'p> {
             StopReason::RecoveryWindow { .. } => window.unwrap_or(self.now),
             _ => self.now,
         };
+        let ran_until = self.now;
         self.now = ended_at;
-        self.finish(Some(stop))
+        let mut prediction = self.finish(Some(stop));
+        prediction.ran_until = ran_until.max(ended_at);
+        prediction
     }
 
     fn finish(self, stop: Option<StopReason>) -> Prediction {
@@ -772,6 +786,7 @@ impl<'p> Model<'p> {
             events: self.events,
             stop,
             ended_at: self.now,
+            ran_until: self.now,
             rollouts,
             steps: self.steps,
         }

@@ -260,6 +260,13 @@ pub(super) fn render(
                 format_duration(prediction.ended_at),
                 stop.describe()
             );
+            if prediction.ran_until > prediction.ended_at {
+                let _ = writeln!(
+                    text,
+                    "  (executors in flight return and flush until {}, as the reference's trainer joins its runners)",
+                    format_duration(prediction.ran_until)
+                );
+            }
         }
         None => {
             let _ = writeln!(
