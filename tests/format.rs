@@ -91,3 +91,42 @@ fn all_terminal_waits_for_the_executors_in_flight_and_keeps_their_late_flush() {
         "{late:?}"
     );
 }
+
+#[test]
+fn attempts_are_expected_by_status_and_worker() {
+    let yaml = LATE_FLUSH.replace(
+        "  finished_at: 90ms\n",
+        "  finished_at: 90ms\n  attempts:\n    \"r1:attempt-1\": timeout\n    \"r1:attempt-2\": { status: succeeded, worker: worker-2 }\n",
+    );
+    assert_eq!(failed(&run(&yaml)), Vec::<String>::new());
+    // Expecting otherwise fails with the names and values a report shows.
+    let wrong = LATE_FLUSH.replace(
+        "  finished_at: 90ms\n",
+        "  attempts:\n    \"r1:attempt-1\": { status: succeeded, worker: worker-2 }\n    \"r1:attempt-3\": running\n",
+    );
+    assert_eq!(
+        failed(&run(&wrong)),
+        [
+            r#"attempts.r1:attempt-1.status: expected "succeeded", actual "timeout""#,
+            r#"attempts.r1:attempt-1.worker: expected "worker-2", actual "worker-1""#,
+            r#"attempts.r1:attempt-3.status: expected "running", actual null"#,
+        ]
+    );
+}
+
+#[test]
+fn spans_are_expected_exactly_or_as_names_they_contain() {
+    let contains = "name: spans\nrollouts:\n  - id: r1\n    run: { output: \"4\", rewards: { exact_match: 1 } }\nfaults: { dequeue: [ { fail: 1 } ] }\nexpect:\n  spans:\n    r1: { contains: [reward.emit, reward.emit, runner.execute_rollout] }\n";
+    assert_eq!(failed(&run(contains)), Vec::<String>::new());
+    // Four reward spans and the execute span: five reward.emit are not there.
+    let too_many = contains.replace(
+        "[reward.emit, reward.emit, runner.execute_rollout]",
+        "[reward.emit, reward.emit, reward.emit, reward.emit, reward.emit]",
+    );
+    assert_eq!(
+        failed(&run(&too_many)),
+        [
+            r#"spans.r1: expected {"contains":["reward.emit","reward.emit","reward.emit","reward.emit","reward.emit"]}, actual ["runner.execute_rollout","reward.emit","reward.emit","reward.emit","reward.emit"]"#
+        ]
+    );
+}

@@ -24,8 +24,8 @@ mod write;
 pub use diagnostics::{LoadError, Problem, ProblemReport, nearest};
 pub use duration::{format_duration, parse_duration};
 pub use expect::{
-    Check, CheckName, CheckValue, Expectations, RewardValue, RewardValues, RolloutExpectation,
-    SometimesGoal, Target, display_value,
+    AttemptExpectation, Check, CheckName, CheckValue, Expectations, RewardValue, RewardValues,
+    RolloutExpectation, SometimesGoal, Target, display_value,
 };
 pub use files::{FileKind, InputError, collect_files, read_input};
 pub use limits::{

@@ -343,14 +343,28 @@ pub fn to_yaml(scenario: &Scenario, header: &[String]) -> Result<String, String>
     let e = &scenario.expect;
     let mut expect = Mapping::new();
     write_conditions(e, &mut expect);
-    if !e.spans.is_empty() {
-        let m = e.spans.iter().map(|(t, names)| {
-            (
-                target(t),
-                Value::Sequence(names.iter().map(|n| n.as_str().into()).collect()),
-            )
+    if !e.attempts.is_empty() {
+        let m = e.attempts.iter().map(|(id, want)| {
+            let mut a = Mapping::new();
+            if let Some(status) = want.status {
+                a.insert("status".into(), status.as_str().into());
+            }
+            if let Some(worker) = &want.worker {
+                a.insert("worker".into(), (**worker).into());
+            }
+            (id.to_string(), Value::Mapping(a))
         });
-        expect.insert("spans".into(), string_map(m));
+        expect.insert("attempts".into(), string_map(m));
+    }
+    if !e.spans.is_empty() || !e.spans_containing.is_empty() {
+        let list =
+            |names: &[String]| Value::Sequence(names.iter().map(|n| n.as_str().into()).collect());
+        let exact = e.spans.iter().map(|(t, names)| (target(t), list(names)));
+        let containing = e
+            .spans_containing
+            .iter()
+            .map(|(t, names)| (target(t), map([("contains", list(names))])));
+        expect.insert("spans".into(), string_map(exact.chain(containing)));
     }
     if let Some(at) = e.finished_at {
         expect.insert("finished_at".into(), dur(at));
