@@ -6,7 +6,9 @@
 //! - `stop.when: all_terminal` waits for every executor in flight: a
 //!   timed-out attempt that returns after its rollout succeeded elsewhere
 //!   still flushes its spans, and `finished_at` stays the instant the last
-//!   rollout became terminal.
+//!   rollout became terminal;
+//! - `expect.attempts` and span `{ contains }`;
+//! - a run that ends because its workers died names them and why.
 
 use rollout_sim::scenario::{RunOptions, ScenarioOutcome, load_str, run_scenario};
 
@@ -127,6 +129,22 @@ fn spans_are_expected_exactly_or_as_names_they_contain() {
         failed(&run(&too_many)),
         [
             r#"spans.r1: expected {"contains":["reward.emit","reward.emit","reward.emit","reward.emit","reward.emit"]}, actual ["runner.execute_rollout","reward.emit","reward.emit","reward.emit","reward.emit"]"#
+        ]
+    );
+}
+
+#[test]
+fn a_run_that_ends_because_workers_died_says_which_and_why() {
+    let outcome = run(
+        "name: all-down\nworkers: 2\nrunner: { poll_interval: 10ms, heartbeat_interval: 25ms }\nrollouts:\n  - id: r1\n    enqueue_at: 50ms\nfaults:\n  heartbeat: { worker-1: [ { fail: 1 } ] }\n  at:\n    - { at: 10ms, crash: worker-2 }\n",
+    );
+    // worker-1's first heartbeat tick fails at 0 ms (no restart_after),
+    // worker-2 is crashed at 10 ms: nothing is left when r1 arrives.
+    assert_eq!(
+        failed(&outcome),
+        [
+            r#"stop: expected "every rollout terminal within 10m", actual "stalled: no worker left and nothing scheduled at 50ms; down: worker-1 ended at 0ms: heartbeat tick: heartbeat failed: injected fault; worker-2 crashed at 10ms (faults.at)""#,
+            "violated all-terminal",
         ]
     );
 }

@@ -43,7 +43,7 @@ use std::time::Duration;
 use rollout_core::Clock;
 use rollout_core::WorkerId;
 
-use super::outcome::{StopReason, WorkerState};
+use super::outcome::{DownReason, StopReason, WorkerDown, WorkerState};
 use super::plan::{NetHost, SimPlan, StopWhen, TimedAction};
 use super::trace::EventKind;
 use super::world::{Control, World};
@@ -102,12 +102,16 @@ pub(crate) struct Ending {
     pub ended_at: Duration,
     /// Each worker's final state.
     pub workers: BTreeMap<WorkerId, WorkerState>,
+    /// Each worker down at the end: when and why it went down.
+    pub down: BTreeMap<WorkerId, WorkerDown>,
 }
 
 /// The workers of a run and what became of them.
 struct Workers {
     states: BTreeMap<WorkerId, WorkerState>,
     alive: usize,
+    /// Those down, with when and why.
+    down: BTreeMap<WorkerId, WorkerDown>,
 }
 
 impl Workers {
@@ -118,6 +122,7 @@ impl Workers {
                 .map(|w| (w.clone(), WorkerState::Alive))
                 .collect(),
             alive: workers.len(),
+            down: BTreeMap::new(),
         }
     }
 
@@ -227,6 +232,13 @@ impl<E: Engine> Run<'_, E> {
             self.engine.crash(self.world, worker);
             self.world.in_flight.dropped(worker);
             self.workers.set(worker, WorkerState::Crashed);
+            self.workers.down.insert(
+                worker.clone(),
+                WorkerDown {
+                    at: self.engine.now(),
+                    why: DownReason::Crashed,
+                },
+            );
             self.world.record_worker(worker, EventKind::WorkerCrashed);
         }
     }
@@ -237,6 +249,7 @@ impl<E: Engine> Run<'_, E> {
             self.world.record_worker(worker, EventKind::WorkerRestarted);
             self.engine.start(self.world, worker);
             self.workers.set(worker, WorkerState::Alive);
+            self.workers.down.remove(worker);
         }
     }
 
@@ -256,9 +269,16 @@ impl<E: Engine> Run<'_, E> {
 
     /// Notes the workers whose runner ended by itself.
     fn watch(&mut self, now: Duration) {
-        for worker in self.world.take_failed() {
+        for (worker, message) in self.world.take_failed() {
             if self.workers.state(&worker) == Some(WorkerState::Alive) {
                 self.workers.set(&worker, WorkerState::Failed);
+                self.workers.down.insert(
+                    worker.clone(),
+                    WorkerDown {
+                        at: now,
+                        why: DownReason::Failed(message),
+                    },
+                );
                 self.supervisor.failed(&worker, now);
             }
         }
@@ -396,5 +416,6 @@ pub(crate) fn drive<E: Engine>(engine: &mut E, world: &World<E::Clock>, plan: &S
         stop,
         ended_at,
         workers: run.workers.states,
+        down: run.workers.down,
     }
 }

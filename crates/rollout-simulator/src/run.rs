@@ -91,6 +91,8 @@ pub struct RunResult {
     pub snapshot: QueueSnapshot,
     /// Each worker's final state.
     pub workers: BTreeMap<WorkerId, WorkerState>,
+    /// Each worker down at the end: when and why it went down.
+    pub down: BTreeMap<WorkerId, crate::outcome::WorkerDown>,
     /// The event trace.
     pub trace: Trace,
     /// Its hash.
@@ -243,6 +245,7 @@ fn conclude<C: Clock + 'static>(
         stop,
         ended_at,
         workers,
+        down,
     } = ending;
     let facts = RunFacts {
         stop,
@@ -276,6 +279,7 @@ fn conclude<C: Clock + 'static>(
         wall: started.elapsed(),
         snapshot,
         workers,
+        down,
         trace: recorded.trace,
         trace_hash: recorded.hash,
         invariants,

@@ -267,7 +267,7 @@ pub struct World<C: Clock> {
     /// Workers whose runner ended with an error since the driver last
     /// looked, in the order they ended: each engine reports nothing of its
     /// own about why a task ended.
-    failed: Rc<RefCell<Vec<WorkerId>>>,
+    failed: Rc<RefCell<Vec<(WorkerId, String)>>>,
     /// Workers processing a rollout.
     pub in_flight: Rc<InFlight>,
 }
@@ -360,8 +360,8 @@ impl<C: Clock + 'static> World<C> {
     }
 
     /// The workers whose runner ended with an error since the last call,
-    /// in the order they ended.
-    pub fn take_failed(&self) -> Vec<WorkerId> {
+    /// with the error, in the order they ended.
+    pub fn take_failed(&self) -> Vec<(WorkerId, String)> {
         std::mem::take(&mut *self.failed.borrow_mut())
     }
 
@@ -429,9 +429,11 @@ impl<C: Clock + 'static> World<C> {
                 trace.record(
                     clock.now(),
                     Some(&worker),
-                    EventKind::WorkerFailed { message },
+                    EventKind::WorkerFailed {
+                        message: message.clone(),
+                    },
                 );
-                failed.borrow_mut().push(worker);
+                failed.borrow_mut().push((worker, message));
             }
         }
     }

@@ -428,7 +428,8 @@ fn every_variant_writes_the_committed_names() {
     let actual = variants();
     assert!(
         actual == expected,
-        "the machine formats changed; if that is meant, it is a new schema version.\n\
+        "the machine formats changed: a field removed, renamed or changed in meaning is a new \
+         schema version; an added field is noted in the README's JSON section.\n\
          --- actual ---\n{actual}--- end ---"
     );
 }
