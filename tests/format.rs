@@ -148,3 +148,87 @@ fn a_run_that_ends_because_workers_died_says_which_and_why() {
         ]
     );
 }
+
+const LATE_START: &str = "name: late-start
+runner: { poll_interval: 10ms, heartbeat_interval: 20ms, backoff: { initial: 5ms, max: 20ms } }
+workers:
+  - worker-1
+  - { id: worker-2, start_at: 100ms, runner: { poll_interval: 4ms, backoff: { initial: 2ms } } }
+rollouts:
+  - { id: r1, run: { duration: 150ms, output: a } }
+  - { id: r2, enqueue_at: 100ms, run: { duration: 10ms, output: b } }
+faults:
+  dequeue: { worker-2: [ { fail: 2 } ] }
+expect:
+  rollouts:
+    r1: { status: succeeded, worker: worker-1 }
+    r2: { status: succeeded, worker: worker-2 }
+  rewards:
+    r2: { runner.poll_retry_failures_before_rollout: 2, runner.poll_retry_backoff_ms_before_rollout: 6 }
+  finished_at: 150ms
+";
+
+#[test]
+fn a_worker_starts_later_with_runner_settings_of_its_own() {
+    // worker-2 starts at 100 ms; its own backoff starts at 2 ms (2 + 4 = 6)
+    // and its own 4 ms poll dequeues r2 at 108 ms.
+    let outcome = run(LATE_START);
+    assert_eq!(failed(&outcome), Vec::<String>::new());
+    let first: Vec<(u128, String)> = outcome
+        .run
+        .trace
+        .events
+        .iter()
+        .filter(|e| e.worker.as_ref().is_some_and(|w| w.as_str() == "worker-2"))
+        .filter_map(|e| match &e.kind {
+            rollout_sim::sim::EventKind::WorkerStarted => {
+                Some((e.at.as_millis(), "started".into()))
+            }
+            rollout_sim::sim::EventKind::PollFailed { delay_ms, .. } => {
+                Some((e.at.as_millis(), format!("sleeps {delay_ms}ms")))
+            }
+            rollout_sim::sim::EventKind::AttemptStarted { attempt, .. } => {
+                Some((e.at.as_millis(), attempt.to_string()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        first,
+        [
+            (100, "started".to_string()),
+            (100, "sleeps 2ms".to_string()),
+            (104, "sleeps 4ms".to_string()),
+            (108, "r2:attempt-1".to_string()),
+        ]
+    );
+    // The same on tokio and turmoil (turmoil's network shifts times).
+    for engine in [
+        rollout_sim::sim::EngineKind::Tokio,
+        rollout_sim::sim::EngineKind::Turmoil,
+    ] {
+        let scenario = load_str("late.yaml", LATE_START).unwrap();
+        let on = run_scenario(
+            &scenario,
+            RunOptions {
+                engine: Some(engine),
+                ..RunOptions::default()
+            },
+        );
+        let failed: Vec<String> = failed(&on)
+            .into_iter()
+            .filter(|f| !f.starts_with("finished_at"))
+            .collect();
+        assert_eq!(failed, Vec::<String>::new(), "{engine}");
+    }
+    // What freeze and shrink write keeps each worker's settings.
+    let scenario = load_str("late.yaml", LATE_START).unwrap();
+    let written = rollout_sim::scenario::to_yaml(&scenario, &[]).unwrap();
+    let reread = load_str("late-again.yaml", &written).unwrap();
+    assert_eq!(reread.plan.worker_runners, scenario.plan.worker_runners);
+    assert_eq!(reread.plan.start_at, scenario.plan.start_at);
+    assert_eq!(
+        run_scenario(&reread, RunOptions::default()).run.trace_hash,
+        outcome.run.trace_hash
+    );
+}

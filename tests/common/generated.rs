@@ -11,6 +11,10 @@ use std::fmt::Write as _;
 
 use proptest::prelude::*;
 
+/// The last worker's `start_at`, and its own poll interval,
+/// `retry_metrics` and backoff initial, in ms.
+type LastWorker = (u64, Option<u64>, Option<bool>, Option<u64>);
+
 /// A scenario as data, always structurally and semantically valid.
 #[derive(Debug, Clone)]
 pub struct Model {
@@ -33,6 +37,9 @@ pub struct Model {
     within: u64,
     /// Scripts kept per worker (each op's for one worker) instead of shared.
     per_worker: bool,
+    /// The last worker's own settings: `start_at`, a poll interval and
+    /// `retry_metrics` of its own, in ms.
+    last_worker: Option<LastWorker>,
     /// `faults.heal_at` and `stop.recover_within`, in ms.
     heal: Option<(u64, u64)>,
 }
@@ -99,6 +106,15 @@ pub fn model() -> impl Strategy<Value = Model> {
         (
             prop::bool::weighted(0.3),
             prop::option::weighted(0.2, (0..1_000u64, 1..2_000u64)),
+            prop::option::weighted(
+                0.3,
+                (
+                    0..300u64,
+                    prop::option::of(1..40u64),
+                    prop::option::of(any::<bool>()),
+                    prop::option::of(1..30u64),
+                ),
+            ),
         ),
     )
         .prop_map(
@@ -111,7 +127,7 @@ pub fn model() -> impl Strategy<Value = Model> {
                 (ops, scripts),
                 timed,
                 (stop_at, within),
-                (per_worker, heal),
+                (per_worker, heal, last_worker),
             )| {
                 let scripts = ops
                     .into_iter()
@@ -163,6 +179,9 @@ pub fn model() -> impl Strategy<Value = Model> {
                     stop_at,
                     within,
                     per_worker,
+                    last_worker: last_worker.map(|(at, poll, metrics, initial)| {
+                        (at.min(horizon), poll, metrics, initial)
+                    }),
                     // The window may not outlast `stop.when.at`.
                     heal: heal.and_then(|(at, window)| {
                         let at = at.min(horizon);
@@ -198,7 +217,38 @@ impl Model {
         if let Some(ms) = self.restart_after {
             let _ = writeln!(y, "  restart_after: {ms}ms");
         }
-        let _ = writeln!(y, "workers: {}\nrollouts:", self.workers);
+        match self.last_worker {
+            None => {
+                let _ = writeln!(y, "workers: {}", self.workers);
+            }
+            Some((start_at, poll, metrics, initial)) => {
+                y.push_str("workers:\n");
+                for i in 1..self.workers {
+                    let _ = writeln!(y, "  - worker-{i}");
+                }
+                let mut runner = Vec::new();
+                if let Some(ms) = poll {
+                    runner.push(format!("poll_interval: {ms}ms"));
+                }
+                if let Some(on) = metrics {
+                    runner.push(format!("retry_metrics: {on}"));
+                }
+                if let Some(ms) = initial {
+                    runner.push(format!("backoff: {{ initial: {ms}ms, max: {}ms }}", ms * 3));
+                }
+                let runner = if runner.is_empty() {
+                    String::new()
+                } else {
+                    format!(", runner: {{ {} }}", runner.join(", "))
+                };
+                let _ = writeln!(
+                    y,
+                    "  - {{ id: worker-{}, start_at: {start_at}ms{runner} }}",
+                    self.workers
+                );
+            }
+        }
+        y.push_str("rollouts:\n");
         for (i, r) in self.rollouts.iter().enumerate() {
             let result = if r.failed { "failed" } else { "succeeded" };
             let rewards = if r.failed || r.rewards.is_empty() {

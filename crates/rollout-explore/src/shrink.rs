@@ -161,6 +161,8 @@ fn candidates(s: &Scenario) -> Vec<Scenario> {
             if !names_worker(s, worker) {
                 let mut c = s.clone();
                 c.plan.workers.remove(i);
+                c.plan.worker_runners.remove(worker);
+                c.plan.start_at.remove(worker);
                 out.push(c);
             }
         }
@@ -188,6 +190,7 @@ fn names_worker(s: &Scenario, worker: &rollout_core::WorkerId) -> bool {
             .other_rollouts
             .as_ref()
             .is_some_and(|e| e.worker.is_some())
+        || s.expect.attempts.iter().any(|(_, e)| e.worker.is_some())
 }
 
 /// Half of `d`, in whole ms, when that is shorter (1-minimal: halving any

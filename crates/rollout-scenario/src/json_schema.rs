@@ -62,12 +62,31 @@ impl JsonSchema for WorkersSpec {
         "Workers".into()
     }
 
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let duration = generator.subschema_for::<Dur>();
+        let runner = generator.subschema_for::<super::schema::RunnerSection>();
         json_schema!({
-            "description": "A worker count (worker-1 to worker-N) or a list of worker ids.",
+            "description": "A worker count (worker-1 to worker-N), or a list of worker ids or { id, start_at, runner }.",
             "oneOf": [
                 { "type": "integer", "minimum": 1, "maximum": 1024 },
-                { "type": "array", "items": { "type": "string", "minLength": 1 }, "minItems": 1, "maxItems": 1024 }
+                {
+                    "type": "array",
+                    "items": { "oneOf": [
+                        { "type": "string", "minLength": 1 },
+                        {
+                            "type": "object",
+                            "properties": {
+                                "id": { "type": "string", "minLength": 1 },
+                                "start_at": duration,
+                                "runner": runner
+                            },
+                            "required": ["id"],
+                            "additionalProperties": false
+                        }
+                    ] },
+                    "minItems": 1,
+                    "maxItems": 1024
+                }
             ]
         })
     }

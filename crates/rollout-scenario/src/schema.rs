@@ -174,13 +174,61 @@ pub struct RatesSpec {
     pub empty_rate: Option<f64>,
 }
 
-/// `workers:` as a count or a list of ids.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `workers:` as a count or a list of workers.
+#[derive(Debug, Clone)]
 pub enum WorkersSpec {
     /// `worker-1` to `worker-N`.
     Count(u32),
-    /// Explicit ids.
-    Ids(Vec<String>),
+    /// Explicit workers.
+    Ids(Vec<WorkerEntry>),
+}
+
+/// One worker of a `workers:` list: an id, or `{ id, start_at, runner }`.
+#[derive(Debug, Clone, Default)]
+pub struct WorkerEntry {
+    /// Its id.
+    pub id: String,
+    /// When its runner starts (default 0ms).
+    pub start_at: Option<Dur>,
+    /// Its own runner settings, over the top-level `runner:`.
+    pub runner: Option<RunnerSection>,
+    /// Written as a mapping (its id is then at `id:`).
+    pub mapping: bool,
+}
+
+impl<'de> Deserialize<'de> for WorkerEntry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Full {
+            id: String,
+            start_at: Option<Dur>,
+            runner: Option<RunnerSection>,
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = WorkerEntry;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a worker id, or { id, start_at, runner }")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<WorkerEntry, E> {
+                Ok(WorkerEntry {
+                    id: v.to_string(),
+                    ..WorkerEntry::default()
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<WorkerEntry, A::Error> {
+                let f = Full::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(WorkerEntry {
+                    id: f.id,
+                    start_at: f.start_at,
+                    runner: f.runner,
+                    mapping: true,
+                })
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
 }
 
 impl Default for WorkersSpec {
@@ -195,7 +243,9 @@ impl<'de> Deserialize<'de> for WorkersSpec {
         impl<'de> Visitor<'de> for V {
             type Value = WorkersSpec;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a worker count such as 4, or a list of worker ids")
+                f.write_str(
+                    "a worker count such as 4, or a list of worker ids or { id, start_at, runner }",
+                )
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<WorkersSpec, E> {
                 u32::try_from(v).map(WorkersSpec::Count).map_err(|_| {
@@ -209,8 +259,8 @@ impl<'de> Deserialize<'de> for WorkersSpec {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<WorkersSpec, A::Error> {
                 let mut ids = Vec::new();
-                while let Some(id) = seq.next_element::<String>()? {
-                    ids.push(id);
+                while let Some(entry) = seq.next_element::<WorkerEntry>()? {
+                    ids.push(entry);
                 }
                 Ok(WorkersSpec::Ids(ids))
             }

@@ -163,6 +163,24 @@ fn write_conditions(e: &Expectations, expect: &mut Mapping) {
     }
 }
 
+/// A runner configuration's settings, every one written out.
+fn runner_settings(r: &rollout_core::RunnerConfig) -> Mapping {
+    let mut backoff = Mapping::new();
+    backoff.insert("initial".into(), dur(r.backoff.initial));
+    backoff.insert("max".into(), dur(r.backoff.max));
+    if r.backoff.jitter != Jitter::None {
+        backoff.insert("jitter".into(), r.backoff.jitter.as_str().into());
+    }
+    let mut runner = Mapping::new();
+    runner.insert("poll_interval".into(), dur(r.poll_interval));
+    runner.insert("heartbeat_interval".into(), dur(r.heartbeat_interval));
+    runner.insert("reassignment_interval".into(), dur(r.reassignment_interval));
+    runner.insert("worker_timeout".into(), dur(r.worker_timeout));
+    runner.insert("backoff".into(), Value::Mapping(backoff));
+    runner.insert("retry_metrics".into(), r.retry_metrics.into());
+    runner
+}
+
 /// The scenario as YAML text, preceded by `header` lines as comments.
 pub fn to_yaml(scenario: &Scenario, header: &[String]) -> Result<String, String> {
     let plan = &scenario.plan;
@@ -180,20 +198,7 @@ pub fn to_yaml(scenario: &Scenario, header: &[String]) -> Result<String, String>
     };
     doc.insert("engine".into(), engine.into());
 
-    let r = &plan.runner;
-    let mut backoff = Mapping::new();
-    backoff.insert("initial".into(), dur(r.backoff.initial));
-    backoff.insert("max".into(), dur(r.backoff.max));
-    if r.backoff.jitter != Jitter::None {
-        backoff.insert("jitter".into(), r.backoff.jitter.as_str().into());
-    }
-    let mut runner = Mapping::new();
-    runner.insert("poll_interval".into(), dur(r.poll_interval));
-    runner.insert("heartbeat_interval".into(), dur(r.heartbeat_interval));
-    runner.insert("reassignment_interval".into(), dur(r.reassignment_interval));
-    runner.insert("worker_timeout".into(), dur(r.worker_timeout));
-    runner.insert("backoff".into(), Value::Mapping(backoff));
-    runner.insert("retry_metrics".into(), r.retry_metrics.into());
+    let mut runner = runner_settings(&plan.runner);
     if let Some(max) = plan.max_attempts {
         runner.insert("max_attempts".into(), max.into());
     }
@@ -208,12 +213,33 @@ pub fn to_yaml(scenario: &Scenario, header: &[String]) -> Result<String, String>
         .iter()
         .enumerate()
         .all(|(i, w)| w.as_str() == format!("worker-{}", i + 1));
+    let plain = plan.worker_runners.is_empty() && plan.start_at.is_empty();
     doc.insert(
         "workers".into(),
-        if default_names {
+        if default_names && plain {
             (plan.workers.len() as u64).into()
         } else {
-            Value::Sequence(plan.workers.iter().map(|w| w.as_str().into()).collect())
+            Value::Sequence(
+                plan.workers
+                    .iter()
+                    .map(|w| {
+                        let own = plan.worker_runners.get(w);
+                        let start = plan.start_at.get(w);
+                        if own.is_none() && start.is_none() {
+                            return w.as_str().into();
+                        }
+                        let mut m = Mapping::new();
+                        m.insert("id".into(), w.as_str().into());
+                        if let Some(at) = start {
+                            m.insert("start_at".into(), dur(*at));
+                        }
+                        if let Some(r) = own {
+                            m.insert("runner".into(), Value::Mapping(runner_settings(r)));
+                        }
+                        Value::Mapping(m)
+                    })
+                    .collect(),
+            )
         },
     );
 

@@ -115,13 +115,20 @@ struct Workers {
 }
 
 impl Workers {
-    fn new(workers: &[WorkerId]) -> Self {
+    fn new(workers: &[WorkerId], start_at: &BTreeMap<WorkerId, Duration>) -> Self {
+        let state = |w: &WorkerId| {
+            if start_at.contains_key(w) {
+                WorkerState::Pending
+            } else {
+                WorkerState::Alive
+            }
+        };
         Self {
-            states: workers
+            states: workers.iter().map(|w| (w.clone(), state(w))).collect(),
+            alive: workers
                 .iter()
-                .map(|w| (w.clone(), WorkerState::Alive))
-                .collect(),
-            alive: workers.len(),
+                .filter(|w| !start_at.contains_key(*w))
+                .count(),
             down: BTreeMap::new(),
         }
     }
@@ -206,6 +213,13 @@ impl<E: Engine> Run<'_, E> {
     fn apply(&mut self, control: &Control) {
         let action = match control {
             Control::Enqueue(i) => return self.world.enqueue(*i),
+            Control::Start(worker) => {
+                if self.workers.state(worker) == Some(WorkerState::Pending) {
+                    self.engine.start(self.world, worker);
+                    self.workers.set(worker, WorkerState::Alive);
+                }
+                return;
+            }
             Control::Fault(action) => action,
         };
         match action {
@@ -243,9 +257,13 @@ impl<E: Engine> Run<'_, E> {
         }
     }
 
-    /// Starts a worker that is down; a live one goes on as it is.
+    /// Starts a worker that is down; a live one goes on as it is, and one
+    /// whose `start_at` has not come waits for it.
     fn restart(&mut self, worker: &WorkerId) {
-        if self.workers.state(worker) != Some(WorkerState::Alive) {
+        if matches!(
+            self.workers.state(worker),
+            Some(WorkerState::Crashed | WorkerState::Failed)
+        ) {
             self.world.record_worker(worker, EventKind::WorkerRestarted);
             self.engine.start(self.world, worker);
             self.workers.set(worker, WorkerState::Alive);
@@ -308,13 +326,17 @@ pub(crate) fn drive<E: Engine>(engine: &mut E, world: &World<E::Clock>, plan: &S
     // The heal still to come, and when the recovery window closes.
     let mut heal_at = plan.heal.map(|h| h.at);
     let window = plan.heal.map(|h| h.deadline().min(within));
-    for worker in &plan.workers {
+    for worker in plan
+        .workers
+        .iter()
+        .filter(|w| !plan.start_at.contains_key(*w))
+    {
         engine.start(world, worker);
     }
     let mut run = Run {
         engine,
         world,
-        workers: Workers::new(&plan.workers),
+        workers: Workers::new(&plan.workers, &plan.start_at),
         supervisor: Supervisor::new(plan.restart_after),
     };
     let stop = loop {

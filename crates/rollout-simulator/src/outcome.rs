@@ -84,6 +84,8 @@ pub enum WorkerState {
     Crashed,
     /// Its runner ended with an error.
     Failed,
+    /// Its `start_at` had not come.
+    Pending,
 }
 
 /// Why a worker that is down at the end of a run went down, and when.

@@ -230,6 +230,8 @@ impl<C: Clock> RunnerObserver for TraceObserver<C> {
 pub enum Control {
     /// Put `plan.rollouts[i]` in the queue.
     Enqueue(usize),
+    /// Start a worker whose `start_at` has come.
+    Start(WorkerId),
     /// A timed fault.
     Fault(TimedAction),
 }
@@ -244,6 +246,8 @@ pub struct WorldConfig {
     pub seed: u64,
     /// The runner configuration every worker starts from.
     pub runner: rollout_core::RunnerConfig,
+    /// Those of the workers with settings of their own.
+    pub runners: BTreeMap<WorkerId, rollout_core::RunnerConfig>,
     /// The queue's attempt limit.
     pub max_attempts: Option<u32>,
     /// Whether the fault layer keeps its verdicts (for `freeze`).
@@ -264,6 +268,8 @@ pub struct World<C: Clock> {
     pub faults: Rc<FaultInjector>,
     rollouts: Rc<RolloutTable>,
     timed_faults: Vec<TimedFault>,
+    /// Workers that start after time zero, in worker order.
+    late_starts: Vec<(Duration, WorkerId)>,
     /// Workers whose runner ended with an error since the driver last
     /// looked, in the order they ended: each engine reports nothing of its
     /// own about why a task ended.
@@ -290,12 +296,18 @@ impl<C: Clock + 'static> World<C> {
             ),
             rollouts: Rc::new(rollouts),
             timed_faults: plan.timed_faults.clone(),
+            late_starts: plan
+                .workers
+                .iter()
+                .filter_map(|w| plan.start_at.get(w).map(|&at| (at, w.clone())))
+                .collect(),
             failed: Rc::default(),
             in_flight: Rc::default(),
             clock,
             config: WorldConfig {
                 seed: plan.seed,
                 runner: plan.runner.clone(),
+                runners: plan.worker_runners.clone(),
                 max_attempts: plan.max_attempts,
                 record_verdicts: plan.record_verdicts,
             },
@@ -308,7 +320,8 @@ impl<C: Clock + 'static> World<C> {
     }
 
     /// Every control in the order to apply it: by time; at the same time,
-    /// enqueues (in rollout order) before faults (in listed order).
+    /// enqueues (in rollout order), then late starts (in worker order),
+    /// then faults (in listed order).
     pub fn controls(&self) -> Vec<(std::time::Duration, Control)> {
         let mut controls: Vec<_> = self
             .rollouts
@@ -316,6 +329,11 @@ impl<C: Clock + 'static> World<C> {
             .iter()
             .enumerate()
             .map(|(i, &at)| (at, Control::Enqueue(i)))
+            .chain(
+                self.late_starts
+                    .iter()
+                    .map(|(at, w)| (*at, Control::Start(w.clone()))),
+            )
             .chain(
                 self.timed_faults
                     .iter()
@@ -384,7 +402,12 @@ impl<C: Clock + 'static> World<C> {
         worker: WorkerId,
         inner: Q,
     ) -> impl Future<Output = ()> + 'static {
-        let mut config = self.config.runner.clone();
+        let mut config = self
+            .config
+            .runners
+            .get(&worker)
+            .unwrap_or(&self.config.runner)
+            .clone();
         config.worker_id = worker.clone();
         // Deriving a stream costs more than the rest of a worker's setup;
         // a policy without jitter never draws from it.

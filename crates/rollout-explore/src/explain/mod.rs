@@ -254,8 +254,12 @@ pub fn explain(scenario: &Scenario) -> Explanation {
     if scenario.engine() == EngineKind::Turmoil {
         unpredicted.push(Unpredicted::Network);
     }
-    if plan.runner.backoff.jitter != Jitter::None {
-        unpredicted.push(Unpredicted::Jitter(plan.runner.backoff.jitter));
+    let jitter = std::iter::once(&plan.runner)
+        .chain(plan.worker_runners.values())
+        .map(|r| r.backoff.jitter)
+        .find(|j| *j != Jitter::None);
+    if let Some(jitter) = jitter {
+        unpredicted.push(Unpredicted::Jitter(jitter));
     }
     if prediction.stop.is_none() {
         unpredicted.push(Unpredicted::StepBudget(prediction.steps));

@@ -111,9 +111,11 @@ struct Task {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Alive {
-    Alive,
+enum WorkerUp {
+    Running,
     Down,
+    /// Its `start_at` has not come.
+    Pending,
 }
 
 /// The fault scripts' cursors.
@@ -164,6 +166,7 @@ impl Scripts {
 
 enum Control {
     Enqueue(usize),
+    Start(usize),
     Fault(TimedAction),
 }
 
@@ -178,7 +181,7 @@ pub(super) struct Model<'p> {
     task_of: Vec<Option<usize>>,
     ready: VecDeque<usize>,
     queued: BTreeSet<usize>,
-    alive: Vec<Alive>,
+    alive: Vec<WorkerUp>,
     failed: Vec<usize>,
     supervisor: BTreeSet<(Duration, usize)>,
     store: StoreModel,
@@ -199,7 +202,17 @@ impl<'p> Model<'p> {
             task_of: vec![None; workers],
             ready: VecDeque::new(),
             queued: BTreeSet::new(),
-            alive: vec![Alive::Alive; workers],
+            alive: plan
+                .workers
+                .iter()
+                .map(|w| {
+                    if plan.start_at.contains_key(w) {
+                        WorkerUp::Pending
+                    } else {
+                        WorkerUp::Running
+                    }
+                })
+                .collect(),
             failed: Vec::new(),
             supervisor: BTreeSet::new(),
             store: StoreModel::new(plan.reassignment, plan.max_attempts, plan.workers.clone()),
@@ -222,8 +235,16 @@ impl<'p> Model<'p> {
         rollout_core::AttemptId::new(self.plan.rollouts[plan].id.clone(), n)
     }
 
+    /// The runner settings of worker `worker`.
+    fn runner(&self, worker: usize) -> &'p rollout_core::RunnerConfig {
+        let plan = self.plan;
+        plan.worker_runners
+            .get(&plan.workers[worker])
+            .unwrap_or(&plan.runner)
+    }
+
     fn spawn(&mut self, worker: usize) {
-        let r = &self.plan.runner;
+        let r = self.runner(worker);
         let ticker = |period, behavior| Ticker {
             next: Duration::ZERO,
             period,
@@ -273,21 +294,21 @@ impl<'p> Model<'p> {
     }
 
     fn crash(&mut self, worker: usize) {
-        if self.alive[worker] == Alive::Alive {
+        if self.alive[worker] == WorkerUp::Running {
             if let Some(task) = self.task_of[worker].take() {
                 self.cancel_timers(task);
                 self.tasks[task].phase = Phase::Ended;
             }
-            self.alive[worker] = Alive::Down;
+            self.alive[worker] = WorkerUp::Down;
             self.record(Some(worker), Step::Crashed);
         }
     }
 
     fn restart(&mut self, worker: usize) {
-        if self.alive[worker] != Alive::Alive {
+        if self.alive[worker] == WorkerUp::Down {
             self.record(Some(worker), Step::Restarted);
             self.spawn(worker);
-            self.alive[worker] = Alive::Alive;
+            self.alive[worker] = WorkerUp::Running;
         }
     }
 
@@ -325,7 +346,7 @@ impl<'p> Model<'p> {
         message: String,
         attempt: Option<AttemptRef>,
     ) {
-        let policy = self.plan.runner.backoff;
+        let policy = self.runner(self.tasks[task].worker).backoff;
         let recovery = &mut self.tasks[task].recovery;
         recovery.failures = recovery.failures.saturating_add(1);
         let (low, high) =
@@ -405,7 +426,7 @@ impl<'p> Model<'p> {
                         self.steps += self.store.rollouts.len() as u64 / 16;
                         let timed_out = self
                             .store
-                            .requeue_stale(self.plan.runner.worker_timeout, now);
+                            .requeue_stale(self.runner(worker).worker_timeout, now);
                         if !timed_out.is_empty() {
                             let attempts = timed_out
                                 .iter()
@@ -525,7 +546,7 @@ impl<'p> Model<'p> {
         }
         let end = now + duration;
         self.register_timer(task, end);
-        let period = self.plan.runner.heartbeat_interval;
+        let period = self.runner(worker).heartbeat_interval;
         let t = &mut self.tasks[task];
         t.beat.next = now + period;
         let beat = t.beat.next;
@@ -556,7 +577,7 @@ impl<'p> Model<'p> {
             }
         };
         let r = self.tasks[task].recovery;
-        if self.plan.runner.retry_metrics && r.failures > 0 {
+        if self.runner(worker).retry_metrics && r.failures > 0 {
             rewards.push(Reward::new(
                 rollout_core::RETRY_FAILURES_METRIC,
                 f64::from(r.failures),
@@ -606,17 +627,22 @@ impl<'p> Model<'p> {
     /// Runs the whole prediction: the driver's loop.
     pub fn run(mut self) -> Prediction {
         let plan = self.plan;
-        let mut controls: Vec<(Duration, Control)> = plan
-            .rollouts
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.enqueue_at, Control::Enqueue(i)))
-            .chain(
-                plan.timed_faults
-                    .iter()
-                    .map(|f| (f.at, Control::Fault(f.action.clone()))),
-            )
-            .collect();
+        let mut controls: Vec<(Duration, Control)> =
+            plan.rollouts
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.enqueue_at, Control::Enqueue(i)))
+                .chain(
+                    plan.workers.iter().enumerate().filter_map(|(i, w)| {
+                        plan.start_at.get(w).map(|&at| (at, Control::Start(i)))
+                    }),
+                )
+                .chain(
+                    plan.timed_faults
+                        .iter()
+                        .map(|f| (f.at, Control::Fault(f.action.clone()))),
+                )
+                .collect();
         controls.sort_by_key(|(at, _)| *at);
         let mut next_control = 0;
         let within = plan.stop.within;
@@ -627,7 +653,9 @@ impl<'p> Model<'p> {
         let mut heal_at = plan.heal.map(|h| h.at);
         let window = plan.heal.map(|h| h.deadline().min(within));
         for worker in 0..plan.workers.len() {
-            self.spawn(worker);
+            if self.alive[worker] == WorkerUp::Running {
+                self.spawn(worker);
+            }
         }
         let stop = loop {
             self.steps += 1;
@@ -652,6 +680,12 @@ impl<'p> Model<'p> {
                 if !dropped {
                     match control {
                         Control::Enqueue(i) => self.store.enqueue(*i),
+                        Control::Start(i) => {
+                            if self.alive[*i] == WorkerUp::Pending {
+                                self.spawn(*i);
+                                self.alive[*i] = WorkerUp::Running;
+                            }
+                        }
                         Control::Fault(TimedAction::Crash(w)) => {
                             if let Some(i) = plan.workers.iter().position(|x| x == w) {
                                 self.forget_restart(i);
@@ -690,8 +724,8 @@ impl<'p> Model<'p> {
                 return self.finish(None);
             }
             for worker in std::mem::take(&mut self.failed) {
-                if self.alive[worker] == Alive::Alive {
-                    self.alive[worker] = Alive::Down;
+                if self.alive[worker] == WorkerUp::Running {
+                    self.alive[worker] = WorkerUp::Down;
                     if let Some(after) = plan.restart_after {
                         self.forget_restart(worker);
                         self.supervisor.insert((now.saturating_add(after), worker));
@@ -732,7 +766,7 @@ impl<'p> Model<'p> {
                 self.advance(at);
                 break StopReason::StopAt;
             }
-            let alive = self.alive.iter().filter(|a| **a == Alive::Alive).count();
+            let alive = self.alive.iter().filter(|a| **a == WorkerUp::Running).count();
             if stop_at.is_none()
                 && alive == 0
                 && next_control >= controls.len()

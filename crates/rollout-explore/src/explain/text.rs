@@ -160,15 +160,32 @@ fn line(event: &PredictedEvent) -> Option<(String, String, String)> {
     Some((what, sleep, backoff))
 }
 
-fn settings(scenario: &Scenario, text: &mut String) {
-    let plan = &scenario.plan;
-    let r = &plan.runner;
+/// A runner's timers and backoff, in a phrase.
+fn described(r: &rollout_core::RunnerConfig) -> String {
     let policy = r.backoff;
     let jitter = if policy.jitter == Jitter::None {
         String::new()
     } else {
         format!(", {} jitter", policy.jitter.as_str())
     };
+    format!(
+        "poll every {}, heartbeat every {}, reassignment every {} (worker timeout {}), backoff {} doubling to {}{jitter}{}",
+        format_duration(r.poll_interval),
+        format_duration(r.heartbeat_interval),
+        format_duration(r.reassignment_interval),
+        format_duration(r.worker_timeout),
+        format_duration(policy.initial),
+        format_duration(policy.max),
+        if r.retry_metrics {
+            ""
+        } else {
+            ", no retry metrics"
+        }
+    )
+}
+
+fn settings(scenario: &Scenario, text: &mut String) {
+    let plan = &scenario.plan;
     let workers: Vec<&str> = plan.workers.iter().map(|w| w.as_str()).collect();
     let _ = writeln!(
         text,
@@ -177,16 +194,22 @@ fn settings(scenario: &Scenario, text: &mut String) {
         scenario.path,
         workers.join(", ")
     );
-    let _ = writeln!(
-        text,
-        "poll every {}, heartbeat every {}, reassignment every {} (worker timeout {}), backoff {} doubling to {}{jitter}",
-        format_duration(r.poll_interval),
-        format_duration(r.heartbeat_interval),
-        format_duration(r.reassignment_interval),
-        format_duration(r.worker_timeout),
-        format_duration(policy.initial),
-        format_duration(policy.max)
-    );
+    let _ = writeln!(text, "{}", described(&plan.runner));
+    for worker in &plan.workers {
+        let own = plan.worker_runners.get(worker);
+        let start = plan.start_at.get(worker);
+        if own.is_none() && start.is_none() {
+            continue;
+        }
+        let mut parts = Vec::new();
+        if let Some(at) = start {
+            parts.push(format!("starts at {}", format_duration(*at)));
+        }
+        if let Some(r) = own {
+            parts.push(described(r));
+        }
+        let _ = writeln!(text, "  {worker}: {}", parts.join("; "));
+    }
 }
 
 /// The whole text.

@@ -165,6 +165,7 @@ impl Validator<'_> {
         let worker_ids: BTreeSet<&str> = workers.iter().map(|w| w.as_str()).collect();
         let stop = self.stop(&file.stop);
         self.within = stop.within;
+        let (worker_runners, start_at) = self.worker_settings(&file.workers, &file.runner);
         let heal = self.heal(file, &runner, &rollouts, &stop);
         self.healed = file.faults.heal_at.is_some();
         let fault_scripts = self.scripts(&file.faults, &worker_ids);
@@ -183,6 +184,8 @@ impl Validator<'_> {
                 Some(ReassignmentSpec::Reference) => ReassignmentPolicy::WorkerActiveIds,
             },
             workers,
+            worker_runners,
+            start_at,
             rollouts,
             max_attempts,
             fault_scripts,
