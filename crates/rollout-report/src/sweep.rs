@@ -150,6 +150,7 @@ fn human_guided(out: &mut String, report: &SweepReport) {
             "at a plateau: {} runs in a row reached nothing new",
             g.settings.plateau
         ),
+        rollout_explore::GuidedStop::Cancelled => "when cancelled (SIGINT or SIGTERM)".to_string(),
     };
     let first = g
         .first_failing_run
@@ -374,6 +375,16 @@ pub fn render_human(report: &SweepReport, style: Style) -> String {
         s.passed,
         report.wall_time_ms / 1e3
     );
+    if report.cancelled {
+        let _ = writeln!(
+            out,
+            "    {}",
+            style.red(&format!(
+                "cancelled after {} runs: the report holds the runs that finished (partial)",
+                s.runs
+            ))
+        );
+    }
     let _ = writeln!(
         out,
         "    {:<30} {:>7} {:>7} {:>7} {:>7} {:>7}",
@@ -620,8 +631,9 @@ pub fn render_junit(report: &SweepReport) -> String {
     for f in report.findings.baseline.iter().flat_map(|b| &b.fixed) {
         suite.add_test_case(case(f, TestCaseStatus::success()));
     }
-    // A shard alone cannot say no seed of the sweep reaches a goal.
-    let whole = report.shards.len() as u64 == report.shard_count;
+    // A shard alone, or a cancelled sweep, cannot say no seed of the
+    // sweep reaches a goal.
+    let whole = report.is_complete();
     for goal in report.coverage.scenario_unreached().filter(|_| whole) {
         let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
         status.set_message(x(&format!(
@@ -630,6 +642,18 @@ pub fn render_junit(report: &SweepReport) -> String {
         )));
         status.set_type("unreached goal");
         let mut case = TestCase::new(x(&format!("goal {}", goal.goal)), status);
+        case.set_classname(x(&report.name));
+        suite.add_test_case(case);
+    }
+    if report.cancelled {
+        // Marks the document partial in JUnit's own terms: what the sweep
+        // did not run is a skipped case.
+        let mut status = TestCaseStatus::skipped();
+        status.set_message(x(&format!(
+            "cancelled (SIGINT or SIGTERM) after {} runs of seeds {}: the seeds not run are not judged",
+            report.summary.runs, report.seeds
+        )));
+        let mut case = TestCase::new("cancelled", status);
         case.set_classname(x(&report.name));
         suite.add_test_case(case);
     }
@@ -705,7 +729,11 @@ code {{ font-size: .85em; }} td.n {{ text-align: right; }}
         file = esc(&report.file),
         hash = esc(&report.scenario_hash),
         seeds = report.seeds,
-        partial = if report.partial { " (partial)" } else { "" },
+        partial = match (report.cancelled, report.partial) {
+            (true, _) => " (cancelled, partial)",
+            (false, true) => " (partial)",
+            (false, false) => "",
+        },
         engine = report.engine,
         shards = report.shards,
         shard_count = report.shard_count,
