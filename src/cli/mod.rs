@@ -194,7 +194,7 @@ pub enum Format {
     /// Aligned text for people.
     #[default]
     Human,
-    /// One JSON document, its schema named in its `schema` field: rollout-sim.report/1 (scenario), rollout-sim.sweep/1 (explore, merge), rollout-sim.diff/1 (diff).
+    /// One JSON document, its schema named in its `schema` field: rollout-sim.report/1 (scenario), rollout-sim.sweep/2 (explore, merge), rollout-sim.diff/1 (diff).
     Json,
 }
 
