@@ -52,17 +52,25 @@ pub struct Cli {
     pub command: Command,
     /// Colour: `auto` on a terminal unless NO_COLOR is set (CLICOLOR_FORCE
     /// forces it), or `always`, or `never`, whatever the environment says.
-    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t = ColorArg::Auto,
+        overrides_with = "color"
+    )]
     pub color: ColorArg,
 }
 
 /// `--color`: whether output gets ANSI colour.
 ///
-/// `auto` decides per stream, as cargo and cargo-nextest do (through
-/// anstream's rules): no colour when `NO_COLOR` is set and not empty, nor
-/// when `CLICOLOR=0`; colour when `CLICOLOR_FORCE` is set and not `0`;
-/// otherwise colour only on a terminal. `NO_COLOR` wins over
-/// `CLICOLOR_FORCE`, and an explicit `always` or `never` wins over both.
+/// `auto` decides per stream, as cargo and cargo-nextest do (anstream's
+/// rules): no colour when `NO_COLOR` is set and not empty, nor when
+/// `CLICOLOR=0`; colour when `CLICOLOR_FORCE` is set and neither empty nor
+/// `0` (the clicolors convention; anstream also forces on `0`); otherwise
+/// colour only on a terminal. `NO_COLOR` wins over `CLICOLOR_FORCE`, and an
+/// explicit `always` or `never` wins over both; the last `--color` given
+/// wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum ColorArg {
     /// Colour on a terminal, as the environment allows.
@@ -81,10 +89,14 @@ impl ColorArg {
             Self::Always => true,
             Self::Never => false,
             Self::Auto => {
+                // The clicolors convention: CLICOLOR_FORCE=0 does not force
+                // (anstyle-query's own check takes any value but empty).
+                let forced = std::env::var_os("CLICOLOR_FORCE")
+                    .is_some_and(|v| !v.is_empty() && v != "0");
                 if anstyle_query::no_color() || anstyle_query::clicolor() == Some(false) {
                     false
                 } else {
-                    anstyle_query::clicolor_force() || terminal
+                    forced || terminal
                 }
             }
         }
