@@ -30,7 +30,12 @@ fn coloured(env: &[(&str, &str)], args: &[&str]) -> bool {
     let mut full = vec!["scenario", "scenarios/c02.yaml"];
     full.extend(args);
     let o = run(env, &full);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let text = String::from_utf8(o.stdout).unwrap();
     assert!(text.contains("trace 1b222016f341ad18"), "{text}");
     let has = text.contains('\x1b');
@@ -46,9 +51,15 @@ fn auto_colours_a_pipe_only_when_forced() {
     assert!(!coloured(&[("CLICOLOR_FORCE", "0")], &[]));
     assert!(!coloured(&[("CLICOLOR_FORCE", "")], &[]));
     // NO_COLOR wins over CLICOLOR_FORCE, as in cargo; empty is unset.
-    assert!(!coloured(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")], &[]));
+    assert!(!coloured(
+        &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")],
+        &[]
+    ));
     assert!(coloured(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "")], &[]));
-    assert!(!coloured(&[("CLICOLOR_FORCE", "1"), ("CLICOLOR", "0")], &[]));
+    assert!(!coloured(
+        &[("CLICOLOR_FORCE", "1"), ("CLICOLOR", "0")],
+        &[]
+    ));
 }
 
 #[test]
@@ -76,19 +87,36 @@ fn every_command_that_colours_takes_it() {
             let mut full = args.to_vec();
             full.extend(["--color", color]);
             let o = run(env, &full);
-            assert_eq!(o.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
             String::from_utf8(o.stdout).unwrap()
         };
-        assert!(with(&[("NO_COLOR", "1")], "always").contains("\x1b["), "{args:?}");
-        assert!(!with(&[("CLICOLOR_FORCE", "1")], "never").contains('\x1b'), "{args:?}");
+        assert!(
+            with(&[("NO_COLOR", "1")], "always").contains("\x1b["),
+            "{args:?}"
+        );
+        assert!(
+            !with(&[("CLICOLOR_FORCE", "1")], "never").contains('\x1b'),
+            "{args:?}"
+        );
         assert!(!with(&[], "auto").contains('\x1b'), "{args:?}");
-        assert!(with(&[("CLICOLOR_FORCE", "1")], "auto").contains("\x1b["), "{args:?}");
+        assert!(
+            with(&[("CLICOLOR_FORCE", "1")], "auto").contains("\x1b["),
+            "{args:?}"
+        );
     }
 }
 
 #[test]
 fn a_bad_value_is_refused_with_the_good_ones() {
-    let o = run(&[], &["scenario", "scenarios/c02.yaml", "--color", "sometimes"]);
+    let o = run(
+        &[],
+        &["scenario", "scenarios/c02.yaml", "--color", "sometimes"],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&o.stderr),
@@ -104,7 +132,9 @@ fn auto_colours_a_terminal_unless_no_color() {
     let on_tty = |env: &[(&str, &str)], flag: &str| -> Option<String> {
         let line = format!("{bin} scenario scenarios/c02.yaml {flag}");
         let mut command = Command::new("script");
-        command.args(["-qec", &line, "/dev/null"]).current_dir(MANIFEST);
+        command
+            .args(["-qec", &line, "/dev/null"])
+            .current_dir(MANIFEST);
         for name in ["NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE"] {
             command.env_remove(name);
         }
@@ -118,7 +148,10 @@ fn auto_colours_a_terminal_unless_no_color() {
     };
     assert!(plain.starts_with(PASS), "{plain:?}");
     let off = on_tty(&[("NO_COLOR", "1")], "").unwrap();
-    assert!(off.starts_with("    PASS ") && !off.contains('\x1b'), "{off:?}");
+    assert!(
+        off.starts_with("    PASS ") && !off.contains('\x1b'),
+        "{off:?}"
+    );
     let never = on_tty(&[], "--color never").unwrap();
     assert!(!never.contains('\x1b'), "{never:?}");
     let always = on_tty(&[("NO_COLOR", "1")], "--color always").unwrap();

@@ -368,7 +368,14 @@ fn shards_count_from_one_on_the_command_line() {
         ("1/0", format!("shard 1/0: there is no shard of 0; {how}")),
         ("x/3", format!("`x` is not a shard number; {how}")),
     ] {
-        let o = run(&["explore", "scenarios/c02.yaml", "--seeds", "0..3", "--shard", shard]);
+        let o = run(&[
+            "explore",
+            "scenarios/c02.yaml",
+            "--seeds",
+            "0..3",
+            "--shard",
+            shard,
+        ]);
         assert_eq!(o.status.code(), Some(2), "{shard}");
         assert!(
             stderr(&o).starts_with(&format!(
@@ -391,7 +398,10 @@ fn incomplete_overlapping_and_mismatched_sets_are_refused() {
     let merged: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(merged["shards"], json!([1, 2, 3]));
     assert_eq!(merged["summary"]["runs"], 12);
-    assert_eq!((merged["partial"].clone(), merged["cancelled"].clone()), (json!(false), json!(false)));
+    assert_eq!(
+        (merged["partial"].clone(), merged["cancelled"].clone()),
+        (json!(false), json!(false))
+    );
 
     // A lost artifact: exit 2, naming the shards as `--shard` takes them.
     let o = run(&["merge", &one]);
@@ -423,7 +433,9 @@ fn incomplete_overlapping_and_mismatched_sets_are_refused() {
         assert_eq!(o.status.code(), Some(2));
         assert_eq!(
             stderr(&o),
-            format!("error: {two}: shards: shard 2/3 is also in {two}: merge each shard's report once\n")
+            format!(
+                "error: {two}: shards: shard 2/3 is also in {two}: merge each shard's report once\n"
+            )
         );
     }
 
@@ -460,12 +472,17 @@ fn a_cancelled_shard_is_refused_unless_partial_is_allowed() {
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(
         stderr(&o),
-        format!("error: {a}: cancelled: shard 1/2 was cancelled after 6 runs, before every seed ran: rerun it, or pass --allow-partial\n")
+        format!(
+            "error: {a}: cancelled: shard 1/2 was cancelled after 6 runs, before every seed ran: rerun it, or pass --allow-partial\n"
+        )
     );
     let o = run(&["merge", &a, &b, "--allow-partial", "--format", "json"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let merged: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!((merged["partial"].clone(), merged["cancelled"].clone()), (json!(true), json!(true)));
+    assert_eq!(
+        (merged["partial"].clone(), merged["cancelled"].clone()),
+        (json!(true), json!(true))
+    );
     assert_eq!(merged["summary"]["runs"], 12);
     let o = run(&["merge", &a, &b, "--allow-partial"]);
     assert!(

@@ -187,7 +187,16 @@ fn sharded_sweeps_merge_into_exactly_the_single_run_summary() {
     let s = load_str("overlay.yaml", OVERLAY).unwrap();
     let whole = sweep(&s, "0..150", Shard::WHOLE);
     let shards: Vec<_> = (1..=3)
-        .map(|k| sweep(&s, "0..150", Shard { number: k, count: 3 }))
+        .map(|k| {
+            sweep(
+                &s,
+                "0..150",
+                Shard {
+                    number: k,
+                    count: 3,
+                },
+            )
+        })
         .collect();
     // Merge in a scrambled order, through JSON, as `merge` would read them.
     let through_json: Vec<explore::SweepReport> = [&shards[2], &shards[0], &shards[1]]

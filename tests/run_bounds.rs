@@ -218,7 +218,13 @@ fn seed_ranges_parse_with_exact_messages_and_count_in_closed_form() {
     assert_eq!(all.len(), 1 << 64);
     assert_eq!(all.to_string(), "0..=18446744073709551615");
     assert_eq!(all.count(Shard::WHOLE), 1 << 64);
-    assert_eq!(all.count(Shard { number: 4, count: 4 }), 1 << 62);
+    assert_eq!(
+        all.count(Shard {
+            number: 4,
+            count: 4
+        }),
+        1 << 62
+    );
     let last: Vec<u64> = "18446744073709551613..=18446744073709551615"
         .parse::<SeedRange>()
         .unwrap()

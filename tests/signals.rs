@@ -206,7 +206,10 @@ fn sigint_during_a_sweep_writes_every_report_marked_partial() {
     assert_eq!(leftovers(&dir), Vec::<String>::new());
     let r: serde_json::Value = serde_json::from_str(&read(&json)).unwrap();
     assert_eq!(r["schema"], "rollout-sim.sweep/2");
-    assert_eq!((r["cancelled"].clone(), r["partial"].clone()), (true.into(), true.into()));
+    assert_eq!(
+        (r["cancelled"].clone(), r["partial"].clone()),
+        (true.into(), true.into())
+    );
     let s = &r["summary"];
     let (runs, passed, failed) = (
         s["runs"].as_u64().unwrap(),
@@ -221,7 +224,14 @@ fn sigint_during_a_sweep_writes_every_report_marked_partial() {
     assert!(failing.iter().all(|f| f["seed"].as_u64().unwrap() < runs));
     let seeds = format!("0..{runs}");
     let again = Command::new(env!("CARGO_BIN_EXE_rollout-sim"))
-        .args(["explore", STRANDED, "--reassignment", "reference", "--seeds", &seeds])
+        .args([
+            "explore",
+            STRANDED,
+            "--reassignment",
+            "reference",
+            "--seeds",
+            &seeds,
+        ])
         .args(["--jobs", "2", "--format", "json"])
         .current_dir(MANIFEST)
         .output()
@@ -269,7 +279,14 @@ fn sigterm_during_a_sweep_prints_the_summary_of_what_ran() {
     let report = dir.join("sweep.html");
     let c02 = Path::new(MANIFEST).join("scenarios/c02.yaml");
     let child = spawn_to(
-        &["explore", s(&c02), "--seeds", "0..100000000", "--report", s(&report)],
+        &[
+            "explore",
+            s(&c02),
+            "--seeds",
+            "0..100000000",
+            "--report",
+            s(&report),
+        ],
         &out,
         &err,
     );
@@ -293,7 +310,11 @@ fn sigterm_during_a_sweep_prints_the_summary_of_what_ran() {
         )),
         "{text}"
     );
-    assert!(read(&err).starts_with("SIGTERM: cancelling: "), "{}", read(&err));
+    assert!(
+        read(&err).starts_with("SIGTERM: cancelling: "),
+        "{}",
+        read(&err)
+    );
     assert!(read(&report).contains("(cancelled, partial)"));
 }
 
@@ -317,7 +338,13 @@ fn a_second_signal_stops_at_once_and_writes_nothing() {
         s(&report),
     ]);
     assert_eq!(
-        interrupt_twice(child, &dir, 1, libc::SIGINT, Some(Duration::from_millis(500))),
+        interrupt_twice(
+            child,
+            &dir,
+            1,
+            libc::SIGINT,
+            Some(Duration::from_millis(500))
+        ),
         Some(130)
     );
     assert_eq!(leftovers(&dir), Vec::<String>::new());
@@ -361,7 +388,12 @@ fn sigint_during_a_suite_reports_what_finished_and_skips_the_rest() {
     let r: serde_json::Value = serde_json::from_str(&read(&json)).unwrap();
     let summary = &r["summary"];
     assert_eq!(
-        [&summary["total"], &summary["passed"], &summary["failed"], &summary["cancelled"]],
+        [
+            &summary["total"],
+            &summary["passed"],
+            &summary["failed"],
+            &summary["cancelled"]
+        ],
         [1, 1, 0, 2].map(serde_json::Value::from).each_ref()
     );
     let scenarios = r["scenarios"].as_array().unwrap();
@@ -374,15 +406,27 @@ fn sigint_during_a_suite_reports_what_finished_and_skips_the_rest() {
         .output()
         .unwrap();
     let alone: serde_json::Value = serde_json::from_slice(&alone.stdout).unwrap();
-    assert_eq!(scenarios[0]["trace_hash"], alone["scenarios"][0]["trace_hash"]);
+    assert_eq!(
+        scenarios[0]["trace_hash"],
+        alone["scenarios"][0]["trace_hash"]
+    );
     let b = suite.join("b-long.yaml").display().to_string();
     let c = suite.join("c.yaml").display().to_string();
     assert_eq!(
         junit_cases(&read(&junit)),
         [
-            ("c02-deterministic-backoff-totals [seed 0]".to_string(), None),
-            (b, Some("cancelled (SIGINT or SIGTERM) before it finished".to_string())),
-            (c, Some("cancelled (SIGINT or SIGTERM) before it started".to_string())),
+            (
+                "c02-deterministic-backoff-totals [seed 0]".to_string(),
+                None
+            ),
+            (
+                b,
+                Some("cancelled (SIGINT or SIGTERM) before it finished".to_string())
+            ),
+            (
+                c,
+                Some("cancelled (SIGINT or SIGTERM) before it started".to_string())
+            ),
         ]
     );
     // The trace holds the scenario that finished, whole.

@@ -91,8 +91,8 @@ impl ColorArg {
             Self::Auto => {
                 // The clicolors convention: CLICOLOR_FORCE=0 does not force
                 // (anstyle-query's own check takes any value but empty).
-                let forced = std::env::var_os("CLICOLOR_FORCE")
-                    .is_some_and(|v| !v.is_empty() && v != "0");
+                let forced =
+                    std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| !v.is_empty() && v != "0");
                 if anstyle_query::no_color() || anstyle_query::clicolor() == Some(false) {
                     false
                 } else {

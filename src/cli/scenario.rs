@@ -399,8 +399,7 @@ fn run_in_order<T: Send + 'static>(
             loop {
                 let i = {
                     let mut c = cursor.lock().unwrap_or_else(PoisonError::into_inner);
-                    while !c.broken && c.next < count && c.next >= c.handed.saturating_add(window)
-                    {
+                    while !c.broken && c.next < count && c.next >= c.handed.saturating_add(window) {
                         c = moved.wait(c).unwrap_or_else(PoisonError::into_inner);
                     }
                     if c.broken || c.next >= count {

@@ -199,9 +199,7 @@ impl Shard {
     /// Its place from 0, which seeds' positions are taken modulo; `None`
     /// for a shard outside 1..=count (which holds no seed).
     fn index(self) -> Option<u64> {
-        self.number
-            .checked_sub(1)
-            .filter(|&i| i < self.count)
+        self.number.checked_sub(1).filter(|&i| i < self.count)
     }
 }
 
@@ -640,7 +638,13 @@ pub fn sweep(
     program: &str,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> SweepReport {
-    sweep_until_cancelled(scenario, options, program, progress, &AtomicBool::new(false))
+    sweep_until_cancelled(
+        scenario,
+        options,
+        program,
+        progress,
+        &AtomicBool::new(false),
+    )
 }
 
 /// [`sweep`], stopping early once `cancel` is set (by a signal handler,
@@ -795,7 +799,13 @@ mod tests {
         );
         assert!("9..3".parse::<SeedRange>().is_err());
         let shards: Vec<Vec<u64>> = (1..=3)
-            .map(|k| r.seeds(Shard { number: k, count: 3 }).collect())
+            .map(|k| {
+                r.seeds(Shard {
+                    number: k,
+                    count: 3,
+                })
+                .collect()
+            })
             .collect();
         assert_eq!(shards, [vec![0, 3, 6, 9], vec![1, 4, 7], vec![2, 5, 8]]);
         assert!("3/3".parse::<Shard>().is_ok());
