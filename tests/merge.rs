@@ -458,6 +458,30 @@ fn incomplete_overlapping_and_mismatched_sets_are_refused() {
         stderr(&o),
         format!("error: {other}: seeds: 0..13, but {one} has 0..12: merge shards of one sweep\n")
     );
+    // Or on another engine, or by another version of the tool.
+    let mut tokio = shard_of(3, 3);
+    tokio["engine"] = json!("tokio");
+    let tokio = write(&dir, "tokio.json", &tokio);
+    let o = run(&["merge", &one, &two, &tokio]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "error: {tokio}: engine: tokio, but {one} has virtual: merge shards of one sweep\n"
+        )
+    );
+    let mut old = shard_of(3, 3);
+    old["tool_version"] = json!("0.0.1");
+    let old = write(&dir, "old.json", &old);
+    let o = run(&["merge", &one, &two, &old, "--allow-partial"]);
+    assert_eq!(o.status.code(), Some(2));
+    let this = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "error: {old}: tool_version: written by rollout-sim 0.0.1, this is {this}; merge reports of one version\n"
+        )
+    );
 }
 
 #[test]
