@@ -127,10 +127,11 @@ fn a_bad_value_is_refused_with_the_good_ones() {
 
 #[test]
 fn auto_colours_a_terminal_unless_no_color() {
-    // script(1) runs the command on a pseudo-terminal.
+    // script(1) runs the command on a pseudo-terminal, stdout and stderr
+    // both.
     let bin = env!("CARGO_BIN_EXE_rollout-sim");
-    let on_tty = |env: &[(&str, &str)], flag: &str| -> Option<String> {
-        let line = format!("{bin} scenario scenarios/c02.yaml {flag}");
+    let on_tty = |env: &[(&str, &str)], args: &str, code: i32| -> Option<String> {
+        let line = format!("{bin} {args}");
         let mut command = Command::new("script");
         command
             .args(["-qec", &line, "/dev/null"])
@@ -139,21 +140,39 @@ fn auto_colours_a_terminal_unless_no_color() {
             command.env_remove(name);
         }
         command.envs(env.iter().copied());
-        let o = command.output().ok().filter(|o| o.status.success())?;
-        Some(String::from_utf8_lossy(&o.stdout).into_owned())
+        let o = command.output().ok()?;
+        // script(1) exits with the command's code (util-linux, -e).
+        (o.status.code() == Some(code)).then(|| String::from_utf8_lossy(&o.stdout).into_owned())
     };
-    let Some(plain) = on_tty(&[], "") else {
+    let c02 = "scenario scenarios/c02.yaml";
+    let Some(plain) = on_tty(&[], c02, 0) else {
         println!("skipped: script(1) is not available here");
         return;
     };
     assert!(plain.starts_with(PASS), "{plain:?}");
-    let off = on_tty(&[("NO_COLOR", "1")], "").unwrap();
+    let off = on_tty(&[("NO_COLOR", "1")], c02, 0).unwrap();
     assert!(
         off.starts_with("    PASS ") && !off.contains('\x1b'),
         "{off:?}"
     );
-    let never = on_tty(&[], "--color never").unwrap();
+    let never = on_tty(&[], &format!("{c02} --color never"), 0).unwrap();
     assert!(!never.contains('\x1b'), "{never:?}");
-    let always = on_tty(&[("NO_COLOR", "1")], "--color always").unwrap();
+    let always = on_tty(&[("NO_COLOR", "1")], &format!("{c02} --color always"), 0).unwrap();
     assert!(always.starts_with(PASS), "{always:?}");
+    // An invalid file's underlined snippet, on stderr, follows it too.
+    let broken = "scenario tests/broken/attempt-beyond-max.yaml";
+    let snippet = on_tty(&[], broken, 2).unwrap();
+    assert!(snippet.contains("\x1b[31m"), "{snippet:?}");
+    assert!(
+        snippet.contains("tests/broken/attempt-beyond-max.yaml:9:37"),
+        "{snippet:?}"
+    );
+    for (env, flag) in [(&[("NO_COLOR", "1")][..], ""), (&[][..], " --color never")] {
+        let snippet = on_tty(env, &format!("{broken}{flag}"), 2).unwrap();
+        assert!(!snippet.contains('\x1b'), "{snippet:?}");
+        assert!(
+            snippet.contains("`attempts: 3` can never hold"),
+            "{snippet:?}"
+        );
+    }
 }

@@ -648,7 +648,13 @@ pub fn run(args: &ScenarioArgs) -> Exit {
                 paths.len()
             ));
         }
-        Exit::Cancelled
+        // As `explore`: 130 whatever the runs found, but an output that
+        // could not be written is said first.
+        if write_failed {
+            Exit::Invalid
+        } else {
+            Exit::Cancelled
+        }
     } else if summary.nondeterministic > 0 {
         Exit::NonDeterministic
     } else if !invalid.is_empty() || write_failed {
