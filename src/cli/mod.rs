@@ -4,6 +4,7 @@
 //! 0 all passed, 1 a scenario failed, 2 bad command line, invalid scenario
 //! file or an output that could not be written (stdout included), 3
 //! non-determinism found, 130 cancelled (SIGINT, SIGTERM: [`cancel`]).
+//! `--color` is global; [`stdout_color`] and [`stderr_color`] read it.
 //!
 //! Every file and stdout is written through [`rollout_report::output`]; a
 //! message on stderr is best effort ([`error`]), as there is nowhere left

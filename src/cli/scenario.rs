@@ -13,6 +13,13 @@
 //! runs at a time, not every run. Names must be unique in a suite; a later
 //! file with a name already used is reported invalid when its turn comes.
 //! Output files are put in place at the end, whole or not at all.
+//!
+//! On SIGINT or SIGTERM ([`super::cancel`]) no job takes another file and
+//! the command does not wait for the files under way: the results already
+//! made are handed on, the files left are skipped cases in the JUnit file
+//! and a count in the summary, the outputs are put in place, and the
+//! command exits 130 while those jobs are still running. That is why the
+//! jobs own what they read rather than borrow it.
 
 use std::collections::BTreeMap;
 use std::io::Write;
