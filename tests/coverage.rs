@@ -80,7 +80,7 @@ fn a_plain_run_reaches_nothing() {
 }
 
 #[test]
-fn c02_caps_its_backoff_and_recovers_after_3_failures() {
+fn spec_case_2_caps_its_backoff_and_recovers_after_3_failures() {
     // Delays 5, 10, 20: the third is the 20ms cap; the poll at 40ms dequeues
     // r1 with failures = 3.
     let yaml = format!("{ONE_ROLLOUT}faults:\n  dequeue: [ {{ fail: 3 }} ]\n");

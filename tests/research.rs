@@ -294,43 +294,6 @@ fn the_shrunk_reproducer_fails_the_same_way() {
     );
 }
 
-#[test]
-fn explain_predicts_c02_and_the_run_agrees() {
-    let s = scenario("scenarios/c02.yaml");
-    let e = explore::explain(&s);
-    let predicted: Vec<(u128, u32, u64, u64)> = e
-        .failures
-        .iter()
-        .map(|f| (f.at.as_millis(), f.failure, f.delay_ms, f.total_ms))
-        .collect();
-    assert_eq!(predicted, [(0, 1, 5, 5), (10, 2, 10, 15), (20, 3, 20, 35)]);
-    assert_eq!(e.recovered_at.as_millis(), 40);
-    assert!(e.dequeues);
-    assert!(
-        e.text
-            .contains("runner.poll_retry_failures_before_rollout = 3")
-    );
-    assert!(
-        e.text
-            .contains("runner.poll_retry_backoff_ms_before_rollout = 35")
-    );
-    let run = run_scenario(&s, RunOptions::default()).run;
-    let observed: Vec<(u128, u32, u64, u64)> = run
-        .trace
-        .events
-        .iter()
-        .filter_map(|ev| match ev.kind {
-            EventKind::PollFailed {
-                failures,
-                delay_ms,
-                backoff_ms,
-            } => Some((ev.at.as_millis(), failures, delay_ms, backoff_ms)),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(observed, predicted);
-}
-
 mod cli {
     use std::process::{Command, Output};
 

@@ -9,6 +9,9 @@
 //! starts, so each test waits for those files to appear, lets the run get
 //! going, then sends the signal.
 
+#[path = "junit/xsd.rs"]
+mod xsd;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -92,19 +95,34 @@ fn names(dir: &Path) -> Vec<String> {
     names
 }
 
-/// The test cases of a JUnit document: (name, skipped message if skipped).
+/// The test cases of a JUnit document: (name, the message of its
+/// `<error type="cancelled">` if it has one).
 fn junit_cases(xml: &str) -> Vec<(String, Option<String>)> {
     let doc = roxmltree::Document::parse(xml).unwrap();
     doc.descendants()
         .filter(|n| n.has_tag_name("testcase"))
         .map(|case| {
-            let skipped = case
+            let cancelled = case
                 .children()
-                .find(|c| c.has_tag_name("skipped"))
+                .find(|c| c.has_tag_name("error") && c.attribute("type") == Some("cancelled"))
                 .map(|s| s.attribute("message").unwrap_or_default().to_string());
-            (case.attribute("name").unwrap().to_string(), skipped)
+            (case.attribute("name").unwrap().to_string(), cancelled)
         })
         .collect()
+}
+
+/// Checks a JUnit document against `tests/junit/junit.xsd` (the Jenkins
+/// junit-10 schema, as `tests/junit.rs` reads it).
+fn valid_junit(xml: &str) {
+    let path = Path::new(MANIFEST).join("tests/junit/junit.xsd");
+    let schema = xsd::Schema::parse(&std::fs::read_to_string(path).unwrap());
+    assert_eq!(schema.validate(xml), Vec::<String>::new(), "{xml}");
+}
+
+/// The `errors` count of a JUnit document's `<testsuites>`.
+fn junit_errors(xml: &str) -> String {
+    let doc = roxmltree::Document::parse(xml).unwrap();
+    doc.root_element().attribute("errors").unwrap().to_string()
 }
 
 /// Waits for the outputs' temporary files, sends `signal`, and returns the
@@ -249,6 +267,9 @@ fn sigint_during_a_sweep_writes_every_report_marked_partial() {
         read(&html).contains("shards [1] of 1 (cancelled, partial)"),
         "the HTML report says it is partial"
     );
+    // Never green: the seeds not run are an error case.
+    valid_junit(&read(&junit));
+    assert_eq!(junit_errors(&read(&junit)), "1");
     let cases = junit_cases(&read(&junit));
     let last = cases.last().unwrap();
     assert_eq!(last.0, "cancelled");
@@ -353,7 +374,7 @@ fn a_second_signal_stops_at_once_and_writes_nothing() {
 }
 
 #[test]
-fn sigint_during_a_suite_reports_what_finished_and_skips_the_rest() {
+fn sigint_during_a_suite_reports_what_finished_and_errs_the_rest() {
     let dir = scratch("suite");
     let suite = dir.join("suite");
     std::fs::create_dir_all(&suite).unwrap();
@@ -412,6 +433,12 @@ fn sigint_during_a_suite_reports_what_finished_and_skips_the_rest() {
     );
     let b = suite.join("b-long.yaml").display().to_string();
     let c = suite.join("c.yaml").display().to_string();
+    valid_junit(&read(&junit));
+    assert_eq!(
+        junit_errors(&read(&junit)),
+        "2",
+        "the files not finished are errors"
+    );
     assert_eq!(
         junit_cases(&read(&junit)),
         [

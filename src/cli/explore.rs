@@ -61,7 +61,8 @@ pub struct ExploreArgs {
     /// JSON report of this scenario, and list its findings gone as fixed.
     #[arg(long, value_name = "PREVIOUS.json")]
     pub baseline: Option<PathBuf>,
-    /// Also write JUnit XML here: one test case per finding.
+    /// Also write JUnit XML here: one test case per finding (one passing
+    /// case when no seed failed).
     #[arg(long, value_name = "FILE.xml")]
     pub junit: Option<PathBuf>,
     /// Guided exploration: the seed range is a budget of runs, spent partly

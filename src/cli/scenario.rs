@@ -4,7 +4,7 @@
 //! ([`rollout_report::output`]) before anything runs. Then `--jobs` threads
 //! each load a file when they pick it up, run it, drop its plan and reduce
 //! the result to what the outputs asked for need: the human lines, the
-//! JUnit case, the report (for `--format json`), the run itself only when
+//! JUnit case (an invalid file is one too, with an `<error>`), the report (for `--format json`), the run itself only when
 //! spans, the trace or the timeline are wanted. Results are handled in input
 //! order as soon as each is ready: printed, and streamed into the output
 //! files, after which the run is dropped. When a finished result is large
@@ -30,15 +30,14 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use quick_junit::TestCase;
 
 use super::{EngineArg, Exit, Format, program_name, stdout_color};
-use rollout_report::Timeline;
 use rollout_report::{self, Detail, Style};
 use rollout_report::{
     DeterminismReport, InvalidFile, REPORT_SCHEMA, ScenarioReport, SuiteReport, Summary,
     TOOL_VERSION,
 };
+use rollout_report::{JunitCase, Timeline};
 use rollout_report::{Output, OutputError, Outputs, Stdout};
 use rollout_report::{SpansDb, SpansMode};
 use rollout_scenario::collect_files;
@@ -63,7 +62,8 @@ pub struct ScenarioArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-    /// Also write JUnit XML here: one test case per (scenario, seed).
+    /// Also write JUnit XML here: one test case per (scenario, seed), and
+    /// one with an <error> per invalid file.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
     /// Also write every persisted span here: FILE.jsonl (JSON Lines) or FILE.db (SQLite).
@@ -133,7 +133,7 @@ const SPANS_EXTENSIONS: &str = "the spans file must end in .jsonl (JSON Lines) o
 /// input order.
 #[derive(Default)]
 struct Files {
-    junit: Option<(Output, Vec<(TestCase, Duration)>)>,
+    junit: Option<(Output, Vec<JunitCase>)>,
     spans: Option<SpansFile>,
     trace: Option<Output>,
     timeline: Option<(Output, Timeline)>,
@@ -191,7 +191,7 @@ impl Files {
         &mut self,
         report: Option<&ScenarioReport>,
         run: Option<&RunResult>,
-        case: Option<(TestCase, Duration)>,
+        case: Option<JunitCase>,
     ) {
         if let (Some((_, cases)), Some(case)) = (&mut self.junit, case) {
             cases.push(case);
@@ -211,6 +211,14 @@ impl Files {
         }
         if let Some((_, timeline)) = &mut self.timeline {
             timeline.add(report, run);
+        }
+    }
+
+    /// Feeds one file that could not be loaded or run, in input order: a
+    /// JUnit case with an `<error>`.
+    fn add_invalid(&mut self, error: &LoadError) {
+        if let Some((_, cases)) = &mut self.junit {
+            cases.push(rollout_report::junit_invalid_case(error));
         }
     }
 
@@ -262,7 +270,7 @@ struct Ran {
     human: Option<String>,
     /// Its report, for `--format json` and the outputs that read runs.
     report: Option<ScenarioReport>,
-    junit: Option<(TestCase, Duration)>,
+    junit: Option<JunitCase>,
     run: Option<RunResult>,
 }
 
@@ -553,9 +561,10 @@ pub fn run(args: &ScenarioArgs) -> Exit {
     let mut invalid: Vec<InvalidFile> = Vec::new();
     // Each name used so far, with the file that has it.
     let mut names: BTreeMap<String, String> = BTreeMap::new();
-    let refuse = |error: LoadError, invalid: &mut Vec<InvalidFile>| {
+    let refuse = |error: LoadError, invalid: &mut Vec<InvalidFile>, files: &mut Files| {
         print_invalid(&error);
         invalid.push(InvalidFile::new(&error));
+        files.add_invalid(&error);
     };
     let duplicate = |name: &str, path: &str, first: &str| {
         LoadError::single(
@@ -577,20 +586,26 @@ pub fn run(args: &ScenarioArgs) -> Exit {
         |judged| match judged {
             Judged::Invalid(error, name) => {
                 match name.and_then(|n| names.get(&n).map(|f| (n, f))) {
-                    Some((name, first)) => {
-                        refuse(duplicate(&name, &error.path, first), &mut invalid)
-                    }
-                    None => refuse(error, &mut invalid),
+                    Some((name, first)) => refuse(
+                        duplicate(&name, &error.path, first),
+                        &mut invalid,
+                        &mut files,
+                    ),
+                    None => refuse(error, &mut invalid, &mut files),
                 }
             }
             Judged::Duplicate { name, path } => {
                 let first = names.get(&name).cloned().unwrap_or_default();
-                refuse(duplicate(&name, &path, &first), &mut invalid);
+                refuse(duplicate(&name, &path, &first), &mut invalid, &mut files);
             }
             Judged::Ran(ran) => {
                 let ran = *ran;
                 if let Some(first) = names.get(&ran.name) {
-                    refuse(duplicate(&ran.name, &ran.path, first), &mut invalid);
+                    refuse(
+                        duplicate(&ran.name, &ran.path, first),
+                        &mut invalid,
+                        &mut files,
+                    );
                     return;
                 }
                 names.insert(ran.name, ran.path);
@@ -607,19 +622,12 @@ pub fn run(args: &ScenarioArgs) -> Exit {
             }
         },
     );
-    // What a cancel left unfinished: a skipped case each, so that the JUnit
-    // file says it is partial, and a count in the summary.
+    // What a cancel left unfinished: a case with an `<error>` each, so
+    // that the JUnit file is never green for a run that did not finish,
+    // and a count in the summary.
     for &(i, started) in &unfinished {
         let path = paths[i].display().to_string();
-        let mut status = quick_junit::TestCaseStatus::skipped();
-        status.set_message(if started {
-            "cancelled (SIGINT or SIGTERM) before it finished"
-        } else {
-            "cancelled (SIGINT or SIGTERM) before it started"
-        });
-        let mut case = TestCase::new(rollout_scenario::escaped(&path).into_owned(), status);
-        case.set_classname(rollout_scenario::escaped(&path).into_owned());
-        files.add(None, None, Some((case, Duration::ZERO)));
+        files.add(None, None, Some(JunitCase::cancelled(&path, started)));
     }
     summary.cancelled = unfinished.len();
     let mut write_failed = false;

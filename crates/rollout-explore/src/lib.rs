@@ -12,8 +12,9 @@
 //!
 //! [`freeze()`] writes a seed's random faults out as an explicit script;
 //! [`shrink()`] then cuts the frozen scenario down to the smallest one that
-//! still fails the same check; [`explain()`] prints the timeline a scenario's
-//! scripted faults imply, without running it.
+//! still fails the same check; [`explain()`] predicts every worker's
+//! timeline from a scenario's scripted faults on a model of the runner's
+//! rules, and names what it cannot predict.
 
 mod coverage;
 mod differential;
@@ -28,7 +29,9 @@ mod stats;
 
 pub use coverage::{GoalCoverage, GoalKind, SweepCoverage};
 pub use differential::{Compared, Comparison, DiffReport, Divergence, diff};
-pub use explain::{ExplainedFailure, Explanation, explain};
+pub use explain::{
+    ExplainedFailure, Explanation, PredictedEvent, Prediction, Step, Unpredicted, explain,
+};
 pub use findings::{
     Baseline, FINDING_ID_DIGITS, Finding, FindingStatus, Findings, MAX_FINDINGS, cause_of,
     finding_id, normalise,

@@ -77,6 +77,8 @@ fn without_rollout(s: &Scenario, index: usize) -> Scenario {
     e.absent_rewards
         .retain(|(t, _)| !t.as_ref().is_some_and(|t| names_rollout(t, &id)));
     e.spans.retain(|(t, _)| !names_rollout(t, &id));
+    e.spans_containing.retain(|(t, _)| !names_rollout(t, &id));
+    e.attempts.retain(|(a, _)| a.rollout.as_str() != id);
     s
 }
 
@@ -332,10 +334,21 @@ pub fn pinned(shrunk: &Scenario, engine: Option<EngineKind>) -> (Scenario, Vec<S
         });
         e.spans
             .retain(|(target, _)| name != format!("spans.{target}"));
+        e.spans_containing
+            .retain(|(target, _)| name != format!("spans.{target}"));
+        e.attempts.retain_mut(|(id, want)| {
+            if name == format!("attempts.{id}.status") {
+                want.status = None;
+            }
+            if name == format!("attempts.{id}.worker") {
+                want.worker = None;
+            }
+            want.status.is_some() || want.worker.is_some()
+        });
         if name == "finished_at" {
             e.finished_at = None;
         }
-        let dropped = ["rewards.", "absent_rewards.", "spans."]
+        let dropped = ["rewards.", "absent_rewards.", "spans.", "attempts."]
             .iter()
             .any(|p| name.starts_with(p))
             || name == "finished_at";

@@ -15,8 +15,8 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
 use super::duration::Dur;
 use super::schema::{
-    FailSpec, InvariantsSpec, OrderedMap, RewardExpect, RolloutExpect, ScenarioFile, ScriptSpec,
-    StepSpec, StopWhenSpec, WorkersSpec,
+    AttemptExpect, FailSpec, InvariantsSpec, OrderedMap, RewardExpect, RolloutExpect, ScenarioFile,
+    ScriptSpec, SpansExpect, StepSpec, StopWhenSpec, WorkersSpec,
 };
 use rollout_core::RolloutStatus;
 use rollout_simulator::Invariant;
@@ -220,6 +220,56 @@ impl JsonSchema for InvariantsSpec {
             "oneOf": [
                 { "const": "all" },
                 { "type": "array", "items": { "enum": names } }
+            ]
+        })
+    }
+}
+
+impl JsonSchema for AttemptExpect {
+    fn schema_name() -> Cow<'static, str> {
+        "AttemptExpectation".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let statuses: Vec<&str> = rollout_core::AttemptStatus::USED
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
+        json_schema!({
+            "description": "An attempt's final status, or { status, worker }.",
+            "oneOf": [
+                { "enum": statuses },
+                {
+                    "type": "object",
+                    "properties": {
+                        "status": { "enum": statuses },
+                        "worker": { "type": "string" }
+                    },
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
+}
+
+impl JsonSchema for SpansExpect {
+    fn schema_name() -> Cow<'static, str> {
+        "SpansExpectation".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "The exact span names in sequence order, or { contains: [names] }.",
+            "oneOf": [
+                { "type": "array", "items": { "type": "string" } },
+                {
+                    "type": "object",
+                    "properties": {
+                        "contains": { "type": "array", "items": { "type": "string" } }
+                    },
+                    "required": ["contains"],
+                    "additionalProperties": false
+                }
             ]
         })
     }

@@ -49,12 +49,14 @@ fn number(v: f64) -> Value {
     json_to_yaml(&json_number(v))
 }
 
-fn run_step(step: &RunStep) -> Value {
+/// One attempt's `run`; `output` is left out when it is the rollout's
+/// `input`, which it defaults to (and written as `null` when there is none).
+fn run_step(step: &RunStep, input: &serde_json::Value) -> Value {
     let mut m = Mapping::new();
     m.insert("duration".into(), dur(step.duration));
     match &step.result {
         StepResult::Succeeded { output, rewards } => {
-            if !output.is_null() {
+            if output != input {
                 m.insert("output".into(), json_to_yaml(output));
             }
             if !rewards.is_empty() {
@@ -227,11 +229,17 @@ pub fn to_yaml(scenario: &Scenario, header: &[String]) -> Result<String, String>
             if !rollout.enqueue_at.is_zero() {
                 m.insert("enqueue_at".into(), dur(rollout.enqueue_at));
             }
-            m.insert("run".into(), run_step(&rollout.attempts[0]));
+            m.insert("run".into(), run_step(&rollout.attempts[0], &rollout.input));
             if rollout.attempts.len() > 1 {
                 m.insert(
                     "attempts".into(),
-                    Value::Sequence(rollout.attempts.iter().map(run_step).collect()),
+                    Value::Sequence(
+                        rollout
+                            .attempts
+                            .iter()
+                            .map(|a| run_step(a, &rollout.input))
+                            .collect(),
+                    ),
                 );
             }
             Value::Mapping(m)
@@ -335,14 +343,28 @@ pub fn to_yaml(scenario: &Scenario, header: &[String]) -> Result<String, String>
     let e = &scenario.expect;
     let mut expect = Mapping::new();
     write_conditions(e, &mut expect);
-    if !e.spans.is_empty() {
-        let m = e.spans.iter().map(|(t, names)| {
-            (
-                target(t),
-                Value::Sequence(names.iter().map(|n| n.as_str().into()).collect()),
-            )
+    if !e.attempts.is_empty() {
+        let m = e.attempts.iter().map(|(id, want)| {
+            let mut a = Mapping::new();
+            if let Some(status) = want.status {
+                a.insert("status".into(), status.as_str().into());
+            }
+            if let Some(worker) = &want.worker {
+                a.insert("worker".into(), (**worker).into());
+            }
+            (id.to_string(), Value::Mapping(a))
         });
-        expect.insert("spans".into(), string_map(m));
+        expect.insert("attempts".into(), string_map(m));
+    }
+    if !e.spans.is_empty() || !e.spans_containing.is_empty() {
+        let list =
+            |names: &[String]| Value::Sequence(names.iter().map(|n| n.as_str().into()).collect());
+        let exact = e.spans.iter().map(|(t, names)| (target(t), list(names)));
+        let containing = e
+            .spans_containing
+            .iter()
+            .map(|(t, names)| (target(t), map([("contains", list(names))])));
+        expect.insert("spans".into(), string_map(exact.chain(containing)));
     }
     if let Some(at) = e.finished_at {
         expect.insert("finished_at".into(), dur(at));

@@ -11,7 +11,7 @@
 //!    timers woke, those just started), then notes the workers whose runner
 //!    ended with an error (and schedules their restart);
 //! 4. judges the stop rule: the event budget, the engine's own budget, every
-//!    rollout terminal, `stop.when.at`, stalled (no worker left and nothing
+//!    rollout terminal and no executor in flight, `stop.when.at`, stalled (no worker left and nothing
 //!    scheduled, unless `stop.when.at` is still ahead), `stop.within`;
 //! 5. moves time to the next thing that happens: the engine's next timer,
 //!    the next control or the next restart; the timers due then wake their
@@ -43,7 +43,7 @@ use std::time::Duration;
 use rollout_core::Clock;
 use rollout_core::WorkerId;
 
-use super::outcome::{StopReason, WorkerState};
+use super::outcome::{DownReason, StopReason, WorkerDown, WorkerState};
 use super::plan::{NetHost, SimPlan, StopWhen, TimedAction};
 use super::trace::EventKind;
 use super::world::{Control, World};
@@ -102,12 +102,16 @@ pub(crate) struct Ending {
     pub ended_at: Duration,
     /// Each worker's final state.
     pub workers: BTreeMap<WorkerId, WorkerState>,
+    /// Each worker down at the end: when and why it went down.
+    pub down: BTreeMap<WorkerId, WorkerDown>,
 }
 
 /// The workers of a run and what became of them.
 struct Workers {
     states: BTreeMap<WorkerId, WorkerState>,
     alive: usize,
+    /// Those down, with when and why.
+    down: BTreeMap<WorkerId, WorkerDown>,
 }
 
 impl Workers {
@@ -118,6 +122,7 @@ impl Workers {
                 .map(|w| (w.clone(), WorkerState::Alive))
                 .collect(),
             alive: workers.len(),
+            down: BTreeMap::new(),
         }
     }
 
@@ -225,7 +230,15 @@ impl<E: Engine> Run<'_, E> {
     fn crash(&mut self, worker: &WorkerId) {
         if self.workers.state(worker) == Some(WorkerState::Alive) {
             self.engine.crash(self.world, worker);
+            self.world.in_flight.dropped(worker);
             self.workers.set(worker, WorkerState::Crashed);
+            self.workers.down.insert(
+                worker.clone(),
+                WorkerDown {
+                    at: self.engine.now(),
+                    why: DownReason::Crashed,
+                },
+            );
             self.world.record_worker(worker, EventKind::WorkerCrashed);
         }
     }
@@ -236,6 +249,7 @@ impl<E: Engine> Run<'_, E> {
             self.world.record_worker(worker, EventKind::WorkerRestarted);
             self.engine.start(self.world, worker);
             self.workers.set(worker, WorkerState::Alive);
+            self.workers.down.remove(worker);
         }
     }
 
@@ -255,9 +269,16 @@ impl<E: Engine> Run<'_, E> {
 
     /// Notes the workers whose runner ended by itself.
     fn watch(&mut self, now: Duration) {
-        for worker in self.world.take_failed() {
+        for (worker, message) in self.world.take_failed() {
             if self.workers.state(&worker) == Some(WorkerState::Alive) {
                 self.workers.set(&worker, WorkerState::Failed);
+                self.workers.down.insert(
+                    worker.clone(),
+                    WorkerDown {
+                        at: now,
+                        why: DownReason::Failed(message),
+                    },
+                );
                 self.supervisor.failed(&worker, now);
             }
         }
@@ -328,7 +349,12 @@ pub(crate) fn drive<E: Engine>(engine: &mut E, world: &World<E::Clock>, plan: &S
         if let Some(stop) = run.engine.exhausted(world) {
             break stop;
         }
-        if plan.stop.when == StopWhen::AllTerminal && world.all_terminal() {
+        // The reference's trainer joins its runners: a run that is done
+        // still lets every executor in flight return and flush.
+        if plan.stop.when == StopWhen::AllTerminal
+            && world.all_terminal()
+            && world.in_flight.count() == 0
+        {
             break StopReason::AllTerminal;
         }
         let next = [
@@ -390,5 +416,6 @@ pub(crate) fn drive<E: Engine>(engine: &mut E, world: &World<E::Clock>, plan: &S
         stop,
         ended_at,
         workers: run.workers.states,
+        down: run.workers.down,
     }
 }

@@ -7,7 +7,8 @@
 //! the same runners, scripts and trace with the queue across its network
 //! ([`World::worker_task_with`]).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
@@ -112,15 +113,70 @@ impl<C: Clock> RolloutExecutor for ScriptedExecutor<C> {
     }
 }
 
-/// Turns runner events into trace events.
+/// Which workers are processing a rollout: from the poll that dequeued it
+/// until that poll ends (the executor returned, its spans flushed, the
+/// attempt completed, or a poll failure on the way). `stop.when:
+/// all_terminal` waits for them, as the reference's trainer joins its
+/// runners. A flag per worker, set up when its task starts, and a count:
+/// nothing is allocated per rollout.
+#[derive(Debug, Default)]
+pub struct InFlight {
+    count: Cell<usize>,
+    flags: RefCell<BTreeMap<WorkerId, Rc<Cell<bool>>>>,
+}
+
+impl InFlight {
+    /// The flag of `worker`'s task, cleared (a new task has nothing in flight).
+    fn flag(&self, worker: &WorkerId) -> Rc<Cell<bool>> {
+        let flag = self
+            .flags
+            .borrow_mut()
+            .entry(worker.clone())
+            .or_default()
+            .clone();
+        self.set(&flag, false);
+        flag
+    }
+
+    fn set(&self, flag: &Cell<bool>, busy: bool) {
+        if flag.replace(busy) != busy {
+            let n = self.count.get();
+            self.count.set(if busy { n + 1 } else { n - 1 });
+        }
+    }
+
+    /// `worker`'s task was dropped: whatever it was processing is lost.
+    pub fn dropped(&self, worker: &WorkerId) {
+        if let Some(flag) = self.flags.borrow().get(worker) {
+            self.set(flag, false);
+        }
+    }
+
+    /// How many workers are processing a rollout.
+    pub fn count(&self) -> usize {
+        self.count.get()
+    }
+}
+
+/// Turns runner events into trace events, and keeps the worker's
+/// [`InFlight`] flag.
 #[derive(Debug, Clone)]
 pub struct TraceObserver<C> {
     clock: C,
     trace: Rc<TraceRecorder>,
+    in_flight: Rc<InFlight>,
+    busy: Rc<Cell<bool>>,
 }
 
 impl<C: Clock> RunnerObserver for TraceObserver<C> {
     fn observe(&self, worker: &WorkerId, event: RunnerEvent<'_>) {
+        match event {
+            RunnerEvent::Dequeued { .. } => self.in_flight.set(&self.busy, true),
+            RunnerEvent::PollProcessed | RunnerEvent::PollFailed { .. } => {
+                self.in_flight.set(&self.busy, false)
+            }
+            _ => {}
+        }
         let kind = match event {
             RunnerEvent::Started => EventKind::WorkerStarted,
             RunnerEvent::HeartbeatTick => EventKind::HeartbeatTick,
@@ -211,7 +267,9 @@ pub struct World<C: Clock> {
     /// Workers whose runner ended with an error since the driver last
     /// looked, in the order they ended: each engine reports nothing of its
     /// own about why a task ended.
-    failed: Rc<RefCell<Vec<WorkerId>>>,
+    failed: Rc<RefCell<Vec<(WorkerId, String)>>>,
+    /// Workers processing a rollout.
+    pub in_flight: Rc<InFlight>,
 }
 
 impl<C: Clock + 'static> World<C> {
@@ -233,6 +291,7 @@ impl<C: Clock + 'static> World<C> {
             rollouts: Rc::new(rollouts),
             timed_faults: plan.timed_faults.clone(),
             failed: Rc::default(),
+            in_flight: Rc::default(),
             clock,
             config: WorldConfig {
                 seed: plan.seed,
@@ -301,8 +360,8 @@ impl<C: Clock + 'static> World<C> {
     }
 
     /// The workers whose runner ended with an error since the last call,
-    /// in the order they ended.
-    pub fn take_failed(&self) -> Vec<WorkerId> {
+    /// with the error, in the order they ended.
+    pub fn take_failed(&self) -> Vec<(WorkerId, String)> {
         std::mem::take(&mut *self.failed.borrow_mut())
     }
 
@@ -350,6 +409,8 @@ impl<C: Clock + 'static> World<C> {
         let observer = TraceObserver {
             clock: self.clock.clone(),
             trace: self.trace.clone(),
+            busy: self.in_flight.flag(&worker),
+            in_flight: self.in_flight.clone(),
         };
         let (clock, trace, failed) = (self.clock.clone(), self.trace.clone(), self.failed.clone());
         async move {
@@ -368,9 +429,11 @@ impl<C: Clock + 'static> World<C> {
                 trace.record(
                     clock.now(),
                     Some(&worker),
-                    EventKind::WorkerFailed { message },
+                    EventKind::WorkerFailed {
+                        message: message.clone(),
+                    },
                 );
-                failed.borrow_mut().push(worker);
+                failed.borrow_mut().push((worker, message));
             }
         }
     }

@@ -175,7 +175,7 @@ fn scenario_report() -> ScenarioReport {
     ScenarioReport::new(&scenario, &outcome, "rollout-sim")
 }
 
-fn sweep_report() -> rollout_explore::SweepReport {
+pub(super) fn sweep_report() -> rollout_explore::SweepReport {
     let mut histogram = rollout_explore::Histogram::default();
     for v in [0, 0, 3] {
         histogram.add(v);
@@ -430,7 +430,8 @@ fn every_variant_writes_the_committed_names() {
     let actual = variants();
     assert!(
         actual == expected,
-        "the machine formats changed; if that is meant, it is a new schema version.\n\
+        "the machine formats changed: a field removed, renamed or changed in meaning is a new \
+         schema version; an added field is noted in the README's JSON section.\n\
          --- actual ---\n{actual}--- end ---"
     );
 }

@@ -16,7 +16,8 @@
 //! `expect` ([`expect`]), what no run can satisfy, across sections
 //! ([`cannot_hold`]), the turmoil engine's settings ([`network`]), and
 //! the liveness phase, `faults.heal_at` with `stop.recover_within`
-//! ([`heal`], checked right after `stop`).
+//! ([`heal`], checked right after `stop`), and the `seeds` list
+//! ([`seeds`], checked first).
 //! Names and messages are checked alike everywhere ([`text`]), and unknown
 //! names get a bounded "did you mean" ([`suggest`]).
 //!
@@ -35,6 +36,7 @@ mod rollouts;
 mod run;
 mod runner;
 mod scripts;
+mod seeds;
 mod stop;
 mod suggest;
 mod swarm;
@@ -64,6 +66,8 @@ pub(super) struct Resolved {
     pub turmoil_only: Option<Problem>,
     /// What `--swarm` may draw.
     pub swarm: rollout_simulator::SwarmBounds,
+    /// The seeds to test it with: `seeds`, else `seed` alone.
+    pub seeds: Vec<u64>,
 }
 
 /// Validates a parsed file located by `map`: what it resolves to, or every
@@ -152,6 +156,7 @@ impl Validator<'_> {
     /// Every section, checked and resolved in the order the module
     /// describes.
     fn resolve(&mut self, file: &ScenarioFile) -> Resolved {
+        let seeds = self.seeds(file);
         let runner = self.runner(&file.runner);
         let random_faults = self.random_faults(file.faults.random.as_ref());
         let workers = self.workers(&file.workers);
@@ -171,7 +176,7 @@ impl Validator<'_> {
         let max_attempts = self.max_attempts(&file.runner);
         self.header(file);
         let plan = SimPlan {
-            seed: file.seed,
+            seed: seeds.first().copied().unwrap_or(file.seed),
             runner,
             reassignment: match file.queue.reassignment {
                 None | Some(ReassignmentSpec::Scan) => ReassignmentPolicy::ScanAllAttempts,
@@ -200,6 +205,7 @@ impl Validator<'_> {
             plan,
             expect,
             turmoil_only,
+            seeds,
         }
     }
 }
