@@ -327,6 +327,9 @@ pub struct Summary {
     pub invalid: usize,
     /// Scenarios whose two runs differed (with `--check-determinism`).
     pub nondeterministic: usize,
+    /// Files a cancel (SIGINT, SIGTERM) left unfinished or not started:
+    /// the report is partial when this is not 0.
+    pub cancelled: usize,
     /// Wall time of the whole invocation, in ms.
     pub wall_time_ms: f64,
 }
@@ -348,6 +351,7 @@ impl SuiteReport {
                 .iter()
                 .filter(|s| s.determinism.as_ref().is_some_and(|d| !d.deterministic))
                 .count(),
+            cancelled: 0,
             wall_time_ms: wall.as_secs_f64() * 1e3,
         };
         Self {

@@ -149,6 +149,7 @@ fn human_guided(out: &mut String, report: &SweepReport) {
             "at a plateau: {} runs in a row reached nothing new",
             g.settings.plateau
         ),
+        rollout_explore::GuidedStop::Cancelled => "when cancelled (SIGINT or SIGTERM)".to_string(),
     };
     let first = g
         .first_failing_run
@@ -373,6 +374,16 @@ pub fn render_human(report: &SweepReport, style: Style) -> String {
         s.passed,
         report.wall_time_ms / 1e3
     );
+    if report.cancelled {
+        let _ = writeln!(
+            out,
+            "    {}",
+            style.red(&format!(
+                "cancelled after {} runs: the report holds the runs that finished (partial)",
+                s.runs
+            ))
+        );
+    }
     let _ = writeln!(
         out,
         "    {:<30} {:>7} {:>7} {:>7} {:>7} {:>7}",
@@ -667,8 +678,9 @@ pub fn render_junit(report: &SweepReport) -> String {
             facts(f),
         ));
     }
-    // A shard alone cannot say no seed of the sweep reaches a goal.
-    let whole = report.shards.len() as u64 == report.shard_count;
+    // A shard alone, or a cancelled sweep, cannot say no seed of the
+    // sweep reaches a goal.
+    let whole = report.is_complete();
     for goal in report.coverage.scenario_unreached().filter(|_| whole) {
         let message = format!("no seed of {} reached it (expect.sometimes)", report.seeds);
         let problem = Problem {
@@ -682,7 +694,23 @@ pub fn render_junit(report: &SweepReport) -> String {
             Vec::new(),
         ));
     }
-    if s.failed == 0 {
+    if report.cancelled {
+        // A run that did not finish is not a pass: the seeds not run are
+        // an `<error>`, and no passing case stands for the range.
+        let message = format!(
+            "cancelled (SIGINT or SIGTERM) after {} runs of seeds {}: the seeds not run are not judged",
+            s.runs, report.seeds
+        );
+        cases.push(case(
+            "cancelled".to_string(),
+            CaseResult::Error(Problem {
+                kind: ProblemKind::Cancelled,
+                text: message.clone(),
+                message,
+            }),
+            Vec::new(),
+        ));
+    } else if s.failed == 0 {
         cases.push(case(
             format!("seeds {}", report.seeds),
             CaseResult::Passed,
@@ -782,7 +810,11 @@ code {{ font-size: .85em; }} td.n {{ text-align: right; }}
         file = esc(&report.file),
         hash = esc(&report.scenario_hash),
         seeds = report.seeds,
-        partial = if report.partial { " (partial)" } else { "" },
+        partial = match (report.cancelled, report.partial) {
+            (true, _) => " (cancelled, partial)",
+            (false, true) => " (partial)",
+            (false, false) => "",
+        },
         engine = report.engine,
         shards = report.shards,
         shard_count = report.shard_count,

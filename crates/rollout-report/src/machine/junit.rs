@@ -19,7 +19,11 @@
 //! - a case that failed has a `<failure>` (an expectation, a finding, an
 //!   unreached goal); a scenario file that could not be loaded is a case
 //!   with an `<error>` instead, counted in `errors`, so a suite with an
-//!   invalid file is never all green.
+//!   invalid file is never all green;
+//! - what a cancel (SIGINT, SIGTERM) left undone is a case with an
+//!   `<error>` of type `cancelled`: a scenario file not finished (named by
+//!   its path), or a sweep's seeds not run (a case named `cancelled`), so
+//!   a partial document is never all green either.
 //!
 //! Times are seconds of wall time with three decimals; a suite's is the sum
 //! of its cases' (a scenario suite) or the sweep's wall time. Every text is
@@ -125,6 +129,10 @@ pub enum ProblemKind {
     /// A goal of the scenario's own (`expect.sometimes`) no seed of a
     /// sweep reached (`<failure>`).
     UnreachedGoal,
+    /// SIGINT or SIGTERM stopped the run first: a scenario file left
+    /// unfinished, or a sweep's seeds left unrun (`<error>`: a cancelled
+    /// run is not a pass).
+    Cancelled,
 }
 
 impl ProblemKind {
@@ -136,6 +144,7 @@ impl ProblemKind {
             ProblemKind::Finding => "finding",
             ProblemKind::UnlistedFindings => "unlisted findings",
             ProblemKind::UnreachedGoal => "unreached goal",
+            ProblemKind::Cancelled => "cancelled",
         }
     }
 }
@@ -248,6 +257,28 @@ impl From<&LoadError> for Case {
                 kind: ProblemKind::InvalidScenario,
                 message,
                 text,
+            }),
+            system_out: Vec::new(),
+        }
+    }
+}
+
+impl Case {
+    /// The case of a scenario file a cancel left unfinished (`started`)
+    /// or never started.
+    pub fn cancelled(file: &str, started: bool) -> Self {
+        let message = format!(
+            "cancelled (SIGINT or SIGTERM) before it {}",
+            if started { "finished" } else { "started" }
+        );
+        Case {
+            name: file.to_string(),
+            classname: file.to_string(),
+            time: None,
+            result: CaseResult::Error(Problem {
+                kind: ProblemKind::Cancelled,
+                text: message.clone(),
+                message,
             }),
             system_out: Vec::new(),
         }

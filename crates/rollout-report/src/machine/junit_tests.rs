@@ -63,7 +63,8 @@ repro: {fixed}
 
     // The whole range: the goal no seed reached fails; with no failing
     // seed, a passing case says so.
-    report.shards = vec![0, 1, 2, 3];
+    report.shards = vec![1, 2, 3, 4];
+    report.partial = false;
     report.findings.listed.clear();
     report.findings.not_listed = 0;
     report.findings.baseline = None;
@@ -76,6 +77,23 @@ repro: {fixed}
         [
             "name=\"goal r1-failed\" classname=\"x\">\n            <failure message=\"no seed of 0..=18446744073709551615 reached it (expect.sometimes)\" type=\"unreached goal\">no seed of 0..=18446744073709551615 reached it (expect.sometimes)</failure>\n        </testcase>\n        ",
             "name=\"seeds 0..=18446744073709551615\" classname=\"x\">\n            <system-out>passed: 3 of 3 seeds\n</system-out>\n        </testcase>\n    </testsuite>\n</testsuites>\n",
+        ]
+    );
+
+    // Cancelled: not a whole sweep (the goal is not judged), and not green:
+    // an error case for the seeds not run instead of the passing one.
+    report.cancelled = true;
+    report.partial = true;
+    let doc = render_sweep_junit(&report);
+    assert!(
+        doc.contains("<testsuites name=\"rollout-sim\" tests=\"1\" failures=\"0\" errors=\"1\""),
+        "{doc}"
+    );
+    let cases = doc.split("<testcase ").skip(1).collect::<Vec<_>>();
+    assert_eq!(
+        cases,
+        [
+            "name=\"cancelled\" classname=\"x\">\n            <error message=\"cancelled (SIGINT or SIGTERM) after 3 runs of seeds 0..=18446744073709551615: the seeds not run are not judged\" type=\"cancelled\">cancelled (SIGINT or SIGTERM) after 3 runs of seeds 0..=18446744073709551615: the seeds not run are not judged</error>\n        </testcase>\n    </testsuite>\n</testsuites>\n",
         ]
     );
 }

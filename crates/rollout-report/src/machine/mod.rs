@@ -4,7 +4,7 @@
 //! | format | written by | schema |
 //! | --- | --- | --- |
 //! | JSON report, `rollout-sim.report/1` | `scenario --format json` | [`report`] |
-//! | sweep JSON, `rollout-sim.sweep/1` (read back by `merge`) | `explore --format json`, `merge --format json` | [`sweep`] |
+//! | sweep JSON, `rollout-sim.sweep/2` (read back by `merge`) | `explore --format json`, `merge --format json` | [`sweep`] |
 //! | JUnit XML | `scenario --junit`, `explore --junit` | [`junit`] |
 //! | spans, JSON Lines and SQLite rows | `scenario --spans`, `--spans-append` | [`spans`] |
 //! | event trace, JSON Lines | `scenario --trace` | [`trace`] |

@@ -329,6 +329,11 @@ pub struct Summary {
     /// Scenarios whose two runs differed (with `--check-determinism`).
     #[serde(rename = "nondeterministic")]
     pub nondeterministic: usize,
+    /// Files that SIGINT or SIGTERM left unfinished or never started (exit
+    /// 130): not counted in `total`; when it is not 0 the report is
+    /// partial, holding only the scenarios that finished.
+    #[serde(rename = "cancelled")]
+    pub cancelled: usize,
     /// Wall time of the whole invocation, in ms.
     #[serde(rename = "wall_time_ms")]
     pub wall_time_ms: f64,
@@ -461,6 +466,7 @@ impl From<&crate::Summary> for Summary {
             failed: s.failed,
             invalid: s.invalid,
             nondeterministic: s.nondeterministic,
+            cancelled: s.cancelled,
             wall_time_ms: s.wall_time_ms,
         }
     }

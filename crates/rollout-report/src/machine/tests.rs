@@ -259,6 +259,7 @@ pub(super) fn sweep_report() -> rollout_explore::SweepReport {
         },
         wall_time_ms: 1.5,
         partial: true,
+        cancelled: false,
         guided: None,
     }
 }
@@ -269,7 +270,7 @@ fn guided_sweep_report() -> rollout_explore::SweepReport {
     let mut report = sweep_report();
     let branch: rollout_simulator::Branch = "12,40".parse().unwrap();
     report.shard_count = 1;
-    report.shards = vec![0];
+    report.shards = vec![1];
     report.partial = false;
     report.summary.failing[0].branch = branch.clone();
     report.summary.failing[0].repro.push_str(" --branch 12,40");
@@ -358,6 +359,7 @@ fn variants() -> String {
         failed: 2,
         invalid: 1,
         nondeterministic: 1,
+        cancelled: 0,
         wall_time_ms: 2.5,
     };
     line(
