@@ -766,7 +766,11 @@ impl<'p> Model<'p> {
                 self.advance(at);
                 break StopReason::StopAt;
             }
-            let alive = self.alive.iter().filter(|a| **a == WorkerUp::Running).count();
+            let alive = self
+                .alive
+                .iter()
+                .filter(|a| **a == WorkerUp::Running)
+                .count();
             if stop_at.is_none()
                 && alive == 0
                 && next_control >= controls.len()
