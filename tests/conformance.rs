@@ -2,31 +2,11 @@
 //! runs, one test each): inline scenarios whose traces must be the same on
 //! the virtual, tokio and turmoil engines.
 
+mod common;
+
 use rollout_sim::scenario::{RunOptions, ScenarioOutcome, run_scenario};
 use rollout_sim::sim::EngineKind;
 
-/// Why a run did not pass, one line per failed check or violated invariant.
-fn explain_failure(outcome: &ScenarioOutcome) -> String {
-    let mut lines = Vec::new();
-    for check in outcome.failed_checks() {
-        lines.push(format!(
-            "    check {}: expected {}, actual {}",
-            check.name, check.expected, check.actual
-        ));
-    }
-    for invariant in outcome.violated() {
-        lines.push(format!(
-            "    invariant {} violated ({} violation(s)): {}",
-            invariant.name,
-            invariant.violation_count,
-            invariant.violations.join("; ")
-        ));
-    }
-    if lines.is_empty() {
-        lines.push("    (no failed check or violated invariant reported)".into());
-    }
-    lines.join("\n")
-}
 
 /// Runs a scenario text on an engine.
 fn run_text(text: &str, engine: EngineKind) -> ScenarioOutcome {
@@ -64,7 +44,7 @@ fn a_planned_crash_cancels_a_pending_supervisor_restart_on_every_engine() {
     let text = "name: sup-crash\nrunner: { poll_interval: 10ms, heartbeat_interval: 25ms, restart_after: 50ms }\nrollouts:\n  - id: r1\n    enqueue_at: 200ms\n    run: { duration: 5ms, output: ok }\nfaults:\n  heartbeat: [ { fail: 1 } ]\n  at:\n    - { at: 20ms, restart: worker-1 }\n    - { at: 30ms, crash: worker-1 }\nstop:\n  when: { at: 300ms }\nexpect:\n  rollouts: { r1: queuing }\n";
     for engine in [EngineKind::Virtual, EngineKind::Tokio, EngineKind::Turmoil] {
         let outcome = run_text(text, engine);
-        assert!(outcome.passed(), "{engine}: {}", explain_failure(&outcome));
+        assert!(outcome.passed(), "{engine}: {}", common::explain_failure(&outcome));
         assert_eq!(outcome.run.ended_at.as_millis(), 300, "{engine}");
         let restarts = outcome
             .run
@@ -85,7 +65,7 @@ fn a_worker_restarted_and_crashed_at_one_instant_gives_the_same_trace() {
     let text = "name: spawn-crash\nrunner: { poll_interval: 10ms }\nworkers: 2\nrollouts:\n  - id: r1\n    enqueue_at: 30ms\n    run: { duration: 5ms, output: ok }\nfaults:\n  at:\n    - { at: 0ms, crash: worker-2 }\n    - { at: 20ms, restart: worker-2 }\n    - { at: 20ms, crash: worker-2 }\nexpect:\n  rollouts: { r1: succeeded }\n  finished_at: 35ms\n";
     let on_virtual = run_text(text, EngineKind::Virtual);
     let on_tokio = run_text(text, EngineKind::Tokio);
-    assert!(on_virtual.passed(), "{}", explain_failure(&on_virtual));
-    assert!(on_tokio.passed(), "{}", explain_failure(&on_tokio));
+    assert!(on_virtual.passed(), "{}", common::explain_failure(&on_virtual));
+    assert!(on_tokio.passed(), "{}", common::explain_failure(&on_tokio));
     assert_eq!(on_tokio.run.trace_hash, on_virtual.run.trace_hash);
 }

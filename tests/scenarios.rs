@@ -102,28 +102,6 @@ fn passed_except(outcome: &ScenarioOutcome, ignored: &[&str]) -> bool {
         && outcome.violated().next().is_none()
 }
 
-/// Why a run did not pass, one line per failed check or violated invariant.
-fn explain_failure(outcome: &ScenarioOutcome) -> String {
-    let mut lines = Vec::new();
-    for check in outcome.failed_checks() {
-        lines.push(format!(
-            "    check {}: expected {}, actual {}",
-            check.name, check.expected, check.actual
-        ));
-    }
-    for invariant in outcome.violated() {
-        lines.push(format!(
-            "    invariant {} violated ({} violation(s)): {}",
-            invariant.name,
-            invariant.violation_count,
-            invariant.violations.join("; ")
-        ));
-    }
-    if lines.is_empty() {
-        lines.push("    (no failed check or violated invariant reported)".into());
-    }
-    lines.join("\n")
-}
 
 fn run_twice(
     file: &str,
@@ -152,7 +130,7 @@ fn run_twice_except(
         if !passed_except(outcome, ignored) {
             failures.push(format!(
                 "{file} [{engine}, run {n}] failed:\n{}",
-                explain_failure(outcome)
+                common::explain_failure(outcome)
             ));
         }
     }
