@@ -276,3 +276,33 @@ fn long_check_lists_are_capped_unless_verbose() {
     assert!(text.contains("✗ ... and 5 more failed"), "{text}");
     assert_eq!(count(&text, "✓ rollouts."), 0, "{text}");
 }
+
+/// A file's `seeds:` list runs each seed, in list order; `--seed` one.
+#[test]
+fn a_seeds_list_runs_every_seed_and_seed_picks_one() {
+    let dir = TempDir::new("seeds");
+    let file = dir.write(
+        "seeded.yaml",
+        "name: seeded\nseeds: [7, 3]\nrollouts: [ { id: r1, run: { duration: 5ms, output: ok } } ]\nfaults: { random: { dequeue: { fail_rate: 0.3 } } }\nexpect: { rollouts: { r1: succeeded } }\n",
+    );
+    let path = file.to_str().unwrap();
+    let seeds = |out: &Output| -> Vec<String> {
+        stdout(out)
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix("seed "))
+            .map(|l| l.split(' ').next().unwrap().to_string())
+            .collect()
+    };
+    // Each seed twice: a nondeterministic run would exit 1.
+    let out = rollout_sim(&["scenario", path, "--check-determinism"]);
+    assert_exit(&out, 0, "both seeds pass");
+    assert_eq!(seeds(&out), ["7", "3"]);
+    assert!(
+        stdout(&out).contains("2 scenarios run: 2 passed, 0 failed"),
+        "{}",
+        stdout(&out)
+    );
+    let out = rollout_sim(&["scenario", path, "--seed", "9"]);
+    assert_exit(&out, 0, "seed 9 passes");
+    assert_eq!(seeds(&out), ["9"]);
+}

@@ -7,7 +7,6 @@ mod common;
 use rollout_sim::scenario::{RunOptions, ScenarioOutcome, run_scenario};
 use rollout_sim::sim::EngineKind;
 
-
 /// Runs a scenario text on an engine.
 fn run_text(text: &str, engine: EngineKind) -> ScenarioOutcome {
     let scenario = rollout_sim::scenario::load_str("inline.yaml", text).expect("a valid scenario");
@@ -44,7 +43,11 @@ fn a_planned_crash_cancels_a_pending_supervisor_restart_on_every_engine() {
     let text = "name: sup-crash\nrunner: { poll_interval: 10ms, heartbeat_interval: 25ms, restart_after: 50ms }\nrollouts:\n  - id: r1\n    enqueue_at: 200ms\n    run: { duration: 5ms, output: ok }\nfaults:\n  heartbeat: [ { fail: 1 } ]\n  at:\n    - { at: 20ms, restart: worker-1 }\n    - { at: 30ms, crash: worker-1 }\nstop:\n  when: { at: 300ms }\nexpect:\n  rollouts: { r1: queuing }\n";
     for engine in [EngineKind::Virtual, EngineKind::Tokio, EngineKind::Turmoil] {
         let outcome = run_text(text, engine);
-        assert!(outcome.passed(), "{engine}: {}", common::explain_failure(&outcome));
+        assert!(
+            outcome.passed(),
+            "{engine}: {}",
+            common::explain_failure(&outcome)
+        );
         assert_eq!(outcome.run.ended_at.as_millis(), 300, "{engine}");
         let restarts = outcome
             .run
@@ -65,7 +68,11 @@ fn a_worker_restarted_and_crashed_at_one_instant_gives_the_same_trace() {
     let text = "name: spawn-crash\nrunner: { poll_interval: 10ms }\nworkers: 2\nrollouts:\n  - id: r1\n    enqueue_at: 30ms\n    run: { duration: 5ms, output: ok }\nfaults:\n  at:\n    - { at: 0ms, crash: worker-2 }\n    - { at: 20ms, restart: worker-2 }\n    - { at: 20ms, crash: worker-2 }\nexpect:\n  rollouts: { r1: succeeded }\n  finished_at: 35ms\n";
     let on_virtual = run_text(text, EngineKind::Virtual);
     let on_tokio = run_text(text, EngineKind::Tokio);
-    assert!(on_virtual.passed(), "{}", common::explain_failure(&on_virtual));
+    assert!(
+        on_virtual.passed(),
+        "{}",
+        common::explain_failure(&on_virtual)
+    );
     assert!(on_tokio.passed(), "{}", common::explain_failure(&on_tokio));
     assert_eq!(on_tokio.run.trace_hash, on_virtual.run.trace_hash);
 }

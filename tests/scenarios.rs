@@ -102,7 +102,6 @@ fn passed_except(outcome: &ScenarioOutcome, ignored: &[&str]) -> bool {
         && outcome.violated().next().is_none()
 }
 
-
 fn run_twice(
     file: &str,
     scenario: &rollout_sim::scenario::Scenario,

@@ -258,7 +258,8 @@ enum Judged {
     /// Its name is that of an earlier file: not run.
     Duplicate { name: String, path: String },
     /// It ran.
-    Ran(Box<Ran>),
+    /// It ran: once per seed (its `seeds:` list, unless `--seed`).
+    Ran(Vec<Ran>),
 }
 
 struct Ran {
@@ -331,30 +332,45 @@ impl Job {
         scenario.plan.keep_events = self.args.trace.is_some()
             || self.args.timeline.is_some()
             || self.args.check_determinism;
-        let (report, run) = self.run(&scenario);
-        let Scenario { name, path, .. } = scenario;
-        let nondeterministic = report
-            .determinism
-            .as_ref()
-            .is_some_and(|d| !d.deterministic);
-        Judged::Ran(Box::new(Ran {
-            name,
-            path,
-            passed: report.passed,
-            nondeterministic,
-            human: (self.args.format == Format::Human)
-                .then(|| rollout_report::render_scenario(&report, self.detail, self.style)),
-            junit: self.want_junit.then(|| rollout_report::junit_case(&report)),
-            report: self.keep_report.then_some(report),
-            run,
-        }))
+        // `--seed` runs that seed; otherwise every seed the file lists.
+        let seeds: Vec<Option<u64>> = match self.options.seed {
+            Some(seed) => vec![Some(seed)],
+            None if scenario.seeds.len() > 1 => scenario.seeds.iter().copied().map(Some).collect(),
+            None => vec![None],
+        };
+        let ran = seeds
+            .into_iter()
+            .map(|seed| {
+                let (report, run) = self.run(&scenario, seed);
+                let nondeterministic = report
+                    .determinism
+                    .as_ref()
+                    .is_some_and(|d| !d.deterministic);
+                Ran {
+                    name: scenario.name.clone(),
+                    path: scenario.path.clone(),
+                    passed: report.passed,
+                    nondeterministic,
+                    human: (self.args.format == Format::Human)
+                        .then(|| rollout_report::render_scenario(&report, self.detail, self.style)),
+                    junit: self.want_junit.then(|| rollout_report::junit_case(&report)),
+                    report: self.keep_report.then_some(report),
+                    run,
+                }
+            })
+            .collect();
+        Judged::Ran(ran)
     }
 
-    fn run(&self, scenario: &Scenario) -> (ScenarioReport, Option<RunResult>) {
-        let outcome = run_scenario(scenario, self.options.clone());
+    fn run(&self, scenario: &Scenario, seed: Option<u64>) -> (ScenarioReport, Option<RunResult>) {
+        let options = RunOptions {
+            seed: seed.or(self.options.seed),
+            ..self.options.clone()
+        };
+        let outcome = run_scenario(scenario, options.clone());
         let mut report = ScenarioReport::new(scenario, &outcome, &self.program);
         if self.args.check_determinism {
-            let again = run_scenario(scenario, self.options.clone());
+            let again = run_scenario(scenario, options);
             report.determinism = Some(DeterminismReport::compare(&outcome.run, &again.run));
         }
         (report, self.keep_run.then_some(outcome.run))
@@ -598,27 +614,31 @@ pub fn run(args: &ScenarioArgs) -> Exit {
                 let first = names.get(&name).cloned().unwrap_or_default();
                 refuse(duplicate(&name, &path, &first), &mut invalid, &mut files);
             }
-            Judged::Ran(ran) => {
-                let ran = *ran;
-                if let Some(first) = names.get(&ran.name) {
+            Judged::Ran(runs) => {
+                let Some(first_run) = runs.first() else {
+                    return;
+                };
+                if let Some(first) = names.get(&first_run.name) {
                     refuse(
-                        duplicate(&ran.name, &ran.path, first),
+                        duplicate(&first_run.name, &first_run.path, first),
                         &mut invalid,
                         &mut files,
                     );
                     return;
                 }
-                names.insert(ran.name, ran.path);
-                summary.total += 1;
-                summary.passed += usize::from(ran.passed);
-                summary.nondeterministic += usize::from(ran.nondeterministic);
-                if let Some(text) = &ran.human {
-                    stdout.print(text);
+                names.insert(first_run.name.clone(), first_run.path.clone());
+                for ran in runs {
+                    summary.total += 1;
+                    summary.passed += usize::from(ran.passed);
+                    summary.nondeterministic += usize::from(ran.nondeterministic);
+                    if let Some(text) = &ran.human {
+                        stdout.print(text);
+                    }
+                    if let (Some(stream), Some(report)) = (&mut json, &ran.report) {
+                        stdout.print(&stream.scenario(report));
+                    }
+                    files.add(ran.report.as_ref(), ran.run.as_ref(), ran.junit);
                 }
-                if let (Some(stream), Some(report)) = (&mut json, &ran.report) {
-                    stdout.print(&stream.scenario(report));
-                }
-                files.add(ran.report.as_ref(), ran.run.as_ref(), ran.junit);
             }
         },
     );

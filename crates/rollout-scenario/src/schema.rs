@@ -33,8 +33,8 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub seed: u64,
     /// The seeds the file is tested with, instead of `seed`: each is a test
-    /// case of its own through the harness (`cargo test`);
-    /// `rollout-sim scenario` runs the first unless given `--seed`.
+    /// case of its own through the harness (`cargo test`), and
+    /// `rollout-sim scenario` runs each (`--seed` runs one).
     #[serde(default)]
     pub seeds: Option<Vec<u64>>,
     /// Which engine runs it (default `auto`).

@@ -1,8 +1,9 @@
 //! `seeds`: the seeds a file is tested with, each its own test case.
 //!
-//! A list of at most [`MAX_SEEDS`] distinct seeds, instead of `seed` (a
-//! file with both would leave unclear which one `rollout-sim scenario`
-//! runs). Absent, the file is tested with `seed` alone.
+//! A list of at most [`MAX_SEEDS`] distinct seeds, run one after another by
+//! `rollout-sim scenario` and each its own test through the harness;
+//! instead of `seed` (a file with both would leave unclear whether `seed`
+//! is one of them). Absent, the file runs with `seed` alone.
 
 use std::collections::BTreeMap;
 
@@ -22,7 +23,7 @@ impl Validator<'_> {
         if self.map.key(&seed).is_some() {
             self.key_problem(
                 seed,
-                "`seed` and `seeds` together: which one would `rollout-sim scenario` run?",
+                "`seed` and `seeds` together: `seeds` lists every seed the file runs with",
                 Some("keep `seeds` (list the seed there too) or `seed` alone".into()),
             );
         }
