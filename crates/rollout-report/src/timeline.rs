@@ -1068,8 +1068,7 @@ expect:
             rest = &rest[start..];
             let end = rest.find('>').expect("a closed tag");
             let tag = &rest[..=end];
-            if tag.starts_with("<g transform=\"translate(0,") {
-                let y = &tag["<g transform=\"translate(0,".len()..];
+            if let Some(y) = tag.strip_prefix("<g transform=\"translate(0,") {
                 offset = y[..y.find(')').unwrap()].parse().unwrap();
             } else if tag.starts_with("<text ") {
                 let body_end = rest.find("</text>").expect("a closed text");
