@@ -69,6 +69,10 @@
 pub use rollout_core as core;
 /// Layer 4, exploration over seeds: the `rollout-explore` crate.
 pub use rollout_explore as explore;
+/// Scenario files as named tests of a `harness = false` target: the
+/// `rollout-harness` crate (feature `harness`, on by default).
+#[cfg(feature = "harness")]
+pub use rollout_harness as harness;
 /// Layer 5, what people and CI read: the `rollout-report` crate.
 pub use rollout_report as report;
 /// Layer 3, scenario files: the `rollout-scenario` crate.

@@ -90,7 +90,7 @@ fn path_str(path: &Path) -> &str {
 }
 
 #[test]
-fn c02_passes_and_reports_the_metric_values() {
+fn spec_case_2_passes_and_reports_the_metric_values() {
     let out = rollout_sim(&["scenario", "scenarios/c02.yaml"]);
     assert_exit(&out, 0, "scenario scenarios/c02.yaml");
     let text = stdout(&out);
@@ -116,7 +116,7 @@ fn c02_passes_and_reports_the_metric_values() {
 }
 
 #[test]
-fn c02_json_report_has_numeric_expected_and_actual() {
+fn spec_case_2_json_report_has_numeric_expected_and_actual() {
     let out = rollout_sim(&["scenario", "scenarios/c02.yaml", "--format", "json"]);
     assert_exit(&out, 0, "scenario scenarios/c02.yaml --format json");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout)

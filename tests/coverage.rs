@@ -80,7 +80,7 @@ fn a_plain_run_reaches_nothing() {
 }
 
 #[test]
-fn c02_caps_its_backoff_and_recovers_after_3_failures() {
+fn spec_case_2_caps_its_backoff_and_recovers_after_3_failures() {
     // Delays 5, 10, 20: the third is the 20ms cap; the poll at 40ms dequeues
     // r1 with failures = 3.
     let yaml = format!("{ONE_ROLLOUT}faults:\n  dequeue: [ {{ fail: 3 }} ]\n");
@@ -567,11 +567,11 @@ fn a_sweep_counts_each_goals_seeds_and_its_first_as_the_runs_do() {
     assert_eq!(unreached, ["restarted"]);
 
     // Three shards merged give the whole sweep's coverage.
-    let shards: Vec<_> = (0..3)
-        .map(|index| {
+    let shards: Vec<_> = (1..=3)
+        .map(|number| {
             explore::sweep(
                 &scenario,
-                sweep_options("0..40", Shard { index, count: 3 }),
+                sweep_options("0..40", Shard { number, count: 3 }),
                 "rollout-sim",
                 &|_| {},
             )
@@ -602,7 +602,7 @@ fn merge_refuses_coverage_that_does_not_add_up() {
     outside.coverage.goals[0].first_seed = Some(9);
     assert_eq!(
         explore::validate_report("a.json", &outside).unwrap_err(),
-        "a.json: coverage.goals[0].first_seed: seed 9 is not one of this report's: seeds 0..4, shard(s) [0] of 1"
+        "a.json: coverage.goals[0].first_seed: seed 9 is not one of this report's: seeds 0..4, shard(s) [1] of 1"
     );
     let mut none = report.clone();
     none.coverage.goals[8].seeds = 0;

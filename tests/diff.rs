@@ -22,7 +22,7 @@ fn diff(args: &[&str]) -> (Option<i32>, serde_json::Value) {
 }
 
 #[test]
-fn c02_agrees_with_itself_every_way() {
+fn spec_case_2_agrees_with_itself_every_way() {
     let (code, report) = diff(&["scenarios/c02.yaml"]);
     assert_eq!(code, Some(0), "{report}");
     assert_eq!(report["schema"], "rollout-sim.diff/1");

@@ -366,7 +366,7 @@ fn a_failing_branch_reruns_freezes_and_shrinks_like_a_seed() {
 fn the_command_line_refuses_what_guided_cannot_do() {
     // Shards: which runs a guided sweep makes depends on all earlier ones.
     let out = bin()
-        .args(["explore", GENERIC, "--guided", "--shard", "0/2"])
+        .args(["explore", GENERIC, "--guided", "--shard", "1/2"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -438,4 +438,116 @@ fn progress_counts_every_run_and_every_failure_plain_or_guided() {
         assert_eq!(last.runs, report.summary.runs);
         assert_eq!(last.failed, report.summary.failed);
     }
+}
+
+/// A sweep cancelled once `after` runs have been counted, on `jobs` jobs.
+fn cancelled_sweep(
+    scenario: &Scenario,
+    seeds: &str,
+    shard: Shard,
+    jobs: usize,
+    guided: Option<Guided>,
+    after: u64,
+) -> SweepReport {
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    explore::sweep_until_cancelled(
+        scenario,
+        SweepOptions {
+            seeds: seeds.parse::<SeedRange>().unwrap(),
+            shard,
+            jobs,
+            engine: None,
+            repro_args: String::new(),
+            swarm: false,
+            guided,
+        },
+        "rollout-sim",
+        &|p| {
+            if p.runs >= after {
+                cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        },
+        &cancel,
+    )
+}
+
+#[test]
+fn a_cancelled_sweep_holds_the_first_seeds_of_its_shard() {
+    let s = load(STRANDED);
+    // One job: the flag is set as run 10 is counted, so no 11th starts.
+    let shard = Shard {
+        number: 2,
+        count: 3,
+    };
+    let r = cancelled_sweep(&s, "0..300", shard, 1, None, 10);
+    assert!(r.cancelled && r.partial);
+    assert!(!r.is_complete());
+    assert_eq!(r.summary.runs, 10);
+    assert_eq!(r.summary.passed + r.summary.failed, 10);
+    assert_eq!(r.shards, [2]);
+    // The first ten seeds of shard 2/3, 1, 4, ... 28: what a sweep of
+    // 0..30 in that shard gives, but for the flag.
+    let whole = explore::sweep(
+        &s,
+        SweepOptions {
+            seeds: "0..30".parse().unwrap(),
+            shard,
+            jobs: 1,
+            engine: None,
+            repro_args: String::new(),
+            swarm: false,
+            guided: None,
+        },
+        "rollout-sim",
+        &|_| {},
+    );
+    assert!(!whole.cancelled && !whole.partial);
+    assert_eq!(r.summary, whole.summary);
+    assert_eq!(r.findings, whole.findings);
+    // It reads back through its JSON, as `merge --allow-partial` reads it.
+    let json = serde_json::to_string(&r).unwrap();
+    let back = explore::parse_report("cancelled.json", json.as_bytes()).unwrap();
+    assert_eq!(back, r);
+    // A seed it never ran is refused.
+    let mut edited = r.clone();
+    edited.summary.runs = 101;
+    edited.summary.passed = 101 - edited.summary.failed;
+    assert!(explore::validate_report("x.json", &edited).is_err());
+    // On two jobs the runs are still the first seeds, at least ten.
+    let two = cancelled_sweep(&s, "0..300", shard, 2, None, 10);
+    assert!(two.cancelled && two.summary.runs >= 10 && two.summary.runs < 100);
+    let failing = two.summary.failing.iter().map(|f| f.seed);
+    let last = 1 + 3 * (two.summary.runs - 1);
+    assert!(failing.clone().all(|seed| seed <= last), "{last}");
+    // Never cancelled: not marked.
+    let never = cancelled_sweep(&s, "0..20", Shard::WHOLE, 2, None, u64::MAX);
+    assert!(!never.cancelled && !never.partial && never.is_complete());
+}
+
+#[test]
+fn a_cancelled_guided_sweep_says_why_it_stopped() {
+    let s = load(GENERIC);
+    let guided = Some(Guided::default());
+    let r = cancelled_sweep(&s, "0..2000", Shard::WHOLE, 1, guided, 40);
+    let g = r.guided.as_ref().unwrap();
+    assert_eq!(g.stopped, GuidedStop::Cancelled);
+    assert!(r.cancelled && r.partial);
+    assert_eq!(r.summary.runs, 40);
+    assert_eq!(g.seeds + g.branches, 40);
+    // Its runs are the first 40 of the uncancelled sweep: the same
+    // discoveries, so far.
+    let whole = sweep(&s, "0..2000", 1, guided);
+    let first: Vec<_> = whole
+        .guided
+        .as_ref()
+        .unwrap()
+        .discoveries
+        .iter()
+        .filter(|d| d.run <= 40)
+        .cloned()
+        .collect();
+    assert_eq!(g.discoveries, first);
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["guided"]["stopped"], "cancelled");
+    assert_eq!(json["cancelled"], true);
 }

@@ -140,14 +140,22 @@ fn a_heal_stops_a_script_mid_way() {
     assert!(invariant(&outcome, Invariant::Liveness).held);
     // `explain` predicts the same: four failures, then the poll at 60ms.
     let explained = rollout_sim::explore::explain(&scenario);
-    let totals: Vec<u64> = explained.failures.iter().map(|f| f.total_ms).collect();
+    let totals: Vec<u64> = explained
+        .failures("worker-1")
+        .iter()
+        .map(|f| f.total_ms)
+        .collect();
     assert_eq!(totals, [5, 15, 35, 55]);
-    assert_eq!(explained.recovered_at, ms(60));
-    assert!(explained.dequeues);
+    let dequeued: Vec<_> = explained
+        .dequeues("worker-1")
+        .iter()
+        .map(|(at, a, failures, backoff)| (*at, a.to_string(), *failures, *backoff))
+        .collect();
+    assert_eq!(dequeued, [(ms(60), "r1:attempt-1".to_string(), 4, 55)]);
     assert!(
-        explained
-            .text
-            .contains("      50ms  healed (faults.heal_at): no fault from now on\n"),
+        explained.text.contains(
+            "      50ms  -                               healed (faults.heal_at): no fault from now on; every worker down starts again\n"
+        ),
         "{}",
         explained.text
     );

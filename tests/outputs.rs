@@ -395,6 +395,7 @@ fn the_json_report_is_exact_apart_from_wall_times() {
         "\"events\"",
         "\"trace_hash\"",
         "\"rewards\"",
+        "\"rollouts\"",
         "\"repro\"",
     ];
     let scenario = &raw[raw.find("\"scenarios\"").unwrap()..];

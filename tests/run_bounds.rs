@@ -218,7 +218,13 @@ fn seed_ranges_parse_with_exact_messages_and_count_in_closed_form() {
     assert_eq!(all.len(), 1 << 64);
     assert_eq!(all.to_string(), "0..=18446744073709551615");
     assert_eq!(all.count(Shard::WHOLE), 1 << 64);
-    assert_eq!(all.count(Shard { index: 3, count: 4 }), 1 << 62);
+    assert_eq!(
+        all.count(Shard {
+            number: 4,
+            count: 4
+        }),
+        1 << 62
+    );
     let last: Vec<u64> = "18446744073709551613..=18446744073709551615"
         .parse::<SeedRange>()
         .unwrap()
@@ -227,9 +233,11 @@ fn seed_ranges_parse_with_exact_messages_and_count_in_closed_form() {
     assert_eq!(last, [u64::MAX - 2, u64::MAX - 1, u64::MAX]);
     let r: SeedRange = "10..20".parse().unwrap();
     for count in 1..12 {
-        for index in 0..count {
-            let shard = Shard { index, count };
-            let listed: Vec<u64> = (10..20).filter(|s| (s - 10) % count == index).collect();
+        for number in 1..=count {
+            let shard = Shard { number, count };
+            let listed: Vec<u64> = (10..20)
+                .filter(|s| (s - 10) % count == number - 1)
+                .collect();
             assert_eq!(r.seeds(shard).collect::<Vec<_>>(), listed);
             assert_eq!(r.count(shard), listed.len() as u128);
         }

@@ -66,6 +66,7 @@ const NOT_JSON: &[&str] = &[
 
 /// The files of `tests/broken/` the schema refuses.
 const REFUSED_BY_SCHEMA: &[&str] = &[
+    "attempt-expectations",
     "control-characters",
     "count-too-large",
     "duplicate-worker-id",
@@ -90,6 +91,9 @@ const REFUSED_BY_SCHEMA: &[&str] = &[
     "rollout-entry-id-and-generate",
     "run-result-mismatch",
     "script-not-a-list",
+    "seeds-empty",
+    "seeds-listed-twice",
+    "spans-expectation-shape",
     "step-needs-one-kind",
     "stop-at-with-all-terminal",
     "text-too-long",
@@ -100,6 +104,7 @@ const REFUSED_BY_SCHEMA: &[&str] = &[
     "unknown-key",
     "unknown-status-and-invariant",
     "unknown-variant",
+    "worker-entries",
     "wrong-type-bool",
     "wrong-type-reward",
     "wrong-type-seed",

@@ -1,4 +1,5 @@
-//! `rollout-sim explain FILE`: the timeline the scripted faults imply.
+//! `rollout-sim explain FILE`: every worker's timeline the scripted faults
+//! imply, predicted without running the runner.
 
 use std::path::PathBuf;
 

@@ -27,8 +27,10 @@ pub struct ExploreArgs {
     /// Threads (default: the machine's cores).
     #[arg(long, short)]
     pub jobs: Option<NonZeroUsize>,
-    /// Run only shard I of N (from 0): the i-th seed of the range belongs to shard i % N.
-    #[arg(long, value_name = "I/N")]
+    /// Run only shard K of N, counted from 1 as cargo nextest's
+    /// `--partition count:K/N` (K from 1 to N): the i-th seed of the range,
+    /// from 0, belongs to shard i % N + 1.
+    #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
     /// Run on this engine instead of the one the scenario resolves to.
     #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
@@ -59,7 +61,8 @@ pub struct ExploreArgs {
     /// JSON report of this scenario, and list its findings gone as fixed.
     #[arg(long, value_name = "PREVIOUS.json")]
     pub baseline: Option<PathBuf>,
-    /// Also write JUnit XML here: one test case per finding.
+    /// Also write JUnit XML here: one test case per finding (one passing
+    /// case when no seed failed).
     #[arg(long, value_name = "FILE.xml")]
     pub junit: Option<PathBuf>,
     /// Guided exploration: the seed range is a budget of runs, spent partly
@@ -87,8 +90,8 @@ pub struct MergeArgs {
     /// Also write a self-contained HTML report here.
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
-    /// Merge the shards given even when some of the sweep's are missing
-    /// (the report says "partial").
+    /// Merge the shards given even when some of the sweep's are missing or
+    /// were cancelled (the report says "partial").
     #[arg(long)]
     pub allow_partial: bool,
 }
@@ -137,9 +140,18 @@ fn print_report(
     if failed {
         return Exit::Invalid;
     }
-    // A shard alone cannot say no seed of the sweep reaches a goal: only a
-    // report of every shard fails for it.
-    let whole = report.shards.len() as u64 == report.shard_count;
+    if report.cancelled {
+        super::note(format_args!(
+            "cancelled after {} runs (passed {}, failed {}): every report asked for holds them and is marked partial",
+            report.summary.runs, report.summary.passed, report.summary.failed
+        ));
+    }
+    if super::cancel::requested() {
+        return Exit::Cancelled;
+    }
+    // A shard alone, or a cancelled sweep, cannot say no seed of the sweep
+    // reaches a goal: only a report of every seed fails for it.
+    let whole = report.is_complete();
     let mut unreached = 0;
     for goal in report.coverage.scenario_unreached() {
         unreached += 1;
@@ -296,7 +308,9 @@ pub fn run(args: &ExploreArgs) -> Exit {
         }),
     };
     let program = program_name();
-    let mut report = explore::sweep(&scenario, options, &program, &progress);
+    let cancel = super::cancel::graceful();
+    let mut report =
+        explore::sweep_until_cancelled(&scenario, options, &program, &progress, cancel);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -305,9 +319,15 @@ pub fn run(args: &ExploreArgs) -> Exit {
             .findings
             .compare(&path.display().to_string(), &before.findings);
     }
-    if args.shrink {
+    if args.shrink && super::cancel::requested() {
+        super::note("cancelled: not shrinking (--shrink) the findings");
+    } else if args.shrink {
         // Once per cause: the seeds of a finding fail the same way.
         for finding in &mut report.findings.listed {
+            if super::cancel::requested() {
+                super::note("cancelled: the findings left are not shrunk");
+                break;
+            }
             // In swarm mode the seed's draw is written into the file
             // first, so the shrunk file says every fault explicitly.
             let mut swarmed = args.swarm.then(|| scenario.swarmed(finding.first_seed).0);

@@ -4,6 +4,7 @@
 //! 0 all passed, 1 a scenario failed, 2 bad command line, invalid scenario
 //! file or an output that could not be written (stdout included), 3
 //! non-determinism found, 130 cancelled (SIGINT, SIGTERM: [`cancel`]).
+//! `--color` is global; [`stdout_color`] and [`stderr_color`] read it.
 //!
 //! Every file and stdout is written through [`rollout_report::output`]; a
 //! message on stderr is best effort ([`error`]), as there is nowhere left
@@ -50,7 +51,94 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Colour: `auto` on a terminal unless NO_COLOR is set (CLICOLOR_FORCE
+    /// forces it), or `always`, or `never`, whatever the environment says.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t = ColorArg::Auto,
+        overrides_with = "color"
+    )]
+    pub color: ColorArg,
 }
+
+/// `--color`: whether output gets ANSI colour.
+///
+/// `auto` decides per stream, as cargo and cargo-nextest do (anstream's
+/// rules): no colour when `NO_COLOR` is set and not empty, nor when
+/// `CLICOLOR=0`; colour when `CLICOLOR_FORCE` is set and neither empty nor
+/// `0` (the clicolors convention; anstream also forces on `0`); otherwise
+/// colour only on a terminal. `NO_COLOR` wins over `CLICOLOR_FORCE`, and an
+/// explicit `always` or `never` wins over both; the last `--color` given
+/// wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ColorArg {
+    /// Colour on a terminal, as the environment allows.
+    #[default]
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+impl ColorArg {
+    /// Whether a stream gets colour, given whether it is a terminal.
+    pub fn enabled(self, terminal: bool) -> bool {
+        match self {
+            Self::Always => true,
+            Self::Never => false,
+            Self::Auto => {
+                // The clicolors convention: CLICOLOR_FORCE=0 does not force
+                // (anstyle-query's own check takes any value but empty).
+                let forced =
+                    std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| !v.is_empty() && v != "0");
+                if anstyle_query::no_color() || anstyle_query::clicolor() == Some(false) {
+                    false
+                } else {
+                    forced || terminal
+                }
+            }
+        }
+    }
+
+    fn clap(self) -> clap::ColorChoice {
+        match self {
+            Self::Auto => clap::ColorChoice::Auto,
+            Self::Always => clap::ColorChoice::Always,
+            Self::Never => clap::ColorChoice::Never,
+        }
+    }
+
+    /// The `--color` among raw arguments, before clap has parsed them, so
+    /// that clap's own help and errors follow it too; the last one wins.
+    fn scan<T: Into<std::ffi::OsString> + Clone>(args: &[T]) -> Self {
+        let mut found = Self::Auto;
+        let mut words = args.iter().map(|a| a.clone().into());
+        while let Some(word) = words.next() {
+            if word == "--" {
+                break;
+            }
+            let value = match word.to_str() {
+                Some("--color") => words.next(),
+                Some(w) => w.strip_prefix("--color=").map(Into::into),
+                None => None,
+            };
+            if let Some(choice) = value
+                .as_ref()
+                .and_then(|v| v.to_str())
+                .and_then(|v| Self::from_str(v, false).ok())
+            {
+                found = choice;
+            }
+        }
+        found
+    }
+}
+
+/// `--color`, once parsed: what [`stdout_color`] and [`stderr_color`] read.
+static COLOR: std::sync::OnceLock<ColorArg> = std::sync::OnceLock::new();
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -119,7 +207,7 @@ pub enum Format {
     /// Aligned text for people.
     #[default]
     Human,
-    /// One JSON document, its schema named in its `schema` field: rollout-sim.report/1 (scenario), rollout-sim.sweep/1 (explore, merge), rollout-sim.diff/1 (diff).
+    /// One JSON document, its schema named in its `schema` field: rollout-sim.report/1 (scenario), rollout-sim.sweep/2 (explore, merge), rollout-sim.diff/1 (diff).
     Json,
 }
 
@@ -135,9 +223,18 @@ pub fn note(message: impl std::fmt::Display) {
     let _ = writeln!(std::io::stderr().lock(), "{message}");
 }
 
-/// Whether to colour output written to stdout.
+/// Whether to colour output written to stdout (`--color`).
 pub fn stdout_color() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+    color().enabled(std::io::stdout().is_terminal())
+}
+
+/// Whether to colour messages written to stderr (`--color`).
+pub fn stderr_color() -> bool {
+    color().enabled(std::io::stderr().is_terminal())
+}
+
+fn color() -> ColorArg {
+    COLOR.get().copied().unwrap_or_default()
 }
 
 /// How to rerun this tool, for repro commands: `cargo run --` when run
@@ -161,7 +258,13 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    use clap::{CommandFactory, FromArgMatches};
+    let args: Vec<T> = args.into_iter().collect();
+    let command = Cli::command().color(ColorArg::scan(&args).clap());
+    let parsed = command
+        .try_get_matches_from(args)
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -172,6 +275,12 @@ where
             };
         }
     };
+    let _ = COLOR.set(cli.color);
+    // Load errors' snippets (on a terminal) follow `--color` too.
+    let snippets = stderr_color();
+    let _ = miette::set_hook(Box::new(move |_| {
+        Box::new(miette::MietteHandlerOpts::new().color(snippets).build())
+    }));
     cancel::install();
     match cli.command {
         Command::Scenario(args) => scenario::run(&args),

@@ -4,7 +4,7 @@
 //! ([`rollout_report::output`]) before anything runs. Then `--jobs` threads
 //! each load a file when they pick it up, run it, drop its plan and reduce
 //! the result to what the outputs asked for need: the human lines, the
-//! JUnit case, the report (for `--format json`), the run itself only when
+//! JUnit case (an invalid file is one too, with an `<error>`), the report (for `--format json`), the run itself only when
 //! spans, the trace or the timeline are wanted. Results are handled in input
 //! order as soon as each is ready: printed, and streamed into the output
 //! files, after which the run is dropped. When a finished result is large
@@ -13,24 +13,31 @@
 //! runs at a time, not every run. Names must be unique in a suite; a later
 //! file with a name already used is reported invalid when its turn comes.
 //! Output files are put in place at the end, whole or not at all.
+//!
+//! On SIGINT or SIGTERM ([`super::cancel`]) no job takes another file and
+//! the command does not wait for the files under way: the results already
+//! made are handed on, the files left are skipped cases in the JUnit file
+//! and a count in the summary, the outputs are put in place, and the
+//! command exits 130 while those jobs are still running. That is why the
+//! jobs own what they read rather than borrow it.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use quick_junit::TestCase;
 
 use super::{EngineArg, Exit, Format, program_name, stdout_color};
-use rollout_report::Timeline;
 use rollout_report::{self, Detail, Style};
 use rollout_report::{
     DeterminismReport, InvalidFile, REPORT_SCHEMA, ScenarioReport, SuiteReport, Summary,
     TOOL_VERSION,
 };
+use rollout_report::{JunitCase, Timeline};
 use rollout_report::{Output, OutputError, Outputs, Stdout};
 use rollout_report::{SpansDb, SpansMode};
 use rollout_scenario::collect_files;
@@ -55,7 +62,8 @@ pub struct ScenarioArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-    /// Also write JUnit XML here: one test case per (scenario, seed).
+    /// Also write JUnit XML here: one test case per (scenario, seed), and
+    /// one with an <error> per invalid file.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
     /// Also write every persisted span here: FILE.jsonl (JSON Lines) or FILE.db (SQLite).
@@ -125,7 +133,7 @@ const SPANS_EXTENSIONS: &str = "the spans file must end in .jsonl (JSON Lines) o
 /// input order.
 #[derive(Default)]
 struct Files {
-    junit: Option<(Output, Vec<(TestCase, Duration)>)>,
+    junit: Option<(Output, Vec<JunitCase>)>,
     spans: Option<SpansFile>,
     trace: Option<Output>,
     timeline: Option<(Output, Timeline)>,
@@ -183,7 +191,7 @@ impl Files {
         &mut self,
         report: Option<&ScenarioReport>,
         run: Option<&RunResult>,
-        case: Option<(TestCase, Duration)>,
+        case: Option<JunitCase>,
     ) {
         if let (Some((_, cases)), Some(case)) = (&mut self.junit, case) {
             cases.push(case);
@@ -203,6 +211,14 @@ impl Files {
         }
         if let Some((_, timeline)) = &mut self.timeline {
             timeline.add(report, run);
+        }
+    }
+
+    /// Feeds one file that could not be loaded or run, in input order: a
+    /// JUnit case with an `<error>`.
+    fn add_invalid(&mut self, error: &LoadError) {
+        if let Some((_, cases)) = &mut self.junit {
+            cases.push(rollout_report::junit_invalid_case(error));
         }
     }
 
@@ -254,15 +270,17 @@ struct Ran {
     human: Option<String>,
     /// Its report, for `--format json` and the outputs that read runs.
     report: Option<ScenarioReport>,
-    junit: Option<(TestCase, Duration)>,
+    junit: Option<JunitCase>,
     run: Option<RunResult>,
 }
 
-/// What every job needs to know.
-struct Job<'a> {
-    args: &'a ScenarioArgs,
+/// What every job needs to know. Owned, not borrowed: on a cancel the
+/// command finishes without waiting for the jobs still running.
+struct Job {
+    args: ScenarioArgs,
+    paths: Vec<PathBuf>,
     options: RunOptions,
-    program: &'a str,
+    program: String,
     detail: Detail,
     style: Style,
     keep_report: bool,
@@ -272,8 +290,9 @@ struct Job<'a> {
     claims: Mutex<BTreeMap<String, usize>>,
 }
 
-impl Job<'_> {
-    fn judge(&self, index: usize, path: &Path) -> Judged {
+impl Job {
+    fn judge(&self, index: usize) -> Judged {
+        let path: &Path = &self.paths[index];
         let mut scenario = match load_file(path) {
             Ok(s) => s,
             Err(e) => return Judged::Invalid(e, None),
@@ -333,7 +352,7 @@ impl Job<'_> {
 
     fn run(&self, scenario: &Scenario) -> (ScenarioReport, Option<RunResult>) {
         let outcome = run_scenario(scenario, self.options.clone());
-        let mut report = ScenarioReport::new(scenario, &outcome, self.program);
+        let mut report = ScenarioReport::new(scenario, &outcome, &self.program);
         if self.args.check_determinism {
             let again = run_scenario(scenario, self.options.clone());
             report.determinism = Some(DeterminismReport::compare(&outcome.run, &again.run));
@@ -368,56 +387,95 @@ impl Drop for Unwinding<'_> {
 /// Runs `work` on `0..count` with `jobs` threads, calling `done` in index
 /// order as results become available. A job takes index `i` only while
 /// `i < handed + window`, so at most `window` results wait to be handed on.
-fn run_in_order<T: Send>(
+///
+/// Once `cancel` is set, no job takes another index; the results already
+/// made are handed on, still in increasing index order but with gaps, and
+/// this returns at once with the indices left unfinished, by index, each
+/// with whether it had started. The jobs still running are not waited for:
+/// the process ends before they do. Otherwise it returns nothing after
+/// joining every job (a job's panic is resumed here).
+fn run_in_order<T: Send + 'static>(
     count: usize,
     jobs: usize,
     window: usize,
-    work: impl Fn(usize) -> T + Sync,
+    work: Arc<dyn Fn(usize) -> T + Send + Sync>,
+    cancel: &AtomicBool,
     mut done: impl FnMut(T),
-) {
-    let cursor = Mutex::new(Cursor::default());
-    let moved = Condvar::new();
+) -> Vec<(usize, bool)> {
+    let shared = Arc::new((Mutex::new(Cursor::default()), Condvar::new()));
     let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.min(count).max(1) {
-            let sender = sender.clone();
-            let (cursor, moved, work) = (&cursor, &moved, &work);
-            scope.spawn(move || {
-                let _unwinding = Unwinding(cursor, moved);
-                loop {
-                    let i = {
-                        let mut c = cursor.lock().unwrap_or_else(PoisonError::into_inner);
-                        while !c.broken
-                            && c.next < count
-                            && c.next >= c.handed.saturating_add(window)
-                        {
-                            c = moved.wait(c).unwrap_or_else(PoisonError::into_inner);
-                        }
-                        if c.broken || c.next >= count {
-                            break;
-                        }
-                        c.next += 1;
-                        c.next - 1
-                    };
-                    if sender.send((i, work(i))).is_err() {
+    let mut threads = Vec::new();
+    for _ in 0..jobs.min(count).max(1) {
+        let sender = sender.clone();
+        let (shared, work) = (Arc::clone(&shared), Arc::clone(&work));
+        threads.push(std::thread::spawn(move || {
+            let (cursor, moved) = (&shared.0, &shared.1);
+            let _unwinding = Unwinding(cursor, moved);
+            loop {
+                let i = {
+                    let mut c = cursor.lock().unwrap_or_else(PoisonError::into_inner);
+                    while !c.broken && c.next < count && c.next >= c.handed.saturating_add(window) {
+                        c = moved.wait(c).unwrap_or_else(PoisonError::into_inner);
+                    }
+                    if c.broken || c.next >= count {
                         break;
                     }
+                    c.next += 1;
+                    c.next - 1
+                };
+                if sender.send((i, work(i))).is_err() {
+                    break;
                 }
-            });
-        }
-        drop(sender);
-        let mut waiting = BTreeMap::new();
-        let mut handed = 0;
-        for (i, result) in receiver {
-            waiting.insert(i, result);
-            while let Some(ready) = waiting.remove(&handed) {
-                done(ready);
-                handed += 1;
-                cursor.lock().unwrap_or_else(PoisonError::into_inner).handed = handed;
-                moved.notify_all();
             }
+        }));
+    }
+    drop(sender);
+    let (cursor, moved) = (&shared.0, &shared.1);
+    let mut waiting = BTreeMap::new();
+    let mut handed = 0;
+    loop {
+        // Woken now and then to look at the flag: a signal cannot wake a
+        // channel.
+        match receiver.recv_timeout(Duration::from_millis(50)) {
+            Ok((i, result)) => {
+                waiting.insert(i, result);
+                while let Some(ready) = waiting.remove(&handed) {
+                    done(ready);
+                    handed += 1;
+                    cursor.lock().unwrap_or_else(PoisonError::into_inner).handed = handed;
+                    moved.notify_all();
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         }
-    });
+        if cancel.load(Ordering::SeqCst) && handed < count {
+            let started = {
+                let mut c = cursor.lock().unwrap_or_else(PoisonError::into_inner);
+                c.broken = true;
+                c.next
+            };
+            moved.notify_all();
+            while let Ok((i, result)) = receiver.try_recv() {
+                waiting.insert(i, result);
+            }
+            let mut unfinished = Vec::new();
+            let mut ready = waiting.into_iter().peekable();
+            for i in handed..count {
+                match ready.next_if(|(at, _)| *at == i) {
+                    Some((_, result)) => done(result),
+                    None => unfinished.push((i, i < started)),
+                }
+            }
+            return unfinished;
+        }
+    }
+    for thread in threads {
+        if let Err(panic) = thread.join() {
+            std::panic::resume_unwind(panic);
+        }
+    }
+    Vec::new()
 }
 
 /// The engine `--engine` asks for; `None` for `auto`.
@@ -461,7 +519,6 @@ pub fn run(args: &ScenarioArgs) -> Exit {
         swarm: args.swarm,
         branch: args.branch.clone().unwrap_or_default(),
     };
-    let program = program_name();
     let style = Style {
         color: stdout_color(),
     };
@@ -474,9 +531,10 @@ pub fn run(args: &ScenarioArgs) -> Exit {
     };
     let keep_run = files.need_runs();
     let job = Job {
-        args,
+        args: args.clone(),
+        paths: paths.clone(),
         options,
-        program: &program,
+        program: program_name(),
         detail,
         style,
         keep_report: args.format == Format::Json || keep_run,
@@ -503,9 +561,10 @@ pub fn run(args: &ScenarioArgs) -> Exit {
     let mut invalid: Vec<InvalidFile> = Vec::new();
     // Each name used so far, with the file that has it.
     let mut names: BTreeMap<String, String> = BTreeMap::new();
-    let refuse = |error: LoadError, invalid: &mut Vec<InvalidFile>| {
+    let refuse = |error: LoadError, invalid: &mut Vec<InvalidFile>, files: &mut Files| {
         print_invalid(&error);
         invalid.push(InvalidFile::new(&error));
+        files.add_invalid(&error);
     };
     let duplicate = |name: &str, path: &str, first: &str| {
         LoadError::single(
@@ -516,28 +575,37 @@ pub fn run(args: &ScenarioArgs) -> Exit {
             )),
         )
     };
-    run_in_order(
+    let job = Arc::new(job);
+    let cancel = super::cancel::graceful();
+    let unfinished = run_in_order(
         paths.len(),
         jobs,
         window,
-        |i| job.judge(i, &paths[i]),
+        Arc::new(move |i| job.judge(i)),
+        cancel,
         |judged| match judged {
             Judged::Invalid(error, name) => {
                 match name.and_then(|n| names.get(&n).map(|f| (n, f))) {
-                    Some((name, first)) => {
-                        refuse(duplicate(&name, &error.path, first), &mut invalid)
-                    }
-                    None => refuse(error, &mut invalid),
+                    Some((name, first)) => refuse(
+                        duplicate(&name, &error.path, first),
+                        &mut invalid,
+                        &mut files,
+                    ),
+                    None => refuse(error, &mut invalid, &mut files),
                 }
             }
             Judged::Duplicate { name, path } => {
                 let first = names.get(&name).cloned().unwrap_or_default();
-                refuse(duplicate(&name, &path, &first), &mut invalid);
+                refuse(duplicate(&name, &path, &first), &mut invalid, &mut files);
             }
             Judged::Ran(ran) => {
                 let ran = *ran;
                 if let Some(first) = names.get(&ran.name) {
-                    refuse(duplicate(&ran.name, &ran.path, first), &mut invalid);
+                    refuse(
+                        duplicate(&ran.name, &ran.path, first),
+                        &mut invalid,
+                        &mut files,
+                    );
                     return;
                 }
                 names.insert(ran.name, ran.path);
@@ -554,6 +622,14 @@ pub fn run(args: &ScenarioArgs) -> Exit {
             }
         },
     );
+    // What a cancel left unfinished: a case with an `<error>` each, so
+    // that the JUnit file is never green for a run that did not finish,
+    // and a count in the summary.
+    for &(i, started) in &unfinished {
+        let path = paths[i].display().to_string();
+        files.add(None, None, Some(JunitCase::cancelled(&path, started)));
+    }
+    summary.cancelled = unfinished.len();
     let mut write_failed = false;
     for e in files.commit() {
         super::error(e);
@@ -579,7 +655,22 @@ pub fn run(args: &ScenarioArgs) -> Exit {
         super::error(e);
         write_failed = true;
     }
-    if summary.nondeterministic > 0 {
+    if super::cancel::requested() {
+        if summary.cancelled > 0 {
+            super::note(format_args!(
+                "cancelled: {} of {} files finished; every report asked for holds them and is marked partial",
+                summary.total + summary.invalid,
+                paths.len()
+            ));
+        }
+        // As `explore`: 130 whatever the runs found, but an output that
+        // could not be written is said first.
+        if write_failed {
+            Exit::Invalid
+        } else {
+            Exit::Cancelled
+        }
+    } else if summary.nondeterministic > 0 {
         Exit::NonDeterministic
     } else if !invalid.is_empty() || write_failed {
         Exit::Invalid

@@ -89,3 +89,26 @@ pub fn untagged(events: &[rollout_sim::sim::TraceEvent]) -> Vec<rollout_sim::sim
         })
         .collect()
 }
+
+/// Why a run did not pass, one line per failed check or violated invariant.
+pub fn explain_failure(outcome: &rollout_sim::scenario::ScenarioOutcome) -> String {
+    let mut lines = Vec::new();
+    for check in outcome.failed_checks() {
+        lines.push(format!(
+            "    check {}: expected {}, actual {}",
+            check.name, check.expected, check.actual
+        ));
+    }
+    for invariant in outcome.violated() {
+        lines.push(format!(
+            "    invariant {} violated ({} violation(s)): {}",
+            invariant.name,
+            invariant.violation_count,
+            invariant.violations.join("; ")
+        ));
+    }
+    if lines.is_empty() {
+        lines.push("    (no failed check or violated invariant reported)".into());
+    }
+    lines.join("\n")
+}

@@ -162,6 +162,12 @@ fn compare_metrics(plan: &SimPlan, engine: EngineKind) -> Compared {
     let (mut on, mut off) = (plan.clone(), plan.clone());
     on.runner.retry_metrics = true;
     off.runner.retry_metrics = false;
+    for r in on.worker_runners.values_mut() {
+        r.retry_metrics = true;
+    }
+    for r in off.worker_runners.values_mut() {
+        r.retry_metrics = false;
+    }
     on.keep_events = true;
     off.keep_events = true;
     let (on, off) = (

@@ -18,7 +18,8 @@
 //! never on the number of jobs. It stops when it has made as many runs as
 //! the range has seeds (the seed budget: every fresh seed spends one, so
 //! the seeds never run out first), or when [`Guided::plateau`] runs in a
-//! row reached nothing new (a coverage plateau).
+//! row reached nothing new (a coverage plateau), or when it is cancelled
+//! (SIGINT, SIGTERM): the runs under way finish and no other starts.
 //!
 //! Every run, branch or seed, is checked and counted like a sweep's seed:
 //! findings, failing seeds (with their branch in the repro), goals and
@@ -27,7 +28,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rollout_scenario::Scenario;
 use rollout_simulator::{Branch, CoverageState};
@@ -73,6 +74,8 @@ pub enum GuidedStop {
     SeedBudget,
     /// `plateau` runs in a row reached nothing new.
     Plateau,
+    /// SIGINT or SIGTERM: the runs under way finished, no other started.
+    Cancelled,
 }
 
 impl GuidedStop {
@@ -81,6 +84,7 @@ impl GuidedStop {
         match self {
             GuidedStop::SeedBudget => "seed-budget",
             GuidedStop::Plateau => "plateau",
+            GuidedStop::Cancelled => "cancelled",
         }
     }
 }
@@ -137,6 +141,7 @@ pub(crate) fn explore(
     guided: Guided,
     program: &str,
     progress: &(dyn Fn(super::Progress) + Sync),
+    cancel: &AtomicBool,
 ) -> (Partial, GuidedSummary) {
     let budget = u64::try_from(options.seeds.len()).unwrap_or(u64::MAX);
     let mut fresh = options.seeds.seeds(super::Shard::WHOLE);
@@ -167,6 +172,10 @@ pub(crate) fn explore(
             summary.stopped = GuidedStop::SeedBudget;
             break;
         }
+        if cancel.load(Ordering::SeqCst) {
+            summary.stopped = GuidedStop::Cancelled;
+            break;
+        }
         let mut round = Vec::with_capacity(room);
         while round.len() < room {
             if let Some(input) = pending.pop_front() {
@@ -188,7 +197,7 @@ pub(crate) fn explore(
             program,
             &round,
             [&done, &failed],
-            progress,
+            (progress, cancel),
         );
         for (input, result) in round.into_iter().zip(results) {
             runs += 1;
@@ -275,16 +284,26 @@ fn run_round(
     program: &str,
     round: &[Input],
     [done, failed]: [&AtomicU64; 2],
-    progress: &(dyn Fn(super::Progress) + Sync),
+    (progress, cancel): (&(dyn Fn(super::Progress) + Sync), &AtomicBool),
 ) -> Vec<SeedResult> {
-    let next = AtomicUsize::new(0);
+    // Once cancelled, no job takes another run: those taken are the first
+    // of the round, so the results read in round order stop at a gap only
+    // at their end.
+    let next = Mutex::new(0usize);
     let slots: Vec<Mutex<Option<SeedResult>>> = round.iter().map(|_| Mutex::new(None)).collect();
     let jobs = options.jobs.clamp(1, round.len());
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|| {
                 loop {
-                    let at = next.fetch_add(1, Ordering::Relaxed);
+                    let at = {
+                        let mut next = next.lock().unwrap_or_else(|e| e.into_inner());
+                        if cancel.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        *next += 1;
+                        *next - 1
+                    };
                     let Some(input) = round.get(at) else { break };
                     let result =
                         super::run_seed(scenario, input.seed, &input.branch, options, program);

@@ -12,8 +12,9 @@
 //!
 //! [`freeze()`] writes a seed's random faults out as an explicit script;
 //! [`shrink()`] then cuts the frozen scenario down to the smallest one that
-//! still fails the same check; [`explain()`] prints the timeline a scenario's
-//! scripted faults imply, without running it.
+//! still fails the same check; [`explain()`] predicts every worker's
+//! timeline from a scenario's scripted faults on a model of the runner's
+//! rules, and names what it cannot predict.
 
 mod coverage;
 mod differential;
@@ -28,7 +29,9 @@ mod stats;
 
 pub use coverage::{GoalCoverage, GoalKind, SweepCoverage};
 pub use differential::{Compared, Comparison, DiffReport, Divergence, diff};
-pub use explain::{ExplainedFailure, Explanation, explain};
+pub use explain::{
+    ExplainedFailure, Explanation, PredictedEvent, Prediction, Step, Unpredicted, explain,
+};
 pub use findings::{
     Baseline, FINDING_ID_DIGITS, Finding, FindingStatus, Findings, MAX_FINDINGS, cause_of,
     finding_id, normalise,
@@ -46,7 +49,7 @@ pub use stats::{Histogram, Summary};
 
 use std::str::FromStr;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rollout_core::{RETRY_BACKOFF_METRIC, RETRY_FAILURES_METRIC};
 use rollout_scenario::TOOL_VERSION;
@@ -83,7 +86,9 @@ impl SeedRange {
     /// How many seeds of the range shard `shard` runs, without counting
     /// them one by one.
     pub fn count(&self, shard: Shard) -> u128 {
-        let (len, index, count) = (self.len(), u128::from(shard.index), u128::from(shard.count));
+        let (len, count) = (self.len(), u128::from(shard.count));
+        let Some(index) = shard.index() else { return 0 };
+        let index = u128::from(index);
         if count == 0 || index >= len {
             0
         } else {
@@ -96,7 +101,7 @@ impl SeedRange {
         if k >= self.count(shard) {
             return None;
         }
-        let offset = u128::from(shard.index) + k * u128::from(shard.count);
+        let offset = u128::from(shard.index()?) + k * u128::from(shard.count);
         u64::try_from(u128::from(self.start) + offset).ok()
     }
 
@@ -105,11 +110,12 @@ impl SeedRange {
         u64::try_from(u128::from(seed).wrapping_sub(u128::from(self.start)))
             .ok()
             .filter(|_| seed >= self.start && u128::from(seed) < self.end)
-            .is_some_and(|i| shard.count > 0 && i % shard.count == shard.index)
+            .is_some_and(|i| shard.count > 0 && Some(i % shard.count) == shard.index())
     }
 
-    /// The seeds of one shard, in order: the `i`th seed of the range belongs
-    /// to shard `i % count`, so shards are balanced and deterministic. Lazy:
+    /// The seeds of one shard, in order: the `i`th seed of the range (from
+    /// 0) belongs to shard `i % count + 1`, so shards are balanced and
+    /// deterministic. Lazy:
     /// nothing is allocated, however large the range.
     pub fn seeds(&self, shard: Shard) -> impl Iterator<Item = u64> + '_ {
         let n = self.count(shard);
@@ -173,42 +179,69 @@ impl FromStr for SeedRange {
     }
 }
 
-/// One shard of a sweep: `index` of `count`, `index` from 0.
+/// One shard of a sweep: shard `number` of `count`, counted from 1 as
+/// `--shard K/N` takes it (K in 1..=N), as cargo-nextest's `--partition
+/// count:K/N`, playwright's and jest's `--shard` count. A CI matrix copied
+/// from them (`shard: [1, 2, 3, 4]`) runs every seed once. Reports name
+/// shards by these numbers too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
-    /// This shard, from 0.
-    pub index: u64,
+    /// This shard, from 1 to `count`.
+    pub number: u64,
     /// How many shards.
     pub count: u64,
 }
 
 impl Shard {
     /// The whole range as one shard.
-    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+    pub const WHOLE: Shard = Shard {
+        number: 1,
+        count: 1,
+    };
+
+    /// Its place from 0, which seeds' positions are taken modulo; `None`
+    /// for a shard outside 1..=count (which holds no seed).
+    fn index(self) -> Option<u64> {
+        self.number.checked_sub(1).filter(|&i| i < self.count)
+    }
+}
+
+impl std::fmt::Display for Shard {
+    /// `K/N`, as `--shard` takes it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.number, self.count)
+    }
 }
 
 impl FromStr for Shard {
     type Err = String;
 
-    /// `I/N` with `0 <= I < N`.
+    /// `K/N` with `1 <= K <= N`.
     fn from_str(s: &str) -> Result<Self, String> {
-        let (i, n) = s
+        const HOW: &str = "shards count from 1: write K/N with K from 1 to N, such as 1/4 to 4/4 for four shards (as cargo nextest's --partition count:1/4)";
+        let (k, n) = s
             .split_once('/')
-            .ok_or_else(|| format!("`{s}` is not a shard: write I/N, such as 0/4"))?;
-        let index: u64 = i
+            .ok_or_else(|| format!("`{s}` is not a shard; {HOW}"))?;
+        let number: u64 = k
             .trim()
             .parse()
-            .map_err(|_| format!("`{i}` is not a shard index"))?;
+            .map_err(|_| format!("`{k}` is not a shard number; {HOW}"))?;
         let count: u64 = n
             .trim()
             .parse()
-            .map_err(|_| format!("`{n}` is not a shard count"))?;
-        if count == 0 || index >= count {
+            .map_err(|_| format!("`{n}` is not a shard count; {HOW}"))?;
+        if count == 0 {
+            return Err(format!("shard {number}/0: there is no shard of 0; {HOW}"));
+        }
+        if number == 0 {
+            return Err(format!("shard 0/{count}: {HOW}"));
+        }
+        if number > count {
             return Err(format!(
-                "shard {index}/{count}: the index must be below the count (from 0)"
+                "shard {number}/{count}: there are only {count} shards; {HOW}"
             ));
         }
-        Ok(Shard { index, count })
+        Ok(Shard { number, count })
     }
 }
 
@@ -304,10 +337,24 @@ pub struct SweepReport {
     pub coverage: SweepCoverage,
     /// Wall time, in ms (the only field that differs between identical sweeps).
     pub wall_time_ms: f64,
-    /// True for a merge of some of the shards only (`merge --allow-partial`).
+    /// True when the report holds fewer seeds than it was asked for: a
+    /// merge of some of the shards only (`merge --allow-partial`), or a
+    /// sweep (or a merge of one) that was [`cancelled`](Self::cancelled).
     pub partial: bool,
+    /// True when SIGINT or SIGTERM stopped the sweep before every seed (or
+    /// run of a guided sweep) was made: it holds the runs that finished, in
+    /// a plain sweep the first `summary.runs` seeds of its shard.
+    pub cancelled: bool,
     /// What a guided sweep did (`explore --guided`); `None` for a plain one.
     pub guided: Option<GuidedSummary>,
+}
+
+impl SweepReport {
+    /// True when the report holds every seed of the sweep: every shard's,
+    /// and none cancelled. Only then can it say that no seed reaches a goal.
+    pub fn is_complete(&self) -> bool {
+        self.shards.len() as u64 == self.shard_count && !self.cancelled && !self.partial
+    }
 }
 
 /// What one seed contributes.
@@ -594,13 +641,44 @@ pub fn sweep(
     program: &str,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> SweepReport {
+    sweep_until_cancelled(
+        scenario,
+        options,
+        program,
+        progress,
+        &AtomicBool::new(false),
+    )
+}
+
+/// [`sweep`], stopping early once `cancel` is set (by a signal handler,
+/// `explore` on SIGINT or SIGTERM): no job takes a seed after that, the
+/// seeds already running finish, and the report holds those that did,
+/// marked [`cancelled`](SweepReport::cancelled) and partial. Seeds are
+/// taken in order, so a cancelled plain sweep has run exactly the first
+/// `summary.runs` seeds of its shard; a cancelled guided sweep, the first
+/// runs of the whole sweep's.
+pub fn sweep_until_cancelled(
+    scenario: &Scenario,
+    options: SweepOptions,
+    program: &str,
+    progress: &(dyn Fn(Progress) + Sync),
+    cancel: &AtomicBool,
+) -> SweepReport {
     let started = std::time::Instant::now();
     let (total, guided) = match options.guided {
         Some(g) => {
-            let (total, summary) = guided::explore(scenario, &options, g, program, progress);
+            let (total, summary) =
+                guided::explore(scenario, &options, g, program, progress, cancel);
             (total, Some(summary))
         }
-        None => (sweep_seeds(scenario, &options, program, progress), None),
+        None => (
+            sweep_seeds(scenario, &options, program, progress, cancel),
+            None,
+        ),
+    };
+    let cancelled = match &guided {
+        Some(g) => g.stopped == GuidedStop::Cancelled,
+        None => u128::from(total.runs) < options.seeds.count(options.shard),
     };
     let (summary, findings, tallies) = total.into_summary();
     let own = scenario.expect.sometimes.iter().map(|g| &*g.name);
@@ -614,12 +692,13 @@ pub fn sweep(
         engine: options.engine.unwrap_or_else(|| scenario.engine()),
         seeds: options.seeds,
         shard_count: options.shard.count,
-        shards: vec![options.shard.index],
+        shards: vec![options.shard.number],
         summary,
         findings,
         coverage,
         wall_time_ms: started.elapsed().as_secs_f64() * 1e3,
-        partial: false,
+        partial: cancelled,
+        cancelled,
         guided,
     }
 }
@@ -648,6 +727,7 @@ fn sweep_seeds(
     options: &SweepOptions,
     program: &str,
     progress: &(dyn Fn(Progress) + Sync),
+    cancel: &AtomicBool,
 ) -> Partial {
     let (range, shard) = (options.seeds, options.shard);
     let count = range.count(shard);
@@ -657,6 +737,11 @@ fn sweep_seeds(
     let next = Mutex::new(0u128);
     let take = || {
         let mut next = next.lock().unwrap_or_else(|e| e.into_inner());
+        // Checked under the lock: once a job sees the flag, no job takes a
+        // seed after it, so the seeds run are a prefix of the shard's.
+        if cancel.load(Ordering::SeqCst) {
+            return None;
+        }
         let seed = range.nth(shard, *next)?;
         *next += 1;
         Some(seed)
@@ -716,14 +801,37 @@ mod tests {
             SeedRange { start: 3, end: 4 }
         );
         assert!("9..3".parse::<SeedRange>().is_err());
-        let shards: Vec<Vec<u64>> = (0..3)
-            .map(|i| r.seeds(Shard { index: i, count: 3 }).collect())
+        let shards: Vec<Vec<u64>> = (1..=3)
+            .map(|k| {
+                r.seeds(Shard {
+                    number: k,
+                    count: 3,
+                })
+                .collect()
+            })
             .collect();
         assert_eq!(shards, [vec![0, 3, 6, 9], vec![1, 4, 7], vec![2, 5, 8]]);
-        assert!("3/3".parse::<Shard>().is_err());
+        assert!("3/3".parse::<Shard>().is_ok());
         assert_eq!(
             "1/4".parse::<Shard>().unwrap(),
-            Shard { index: 1, count: 4 }
+            Shard {
+                number: 1,
+                count: 4
+            }
         );
+        assert_eq!(
+            "0/4".parse::<Shard>().unwrap_err(),
+            "shard 0/4: shards count from 1: write K/N with K from 1 to N, such as 1/4 to 4/4 for four shards (as cargo nextest's --partition count:1/4)"
+        );
+        assert!("5/4".parse::<Shard>().is_err());
+        assert!("1/0".parse::<Shard>().is_err());
+        // A shard outside 1..=count holds no seed.
+        let outside = Shard {
+            number: 0,
+            count: 3,
+        };
+        assert_eq!(r.count(outside), 0);
+        assert_eq!(r.seeds(outside).count(), 0);
+        assert!(!r.holds(outside, 0));
     }
 }

@@ -18,7 +18,7 @@
 //! The Rust names of the types that are read back are part of the schema
 //! too: serde's message for a document of the wrong shape names them
 //! (`invalid type: integer `1`, expected struct SweepReport`, `invalid
-//! length 0, expected struct SweepReport with 14 elements`), and `merge`
+//! length 0, expected struct SweepReport with 16 elements`), and `merge`
 //! prints it. They are the names the sweep's own types had when the schema
 //! was fixed; a rename here is a change of schema.
 //!
@@ -30,7 +30,10 @@ use serde::{Deserialize, Serialize};
 use rollout_simulator::{Branch, EngineKind};
 
 /// The version tag of sweep reports: the value of [`SweepReport::schema`].
-pub const SWEEP_SCHEMA: &str = "rollout-sim.sweep/1";
+///
+/// Version 2 numbers shards from 1, as `--shard K/N` takes them (version
+/// 1 numbered them from 0), and adds [`SweepReport::cancelled`].
+pub const SWEEP_SCHEMA: &str = "rollout-sim.sweep/2";
 
 /// An engine, as every machine output names it: `virtual`, `tokio` or
 /// `turmoil`.
@@ -61,10 +64,10 @@ impl Engine {
     }
 }
 
-/// A sweep's report, `rollout-sim.sweep/1`: one JSON object.
+/// A sweep's report, `rollout-sim.sweep/2`: one JSON object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepReport {
-    /// `rollout-sim.sweep/1` ([`SWEEP_SCHEMA`]).
+    /// `rollout-sim.sweep/2` ([`SWEEP_SCHEMA`]).
     #[serde(rename = "schema")]
     pub schema: String,
     /// The version of rollout-sim that wrote it; `merge` reads only its own.
@@ -88,7 +91,9 @@ pub struct SweepReport {
     /// How many shards the range was split into (1 for a whole sweep).
     #[serde(rename = "shard_count")]
     pub shard_count: u64,
-    /// The shards this report covers, from 0, in increasing order.
+    /// The shards this report covers, numbered from 1 to `shard_count` as
+    /// `--shard K/N` takes them, in increasing order: `[1]` for a whole
+    /// sweep, `[2]` for `--shard 2/4`.
     #[serde(rename = "shards")]
     pub shards: Vec<u64>,
     /// What the seeds gave.
@@ -105,10 +110,17 @@ pub struct SweepReport {
     /// sweeps (the longest of the shards' in a merge).
     #[serde(rename = "wall_time_ms")]
     pub wall_time_ms: f64,
-    /// True for a merge of some of the shards only (`merge
-    /// --allow-partial`); false when absent.
+    /// True when the report holds fewer seeds than its shards do: a merge
+    /// of some of the shards only (`merge --allow-partial`), or a
+    /// `cancelled` sweep or a merge of one; false when absent.
     #[serde(rename = "partial", default)]
     pub partial: bool,
+    /// True when SIGINT or SIGTERM stopped the sweep before every seed ran
+    /// (exit 130): `summary.runs` counts the runs that finished, fewer than
+    /// the shards' seeds, in a plain sweep the first of its shard's seeds
+    /// in order; `partial` is true too. False when absent.
+    #[serde(rename = "cancelled", default)]
+    pub cancelled: bool,
     /// What `explore --guided` did; absent for a plain sweep.
     #[serde(rename = "guided", default, skip_serializing_if = "Option::is_none")]
     pub guided: Option<Guided>,
@@ -129,7 +141,7 @@ pub struct Guided {
     /// Branches run.
     #[serde(rename = "branches_run")]
     pub branches_run: u64,
-    /// Why it stopped: `seed-budget` or `plateau`.
+    /// Why it stopped: `seed-budget`, `plateau` or `cancelled`.
     #[serde(rename = "stopped")]
     pub stopped: GuidedStop,
     /// Coverage states some run reached.
@@ -153,6 +165,9 @@ pub enum GuidedStop {
     /// `plateau` runs in a row reached nothing new.
     #[serde(rename = "plateau")]
     Plateau,
+    /// SIGINT or SIGTERM stopped it (the report is `cancelled`).
+    #[serde(rename = "cancelled")]
+    Cancelled,
 }
 
 /// A run of a guided sweep that reached something new.
@@ -585,6 +600,7 @@ impl From<&super::SweepReport> for SweepReport {
             coverage: Coverage::from(&r.coverage),
             wall_time_ms: r.wall_time_ms,
             partial: r.partial,
+            cancelled: r.cancelled,
             guided: r.guided.as_ref().map(Guided::from),
         }
     }
@@ -610,6 +626,7 @@ impl From<SweepReport> for super::SweepReport {
             coverage: r.coverage.into(),
             wall_time_ms: r.wall_time_ms,
             partial: r.partial,
+            cancelled: r.cancelled,
             guided: r.guided.map(Into::into),
         }
     }
@@ -625,6 +642,7 @@ impl From<&super::GuidedSummary> for Guided {
             stopped: match g.stopped {
                 super::GuidedStop::SeedBudget => GuidedStop::SeedBudget,
                 super::GuidedStop::Plateau => GuidedStop::Plateau,
+                super::GuidedStop::Cancelled => GuidedStop::Cancelled,
             },
             states_reached: g.states,
             first_failing_run: g.first_failing_run,
@@ -654,6 +672,7 @@ impl From<Guided> for super::GuidedSummary {
             stopped: match g.stopped {
                 GuidedStop::SeedBudget => super::GuidedStop::SeedBudget,
                 GuidedStop::Plateau => super::GuidedStop::Plateau,
+                GuidedStop::Cancelled => super::GuidedStop::Cancelled,
             },
             states: g.states_reached,
             first_failing_run: g.first_failing_run,

@@ -5,7 +5,7 @@
 //! [`MAX_REPORT_BYTES`], and only from a regular file), parsed, and then
 //! every count and range is checked against the others before anything is
 //! added up: passed and failed seeds make the runs, the runs are the seeds
-//! of the report's shards, the listed failing seeds lie in those shards,
+//! of the report's shards (at most, in a cancelled report), the listed failing seeds lie in those shards,
 //! histogram totals agree with the runs, summaries with their histograms,
 //! findings' counts with the failed seeds and their ids with their titles,
 //! coverage goals with the runs and the shards' seeds.
@@ -143,13 +143,12 @@ pub fn validate(name: &str, r: &SweepReport) -> Result<(), String> {
     }
     let mut expected_runs = 0u128;
     for (i, pair) in r.shards.iter().enumerate() {
-        if *pair >= r.shard_count {
+        if *pair == 0 || *pair > r.shard_count {
             return fail(
                 &format!("shards[{i}]"),
                 format!(
-                    "shard {pair} of {}: shards are numbered from 0 to {}",
-                    r.shard_count,
-                    r.shard_count - 1
+                    "shard {pair} of {}: shards are numbered from 1 to {} (this is {SWEEP_SCHEMA}, which counts from 1)",
+                    r.shard_count, r.shard_count
                 ),
             );
         }
@@ -163,12 +162,28 @@ pub fn validate(name: &str, r: &SweepReport) -> Result<(), String> {
             );
         }
         expected_runs += seeds.count(Shard {
-            index: *pair,
+            number: *pair,
             count: r.shard_count,
         });
     }
     let s = &r.summary;
-    if u128::from(s.runs) != expected_runs {
+    if r.cancelled && !r.partial {
+        return fail(
+            "partial",
+            "false, but the sweep was cancelled: a cancelled report is partial".into(),
+        );
+    }
+    // A cancelled sweep ran only some of its shards' seeds.
+    if r.cancelled && u128::from(s.runs) > expected_runs {
+        return fail(
+            "summary.runs",
+            format!(
+                "{} runs, but seeds {seeds} in shard(s) {:?} of {} are {expected_runs}",
+                s.runs, r.shards, r.shard_count
+            ),
+        );
+    }
+    if !r.cancelled && u128::from(s.runs) != expected_runs {
         return fail(
             "summary.runs",
             format!(
@@ -231,7 +246,7 @@ pub fn validate(name: &str, r: &SweepReport) -> Result<(), String> {
         let in_report = r.shards.iter().any(|&index| {
             seeds.holds(
                 Shard {
-                    index,
+                    number: index,
                     count: r.shard_count,
                 },
                 f.seed,
@@ -373,7 +388,7 @@ fn validate_coverage(name: &str, r: &SweepReport) -> Result<(), String> {
                 let in_report = r.shards.iter().any(|&index| {
                     r.seeds.holds(
                         Shard {
-                            index,
+                            number: index,
                             count: r.shard_count,
                         },
                         seed,
@@ -538,8 +553,10 @@ fn validate_findings(name: &str, r: &SweepReport) -> Result<(), String> {
 }
 
 /// Combines named shard reports of one sweep: each one validated, then
-/// the set. Missing shards are an error unless `allow_partial`, when the
-/// result is marked [`partial`](SweepReport::partial).
+/// the set. A shard twice is an error; missing shards, and shards that
+/// were cancelled, are an error unless `allow_partial`, when the result is
+/// marked [`partial`](SweepReport::partial) (and
+/// [`cancelled`](SweepReport::cancelled) when a shard was).
 pub fn merge_named(
     reports: &[(String, SweepReport)],
     allow_partial: bool,
@@ -606,25 +623,28 @@ pub fn merge_named(
         });
         wall = wall.max(r.wall_time_ms);
     }
+    // Shards are named as `--shard K/N` takes them, so a message names
+    // the CI job to rerun.
+    let count = first.shard_count;
     shards.sort_unstable();
     for pair in shards.windows(2) {
         if pair[0].0 == pair[1].0 {
             return Err(format!(
-                "{}: shards: shard {}/{} is also in {}",
-                pair[1].1, pair[1].0, first.shard_count, pair[0].1
+                "{}: shards: shard {}/{count} is also in {}: merge each shard's report once",
+                pair[1].1, pair[1].0, pair[0].1
             ));
         }
     }
-    let missing = first.shard_count - shards.len() as u64;
+    let missing = count - shards.len() as u64;
     if missing > 0 && !allow_partial {
         let mut listed = Vec::new();
         let mut have = shards.iter().map(|s| s.0).peekable();
-        let mut i = 0;
-        while i < first.shard_count && listed.len() < 10 {
-            if have.next_if_eq(&i).is_none() {
-                listed.push(i.to_string());
+        let mut k = 1;
+        while k <= count && listed.len() < 10 {
+            if have.next_if_eq(&k).is_none() {
+                listed.push(format!("{k}/{count}"));
             }
-            i += 1;
+            k += 1;
         }
         let more = if missing > listed.len() as u64 {
             format!(" and {} more", missing - listed.len() as u64)
@@ -632,9 +652,19 @@ pub fn merge_named(
             String::new()
         };
         return Err(format!(
-            "{missing} of {} shards missing: {}{more}; merge every shard's report, or pass --allow-partial",
-            first.shard_count,
+            "missing {} {}{more} ({missing} of {count}): merge every shard's report, or pass --allow-partial",
+            if missing == 1 { "shard" } else { "shards" },
             listed.join(", ")
+        ));
+    }
+    let cancelled: Vec<&(String, SweepReport)> =
+        reports.iter().filter(|(_, r)| r.cancelled).collect();
+    if let Some((name, r)) = cancelled.first().filter(|_| !allow_partial) {
+        let shards: Vec<String> = r.shards.iter().map(|k| format!("{k}/{count}")).collect();
+        return Err(format!(
+            "{name}: cancelled: shard {} was cancelled after {} runs, before every seed ran: rerun it, or pass --allow-partial",
+            shards.join(", "),
+            r.summary.runs
         ));
     }
     let (summary, mut findings, tallies) = partial.into_summary();
@@ -651,7 +681,8 @@ pub fn merge_named(
         findings,
         coverage: tallies.into_coverage(names),
         wall_time_ms: wall,
-        partial: missing > 0,
+        partial: missing > 0 || !cancelled.is_empty(),
+        cancelled: !cancelled.is_empty(),
         ..first.clone()
     })
 }

@@ -77,6 +77,8 @@ fn without_rollout(s: &Scenario, index: usize) -> Scenario {
     e.absent_rewards
         .retain(|(t, _)| !t.as_ref().is_some_and(|t| names_rollout(t, &id)));
     e.spans.retain(|(t, _)| !names_rollout(t, &id));
+    e.spans_containing.retain(|(t, _)| !names_rollout(t, &id));
+    e.attempts.retain(|(a, _)| a.rollout.as_str() != id);
     s
 }
 
@@ -159,6 +161,8 @@ fn candidates(s: &Scenario) -> Vec<Scenario> {
             if !names_worker(s, worker) {
                 let mut c = s.clone();
                 c.plan.workers.remove(i);
+                c.plan.worker_runners.remove(worker);
+                c.plan.start_at.remove(worker);
                 out.push(c);
             }
         }
@@ -186,6 +190,7 @@ fn names_worker(s: &Scenario, worker: &rollout_core::WorkerId) -> bool {
             .other_rollouts
             .as_ref()
             .is_some_and(|e| e.worker.is_some())
+        || s.expect.attempts.iter().any(|(_, e)| e.worker.is_some())
 }
 
 /// Half of `d`, in whole ms, when that is shorter (1-minimal: halving any
@@ -332,10 +337,21 @@ pub fn pinned(shrunk: &Scenario, engine: Option<EngineKind>) -> (Scenario, Vec<S
         });
         e.spans
             .retain(|(target, _)| name != format!("spans.{target}"));
+        e.spans_containing
+            .retain(|(target, _)| name != format!("spans.{target}"));
+        e.attempts.retain_mut(|(id, want)| {
+            if name == format!("attempts.{id}.status") {
+                want.status = None;
+            }
+            if name == format!("attempts.{id}.worker") {
+                want.worker = None;
+            }
+            want.status.is_some() || want.worker.is_some()
+        });
         if name == "finished_at" {
             e.finished_at = None;
         }
-        let dropped = ["rewards.", "absent_rewards.", "spans."]
+        let dropped = ["rewards.", "absent_rewards.", "spans.", "attempts."]
             .iter()
             .any(|p| name.starts_with(p))
             || name == "finished_at";

@@ -44,7 +44,7 @@ fn replace(text: &str, unfit: fn(char) -> bool, escape: fn(&mut String, char)) -
 }
 
 /// `text` with every character XML cannot carry shown as `\u{..}`, for
-/// writers (quick-junit) that escape markup themselves.
+/// writers that escape markup themselves (the JUnit writer).
 pub fn xml_chars(text: &str) -> Cow<'_, str> {
     replace(text, unfit_for_xml, |out, c| {
         let _ = write!(out, "\\u{{{:x}}}", c as u32);

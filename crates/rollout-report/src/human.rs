@@ -305,6 +305,15 @@ pub fn render_summary(report: &SuiteReport, style: Style) -> String {
             style.red(&format!("{} invalid", s.invalid))
         ));
     }
+    if s.cancelled > 0 {
+        line.push_str(&format!(
+            ", {}",
+            style.red(&format!(
+                "{} cancelled (not finished: SIGINT or SIGTERM)",
+                s.cancelled
+            ))
+        ));
+    }
     line.push('\n');
     line
 }

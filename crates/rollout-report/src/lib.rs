@@ -30,7 +30,11 @@ pub use diff::{render_human as render_diff_human, render_json as render_diff_jso
 pub use events::{render_jsonl as render_events_jsonl, write_jsonl as write_events_jsonl};
 pub use human::{Detail, LISTED, Style, render_scenario, render_summary};
 pub use json::{SuiteStream, render as render_json};
-pub use junit::{case as junit_case, render as render_junit, render_cases as render_junit_cases};
+pub use junit::{
+    case as junit_case, invalid_case as junit_invalid_case, render as render_junit,
+    render_cases as render_junit_cases, render_document as render_junit_document,
+};
+pub use machine::junit::Case as JunitCase;
 use serde_json::Value;
 
 use rollout_scenario::{Check, LoadError, Scenario, ScenarioOutcome};
@@ -88,6 +92,11 @@ pub struct ScenarioReport {
     pub trace_hash: String,
     /// Rewards emitted, by attempt then name, in emission order.
     pub rewards: rewards::RewardLog,
+    /// Each rollout's end and its attempts', in the order enqueued: the
+    /// first [`MAX_ROLLOUTS_LISTED`].
+    pub rollouts: Vec<RolloutOutcome>,
+    /// Rollouts past [`MAX_ROLLOUTS_LISTED`], counted.
+    pub rollouts_not_listed: usize,
     /// The command that reruns exactly this.
     pub repro: String,
     /// In swarm mode, the fault configuration the seed drew (as its JSON).
@@ -101,6 +110,56 @@ pub struct ScenarioReport {
     /// The scenario's own goals (`expect.sometimes`), in file order, each
     /// with whether the run reached it: reported, never a failure.
     pub sometimes: Vec<(std::sync::Arc<str>, bool)>,
+}
+
+/// The most rollouts a report lists with their attempts; the rest are
+/// counted (a million-rollout run's report stays readable).
+pub const MAX_ROLLOUTS_LISTED: usize = 10_000;
+
+/// A rollout's end, as reports show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RolloutOutcome {
+    /// Its id.
+    pub id: String,
+    /// Its final status.
+    pub status: rollout_core::RolloutStatus,
+    /// The error it ended with.
+    pub error: Option<String>,
+    /// Its attempts, the first first.
+    pub attempts: Vec<AttemptOutcome>,
+}
+
+/// An attempt's end, as reports show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptOutcome {
+    /// Its id, `r1:attempt-2`.
+    pub id: String,
+    /// Its final status (`timeout` for one reassignment took back).
+    pub status: rollout_core::AttemptStatus,
+    /// The worker it ran on.
+    pub worker: String,
+    /// Its error, if it has one.
+    pub error: Option<String>,
+}
+
+impl RolloutOutcome {
+    fn of(r: &rollout_core::RolloutRecord) -> Self {
+        Self {
+            id: r.id.to_string(),
+            status: r.status,
+            error: r.error.clone(),
+            attempts: r
+                .attempts
+                .iter()
+                .map(|a| AttemptOutcome {
+                    id: a.id.to_string(),
+                    status: a.status,
+                    worker: a.worker.to_string(),
+                    error: a.error.clone(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// The verdict of running a scenario twice from scratch.
@@ -166,6 +225,18 @@ impl ScenarioReport {
             events: run.events,
             trace_hash: run.trace_hash.to_string(),
             rewards,
+            rollouts: run
+                .snapshot
+                .rollouts
+                .iter()
+                .take(MAX_ROLLOUTS_LISTED)
+                .map(RolloutOutcome::of)
+                .collect(),
+            rollouts_not_listed: run
+                .snapshot
+                .rollouts
+                .len()
+                .saturating_sub(MAX_ROLLOUTS_LISTED),
             repro: rollout_scenario::outcome_repro(program, &scenario.path, outcome),
             swarm: outcome
                 .swarm
@@ -256,6 +327,9 @@ pub struct Summary {
     pub invalid: usize,
     /// Scenarios whose two runs differed (with `--check-determinism`).
     pub nondeterministic: usize,
+    /// Files a cancel (SIGINT, SIGTERM) left unfinished or not started:
+    /// the report is partial when this is not 0.
+    pub cancelled: usize,
     /// Wall time of the whole invocation, in ms.
     pub wall_time_ms: f64,
 }
@@ -277,6 +351,7 @@ impl SuiteReport {
                 .iter()
                 .filter(|s| s.determinism.as_ref().is_some_and(|d| !d.deterministic))
                 .count(),
+            cancelled: 0,
             wall_time_ms: wall.as_secs_f64() * 1e3,
         };
         Self {

@@ -14,7 +14,6 @@ use std::fmt::Write as _;
 
 use rollout_explore::{Distribution, Finding, FindingStatus, GoalKind, SweepReport};
 
-use super::escape;
 use super::human::Style;
 
 /// `1 cause`, `2 causes`.
@@ -150,6 +149,7 @@ fn human_guided(out: &mut String, report: &SweepReport) {
             "at a plateau: {} runs in a row reached nothing new",
             g.settings.plateau
         ),
+        rollout_explore::GuidedStop::Cancelled => "when cancelled (SIGINT or SIGTERM)".to_string(),
     };
     let first = g
         .first_failing_run
@@ -374,6 +374,16 @@ pub fn render_human(report: &SweepReport, style: Style) -> String {
         s.passed,
         report.wall_time_ms / 1e3
     );
+    if report.cancelled {
+        let _ = writeln!(
+            out,
+            "    {}",
+            style.red(&format!(
+                "cancelled after {} runs: the report holds the runs that finished (partial)",
+                s.runs
+            ))
+        );
+    }
     let _ = writeln!(
         out,
         "    {:<30} {:>7} {:>7} {:>7} {:>7} {:>7}",
@@ -599,67 +609,162 @@ fn html_findings(report: &SweepReport) -> String {
     out
 }
 
-/// JUnit XML for a sweep: one test case per finding, failing with its
-/// seed count, first seed and repro; with a baseline, each fixed finding
-/// is a passing case; a failing case per goal of the scenario's own that
-/// no seed reached. A sweep with no failing seed and every such goal
-/// reached has no case.
+/// JUnit XML for a sweep, one suite named `explore {name}` whose
+/// properties are the file, its hash, the engine, the seeds, how many ran
+/// and how many failed. A test case per finding, failing with its seed
+/// count, first seed and repro; one for the failing seeds of causes not
+/// listed, if any; with a baseline, each fixed finding is a passing case;
+/// a failing case per goal of the scenario's own that no seed reached.
+/// With no failing seed, one passing case, `seeds {range}`, says so: a
+/// clean sweep is a green test, not an empty file.
 pub fn render_junit(report: &SweepReport) -> String {
-    use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
-    let x = |text: &str| escape::xml_chars(text).into_owned();
-    let mut suite = TestSuite::new(x(&format!("explore {}", report.name)));
-    let case = |f: &Finding, status: TestCaseStatus| {
-        let mut case = TestCase::new(x(&format!("{}: {}", f.id, f.title)), status);
-        case.set_classname(x(&report.name));
-        for (name, value) in [
+    use super::machine::Engine;
+    use super::machine::junit::{
+        Case, CaseResult, Document, Problem, ProblemKind, Property, REPORT_NAME, Suite,
+    };
+    let s = &report.summary;
+    let case = |name: String, result: CaseResult, system_out| Case {
+        name,
+        classname: report.name.clone(),
+        time: None,
+        result,
+        system_out,
+    };
+    let facts = |f: &Finding| {
+        let mut out = vec![
             ("id", f.id.clone()),
             ("seeds", f.seeds.to_string()),
             ("first_seed", f.first_seed.to_string()),
-            ("status", status_word(f.status).to_string()),
-        ] {
-            // Without a baseline a finding has no status to show.
-            if !value.is_empty() {
-                case.add_property(Property::new(name, x(&value)));
-            }
+        ];
+        if !f.first_branch.is_empty() {
+            out.push(("first_branch", f.first_branch.to_string()));
         }
-        case
+        // Without a baseline a finding has no status to show.
+        if f.status.is_some() {
+            out.push(("status", status_word(f.status).to_string()));
+        }
+        out.push(("repro", f.repro.clone()));
+        if let Some(path) = &f.shrunk {
+            out.push(("shrunk", path.clone()));
+        }
+        out
     };
+    let mut cases = Vec::new();
     for f in &report.findings.listed {
-        let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-        status.set_message(x(&format!(
-            "{} fail this way, first seed {}; repro: {}",
-            counted(f.seeds, "seed"),
-            f.first_seed,
-            f.repro
-        )));
-        status.set_type("finding");
         let shrunk = f
             .shrunk
             .as_ref()
             .map(|p| format!("\nshrunk: {p}"))
             .unwrap_or_default();
-        status.set_description(x(&format!("{}\nrepro: {}{shrunk}", f.title, f.repro)));
-        suite.add_test_case(case(f, status));
+        let problem = Problem {
+            kind: ProblemKind::Finding,
+            message: format!(
+                "{} {} this way, first seed {}; repro: {}",
+                counted(f.seeds, "seed"),
+                if f.seeds == 1 { "fails" } else { "fail" },
+                f.first_seed,
+                f.repro
+            ),
+            text: format!("{}\nrepro: {}{shrunk}", f.title, f.repro),
+        };
+        cases.push(case(
+            format!("{}: {}", f.id, f.title),
+            CaseResult::Failed(problem),
+            facts(f),
+        ));
+    }
+    if report.findings.not_listed > 0 {
+        let message = format!(
+            "{} of causes beyond the first {} {} (counted, not listed)",
+            counted(report.findings.not_listed, "seed"),
+            report.findings.listed.len(),
+            if report.findings.not_listed == 1 {
+                "fails"
+            } else {
+                "fail"
+            },
+        );
+        let problem = Problem {
+            kind: ProblemKind::UnlistedFindings,
+            text: message.clone(),
+            message,
+        };
+        cases.push(case(
+            "causes not listed".to_string(),
+            CaseResult::Failed(problem),
+            Vec::new(),
+        ));
     }
     for f in report.findings.baseline.iter().flat_map(|b| &b.fixed) {
-        suite.add_test_case(case(f, TestCaseStatus::success()));
+        cases.push(case(
+            format!("{}: {}", f.id, f.title),
+            CaseResult::Passed,
+            facts(f),
+        ));
     }
-    // A shard alone cannot say no seed of the sweep reaches a goal.
-    let whole = report.shards.len() as u64 == report.shard_count;
+    // A shard alone, or a cancelled sweep, cannot say no seed of the
+    // sweep reaches a goal.
+    let whole = report.is_complete();
     for goal in report.coverage.scenario_unreached().filter(|_| whole) {
-        let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-        status.set_message(x(&format!(
-            "no seed of {} reached it (expect.sometimes)",
-            report.seeds
-        )));
-        status.set_type("unreached goal");
-        let mut case = TestCase::new(x(&format!("goal {}", goal.goal)), status);
-        case.set_classname(x(&report.name));
-        suite.add_test_case(case);
+        let message = format!("no seed of {} reached it (expect.sometimes)", report.seeds);
+        let problem = Problem {
+            kind: ProblemKind::UnreachedGoal,
+            text: message.clone(),
+            message,
+        };
+        cases.push(case(
+            format!("goal {}", goal.goal),
+            CaseResult::Failed(problem),
+            Vec::new(),
+        ));
     }
-    let mut junit = Report::new("rollout-sim");
-    junit.add_test_suite(suite);
-    junit.to_string().unwrap_or_default()
+    if report.cancelled {
+        // A run that did not finish is not a pass: the seeds not run are
+        // an `<error>`, and no passing case stands for the range.
+        let message = format!(
+            "cancelled (SIGINT or SIGTERM) after {} runs of seeds {}: the seeds not run are not judged",
+            s.runs, report.seeds
+        );
+        cases.push(case(
+            "cancelled".to_string(),
+            CaseResult::Error(Problem {
+                kind: ProblemKind::Cancelled,
+                text: message.clone(),
+                message,
+            }),
+            Vec::new(),
+        ));
+    } else if s.failed == 0 {
+        cases.push(case(
+            format!("seeds {}", report.seeds),
+            CaseResult::Passed,
+            vec![(
+                "passed",
+                format!("{} of {}", s.passed, counted(s.runs, "seed")),
+            )],
+        ));
+    }
+    let properties = [
+        ("file", report.file.clone()),
+        ("scenario_hash", report.scenario_hash.clone()),
+        ("engine", Engine::from(report.engine).as_str().to_string()),
+        ("seeds", report.seeds.to_string()),
+        ("runs", s.runs.to_string()),
+        ("failed", s.failed.to_string()),
+    ]
+    .into_iter()
+    .map(|(name, value)| Property { name, value })
+    .collect();
+    let doc = Document {
+        name: REPORT_NAME,
+        suites: vec![Suite {
+            name: format!("explore {}", report.name),
+            time: std::time::Duration::from_secs_f64(report.wall_time_ms.max(0.0) / 1e3),
+            properties,
+            cases,
+        }],
+    };
+    super::junit::render_document(&doc)
 }
 
 /// A self-contained HTML page for a sweep.
@@ -729,7 +834,11 @@ code {{ font-size: .85em; }} td.n {{ text-align: right; }}
         file = esc(&report.file),
         hash = esc(&report.scenario_hash),
         seeds = report.seeds,
-        partial = if report.partial { " (partial)" } else { "" },
+        partial = match (report.cancelled, report.partial) {
+            (true, _) => " (cancelled, partial)",
+            (false, true) => " (partial)",
+            (false, false) => "",
+        },
         engine = report.engine,
         shards = report.shards,
         shard_count = report.shard_count,

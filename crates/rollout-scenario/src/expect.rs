@@ -22,7 +22,9 @@ use std::time::Duration;
 use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 
-use rollout_core::{AttemptId, QueueSnapshot, RolloutId, RolloutRecord, RolloutStatus};
+use rollout_core::{
+    AttemptId, AttemptStatus, QueueSnapshot, RolloutId, RolloutRecord, RolloutStatus,
+};
 use rollout_core::{AttemptSpans, json_number};
 use rollout_simulator::InvariantReport;
 use rollout_simulator::RunResult;
@@ -69,6 +71,13 @@ pub struct RolloutExpectation {
     pub error: Option<Arc<str>>,
 }
 
+impl AttemptExpectation {
+    /// How many checks this expectation makes of an attempt.
+    fn len(&self) -> usize {
+        usize::from(self.status.is_some()) + usize::from(self.worker.is_some())
+    }
+}
+
 impl RolloutExpectation {
     /// How many checks this expectation makes of a rollout.
     fn len(&self) -> usize {
@@ -77,6 +86,15 @@ impl RolloutExpectation {
             + usize::from(self.worker.is_some())
             + usize::from(self.error.is_some())
     }
+}
+
+/// The final state expected of an attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AttemptExpectation {
+    /// Its status.
+    pub status: Option<AttemptStatus>,
+    /// The worker it ran on.
+    pub worker: Option<Arc<str>>,
 }
 
 /// An expected reward value.
@@ -124,8 +142,12 @@ pub struct Expectations {
     /// Names of rewards that must not appear; `None` target means every
     /// rollout.
     pub absent_rewards: Vec<(Option<Target>, Vec<Arc<str>>)>,
+    /// Each named attempt's final status and worker.
+    pub attempts: Vec<(AttemptId, AttemptExpectation)>,
     /// Exact span names per attempt.
     pub spans: Vec<(Target, Arc<[String]>)>,
+    /// Span names an attempt must have among its spans (`{ contains }`).
+    pub spans_containing: Vec<(Target, Arc<[String]>)>,
     /// When the stop condition held.
     pub finished_at: Option<Duration>,
     /// The invariants asserted.
@@ -214,6 +236,8 @@ enum NameParts {
     AbsentReward(Option<Target>, Arc<str>),
     /// `spans.{target}`.
     Spans(Target),
+    /// `attempts.{attempt}.{field}`.
+    Attempt(AttemptId, &'static str),
 }
 
 impl NameParts {
@@ -229,6 +253,7 @@ impl NameParts {
             }
             Self::AbsentReward(None, reward) => write!(out, "absent_rewards.*.{reward}"),
             Self::Spans(target) => write!(out, "spans.{target}"),
+            Self::Attempt(id, field) => write!(out, "attempts.{id}.{field}"),
         }
     }
 }
@@ -374,6 +399,8 @@ pub enum CheckValue {
     Duration(Duration),
     /// Names in order, such as an attempt's spans.
     Names(Arc<[String]>),
+    /// Names a list must contain: `{"contains": [...]}`.
+    Contains(Arc<[String]>),
     /// Attempts that emitted a reward expected absent:
     /// `{"emitted_on": ["r1:attempt-1"]}`.
     EmittedOn(Box<[AttemptId]>),
@@ -393,6 +420,9 @@ impl CheckValue {
             Self::Between(a, b) => json!({ "between": [json_number(*a), json_number(*b)] }),
             Self::Duration(d) => Value::String(Dur(*d).to_string()),
             Self::Names(names) => names.iter().map(|n| Value::from(n.as_str())).collect(),
+            Self::Contains(names) => json!({
+                "contains": names.iter().map(|n| Value::from(n.as_str())).collect::<Vec<_>>()
+            }),
             Self::EmittedOn(attempts) => json!({
                 "emitted_on": attempts.iter().map(|a| Value::String(a.to_string())).collect::<Vec<_>>()
             }),
@@ -467,7 +497,9 @@ impl Expectations {
             + others
             + rewards
             + absent
+            + self.attempts.iter().map(|(_, a)| a.len()).sum::<usize>()
             + self.spans.len()
+            + self.spans_containing.len()
             + self.violated.len()
             + usize::from(self.finished_at.is_some())
     }
@@ -489,6 +521,9 @@ impl Expectations {
                     rollout_checks(checks, Some(rollout), &rollout.id, want);
                 }
             }
+        }
+        for (id, want) in &self.attempts {
+            attempt_checks(checks, snap, id, want);
         }
         for (target, rewards) in &self.rewards {
             let spans = find.spans(target);
@@ -575,6 +610,21 @@ impl Expectations {
                 passed,
             ));
         }
+        for (target, names) in &self.spans_containing {
+            let spans = find.spans(target);
+            let have: Vec<String> = spans
+                .into_iter()
+                .flatten()
+                .map(|s| s.name().to_string())
+                .collect();
+            let passed = contains_all(&have, names);
+            checks.push(check(
+                NameParts::Spans(target.clone()),
+                CheckValue::Contains(names.clone()),
+                CheckValue::Names(have.into()),
+                passed,
+            ));
+        }
         for name in &self.violated {
             let held = run.invariants.iter().any(|r| r.name == *name && r.held);
             checks.push(check(
@@ -628,6 +678,53 @@ impl Expectations {
         run.invariants
             .iter()
             .filter(|r| self.invariants.contains(&r.name))
+    }
+}
+
+/// True when `have` holds every name of `want`, as many times as `want`
+/// lists it, in any order.
+fn contains_all(have: &[String], want: &[String]) -> bool {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for name in have {
+        *counts.entry(name.as_str()).or_default() += 1;
+    }
+    want.iter().all(|name| match counts.get_mut(name.as_str()) {
+        Some(n) if *n > 0 => {
+            *n -= 1;
+            true
+        }
+        _ => false,
+    })
+}
+
+/// The checks of one attempt expectation: `none` for an attempt that never
+/// ran.
+fn attempt_checks(
+    checks: &mut Vec<Check>,
+    snap: &QueueSnapshot,
+    id: &AttemptId,
+    want: &AttemptExpectation,
+) {
+    let found = snap.attempt(id);
+    if let Some(status) = want.status {
+        let actual = found.map_or(CheckValue::Null, |a| CheckValue::Word(a.status.as_str()));
+        checks.push(check(
+            NameParts::Attempt(id.clone(), "status"),
+            CheckValue::Word(status.as_str()),
+            actual,
+            found.is_some_and(|a| a.status == status),
+        ));
+    }
+    if let Some(worker) = &want.worker {
+        let actual = found.map_or(CheckValue::Null, |a| {
+            CheckValue::Text(a.worker.as_str().into())
+        });
+        checks.push(check(
+            NameParts::Attempt(id.clone(), "worker"),
+            CheckValue::Text(worker.clone()),
+            actual,
+            found.is_some_and(|a| a.worker.as_str() == &**worker),
+        ));
     }
 }
 

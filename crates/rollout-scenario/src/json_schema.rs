@@ -42,8 +42,8 @@ use serde_json::{Map, Value};
 use super::duration::Dur;
 use super::limits::{MAX_MESSAGE_LEN, MAX_NAME_LEN, MAX_ROLLOUTS, MAX_WORKERS};
 use super::schema::{
-    FailSpec, InvariantsSpec, OrderedMap, RewardExpect, RolloutExpect, ScenarioFile, ScriptSpec,
-    StepSpec, StopWhenSpec, WorkersSpec,
+    AttemptExpect, FailSpec, InvariantsSpec, OrderedMap, RewardExpect, RolloutExpect, ScenarioFile,
+    ScriptSpec, SpansExpect, StepSpec, StopWhenSpec, WorkersSpec,
 };
 use rollout_core::RolloutStatus;
 use rollout_simulator::{Goal, Invariant};
@@ -439,13 +439,27 @@ impl JsonSchema for WorkersSpec {
 
     fn json_schema(generator: &mut SchemaGenerator) -> Schema {
         let name = generator.subschema_for::<Name>();
+        let duration = generator.subschema_for::<Dur>();
+        let runner = generator.subschema_for::<super::schema::RunnerSection>();
         json_schema!({
-            "description": "A worker count (worker-1 to worker-N) or a list of unique worker ids.",
+            "description": "A worker count (worker-1 to worker-N), or a list of unique worker ids or { id, start_at, runner }.",
             "oneOf": [
                 { "type": "integer", "minimum": 1, "maximum": MAX_WORKERS },
                 {
                     "type": "array",
-                    "items": name,
+                    "items": { "oneOf": [
+                        name,
+                        {
+                            "type": "object",
+                            "properties": {
+                                "id": name,
+                                "start_at": duration,
+                                "runner": runner
+                            },
+                            "required": ["id"],
+                            "additionalProperties": false
+                        }
+                    ] },
                     "minItems": 1,
                     "maxItems": MAX_WORKERS,
                     "uniqueItems": true
@@ -650,7 +664,12 @@ impl JsonSchema for InvariantsSpec {
 /// - `stop.recover_within` and the `liveness` invariant need
 ///   `faults.heal_at`.
 /// - `engine: virtual` and `engine: tokio` run no network fault.
+/// - `seeds` replaces `seed`: not both.
 pub(crate) fn scenario_file(schema: &mut Schema) {
+    schema.insert(
+        "dependentSchemas".into(),
+        serde_json::json!({ "seeds": { "not": { "required": ["seed"] } } }),
+    );
     let terminal: Vec<&str> = RolloutStatus::ALL
         .iter()
         .filter(|s| s.is_terminal())
@@ -824,6 +843,57 @@ impl JsonSchema for RolloutCount {
             "type": "integer",
             "minimum": 1,
             "maximum": MAX_ROLLOUTS
+        })
+    }
+}
+
+impl JsonSchema for AttemptExpect {
+    fn schema_name() -> Cow<'static, str> {
+        "AttemptExpectation".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let statuses: Vec<&str> = rollout_core::AttemptStatus::USED
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
+        json_schema!({
+            "description": "An attempt's final status, or { status, worker }.",
+            "oneOf": [
+                { "enum": statuses },
+                {
+                    "type": "object",
+                    "properties": {
+                        "status": { "enum": statuses },
+                        "worker": { "type": "string" }
+                    },
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
+}
+
+impl JsonSchema for SpansExpect {
+    fn schema_name() -> Cow<'static, str> {
+        "SpansExpectation".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let name = generator.subschema_for::<Name>();
+        json_schema!({
+            "description": "The exact span names in sequence order, or { contains: [names] }.",
+            "oneOf": [
+                { "type": "array", "items": name },
+                {
+                    "type": "object",
+                    "properties": {
+                        "contains": { "type": "array", "items": name }
+                    },
+                    "required": ["contains"],
+                    "additionalProperties": false
+                }
+            ]
         })
     }
 }

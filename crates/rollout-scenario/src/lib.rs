@@ -24,13 +24,13 @@ mod write;
 pub use diagnostics::{LoadError, Problem, ProblemReport, nearest};
 pub use duration::{format_duration, parse_duration};
 pub use expect::{
-    Check, CheckName, CheckValue, Expectations, RewardValue, RewardValues, RolloutExpectation,
-    SometimesGoal, Target, display_value,
+    AttemptExpectation, Check, CheckName, CheckValue, Expectations, RewardValue, RewardValues,
+    RolloutExpectation, SometimesGoal, Target, display_value,
 };
 pub use files::{FileKind, InputError, collect_files, read_input};
 pub use limits::{
     MAX_FILE_BYTES, MAX_KNOWN_LISTED, MAX_MESSAGE_LEN, MAX_NAME_LEN, MAX_NESTING, MAX_NODES,
-    MAX_PAYLOAD_BYTES, MAX_PROBLEMS, MAX_ROLLOUT_PAYLOAD_BYTES, MAX_ROLLOUTS,
+    MAX_PAYLOAD_BYTES, MAX_PROBLEMS, MAX_ROLLOUT_PAYLOAD_BYTES, MAX_ROLLOUTS, MAX_SEEDS,
     MAX_SUGGESTION_CANDIDATES, MAX_SUGGESTION_LEN, MAX_TIMED_FAULTS, MAX_WALK_ENTRIES, MAX_WITHIN,
     MAX_WORKERS,
 };

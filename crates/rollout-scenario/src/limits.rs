@@ -21,6 +21,7 @@
 //! | [`MAX_MESSAGE_LEN`] | 256 bytes | validation (fault and executor error messages) | at the message |
 //! | [`MAX_WITHIN`] | 7 days of virtual time | validation (`stop`) | at `stop.within` |
 //! | [`MAX_TIMED_FAULTS`] | 100,000, every repeat and `for` end counted | validation (`faults.at`) | at the entry that crosses it, before any is expanded |
+//! | [`MAX_SEEDS`] | 10,000 seeds in a `seeds:` list | validation (`seeds`) | at `seeds` |
 //! | [`MAX_KNOWN_LISTED`] | 8 names | help texts ("known workers: ...") | the rest are counted |
 //! | [`MAX_SUGGESTION_LEN`] | 64 characters | "did you mean" | no suggestion for a longer name |
 //! | [`MAX_SUGGESTION_CANDIDATES`] | 1,000 candidates | "did you mean" | the others are not compared |
@@ -74,6 +75,10 @@ pub const MAX_WITHIN: Duration = Duration::from_secs(7 * 24 * 3600);
 /// a `partition`, `hold` or `latency` with `for` counted as one more. One
 /// cap over all entries, checked before any is expanded.
 pub const MAX_TIMED_FAULTS: u64 = 100_000;
+
+/// The most seeds a `seeds:` list may name: each is a test case, and a
+/// sweep is what `explore --seeds` is for.
+pub const MAX_SEEDS: usize = 10_000;
 
 /// The most crashes `swarm.crashes.max` may ask of one seed.
 pub const MAX_SWARM_CRASHES: u32 = 100;

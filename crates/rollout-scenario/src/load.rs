@@ -62,6 +62,9 @@ pub struct Scenario {
     pub turmoil_only: Option<Problem>,
     /// What `--swarm` may draw for each seed (`swarm:`, over its defaults).
     pub swarm: SwarmBounds,
+    /// The seeds it is tested with, never empty: its `seeds:` list, else
+    /// its `seed` alone. `plan.seed` is the first.
+    pub seeds: Vec<u64>,
 }
 
 impl Scenario {
@@ -229,6 +232,7 @@ fn load_text(path: &str, source: &str) -> Result<Scenario, LoadError> {
         expect,
         turmoil_only,
         swarm,
+        seeds,
     } = validate(&map, &file)
         .map_err(|problems| LoadError::new(path, source.to_string(), problems))?;
     Ok(Scenario {
@@ -241,5 +245,6 @@ fn load_text(path: &str, source: &str) -> Result<Scenario, LoadError> {
         expect,
         turmoil_only,
         swarm,
+        seeds,
     })
 }

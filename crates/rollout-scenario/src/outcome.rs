@@ -125,11 +125,16 @@ pub fn run_scenario(scenario: &Scenario, options: RunOptions) -> ScenarioOutcome
             ),
             StopWhen::At(at) => format!("run until {}", format_duration(at)),
         };
-        let actual = format!(
+        let mut actual = format!(
             "{} at {}",
             run.stop.describe(),
             format_duration(run.ended_at)
         );
+        // A run that ends short because workers died says which and why.
+        if !run.down.is_empty() {
+            let down: Vec<String> = run.down.iter().map(|(w, d)| format!("{w} {d}")).collect();
+            actual.push_str(&format!("; down: {}", down.join("; ")));
+        }
         checks.push(Check {
             name: CheckName::fixed("stop"),
             expected: CheckValue::Text(expected.into()),

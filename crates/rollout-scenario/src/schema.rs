@@ -40,6 +40,12 @@ pub struct ScenarioFile {
     /// Drives every random choice (default 0).
     #[serde(default)]
     pub seed: u64,
+    /// The seeds the file is tested with, instead of `seed`: each is a test
+    /// case of its own through the harness (`cargo test`);
+    /// `rollout-sim scenario` runs the first unless given `--seed`.
+    #[serde(default)]
+    #[schemars(length(min = 1, max = crate::limits::MAX_SEEDS), extend("uniqueItems" = true))]
+    pub seeds: Option<Vec<u64>>,
     /// Which engine runs it (default `auto`).
     #[serde(default)]
     pub engine: EngineChoice,
@@ -191,13 +197,61 @@ pub struct RatesSpec {
     pub empty_rate: Option<f64>,
 }
 
-/// `workers:` as a count or a list of ids.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `workers:` as a count or a list of workers.
+#[derive(Debug, Clone)]
 pub enum WorkersSpec {
     /// `worker-1` to `worker-N`.
     Count(u32),
-    /// Explicit ids.
-    Ids(Vec<String>),
+    /// Explicit workers.
+    Ids(Vec<WorkerEntry>),
+}
+
+/// One worker of a `workers:` list: an id, or `{ id, start_at, runner }`.
+#[derive(Debug, Clone, Default)]
+pub struct WorkerEntry {
+    /// Its id.
+    pub id: String,
+    /// When its runner starts (default 0ms).
+    pub start_at: Option<Dur>,
+    /// Its own runner settings, over the top-level `runner:`.
+    pub runner: Option<RunnerSection>,
+    /// Written as a mapping (its id is then at `id:`).
+    pub mapping: bool,
+}
+
+impl<'de> Deserialize<'de> for WorkerEntry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Full {
+            id: String,
+            start_at: Option<Dur>,
+            runner: Option<RunnerSection>,
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = WorkerEntry;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a worker id, or { id, start_at, runner }")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<WorkerEntry, E> {
+                Ok(WorkerEntry {
+                    id: v.to_string(),
+                    ..WorkerEntry::default()
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<WorkerEntry, A::Error> {
+                let f = Full::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(WorkerEntry {
+                    id: f.id,
+                    start_at: f.start_at,
+                    runner: f.runner,
+                    mapping: true,
+                })
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
 }
 
 impl Default for WorkersSpec {
@@ -212,7 +266,9 @@ impl<'de> Deserialize<'de> for WorkersSpec {
         impl<'de> Visitor<'de> for V {
             type Value = WorkersSpec;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a worker count such as 4, or a list of worker ids")
+                f.write_str(
+                    "a worker count such as 4, or a list of worker ids or { id, start_at, runner }",
+                )
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<WorkersSpec, E> {
                 u32::try_from(v).map(WorkersSpec::Count).map_err(|_| {
@@ -226,8 +282,8 @@ impl<'de> Deserialize<'de> for WorkersSpec {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<WorkersSpec, A::Error> {
                 let mut ids = Vec::new();
-                while let Some(id) = seq.next_element::<String>()? {
-                    ids.push(id);
+                while let Some(entry) = seq.next_element::<WorkerEntry>()? {
+                    ids.push(entry);
                 }
                 Ok(WorkersSpec::Ids(ids))
             }
@@ -295,7 +351,9 @@ pub struct RunSpec {
     pub duration: Option<Dur>,
     /// `succeeded` (default) or `failed`.
     pub result: Option<RunResultKind>,
-    /// The output (default null, which counts as no output).
+    /// The output (default: the rollout's `input`, as the reference's test
+    /// executor echoes its prompt); `null` counts as no output.
+    #[serde(default, deserialize_with = "present")]
     pub output: Option<Value>,
     /// Rewards, emitted in file order.
     pub rewards: Option<OrderedMap<f64>>,
@@ -617,9 +675,11 @@ pub struct ExpectSection {
     /// Rewards that must not be emitted, by rollout or attempt; `*` for all.
     #[schemars(with = "Option<OrderedMap<Vec<Name>>>")]
     pub absent_rewards: Option<OrderedMap<Vec<String>>>,
-    /// Exact span names of an attempt, in sequence order.
-    #[schemars(with = "Option<OrderedMap<Vec<Name>>>")]
-    pub spans: Option<OrderedMap<Vec<String>>>,
+    /// Each attempt's final status (and worker), by attempt id.
+    pub attempts: Option<OrderedMap<AttemptExpect>>,
+    /// An attempt's span names: the exact list in sequence order, or
+    /// `{ contains: [...] }`.
+    pub spans: Option<OrderedMap<SpansExpect>>,
     /// Virtual time at which the stop condition held.
     pub finished_at: Option<Dur>,
     /// `all` (default), a list of invariant names, or `[]`.
@@ -696,6 +756,90 @@ impl<'de> Deserialize<'de> for RolloutExpect {
                     worker: f.worker,
                     error: f.error,
                 })
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// An attempt expectation: a status, or `{ status, worker }`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttemptExpect {
+    /// Its final status.
+    pub status: Option<String>,
+    /// The worker it ran on.
+    pub worker: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for AttemptExpect {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Full {
+            status: Option<String>,
+            worker: Option<String>,
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = AttemptExpect;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a status such as timeout, or { status, worker }")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<AttemptExpect, E> {
+                Ok(AttemptExpect {
+                    status: Some(v.to_string()),
+                    worker: None,
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<AttemptExpect, A::Error> {
+                let f = Full::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(AttemptExpect {
+                    status: f.status,
+                    worker: f.worker,
+                })
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// A span expectation: the exact names, or `{ contains: [...] }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpansExpect {
+    /// Exactly these, in sequence order.
+    Exact(Vec<String>),
+    /// At least these, in any order (a name listed twice, twice).
+    Contains(Vec<String>),
+}
+
+impl SpansExpect {
+    /// The names listed.
+    pub fn names(&self) -> &[String] {
+        match self {
+            Self::Exact(names) | Self::Contains(names) => names,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SpansExpect {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Contains {
+            contains: Vec<String>,
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = SpansExpect;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of span names, or { contains: [names] }")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<SpansExpect, A::Error> {
+                Vec::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(SpansExpect::Exact)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<SpansExpect, A::Error> {
+                let c = Contains::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(SpansExpect::Contains(c.contains))
             }
         }
         deserializer.deserialize_any(V)
@@ -845,4 +989,10 @@ pub struct SwarmNetwork {
     pub loss_rate: Option<[f64; 2]>,
     /// Where the latency's maximum is drawn, `[min, max]`.
     pub latency_max: Option<[Dur; 2]>,
+}
+
+/// A key that is present, `null` included: `Some(Value::Null)` for
+/// `output: null`, where an absent key stays `None` (its default).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }

@@ -49,12 +49,14 @@ fn number(v: f64) -> Value {
     json_to_yaml(&json_number(v))
 }
 
-fn run_step(step: &RunStep) -> Value {
+/// One attempt's `run`; `output` is left out when it is the rollout's
+/// `input`, which it defaults to (and written as `null` when there is none).
+fn run_step(step: &RunStep, input: &serde_json::Value) -> Value {
     let mut m = Mapping::new();
     m.insert("duration".into(), dur(step.duration));
     match &step.result {
         StepResult::Succeeded { output, rewards } => {
-            if !output.is_null() {
+            if output != input {
                 m.insert("output".into(), json_to_yaml(output));
             }
             if !rewards.is_empty() {
@@ -161,6 +163,24 @@ fn write_conditions(e: &Expectations, expect: &mut Mapping) {
     }
 }
 
+/// A runner configuration's settings, every one written out.
+fn runner_settings(r: &rollout_core::RunnerConfig) -> Mapping {
+    let mut backoff = Mapping::new();
+    backoff.insert("initial".into(), dur(r.backoff.initial));
+    backoff.insert("max".into(), dur(r.backoff.max));
+    if r.backoff.jitter != Jitter::None {
+        backoff.insert("jitter".into(), r.backoff.jitter.as_str().into());
+    }
+    let mut runner = Mapping::new();
+    runner.insert("poll_interval".into(), dur(r.poll_interval));
+    runner.insert("heartbeat_interval".into(), dur(r.heartbeat_interval));
+    runner.insert("reassignment_interval".into(), dur(r.reassignment_interval));
+    runner.insert("worker_timeout".into(), dur(r.worker_timeout));
+    runner.insert("backoff".into(), Value::Mapping(backoff));
+    runner.insert("retry_metrics".into(), r.retry_metrics.into());
+    runner
+}
+
 /// The scenario as YAML text, preceded by `header` lines as comments.
 pub fn to_yaml(scenario: &Scenario, header: &[String]) -> Result<String, String> {
     let plan = &scenario.plan;
@@ -178,20 +198,7 @@ pub fn to_yaml(scenario: &Scenario, header: &[String]) -> Result<String, String>
     };
     doc.insert("engine".into(), engine.into());
 
-    let r = &plan.runner;
-    let mut backoff = Mapping::new();
-    backoff.insert("initial".into(), dur(r.backoff.initial));
-    backoff.insert("max".into(), dur(r.backoff.max));
-    if r.backoff.jitter != Jitter::None {
-        backoff.insert("jitter".into(), r.backoff.jitter.as_str().into());
-    }
-    let mut runner = Mapping::new();
-    runner.insert("poll_interval".into(), dur(r.poll_interval));
-    runner.insert("heartbeat_interval".into(), dur(r.heartbeat_interval));
-    runner.insert("reassignment_interval".into(), dur(r.reassignment_interval));
-    runner.insert("worker_timeout".into(), dur(r.worker_timeout));
-    runner.insert("backoff".into(), Value::Mapping(backoff));
-    runner.insert("retry_metrics".into(), r.retry_metrics.into());
+    let mut runner = runner_settings(&plan.runner);
     if let Some(max) = plan.max_attempts {
         runner.insert("max_attempts".into(), max.into());
     }
@@ -206,12 +213,33 @@ pub fn to_yaml(scenario: &Scenario, header: &[String]) -> Result<String, String>
         .iter()
         .enumerate()
         .all(|(i, w)| w.as_str() == format!("worker-{}", i + 1));
+    let plain = plan.worker_runners.is_empty() && plan.start_at.is_empty();
     doc.insert(
         "workers".into(),
-        if default_names {
+        if default_names && plain {
             (plan.workers.len() as u64).into()
         } else {
-            Value::Sequence(plan.workers.iter().map(|w| w.as_str().into()).collect())
+            Value::Sequence(
+                plan.workers
+                    .iter()
+                    .map(|w| {
+                        let own = plan.worker_runners.get(w);
+                        let start = plan.start_at.get(w);
+                        if own.is_none() && start.is_none() {
+                            return w.as_str().into();
+                        }
+                        let mut m = Mapping::new();
+                        m.insert("id".into(), w.as_str().into());
+                        if let Some(at) = start {
+                            m.insert("start_at".into(), dur(*at));
+                        }
+                        if let Some(r) = own {
+                            m.insert("runner".into(), Value::Mapping(runner_settings(r)));
+                        }
+                        Value::Mapping(m)
+                    })
+                    .collect(),
+            )
         },
     );
 
@@ -227,11 +255,17 @@ pub fn to_yaml(scenario: &Scenario, header: &[String]) -> Result<String, String>
             if !rollout.enqueue_at.is_zero() {
                 m.insert("enqueue_at".into(), dur(rollout.enqueue_at));
             }
-            m.insert("run".into(), run_step(&rollout.attempts[0]));
+            m.insert("run".into(), run_step(&rollout.attempts[0], &rollout.input));
             if rollout.attempts.len() > 1 {
                 m.insert(
                     "attempts".into(),
-                    Value::Sequence(rollout.attempts.iter().map(run_step).collect()),
+                    Value::Sequence(
+                        rollout
+                            .attempts
+                            .iter()
+                            .map(|a| run_step(a, &rollout.input))
+                            .collect(),
+                    ),
                 );
             }
             Value::Mapping(m)
@@ -335,14 +369,28 @@ pub fn to_yaml(scenario: &Scenario, header: &[String]) -> Result<String, String>
     let e = &scenario.expect;
     let mut expect = Mapping::new();
     write_conditions(e, &mut expect);
-    if !e.spans.is_empty() {
-        let m = e.spans.iter().map(|(t, names)| {
-            (
-                target(t),
-                Value::Sequence(names.iter().map(|n| n.as_str().into()).collect()),
-            )
+    if !e.attempts.is_empty() {
+        let m = e.attempts.iter().map(|(id, want)| {
+            let mut a = Mapping::new();
+            if let Some(status) = want.status {
+                a.insert("status".into(), status.as_str().into());
+            }
+            if let Some(worker) = &want.worker {
+                a.insert("worker".into(), (**worker).into());
+            }
+            (id.to_string(), Value::Mapping(a))
         });
-        expect.insert("spans".into(), string_map(m));
+        expect.insert("attempts".into(), string_map(m));
+    }
+    if !e.spans.is_empty() || !e.spans_containing.is_empty() {
+        let list =
+            |names: &[String]| Value::Sequence(names.iter().map(|n| n.as_str().into()).collect());
+        let exact = e.spans.iter().map(|(t, names)| (target(t), list(names)));
+        let containing = e
+            .spans_containing
+            .iter()
+            .map(|(t, names)| (target(t), map([("contains", list(names))])));
+        expect.insert("spans".into(), string_map(exact.chain(containing)));
     }
     if let Some(at) = e.finished_at {
         expect.insert("finished_at".into(), dur(at));

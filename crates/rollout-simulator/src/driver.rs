@@ -11,7 +11,7 @@
 //!    timers woke, those just started), then notes the workers whose runner
 //!    ended with an error (and schedules their restart);
 //! 4. judges the stop rule: the event budget, the engine's own budget, every
-//!    rollout terminal, `stop.when.at`, stalled (no worker left and nothing
+//!    rollout terminal and no executor in flight, `stop.when.at`, stalled (no worker left and nothing
 //!    scheduled, unless `stop.when.at` is still ahead), `stop.within`;
 //! 5. moves time to the next thing that happens: the engine's next timer,
 //!    the next control or the next restart; the timers due then wake their
@@ -43,7 +43,7 @@ use std::time::Duration;
 use rollout_core::Clock;
 use rollout_core::WorkerId;
 
-use super::outcome::{StopReason, WorkerState};
+use super::outcome::{DownReason, StopReason, WorkerDown, WorkerState};
 use super::plan::{NetHost, SimPlan, StopWhen, TimedAction};
 use super::trace::EventKind;
 use super::world::{Control, World};
@@ -102,22 +102,34 @@ pub(crate) struct Ending {
     pub ended_at: Duration,
     /// Each worker's final state.
     pub workers: BTreeMap<WorkerId, WorkerState>,
+    /// Each worker down at the end: when and why it went down.
+    pub down: BTreeMap<WorkerId, WorkerDown>,
 }
 
 /// The workers of a run and what became of them.
 struct Workers {
     states: BTreeMap<WorkerId, WorkerState>,
     alive: usize,
+    /// Those down, with when and why.
+    down: BTreeMap<WorkerId, WorkerDown>,
 }
 
 impl Workers {
-    fn new(workers: &[WorkerId]) -> Self {
+    fn new(workers: &[WorkerId], start_at: &BTreeMap<WorkerId, Duration>) -> Self {
+        let state = |w: &WorkerId| {
+            if start_at.contains_key(w) {
+                WorkerState::Pending
+            } else {
+                WorkerState::Alive
+            }
+        };
         Self {
-            states: workers
+            states: workers.iter().map(|w| (w.clone(), state(w))).collect(),
+            alive: workers
                 .iter()
-                .map(|w| (w.clone(), WorkerState::Alive))
-                .collect(),
-            alive: workers.len(),
+                .filter(|w| !start_at.contains_key(*w))
+                .count(),
+            down: BTreeMap::new(),
         }
     }
 
@@ -201,6 +213,13 @@ impl<E: Engine> Run<'_, E> {
     fn apply(&mut self, control: &Control) {
         let action = match control {
             Control::Enqueue(i) => return self.world.enqueue(*i),
+            Control::Start(worker) => {
+                if self.workers.state(worker) == Some(WorkerState::Pending) {
+                    self.engine.start(self.world, worker);
+                    self.workers.set(worker, WorkerState::Alive);
+                }
+                return;
+            }
             Control::Fault(action) => action,
         };
         match action {
@@ -225,17 +244,30 @@ impl<E: Engine> Run<'_, E> {
     fn crash(&mut self, worker: &WorkerId) {
         if self.workers.state(worker) == Some(WorkerState::Alive) {
             self.engine.crash(self.world, worker);
+            self.world.in_flight.dropped(worker);
             self.workers.set(worker, WorkerState::Crashed);
+            self.workers.down.insert(
+                worker.clone(),
+                WorkerDown {
+                    at: self.engine.now(),
+                    why: DownReason::Crashed,
+                },
+            );
             self.world.record_worker(worker, EventKind::WorkerCrashed);
         }
     }
 
-    /// Starts a worker that is down; a live one goes on as it is.
+    /// Starts a worker that is down; a live one goes on as it is, and one
+    /// whose `start_at` has not come waits for it.
     fn restart(&mut self, worker: &WorkerId) {
-        if self.workers.state(worker) != Some(WorkerState::Alive) {
+        if matches!(
+            self.workers.state(worker),
+            Some(WorkerState::Crashed | WorkerState::Failed)
+        ) {
             self.world.record_worker(worker, EventKind::WorkerRestarted);
             self.engine.start(self.world, worker);
             self.workers.set(worker, WorkerState::Alive);
+            self.workers.down.remove(worker);
         }
     }
 
@@ -255,9 +287,16 @@ impl<E: Engine> Run<'_, E> {
 
     /// Notes the workers whose runner ended by itself.
     fn watch(&mut self, now: Duration) {
-        for worker in self.world.take_failed() {
+        for (worker, message) in self.world.take_failed() {
             if self.workers.state(&worker) == Some(WorkerState::Alive) {
                 self.workers.set(&worker, WorkerState::Failed);
+                self.workers.down.insert(
+                    worker.clone(),
+                    WorkerDown {
+                        at: now,
+                        why: DownReason::Failed(message),
+                    },
+                );
                 self.supervisor.failed(&worker, now);
             }
         }
@@ -287,13 +326,17 @@ pub(crate) fn drive<E: Engine>(engine: &mut E, world: &World<E::Clock>, plan: &S
     // The heal still to come, and when the recovery window closes.
     let mut heal_at = plan.heal.map(|h| h.at);
     let window = plan.heal.map(|h| h.deadline().min(within));
-    for worker in &plan.workers {
+    for worker in plan
+        .workers
+        .iter()
+        .filter(|w| !plan.start_at.contains_key(*w))
+    {
         engine.start(world, worker);
     }
     let mut run = Run {
         engine,
         world,
-        workers: Workers::new(&plan.workers),
+        workers: Workers::new(&plan.workers, &plan.start_at),
         supervisor: Supervisor::new(plan.restart_after),
     };
     let stop = loop {
@@ -328,7 +371,12 @@ pub(crate) fn drive<E: Engine>(engine: &mut E, world: &World<E::Clock>, plan: &S
         if let Some(stop) = run.engine.exhausted(world) {
             break stop;
         }
-        if plan.stop.when == StopWhen::AllTerminal && world.all_terminal() {
+        // The reference's trainer joins its runners: a run that is done
+        // still lets every executor in flight return and flush.
+        if plan.stop.when == StopWhen::AllTerminal
+            && world.all_terminal()
+            && world.in_flight.count() == 0
+        {
             break StopReason::AllTerminal;
         }
         let next = [
@@ -390,5 +438,6 @@ pub(crate) fn drive<E: Engine>(engine: &mut E, world: &World<E::Clock>, plan: &S
         stop,
         ended_at,
         workers: run.workers.states,
+        down: run.workers.down,
     }
 }

@@ -205,7 +205,10 @@ pub fn check_all(
 /// records them: the [`EventObserver`] every run feeds.
 #[derive(Debug, Clone)]
 pub struct Monitor {
-    policy: BackoffPolicy,
+    /// The backoff policy and `retry_metrics` of workers with runner
+    /// settings of their own, and everyone else's.
+    settings: BTreeMap<WorkerId, (BackoffPolicy, bool)>,
+    default_settings: (BackoffPolicy, bool),
     /// Per worker, in order of first event: what the fault log says about
     /// its polls, and the attempt it is processing.
     workers: Vec<WorkerEntry>,
@@ -214,8 +217,9 @@ pub struct Monitor {
     /// entry by a scan would cost a run's events times its workers.
     worker_index: WorkerIndex,
     /// Per dequeued attempt, in dequeue order: (consecutive failed polls
-    /// before, their backoff in ms). A later entry for the same attempt wins.
-    expected: Vec<(AttemptId, u32, u64)>,
+    /// before, their backoff in ms, whether its worker emits the retry
+    /// metrics). A later entry for the same attempt wins.
+    expected: Vec<(AttemptId, u32, u64, bool)>,
     backoff: Findings,
     /// attempt-ids: the attempt each rollout has open, and where.
     open: OpenAttempts,
@@ -225,6 +229,9 @@ pub struct Monitor {
 #[derive(Debug, Clone)]
 struct WorkerEntry {
     id: WorkerId,
+    /// Its runner's backoff policy and `retry_metrics`.
+    policy: BackoffPolicy,
+    retry_metrics: bool,
     polls: WorkerPolls,
     /// no-stranded-attempt: the attempt it is processing.
     processing: Option<AttemptId>,
@@ -235,9 +242,8 @@ impl WorkerEntry {
     #[inline]
     fn observe_polls(
         &mut self,
-        policy: &BackoffPolicy,
         backoff: &mut Findings,
-        expected: &mut Vec<(AttemptId, u32, u64)>,
+        expected: &mut Vec<(AttemptId, u32, u64, bool)>,
         at: Duration,
         kind: &EventKind,
     ) {
@@ -283,7 +289,12 @@ impl WorkerEntry {
                 }
                 CallResult::Dequeued { attempt } => {
                     w.dequeued_at = Some(at);
-                    expected.push((attempt.clone(), w.failed_in_a_row, w.slept_ms));
+                    expected.push((
+                        attempt.clone(),
+                        w.failed_in_a_row,
+                        w.slept_ms,
+                        self.retry_metrics,
+                    ));
                 }
                 _ => {}
             },
@@ -291,7 +302,7 @@ impl WorkerEntry {
                 failures, delay_ms, ..
             } => {
                 let count = w.failed_in_a_row + 1;
-                let (low, high) = super::oracle::envelope_ms(policy, count, w.last_delay);
+                let (low, high) = super::oracle::envelope_ms(&self.policy, count, w.last_delay);
                 if !w.poll_failed {
                     backoff.add_with(|| {
                         format!(
@@ -304,7 +315,7 @@ impl WorkerEntry {
                         let policy_says = if low == high {
                             format!("{low} ms")
                         } else {
-                            format!("{low} to {high} ms ({} jitter)", policy.jitter.as_str())
+                            format!("{low} to {high} ms ({} jitter)", self.policy.jitter.as_str())
                         };
                         format!(
                             "{worker} slept {delay_ms} ms after failure {failures} at {} ms; the policy gives {policy_says} for failure {count}",
@@ -451,7 +462,12 @@ impl Monitor {
     /// A monitor for a run of `plan`, before its first event.
     pub fn new(plan: &SimPlan) -> Self {
         Self {
-            policy: plan.runner.backoff,
+            settings: plan
+                .worker_runners
+                .iter()
+                .map(|(w, r)| (w.clone(), (r.backoff, r.retry_metrics)))
+                .collect(),
+            default_settings: (plan.runner.backoff, plan.runner.retry_metrics),
             workers: Vec::new(),
             worker_index: WorkerIndex::default(),
             expected: Vec::new(),
@@ -475,7 +491,8 @@ impl Monitor {
             return;
         };
         let Self {
-            policy,
+            settings,
+            default_settings,
             workers,
             worker_index,
             expected,
@@ -485,8 +502,12 @@ impl Monitor {
         let i = match worker_index.find(workers, worker) {
             Some(i) => i,
             None => {
+                let (policy, retry_metrics) =
+                    settings.get(worker).copied().unwrap_or(*default_settings);
                 workers.push(WorkerEntry {
                     id: worker.clone(),
+                    policy,
+                    retry_metrics,
                     polls: WorkerPolls::default(),
                     processing: None,
                 });
@@ -495,7 +516,7 @@ impl Monitor {
             }
         };
         let entry = &mut workers[i];
-        entry.observe_polls(policy, backoff, expected, at, kind);
+        entry.observe_polls(backoff, expected, at, kind);
         entry.observe_processing(kind);
     }
 
@@ -505,7 +526,7 @@ impl Monitor {
     pub fn finish(self, plan: &SimPlan, run: RunFacts<'_>) -> Vec<InvariantReport> {
         let mut reports = vec![
             all_terminal(plan, run),
-            retry_metrics(plan, run, self.expected),
+            retry_metrics(run, self.expected),
             self.backoff.report(Invariant::BackoffPolicy),
             attempt_ids(run, self.attempt_ids),
             no_stranded(plan, run, &self.workers, &self.worker_index),
@@ -680,9 +701,8 @@ impl Tally {
 }
 
 fn retry_metrics(
-    plan: &SimPlan,
     run: RunFacts<'_>,
-    mut expected: Vec<(AttemptId, u32, u64)>,
+    mut expected: Vec<(AttemptId, u32, u64, bool)>,
 ) -> InvariantReport {
     let mut found = Findings::default();
     let spans = &run.snapshot.spans;
@@ -690,8 +710,8 @@ fn retry_metrics(
     // two entries for one attempt, the later counts.
     expected.sort_by(|a, b| a.0.cmp(&b.0));
     let mut stored = spans.by_attempt().peekable();
-    for (i, (attempt, failures, backoff_ms)) in expected.iter().enumerate() {
-        let (failures, backoff_ms) = (*failures, *backoff_ms);
+    for (i, (attempt, failures, backoff_ms, metrics_on)) in expected.iter().enumerate() {
+        let (failures, backoff_ms, metrics_on) = (*failures, *backoff_ms, *metrics_on);
         if expected
             .get(i + 1)
             .is_some_and(|next| by_id(&next.0, attempt).is_eq())
@@ -722,7 +742,7 @@ fn retry_metrics(
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        if plan.runner.retry_metrics && failures > 0 {
+        if metrics_on && failures > 0 {
             let ok =
                 got_failures.is_one(f64::from(failures)) && got_backoff.is_one(backoff_ms as f64);
             if !ok {
@@ -789,10 +809,12 @@ fn no_stranded(
     workers: &[WorkerEntry],
     index: &WorkerIndex,
 ) -> InvariantReport {
-    let grace = plan
-        .runner
-        .worker_timeout
-        .saturating_add(plan.runner.reassignment_interval);
+    // The most lenient of the workers' settings: any of them may reassign.
+    let grace = std::iter::once(&plan.runner)
+        .chain(plan.worker_runners.values())
+        .map(|r| r.worker_timeout.saturating_add(r.reassignment_interval))
+        .max()
+        .unwrap_or_default();
     let mut found = Findings::default();
     for rollout in &run.snapshot.rollouts {
         for attempt in rollout
@@ -811,6 +833,8 @@ fn no_stranded(
                     Some(WorkerState::Failed) => "whose runner failed".to_string(),
                     None => "which does not exist".to_string(),
                     Some(WorkerState::Alive) => "which is no longer processing it".to_string(),
+                    // A worker that never started ran nothing: not reached.
+                    Some(WorkerState::Pending) => "which has not started".to_string(),
                 };
                 found.add(format!(
                     "{} is still running at the end, on {} {why} (last heartbeat at {} ms)",

@@ -36,7 +36,8 @@ pub use faults::{
     Verdict, VerdictLog,
 };
 pub use invariants::{Invariant, InvariantReport, Monitor, RunFacts, check_all};
-pub use outcome::{StopReason, WorkerState};
+pub use oracle::envelope_ms as backoff_envelope_ms;
+pub use outcome::{DownReason, StopReason, WorkerDown, WorkerState};
 pub use plan::{
     DEFAULT_MAX_EVENTS, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TURMOIL_BUDGET, Heal, NetHost,
     NetworkFaults, NetworkPlan, RolloutPlan, RunLimits, RunStep, SimPlan, StepResult, StopRule,

@@ -33,7 +33,7 @@ pub(crate) fn base_delay_ms(policy: &BackoffPolicy, failures: u32) -> u64 {
 
 /// The whole-millisecond range the delay after the `failures`th failure may
 /// take, given the previous delay slept.
-pub(crate) fn envelope_ms(
+pub fn envelope_ms(
     policy: &BackoffPolicy,
     failures: u32,
     previous: Option<Duration>,

@@ -84,4 +84,36 @@ pub enum WorkerState {
     Crashed,
     /// Its runner ended with an error.
     Failed,
+    /// Its `start_at` had not come.
+    Pending,
+}
+
+/// Why a worker that is down at the end of a run went down, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerDown {
+    /// When it went down (the last time, if it went down more than once).
+    pub at: std::time::Duration,
+    /// Why.
+    pub why: DownReason,
+}
+
+/// Why a worker went down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DownReason {
+    /// A planned crash (`faults.at`, or a bounce of its host).
+    Crashed,
+    /// Its runner ended with this error (a failed heartbeat or
+    /// reassignment tick, or its registration).
+    Failed(String),
+}
+
+impl std::fmt::Display for WorkerDown {
+    /// `at 20ms: heartbeat tick: ...`, `at 10ms: crashed (faults.at)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = self.at.as_secs_f64() * 1e3;
+        match &self.why {
+            DownReason::Crashed => write!(f, "crashed at {ms}ms (faults.at)"),
+            DownReason::Failed(message) => write!(f, "ended at {ms}ms: {message}"),
+        }
+    }
 }

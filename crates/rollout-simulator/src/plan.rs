@@ -309,8 +309,14 @@ pub struct SimPlan {
     pub runner: RunnerConfig,
     /// How the queue finds stale attempts.
     pub reassignment: ReassignmentPolicy,
-    /// The workers, started in this order at time zero.
+    /// The workers, started in this order at time zero (or at their
+    /// `start_at`).
     pub workers: Vec<WorkerId>,
+    /// Workers with runner settings of their own (`runner` is the rest's);
+    /// each keeps its own `worker_id`.
+    pub worker_runners: BTreeMap<WorkerId, RunnerConfig>,
+    /// Workers that start later than time zero, and when.
+    pub start_at: BTreeMap<WorkerId, Duration>,
     /// The rollouts, enqueued in `enqueue_at` order (ties in this order).
     pub rollouts: Vec<RolloutPlan>,
     /// Attempts a rollout may have; `None` for unlimited.
@@ -417,6 +423,8 @@ impl Default for SimPlan {
             runner: RunnerConfig::default(),
             reassignment: ReassignmentPolicy::default(),
             workers: vec![WorkerId::new("worker-1")],
+            worker_runners: BTreeMap::new(),
+            start_at: BTreeMap::new(),
             rollouts: Vec::new(),
             max_attempts: None,
             fault_scripts: BTreeMap::new(),

@@ -91,6 +91,8 @@ pub struct RunResult {
     pub snapshot: QueueSnapshot,
     /// Each worker's final state.
     pub workers: BTreeMap<WorkerId, WorkerState>,
+    /// Each worker down at the end: when and why it went down.
+    pub down: BTreeMap<WorkerId, crate::outcome::WorkerDown>,
     /// The event trace.
     pub trace: Trace,
     /// Its hash.
@@ -243,6 +245,7 @@ fn conclude<C: Clock + 'static>(
         stop,
         ended_at,
         workers,
+        down,
     } = ending;
     let facts = RunFacts {
         stop,
@@ -276,6 +279,7 @@ fn conclude<C: Clock + 'static>(
         wall: started.elapsed(),
         snapshot,
         workers,
+        down,
         trace: recorded.trace,
         trace_hash: recorded.hash,
         invariants,
@@ -334,7 +338,7 @@ mod tests {
     }
 
     #[test]
-    fn c02_gives_three_failures_and_35_ms_on_both_engines() {
+    fn spec_case_2_gives_three_failures_and_35_ms_on_both_engines() {
         for engine in [EngineKind::Virtual, EngineKind::Tokio] {
             let run = run(&c02(), engine);
             assert_eq!(run.stop, StopReason::AllTerminal, "{engine}");

@@ -459,7 +459,7 @@ mod tests {
     }
 
     #[test]
-    fn c02_metrics_cross_the_network_unchanged() {
+    fn spec_case_2_metrics_cross_the_network_unchanged() {
         let first = run(&plan(), EngineKind::Turmoil);
         assert_eq!(first.engine, EngineKind::Turmoil);
         assert_eq!(first.stop, StopReason::AllTerminal);

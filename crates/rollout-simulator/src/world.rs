@@ -7,7 +7,8 @@
 //! the same runners, scripts and trace with the queue across its network
 //! ([`World::worker_task_with`]).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
@@ -112,15 +113,70 @@ impl<C: Clock> RolloutExecutor for ScriptedExecutor<C> {
     }
 }
 
-/// Turns runner events into trace events.
+/// Which workers are processing a rollout: from the poll that dequeued it
+/// until that poll ends (the executor returned, its spans flushed, the
+/// attempt completed, or a poll failure on the way). `stop.when:
+/// all_terminal` waits for them, as the reference's trainer joins its
+/// runners. A flag per worker, set up when its task starts, and a count:
+/// nothing is allocated per rollout.
+#[derive(Debug, Default)]
+pub struct InFlight {
+    count: Cell<usize>,
+    flags: RefCell<BTreeMap<WorkerId, Rc<Cell<bool>>>>,
+}
+
+impl InFlight {
+    /// The flag of `worker`'s task, cleared (a new task has nothing in flight).
+    fn flag(&self, worker: &WorkerId) -> Rc<Cell<bool>> {
+        let flag = self
+            .flags
+            .borrow_mut()
+            .entry(worker.clone())
+            .or_default()
+            .clone();
+        self.set(&flag, false);
+        flag
+    }
+
+    fn set(&self, flag: &Cell<bool>, busy: bool) {
+        if flag.replace(busy) != busy {
+            let n = self.count.get();
+            self.count.set(if busy { n + 1 } else { n - 1 });
+        }
+    }
+
+    /// `worker`'s task was dropped: whatever it was processing is lost.
+    pub fn dropped(&self, worker: &WorkerId) {
+        if let Some(flag) = self.flags.borrow().get(worker) {
+            self.set(flag, false);
+        }
+    }
+
+    /// How many workers are processing a rollout.
+    pub fn count(&self) -> usize {
+        self.count.get()
+    }
+}
+
+/// Turns runner events into trace events, and keeps the worker's
+/// [`InFlight`] flag.
 #[derive(Debug, Clone)]
 pub struct TraceObserver<C> {
     clock: C,
     trace: Rc<TraceRecorder>,
+    in_flight: Rc<InFlight>,
+    busy: Rc<Cell<bool>>,
 }
 
 impl<C: Clock> RunnerObserver for TraceObserver<C> {
     fn observe(&self, worker: &WorkerId, event: RunnerEvent<'_>) {
+        match event {
+            RunnerEvent::Dequeued { .. } => self.in_flight.set(&self.busy, true),
+            RunnerEvent::PollProcessed | RunnerEvent::PollFailed { .. } => {
+                self.in_flight.set(&self.busy, false)
+            }
+            _ => {}
+        }
         let kind = match event {
             RunnerEvent::Started => EventKind::WorkerStarted,
             RunnerEvent::HeartbeatTick => EventKind::HeartbeatTick,
@@ -174,6 +230,8 @@ impl<C: Clock> RunnerObserver for TraceObserver<C> {
 pub enum Control {
     /// Put `plan.rollouts[i]` in the queue.
     Enqueue(usize),
+    /// Start a worker whose `start_at` has come.
+    Start(WorkerId),
     /// A timed fault.
     Fault(TimedAction),
 }
@@ -188,6 +246,8 @@ pub struct WorldConfig {
     pub seed: u64,
     /// The runner configuration every worker starts from.
     pub runner: rollout_core::RunnerConfig,
+    /// Those of the workers with settings of their own.
+    pub runners: BTreeMap<WorkerId, rollout_core::RunnerConfig>,
     /// The queue's attempt limit.
     pub max_attempts: Option<u32>,
     /// Whether the fault layer keeps its verdicts (for `freeze`).
@@ -208,10 +268,14 @@ pub struct World<C: Clock> {
     pub faults: Rc<FaultInjector>,
     rollouts: Rc<RolloutTable>,
     timed_faults: Vec<TimedFault>,
+    /// Workers that start after time zero, in worker order.
+    late_starts: Vec<(Duration, WorkerId)>,
     /// Workers whose runner ended with an error since the driver last
     /// looked, in the order they ended: each engine reports nothing of its
     /// own about why a task ended.
-    failed: Rc<RefCell<Vec<WorkerId>>>,
+    failed: Rc<RefCell<Vec<(WorkerId, String)>>>,
+    /// Workers processing a rollout.
+    pub in_flight: Rc<InFlight>,
 }
 
 impl<C: Clock + 'static> World<C> {
@@ -232,11 +296,18 @@ impl<C: Clock + 'static> World<C> {
             ),
             rollouts: Rc::new(rollouts),
             timed_faults: plan.timed_faults.clone(),
+            late_starts: plan
+                .workers
+                .iter()
+                .filter_map(|w| plan.start_at.get(w).map(|&at| (at, w.clone())))
+                .collect(),
             failed: Rc::default(),
+            in_flight: Rc::default(),
             clock,
             config: WorldConfig {
                 seed: plan.seed,
                 runner: plan.runner.clone(),
+                runners: plan.worker_runners.clone(),
                 max_attempts: plan.max_attempts,
                 record_verdicts: plan.record_verdicts,
             },
@@ -249,7 +320,8 @@ impl<C: Clock + 'static> World<C> {
     }
 
     /// Every control in the order to apply it: by time; at the same time,
-    /// enqueues (in rollout order) before faults (in listed order).
+    /// enqueues (in rollout order), then late starts (in worker order),
+    /// then faults (in listed order).
     pub fn controls(&self) -> Vec<(std::time::Duration, Control)> {
         let mut controls: Vec<_> = self
             .rollouts
@@ -257,6 +329,11 @@ impl<C: Clock + 'static> World<C> {
             .iter()
             .enumerate()
             .map(|(i, &at)| (at, Control::Enqueue(i)))
+            .chain(
+                self.late_starts
+                    .iter()
+                    .map(|(at, w)| (*at, Control::Start(w.clone()))),
+            )
             .chain(
                 self.timed_faults
                     .iter()
@@ -301,8 +378,8 @@ impl<C: Clock + 'static> World<C> {
     }
 
     /// The workers whose runner ended with an error since the last call,
-    /// in the order they ended.
-    pub fn take_failed(&self) -> Vec<WorkerId> {
+    /// with the error, in the order they ended.
+    pub fn take_failed(&self) -> Vec<(WorkerId, String)> {
         std::mem::take(&mut *self.failed.borrow_mut())
     }
 
@@ -325,7 +402,12 @@ impl<C: Clock + 'static> World<C> {
         worker: WorkerId,
         inner: Q,
     ) -> impl Future<Output = ()> + 'static {
-        let mut config = self.config.runner.clone();
+        let mut config = self
+            .config
+            .runners
+            .get(&worker)
+            .unwrap_or(&self.config.runner)
+            .clone();
         config.worker_id = worker.clone();
         // Deriving a stream costs more than the rest of a worker's setup;
         // a policy without jitter never draws from it.
@@ -350,6 +432,8 @@ impl<C: Clock + 'static> World<C> {
         let observer = TraceObserver {
             clock: self.clock.clone(),
             trace: self.trace.clone(),
+            busy: self.in_flight.flag(&worker),
+            in_flight: self.in_flight.clone(),
         };
         let (clock, trace, failed) = (self.clock.clone(), self.trace.clone(), self.failed.clone());
         async move {
@@ -368,9 +452,11 @@ impl<C: Clock + 'static> World<C> {
                 trace.record(
                     clock.now(),
                     Some(&worker),
-                    EventKind::WorkerFailed { message },
+                    EventKind::WorkerFailed {
+                        message: message.clone(),
+                    },
                 );
-                failed.borrow_mut().push(worker);
+                failed.borrow_mut().push((worker, message));
             }
         }
     }

@@ -217,6 +217,20 @@ pub enum AttemptStatus {
 }
 
 impl AttemptStatus {
+    /// The statuses an attempt of this store can have: `preparing` and
+    /// `unresponsive` are the reference's, never set here.
+    pub const USED: [AttemptStatus; 4] = [
+        AttemptStatus::Running,
+        AttemptStatus::Succeeded,
+        AttemptStatus::Failed,
+        AttemptStatus::Timeout,
+    ];
+
+    /// The status of one of [`USED`](Self::USED) by its name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::USED.into_iter().find(|s| s.as_str() == name)
+    }
+
     /// Anything but preparing and running.
     pub fn is_terminal(self) -> bool {
         !matches!(self, Self::Preparing | Self::Running)

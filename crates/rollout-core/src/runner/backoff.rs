@@ -287,7 +287,7 @@ mod tests {
     }
 
     #[test]
-    fn spec_case_c02_totals() {
+    fn spec_case_2_totals() {
         let policy = BackoffPolicy {
             initial: ms(5),
             max: ms(20),

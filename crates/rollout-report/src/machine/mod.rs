@@ -4,8 +4,8 @@
 //! | format | written by | schema |
 //! | --- | --- | --- |
 //! | JSON report, `rollout-sim.report/1` | `scenario --format json` | [`report`] |
-//! | sweep JSON, `rollout-sim.sweep/1` (read back by `merge`) | `explore --format json`, `merge --format json` | [`sweep`] |
-//! | JUnit XML | `scenario --junit` | [`junit`] |
+//! | sweep JSON, `rollout-sim.sweep/2` (read back by `merge`) | `explore --format json`, `merge --format json` | [`sweep`] |
+//! | JUnit XML | `scenario --junit`, `explore --junit` | [`junit`] |
 //! | spans, JSON Lines and SQLite rows | `scenario --spans`, `--spans-append` | [`spans`] |
 //! | event trace, JSON Lines | `scenario --trace` | [`trace`] |
 //! | diff JSON, `rollout-sim.diff/1` | `diff --format json` | [`diff`] |
@@ -40,6 +40,8 @@ pub mod report;
 pub mod spans;
 pub mod trace;
 
+#[cfg(test)]
+mod junit_tests;
 #[cfg(test)]
 mod tests;
 

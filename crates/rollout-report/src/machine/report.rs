@@ -87,6 +87,14 @@ pub struct Scenario<'a> {
     /// emission order.
     #[serde(rename = "rewards")]
     pub rewards: &'a RewardLog,
+    /// Each rollout's final status, error and attempts (each attempt's
+    /// status, worker and error), in the order enqueued; the first
+    /// 10,000.
+    #[serde(rename = "rollouts")]
+    pub rollouts: Each<'a, crate::RolloutOutcome, Rollout<'a>>,
+    /// Rollouts past the first 10,000, counted; absent when none.
+    #[serde(rename = "rollouts_not_listed", skip_serializing_if = "is_zero")]
+    pub rollouts_not_listed: usize,
     /// The command that reruns exactly this.
     #[serde(rename = "repro")]
     pub repro: &'a str,
@@ -100,6 +108,66 @@ pub struct Scenario<'a> {
     /// order, each reached or not; present only when the file has some.
     #[serde(rename = "sometimes", skip_serializing_if = "Vec::is_empty")]
     pub sometimes: Vec<Sometimes<'a>>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// A rollout's end.
+#[derive(Serialize)]
+pub struct Rollout<'a> {
+    /// Its id.
+    #[serde(rename = "id")]
+    pub id: &'a str,
+    /// Its final status.
+    #[serde(rename = "status")]
+    pub status: &'static str,
+    /// The error it ended with; absent when none.
+    #[serde(rename = "error", skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'a str>,
+    /// Its attempts, the first first.
+    #[serde(rename = "attempts")]
+    pub attempts: Each<'a, crate::AttemptOutcome, Attempt<'a>>,
+}
+
+/// An attempt's end.
+#[derive(Serialize)]
+pub struct Attempt<'a> {
+    /// Its id, `r1:attempt-2`.
+    #[serde(rename = "id")]
+    pub id: &'a str,
+    /// Its final status: `running`, `succeeded`, `failed` or `timeout`.
+    #[serde(rename = "status")]
+    pub status: &'static str,
+    /// The worker it ran on.
+    #[serde(rename = "worker")]
+    pub worker: &'a str,
+    /// Its error; absent when none.
+    #[serde(rename = "error", skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'a str>,
+}
+
+impl<'a> From<&'a crate::RolloutOutcome> for Rollout<'a> {
+    fn from(r: &'a crate::RolloutOutcome) -> Self {
+        Self {
+            id: &r.id,
+            status: r.status.as_str(),
+            error: r.error.as_deref(),
+            attempts: Each::new(&r.attempts),
+        }
+    }
+}
+
+impl<'a> From<&'a crate::AttemptOutcome> for Attempt<'a> {
+    fn from(a: &'a crate::AttemptOutcome) -> Self {
+        Self {
+            id: &a.id,
+            status: a.status.as_str(),
+            worker: &a.worker,
+            error: a.error.as_deref(),
+        }
+    }
 }
 
 /// One checked expectation.
@@ -261,6 +329,11 @@ pub struct Summary {
     /// Scenarios whose two runs differed (with `--check-determinism`).
     #[serde(rename = "nondeterministic")]
     pub nondeterministic: usize,
+    /// Files that SIGINT or SIGTERM left unfinished or never started (exit
+    /// 130): not counted in `total`; when it is not 0 the report is
+    /// partial, holding only the scenarios that finished.
+    #[serde(rename = "cancelled")]
+    pub cancelled: usize,
     /// Wall time of the whole invocation, in ms.
     #[serde(rename = "wall_time_ms")]
     pub wall_time_ms: f64,
@@ -299,6 +372,8 @@ impl<'a> From<&'a crate::ScenarioReport> for Scenario<'a> {
             events: r.events,
             trace_hash: &r.trace_hash,
             rewards: &r.rewards,
+            rollouts: Each::new(&r.rollouts),
+            rollouts_not_listed: r.rollouts_not_listed,
             repro: &r.repro,
             swarm: r.swarm.as_ref(),
             determinism: r.determinism.as_ref().map(Determinism::from),
@@ -391,6 +466,7 @@ impl From<&crate::Summary> for Summary {
             failed: s.failed,
             invalid: s.invalid,
             nondeterministic: s.nondeterministic,
+            cancelled: s.cancelled,
             wall_time_ms: s.wall_time_ms,
         }
     }

@@ -175,7 +175,7 @@ fn scenario_report() -> ScenarioReport {
     ScenarioReport::new(&scenario, &outcome, "rollout-sim")
 }
 
-fn sweep_report() -> rollout_explore::SweepReport {
+pub(super) fn sweep_report() -> rollout_explore::SweepReport {
     let mut histogram = rollout_explore::Histogram::default();
     for v in [0, 0, 3] {
         histogram.add(v);
@@ -259,6 +259,7 @@ fn sweep_report() -> rollout_explore::SweepReport {
         },
         wall_time_ms: 1.5,
         partial: true,
+        cancelled: false,
         guided: None,
     }
 }
@@ -269,7 +270,7 @@ fn guided_sweep_report() -> rollout_explore::SweepReport {
     let mut report = sweep_report();
     let branch: rollout_simulator::Branch = "12,40".parse().unwrap();
     report.shard_count = 1;
-    report.shards = vec![0];
+    report.shards = vec![1];
     report.partial = false;
     report.summary.failing[0].branch = branch.clone();
     report.summary.failing[0].repro.push_str(" --branch 12,40");
@@ -358,6 +359,7 @@ fn variants() -> String {
         failed: 2,
         invalid: 1,
         nondeterministic: 1,
+        cancelled: 0,
         wall_time_ms: 2.5,
     };
     line(
@@ -428,7 +430,8 @@ fn every_variant_writes_the_committed_names() {
     let actual = variants();
     assert!(
         actual == expected,
-        "the machine formats changed; if that is meant, it is a new schema version.\n\
+        "the machine formats changed: a field removed, renamed or changed in meaning is a new \
+         schema version; an added field is noted in the README's JSON section.\n\
          --- actual ---\n{actual}--- end ---"
     );
 }

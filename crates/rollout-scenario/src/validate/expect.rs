@@ -16,11 +16,13 @@ use std::collections::BTreeSet;
 
 use crate::diagnostics::nearest;
 use crate::expect::SometimesGoal;
-use crate::expect::{Expectations, RewardValue, RewardValues, RolloutExpectation, Target};
-use crate::schema::SometimesSpec;
+use crate::expect::{
+    AttemptExpectation, Expectations, RewardValue, RewardValues, RolloutExpectation, Target,
+};
+use crate::schema::{AttemptExpect, SometimesSpec, SpansExpect};
 use crate::schema::{ExpectSection, InvariantsSpec, OrderedMap, RewardExpect, RolloutExpect};
 use crate::source::{Path, at};
-use rollout_core::{AttemptId, RolloutId, RolloutStatus};
+use rollout_core::{AttemptId, AttemptStatus, RolloutId, RolloutStatus};
 use rollout_simulator::{Goal, Invariant};
 
 use super::Validator;
@@ -52,11 +54,19 @@ impl Validator<'_> {
             absent_rewards: expect.absent_rewards.as_ref(),
         };
         self.conditions(&at!["expect"], &mut out, conditions, rollouts, workers);
-        for (key, names) in expect.spans.iter().flat_map(|m| m.0.iter()) {
+        for (key, want) in expect.attempts.iter().flat_map(|m| m.0.iter()) {
+            let at = at!["expect", "attempts", key];
+            self.expect_attempt(&mut out, at, key, want, rollouts, workers);
+        }
+        for (key, want) in expect.spans.iter().flat_map(|m| m.0.iter()) {
             let at = at!["expect", "spans", key];
+            let names = want.names();
             self.names(&at, "a span name", names);
             if let Some(target) = self.target(at, key, rollouts) {
-                out.spans.push((target, names.as_slice().into()));
+                match want {
+                    SpansExpect::Exact(_) => out.spans.push((target, names.into())),
+                    SpansExpect::Contains(_) => out.spans_containing.push((target, names.into())),
+                }
             }
         }
         out.invariants = self.invariants(expect.invariants.as_ref());
@@ -216,6 +226,64 @@ impl Validator<'_> {
         } else {
             let help = self.known_near("rollouts", key, rollouts);
             self.key_problem(at, format!("unknown rollout `{key}`"), help);
+        }
+    }
+
+    /// `expect.attempts.<key>`, at `at`: an attempt of a known rollout,
+    /// with a status an attempt can have and a known worker.
+    fn expect_attempt(
+        &mut self,
+        out: &mut Expectations,
+        at: Path,
+        key: &str,
+        want: &AttemptExpect,
+        rollouts: &BTreeSet<&str>,
+        workers: &BTreeSet<&str>,
+    ) {
+        let status = want.status.as_deref().and_then(|s| {
+            let parsed = AttemptStatus::parse(s);
+            if parsed.is_none() {
+                let names: Vec<&str> = AttemptStatus::USED.iter().map(|s| s.as_str()).collect();
+                let near = nearest(s, names.iter().copied())
+                    .map(|n| format!("did you mean `{n}`? "))
+                    .unwrap_or_default();
+                self.problem(
+                    at![at; "status"],
+                    format!("unknown attempt status `{s}`"),
+                    Some(format!("{near}one of {}", names.join(", "))),
+                );
+            }
+            parsed
+        });
+        if let Some(w) = &want.worker
+            && !workers.contains(w.as_str())
+        {
+            let help = self.known_near("workers", w, workers);
+            self.problem(at![at; "worker"], format!("unknown worker `{w}`"), help);
+        }
+        if want.status.is_none() && want.worker.is_none() {
+            self.problem(
+                at.clone(),
+                format!("`{key}` expects nothing"),
+                Some("give a status such as `timeout`, or `{ status, worker }`".into()),
+            );
+        }
+        match self.target(at.clone(), key, rollouts) {
+            Some(Target::Attempt(attempt)) => out.attempts.push((
+                attempt,
+                AttemptExpectation {
+                    status,
+                    worker: want.worker.as_deref().map(Into::into),
+                },
+            )),
+            Some(Target::Rollout(r)) => self.key_problem(
+                at,
+                format!("`{key}` is a rollout; `expect.attempts` names attempts"),
+                Some(format!(
+                    "write `{r}:attempt-1`, or expect the rollout under `expect.rollouts`"
+                )),
+            ),
+            None => {}
         }
     }
 

@@ -17,7 +17,8 @@
 //! `expect` ([`expect`]), what no run can satisfy, across sections
 //! ([`cannot_hold`]), the turmoil engine's settings ([`network`]), and
 //! the liveness phase, `faults.heal_at` with `stop.recover_within`
-//! ([`heal`], checked right after `stop`).
+//! ([`heal`], checked right after `stop`), and the `seeds` list
+//! ([`seeds`], checked first).
 //! Names and messages are checked alike everywhere ([`text`]), and unknown
 //! names get a bounded "did you mean" ([`suggest`]).
 //!
@@ -37,6 +38,7 @@ mod rollouts;
 mod run;
 mod runner;
 mod scripts;
+mod seeds;
 mod stop;
 mod suggest;
 mod swarm;
@@ -66,6 +68,8 @@ pub(super) struct Resolved {
     pub turmoil_only: Option<Problem>,
     /// What `--swarm` may draw.
     pub swarm: rollout_simulator::SwarmBounds,
+    /// The seeds to test it with: `seeds`, else `seed` alone.
+    pub seeds: Vec<u64>,
 }
 
 /// Validates a parsed file located by `map`: what it resolves to, or every
@@ -155,6 +159,7 @@ impl Validator<'_> {
     /// describes.
     fn resolve(&mut self, file: &ScenarioFile) -> Resolved {
         self.nulls();
+        let seeds = self.seeds(file);
         let runner = self.runner(&file.runner);
         let random_faults = self.random_faults(file.faults.random.as_ref());
         let workers = self.workers(&file.workers);
@@ -163,6 +168,7 @@ impl Validator<'_> {
         let worker_ids: BTreeSet<&str> = workers.iter().map(|w| w.as_str()).collect();
         let stop = self.stop(&file.stop);
         self.within = stop.within;
+        let (worker_runners, start_at) = self.worker_settings(&file.workers, &file.runner);
         let heal = self.heal(file, &runner, &rollouts, &stop);
         self.healed = file.faults.heal_at.is_some();
         let fault_scripts = self.scripts(&file.faults, &worker_ids);
@@ -174,13 +180,15 @@ impl Validator<'_> {
         let max_attempts = self.max_attempts(&file.runner);
         self.header(file);
         let plan = SimPlan {
-            seed: file.seed,
+            seed: seeds.first().copied().unwrap_or(file.seed),
             runner,
             reassignment: match file.queue.reassignment {
                 None | Some(ReassignmentSpec::Scan) => ReassignmentPolicy::ScanAllAttempts,
                 Some(ReassignmentSpec::Reference) => ReassignmentPolicy::WorkerActiveIds,
             },
             workers,
+            worker_runners,
+            start_at,
             rollouts,
             max_attempts,
             fault_scripts,
@@ -203,6 +211,7 @@ impl Validator<'_> {
             plan,
             expect,
             turmoil_only,
+            seeds,
         }
     }
 }

@@ -123,13 +123,14 @@ impl Validator<'_> {
             self.problem(id_at.clone(), message, None);
         }
         self.text(id_at, "a rollout id", id, Text::Name);
-        let attempts = self.attempts(at, entry.run.as_ref(), entry.attempts.as_deref());
+        let input = entry.input.clone().unwrap_or(Value::Null);
+        let attempts = self.attempts(at, entry.run.as_ref(), entry.attempts.as_deref(), &input);
         made.entry_of.push(i as u32);
         let one = payload_bytes(entry.input.as_ref(), &attempts);
         self.count_payload(&mut made.payload, at, one, 1)?;
         made.plans.push(RolloutPlan {
             id: RolloutId::new(id),
-            input: entry.input.clone().unwrap_or(Value::Null),
+            input,
             enqueue_at: entry.enqueue_at.map_or(Duration::ZERO, |d| d.0),
             attempts,
         });
@@ -170,14 +171,19 @@ impl Validator<'_> {
             );
             return ControlFlow::Break(());
         }
-        let attempts = self.attempts(&g_at, generate.run.as_ref(), generate.attempts.as_deref());
+        let input = generate.input.clone().unwrap_or(Value::Null);
+        let attempts = self.attempts(
+            &g_at,
+            generate.run.as_ref(),
+            generate.attempts.as_deref(),
+            &input,
+        );
         self.text(
             at![g_at; "prefix"],
             "a rollout id prefix",
             &generate.prefix,
             Text::Name,
         );
-        let input = generate.input.clone().unwrap_or(Value::Null);
         let one = payload_bytes(Some(&input), &attempts);
         self.count_payload(&mut made.payload, &g_at, one, u64::from(generate.count))?;
         made.expand(i, generate, input, attempts);

@@ -31,6 +31,7 @@ impl Validator<'_> {
         at: &Path,
         run: Option<&RunSpec>,
         attempts: Option<&[RunSpec]>,
+        input: &Value,
     ) -> Vec<RunStep> {
         let run_at = at![at; "run"];
         match attempts {
@@ -41,7 +42,7 @@ impl Validator<'_> {
                 }
                 list.iter()
                     .enumerate()
-                    .map(|(i, spec)| self.run_step(at![at; "attempts", i], run, Some(spec)))
+                    .map(|(i, spec)| self.run_step(at![at; "attempts", i], run, Some(spec), input))
                     .collect()
             }
             Some(_) => {
@@ -50,14 +51,20 @@ impl Validator<'_> {
                     "`attempts` is empty",
                     Some("remove it, or give one entry per attempt".into()),
                 );
-                vec![self.run_step(run_at, None, run)]
+                vec![self.run_step(run_at, None, run, input)]
             }
-            None => vec![self.run_step(run_at, None, run)],
+            None => vec![self.run_step(run_at, None, run, input)],
         }
     }
 
     /// One attempt: `spec` at `at`, filled in from `base`.
-    fn run_step(&mut self, at: Path, base: Option<&RunSpec>, spec: Option<&RunSpec>) -> RunStep {
+    fn run_step(
+        &mut self,
+        at: Path,
+        base: Option<&RunSpec>,
+        spec: Option<&RunSpec>,
+        input: &Value,
+    ) -> RunStep {
         let empty = RunSpec::default();
         let spec = spec.unwrap_or(&empty);
         let base = base.unwrap_or(&empty);
@@ -71,14 +78,15 @@ impl Validator<'_> {
             .unwrap_or(RunResultKind::Succeeded);
         self.check_texts(&at, spec);
         let result = match result {
-            RunResultKind::Succeeded => self.succeeded(at, base, spec),
+            RunResultKind::Succeeded => self.succeeded(at, base, spec, input),
             RunResultKind::Failed => self.failed(at, base, spec),
         };
         RunStep { duration, result }
     }
 
-    /// A run that succeeds: its output and rewards; no `error`.
-    fn succeeded(&mut self, at: Path, base: &RunSpec, spec: &RunSpec) -> StepResult {
+    /// A run that succeeds: its output (the rollout's input unless given)
+    /// and rewards; no `error`.
+    fn succeeded(&mut self, at: Path, base: &RunSpec, spec: &RunSpec, input: &Value) -> StepResult {
         let error = spec.error.as_ref().or(base.error.as_ref());
         if error.is_some() && spec.result == Some(RunResultKind::Succeeded) {
             self.key_problem(
@@ -90,7 +98,7 @@ impl Validator<'_> {
         let output = spec.output.as_ref().or(base.output.as_ref());
         let rewards = spec.rewards.as_ref().or(base.rewards.as_ref());
         StepResult::Succeeded {
-            output: output.cloned().unwrap_or(Value::Null),
+            output: output.unwrap_or(input).clone(),
             rewards: rewards
                 .iter()
                 .flat_map(|r| r.0.iter())

@@ -80,6 +80,7 @@ impl Validator<'_> {
             ("rewards", keys(file.expect.rewards.as_ref())),
             ("absent_rewards", keys(file.expect.absent_rewards.as_ref())),
             ("spans", keys(file.expect.spans.as_ref())),
+            ("attempts", keys(file.expect.attempts.as_ref())),
         ];
         for (section, keys) in sections {
             for key in keys {
