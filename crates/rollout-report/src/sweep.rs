@@ -450,7 +450,22 @@ fn esc(t: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// An inline SVG bar chart of a histogram, values grouped into at most 40 bins.
+/// The height of a bar of `count` out of a tallest `top`, on `room`
+/// pixels: on a log scale (`log(1 + count)`), so that a value seen once
+/// among a hundred thousand still shows (a linear axis would give it a
+/// thousandth of a pixel), and at least 2 pixels for any count but 0.
+fn bar_height(count: u64, top: u64, room: f64) -> f64 {
+    if count == 0 || top == 0 {
+        return 0.0;
+    }
+    let scaled = (count as f64).ln_1p() / (top as f64).ln_1p() * room;
+    scaled.max(2.0)
+}
+
+/// An inline SVG bar chart of a histogram, values grouped into at most 40
+/// bins. Counts are on a log scale, each bar is labelled with its count
+/// where the label fits above it, and every bar's range and count are in
+/// its `<title>` (shown on hover).
 fn histogram_svg(title: &str, unit: &str, d: &Distribution) -> String {
     let (w, h, left, bottom) = (560.0, 220.0, 48.0, 36.0);
     let mut out = format!("<figure><figcaption>{}</figcaption>", esc(title));
@@ -470,18 +485,16 @@ fn histogram_svg(title: &str, unit: &str, d: &Distribution) -> String {
         let bin = (u128::from(v - min) / width) as usize;
         counts[bin] = counts[bin].saturating_add(n);
     }
-    let top = *counts.iter().max().unwrap_or(&1) as f64;
+    let top = counts.iter().copied().max().unwrap_or(0);
     let bar = (w - left - 10.0) / bins as f64;
+    // Room for the bars, under the count labels.
+    let room = h - bottom - 28.0;
     let _ = write!(
         out,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" role=\"img\">"
     );
     for (i, &c) in counts.iter().enumerate() {
-        let bh = if top > 0.0 {
-            c as f64 / top * (h - bottom - 16.0)
-        } else {
-            0.0
-        };
+        let bh = bar_height(c, top, room);
         let x = left + i as f64 * bar;
         let lo = u128::from(min) + i as u128 * width;
         let hi = lo + width - 1;
@@ -496,6 +509,17 @@ fn histogram_svg(title: &str, unit: &str, d: &Distribution) -> String {
             h - bottom - bh,
             (bar - 2.0).max(1.0)
         );
+        // The count above its bar, where it fits in the bar's width (at
+        // about 5.5 pixels a digit).
+        let digits = c.to_string();
+        if c > 0 && digits.len() as f64 * 5.5 <= bar - 1.0 {
+            let _ = write!(
+                out,
+                "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"9\" text-anchor=\"middle\" fill=\"#333\" class=\"count\">{digits}</text>",
+                x + bar / 2.0,
+                h - bottom - bh - 3.0
+            );
+        }
         if bins <= 12 || i % (bins as usize / 8).max(1) == 0 {
             let _ = write!(
                 out,
@@ -507,7 +531,7 @@ fn histogram_svg(title: &str, unit: &str, d: &Distribution) -> String {
     }
     let _ = write!(
         out,
-        "<line x1=\"{left}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"#333\"/><text x=\"{2}\" y=\"{3}\" font-size=\"11\" text-anchor=\"middle\">{unit}</text><text x=\"{left}\" y=\"12\" font-size=\"10\">max count {top}</text></svg>",
+        "<line x1=\"{left}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"#333\"/><text x=\"{2}\" y=\"{3}\" font-size=\"11\" text-anchor=\"middle\">{unit}</text><text x=\"{left}\" y=\"12\" font-size=\"10\">count, log scale (max {top})</text></svg>",
         h - bottom,
         w - 10.0,
         (w + left) / 2.0,
@@ -836,4 +860,63 @@ code {{ font-size: .85em; }} td.n {{ text-align: right; }}
             &s.time_to_all_terminal_ms
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rollout_explore::Histogram;
+    use std::collections::BTreeMap;
+
+    /// The bars of a chart: (title, height), in order.
+    fn bars(svg: &str) -> Vec<(String, f64)> {
+        svg.split("<rect ")
+            .skip(1)
+            .map(|rect| {
+                let h = rect.split("height=\"").nth(1).unwrap();
+                let h: f64 = h[..h.find('"').unwrap()].parse().unwrap();
+                let t = rect.split("<title>").nth(1).unwrap();
+                (t[..t.find("</title>").unwrap()].to_string(), h)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_rare_value_stays_visible_and_counted_beside_a_common_one() {
+        // 100,000 seeds with 0 retries, one with 7.
+        let histogram = Histogram(BTreeMap::from([(0, 100_000), (7, 1)]));
+        let d = Distribution {
+            summary: None,
+            histogram,
+        };
+        let svg = histogram_svg("Retries", "retries", &d);
+        let bars = bars(&svg);
+        assert_eq!(bars.len(), 8, "one bin a value from 0 to 7");
+        assert_eq!(bars[0].0, "0 retries: 100000");
+        assert_eq!(bars[7].0, "7 retries: 1");
+        // Log scale: log(2)/log(100001) of the 156 pixels, not 1/100000.
+        let room = 220.0 - 36.0 - 28.0;
+        assert!((bars[0].1 - room).abs() < 0.05, "{}", bars[0].1);
+        let rare = 2f64.ln() / 100_001f64.ln() * room;
+        assert!((bars[7].1 - rare).abs() < 0.05, "{} vs {rare}", bars[7].1);
+        assert!(bars[7].1 >= 9.0);
+        for empty in &bars[1..7] {
+            assert_eq!(empty.1, 0.0, "{}", empty.0);
+        }
+        // Each non-empty bar is labelled with its count.
+        let counts: Vec<&str> = svg
+            .split("class=\"count\">")
+            .skip(1)
+            .map(|t| &t[..t.find('<').unwrap()])
+            .collect();
+        assert_eq!(counts, ["100000", "1"]);
+        assert!(svg.contains("count, log scale (max 100000)"));
+    }
+
+    #[test]
+    fn every_non_zero_count_gets_at_least_two_pixels() {
+        assert_eq!(bar_height(0, 10, 100.0), 0.0);
+        assert_eq!(bar_height(1, u64::MAX, 100.0), 2.0);
+        assert_eq!(bar_height(10, 10, 100.0), 100.0);
+    }
 }

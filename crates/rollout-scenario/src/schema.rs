@@ -1,8 +1,9 @@
 //! The scenario file format, as serde types.
 //!
 //! These types mirror the YAML one to one (DESIGN §2): every key is optional
-//! except `name` and `rollouts`, unknown keys are refused, and durations are
-//! strings with a unit. They hold what the file says, nothing more; defaults
+//! except `name` and `rollouts`, unknown keys are refused (a key written
+//! with no value, `key: ~`, is refused by validation: only `input` and
+//! `output` take null), and durations are strings with a unit. They hold what the file says, nothing more; defaults
 //! and cross-references are resolved by [`super::load`].
 //!
 //! Every type here must implement `schemars::JsonSchema`: derive it beside
@@ -19,15 +20,22 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::duration::Dur;
+use super::json_schema::{
+    DequeueScript, FailRateOnly, GoalName, HostPair, InvariantName, Message, Name, Positive,
+    Prefix, Probability, Prose, RolloutCount, RolloutIdText, SometimesGoals, Title,
+};
 
 /// A whole scenario file.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = crate::json_schema::scenario_file)]
 pub struct ScenarioFile {
     /// Unique in a suite.
+    #[schemars(with = "Title")]
     pub name: String,
     /// What it checks, for people.
     #[serde(default)]
+    #[schemars(with = "Option<Prose>")]
     pub description: Option<String>,
     /// Drives every random choice (default 0).
     #[serde(default)]
@@ -36,6 +44,7 @@ pub struct ScenarioFile {
     /// case of its own through the harness (`cargo test`), and
     /// `rollout-sim scenario` runs each (`--seed` runs one).
     #[serde(default)]
+    #[schemars(length(min = 1, max = crate::limits::MAX_SEEDS), extend("uniqueItems" = true))]
     pub seeds: Option<Vec<u64>>,
     /// Which engine runs it (default `auto`).
     #[serde(default)]
@@ -47,6 +56,7 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub workers: WorkersSpec,
     /// Rollouts, one by one or generated.
+    #[schemars(length(min = 1))]
     pub rollouts: Vec<RolloutEntry>,
     /// Faults to inject.
     #[serde(default)]
@@ -85,21 +95,27 @@ pub enum EngineChoice {
 #[serde(deny_unknown_fields)]
 pub struct RunnerSection {
     /// Default 75ms.
+    #[schemars(with = "Option<Positive>")]
     pub poll_interval: Option<Dur>,
     /// Default 1s.
+    #[schemars(with = "Option<Positive>")]
     pub heartbeat_interval: Option<Dur>,
     /// Default 250ms.
+    #[schemars(with = "Option<Positive>")]
     pub reassignment_interval: Option<Dur>,
     /// Default 3s.
+    #[schemars(with = "Option<Positive>")]
     pub worker_timeout: Option<Dur>,
     /// Default 25ms, capped at 500ms.
     pub backoff: Option<BackoffSection>,
     /// Default true.
     pub retry_metrics: Option<bool>,
     /// Default unlimited.
+    #[schemars(range(min = 1))]
     pub max_attempts: Option<u32>,
     /// The turmoil engine's per-request timeout of a worker's queue client
     /// (default 1s; other engines ignore it).
+    #[schemars(with = "Option<Positive>")]
     pub request_timeout: Option<Dur>,
     /// The turmoil engine: start a worker's runner again this long after it
     /// ended with an error (default: it stays down).
@@ -111,8 +127,10 @@ pub struct RunnerSection {
 #[serde(deny_unknown_fields)]
 pub struct BackoffSection {
     /// The first delay.
+    #[schemars(with = "Option<Positive>")]
     pub initial: Option<Dur>,
     /// The cap.
+    #[schemars(with = "Option<Positive>")]
     pub max: Option<Dur>,
     /// Jitter mode (default `none`).
     pub jitter: Option<Jitter>,
@@ -157,10 +175,13 @@ pub struct RandomSection {
     /// Dequeue calls: `fail_rate` and `empty_rate`.
     pub dequeue: Option<RatesSpec>,
     /// Heartbeat calls: `fail_rate`.
+    #[schemars(with = "Option<FailRateOnly>")]
     pub heartbeat: Option<RatesSpec>,
     /// Span flushes: `fail_rate`.
+    #[schemars(with = "Option<FailRateOnly>")]
     pub flush: Option<RatesSpec>,
     /// Attempt completions: `fail_rate`.
+    #[schemars(with = "Option<FailRateOnly>")]
     pub complete: Option<RatesSpec>,
 }
 
@@ -169,8 +190,10 @@ pub struct RandomSection {
 #[serde(deny_unknown_fields)]
 pub struct RatesSpec {
     /// Probability in [0, 1] that a call fails.
+    #[schemars(with = "Option<Probability>")]
     pub fail_rate: Option<f64>,
     /// Probability in [0, 1] that a dequeue finds nothing (dequeue only).
+    #[schemars(with = "Option<Probability>")]
     pub empty_rate: Option<f64>,
 }
 
@@ -272,8 +295,10 @@ impl<'de> Deserialize<'de> for WorkersSpec {
 /// One entry of `rollouts:`: a single rollout (`id:`) or a batch (`generate:`).
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = crate::json_schema::rollout_entry)]
 pub struct RolloutEntry {
     /// The rollout's id.
+    #[schemars(with = "Option<RolloutIdText>")]
     pub id: Option<String>,
     /// Its input (any YAML value; default null).
     pub input: Option<Value>,
@@ -282,6 +307,7 @@ pub struct RolloutEntry {
     /// How its attempts run.
     pub run: Option<RunSpec>,
     /// Per-attempt overrides of `run`: attempt n uses entry n, the last repeats.
+    #[schemars(length(min = 1))]
     pub attempts: Option<Vec<RunSpec>>,
     /// A batch of rollouts instead of one.
     pub generate: Option<GenerateSpec>,
@@ -292,10 +318,12 @@ pub struct RolloutEntry {
 #[serde(deny_unknown_fields)]
 pub struct GenerateSpec {
     /// How many.
+    #[schemars(with = "RolloutCount")]
     pub count: u32,
     /// Id prefix: ids are the prefix and a number from 1, zero-padded to the
     /// width of `count`.
     #[serde(default = "default_prefix")]
+    #[schemars(with = "Prefix")]
     pub prefix: String,
     /// Time between enqueues, from 0ms (default 0ms: all at once).
     pub every: Option<Dur>,
@@ -306,6 +334,7 @@ pub struct GenerateSpec {
     /// How each runs.
     pub run: Option<RunSpec>,
     /// Per-attempt overrides, as for a single rollout.
+    #[schemars(length(min = 1))]
     pub attempts: Option<Vec<RunSpec>>,
 }
 
@@ -316,6 +345,7 @@ fn default_prefix() -> String {
 /// `run:` or an `attempts:` entry.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = crate::json_schema::run_spec)]
 pub struct RunSpec {
     /// How long the executor runs (default 0ms).
     pub duration: Option<Dur>,
@@ -328,6 +358,7 @@ pub struct RunSpec {
     /// Rewards, emitted in file order.
     pub rewards: Option<OrderedMap<f64>>,
     /// The error message of a failed run.
+    #[schemars(with = "Option<Message>")]
     pub error: Option<String>,
 }
 
@@ -383,6 +414,7 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
 #[serde(deny_unknown_fields)]
 pub struct FaultsSection {
     /// Script over dequeue calls.
+    #[schemars(with = "Option<DequeueScript>")]
     pub dequeue: Option<ScriptSpec>,
     /// Script over heartbeat calls (worker and attempt heartbeats).
     pub heartbeat: Option<ScriptSpec>,
@@ -412,6 +444,7 @@ pub struct NetworkSection {
     pub latency: Option<LatencySpec>,
     /// Probability per message that the link breaks, losing it and whatever
     /// is in flight on that link (default 0).
+    #[schemars(with = "Option<Probability>")]
     pub loss_rate: Option<f64>,
 }
 
@@ -473,7 +506,7 @@ impl<'de> Deserialize<'de> for ScriptSpec {
 }
 
 /// One step: exactly one of `fail`, `pass`, `empty`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StepSpec {
     /// Fail the next N calls: `{ fail: 3 }` or `{ fail: { times: 3, message: "..." } }`.
@@ -539,22 +572,28 @@ impl<'de> Deserialize<'de> for FailSpec {
 /// An entry of `faults.at`.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = crate::json_schema::at_event)]
 pub struct AtEvent {
     /// When.
     pub at: Option<Dur>,
     /// Repeat every this long after `at`, until `stop.within`.
+    #[schemars(with = "Option<Positive>")]
     pub every: Option<Dur>,
     /// Crash this worker.
     pub crash: Option<String>,
     /// Restart this worker.
     pub restart: Option<String>,
     /// Partition these two hosts (the turmoil engine): `queue` or worker ids.
+    #[schemars(with = "Option<HostPair>")]
     pub partition: Option<Vec<String>>,
     /// End a partition between these two hosts (the turmoil engine).
+    #[schemars(with = "Option<HostPair>")]
     pub repair: Option<Vec<String>>,
     /// Hold the messages between these two hosts (the turmoil engine).
+    #[schemars(with = "Option<HostPair>")]
     pub hold: Option<Vec<String>>,
     /// Deliver the held messages between these two hosts (the turmoil engine).
+    #[schemars(with = "Option<HostPair>")]
     pub release: Option<Vec<String>>,
     /// Restart this host's software at once (the turmoil engine): `queue` or a
     /// worker id.
@@ -564,6 +603,7 @@ pub struct AtEvent {
     pub latency: Option<Dur>,
     /// How long a partition or hold lasts; it then ends by itself.
     #[serde(rename = "for")]
+    #[schemars(with = "Option<Positive>")]
     pub for_: Option<Dur>,
 }
 
@@ -574,12 +614,14 @@ pub struct StopSection {
     /// `all_terminal` (default) or `{ at: 2s }`.
     pub when: Option<StopWhenSpec>,
     /// Virtual-time budget (default 10m).
+    #[schemars(with = "Option<Positive>")]
     pub within: Option<Dur>,
     /// With `faults.heal_at`: how long after it every rollout has to be
     /// terminal; the run ends then at the latest (default 10 times the
     /// slowest of the runner's worker timeout, heartbeat, reassignment and
     /// poll intervals, backoff cap, `restart_after` and the longest
     /// scripted attempt).
+    #[schemars(with = "Option<Positive>")]
     pub recover_within: Option<Dur>,
 }
 
@@ -631,6 +673,7 @@ pub struct ExpectSection {
     /// Reward values by rollout (its last attempt) or attempt id.
     pub rewards: Option<OrderedMap<OrderedMap<RewardExpect>>>,
     /// Rewards that must not be emitted, by rollout or attempt; `*` for all.
+    #[schemars(with = "Option<OrderedMap<Vec<Name>>>")]
     pub absent_rewards: Option<OrderedMap<Vec<String>>>,
     /// Each attempt's final status (and worker), by attempt id.
     pub attempts: Option<OrderedMap<AttemptExpect>>,
@@ -643,10 +686,12 @@ pub struct ExpectSection {
     pub invariants: Option<InvariantsSpec>,
     /// Invariants that must be *violated*: a committed reproducer of a known
     /// defect passes only while the harness still catches it.
+    #[schemars(with = "Option<Vec<InvariantName>>")]
     pub violated: Option<Vec<String>>,
     /// Coverage goals of the scenario's own, by name: conditions that should
     /// hold in *some* seed of a sweep. A run never fails by missing one;
     /// `explore` fails when no seed reaches one.
+    #[schemars(with = "Option<SometimesGoals>")]
     pub sometimes: Option<OrderedMap<SometimesSpec>>,
 }
 
@@ -654,14 +699,17 @@ pub struct ExpectSection {
 /// and built-in goals the same run must reach.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = crate::json_schema::sometimes_goal)]
 pub struct SometimesSpec {
     /// Final rollout states, by id; `*` for every rollout not named.
     pub rollouts: Option<OrderedMap<RolloutExpect>>,
     /// Reward values by rollout (its last attempt) or attempt id.
     pub rewards: Option<OrderedMap<OrderedMap<RewardExpect>>>,
     /// Rewards that must not be emitted, by rollout or attempt; `*` for all.
+    #[schemars(with = "Option<OrderedMap<Vec<Name>>>")]
     pub absent_rewards: Option<OrderedMap<Vec<String>>>,
     /// Built-in coverage goals that must all be reached in the same run.
+    #[schemars(with = "Option<Vec<GoalName>>")]
     pub goals: Option<Vec<String>>,
 }
 
@@ -882,6 +930,7 @@ impl<'de> Deserialize<'de> for InvariantsSpec {
 #[serde(deny_unknown_fields)]
 pub struct SwarmSection {
     /// The probability in [0, 1] that each family is on (default 0.5).
+    #[schemars(with = "Option<Probability>")]
     pub on: Option<f64>,
     /// Dequeue failures and empties.
     pub dequeue: Option<SwarmDequeue>,
@@ -902,8 +951,10 @@ pub struct SwarmSection {
 #[serde(deny_unknown_fields)]
 pub struct SwarmDequeue {
     /// Where the failure rate is drawn.
+    #[schemars(with = "Option<[Probability; 2]>")]
     pub fail_rate: Option<[f64; 2]>,
     /// Where the "nothing waiting" rate is drawn.
+    #[schemars(with = "Option<[Probability; 2]>")]
     pub empty_rate: Option<[f64; 2]>,
 }
 
@@ -912,6 +963,7 @@ pub struct SwarmDequeue {
 #[serde(deny_unknown_fields)]
 pub struct SwarmFailures {
     /// Where the failure rate is drawn, `[min, max]`.
+    #[schemars(with = "Option<[Probability; 2]>")]
     pub fail_rate: Option<[f64; 2]>,
 }
 
@@ -920,6 +972,7 @@ pub struct SwarmFailures {
 #[serde(deny_unknown_fields)]
 pub struct SwarmCrashes {
     /// At most this many crashes per seed (0: never).
+    #[schemars(range(max = 100))]
     pub max: Option<u32>,
     /// Crashes happen before this time.
     pub within: Option<Dur>,
@@ -932,6 +985,7 @@ pub struct SwarmCrashes {
 #[serde(deny_unknown_fields)]
 pub struct SwarmNetwork {
     /// Where the loss rate per message is drawn, `[min, max]`.
+    #[schemars(with = "Option<[Probability; 2]>")]
     pub loss_rate: Option<[f64; 2]>,
     /// Where the latency's maximum is drawn, `[min, max]`.
     pub latency_max: Option<[Dur; 2]>,

@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use saphyr_parser::{Event, Parser, ScanError};
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError};
 
 use super::limits::{MAX_NESTING, MAX_NODES};
 
@@ -203,6 +203,9 @@ struct Node {
 pub struct SourceMap {
     nodes: Vec<Node>,
     children: BTreeMap<(u32, PathSegment), u32>,
+    /// The nodes whose value is YAML's null written out (`~`, `null`,
+    /// nothing after the colon), in file order: [`SourceMap::nulls`].
+    nulls: Vec<u32>,
 }
 
 impl Default for SourceMap {
@@ -213,6 +216,7 @@ impl Default for SourceMap {
                 value: Packed::NONE,
             }],
             children: BTreeMap::new(),
+            nulls: Vec::new(),
         }
     }
 }
@@ -514,6 +518,9 @@ impl SourceMap {
         };
         match event {
             Event::Scalar(..) | Event::Alias(_) => {
+                if is_null(&event) {
+                    self.nulls.push(node);
+                }
                 self.nodes[node as usize].value = Packed::pack(here);
                 advance(stack);
             }
@@ -553,6 +560,34 @@ impl SourceMap {
             .and_then(|n| self.nodes[n as usize].key.get())
     }
 
+    /// The path of every value written as YAML's null (`~`, `null`, or
+    /// nothing after a key), in file order. An alias of a null is not one:
+    /// it names a value written elsewhere.
+    pub fn nulls(&self) -> Vec<Path> {
+        if self.nulls.is_empty() {
+            return Vec::new();
+        }
+        // Parents are not stored (most files have no null): found once,
+        // in time linear in the file, when there is one.
+        let mut parent: Vec<Option<(u32, &PathSegment)>> = vec![None; self.nodes.len()];
+        for ((p, segment), id) in &self.children {
+            parent[*id as usize] = Some((*p, segment));
+        }
+        self.nulls
+            .iter()
+            .map(|&node| {
+                let mut path = Vec::new();
+                let mut at = node;
+                while let Some((p, segment)) = parent[at as usize] {
+                    path.push(segment.clone());
+                    at = p;
+                }
+                path.reverse();
+                path
+            })
+            .collect()
+    }
+
     /// The best span for `path`: its value, else its key, else the nearest
     /// ancestor that has one.
     pub fn locate(&self, path: &[PathSegment]) -> Option<ByteSpan> {
@@ -582,6 +617,16 @@ impl SourceMap {
         out.sort_by_key(|(_, key, value)| key.or(*value).map_or(usize::MAX, |s| s.offset));
         out
     }
+}
+
+/// Whether `event` is a scalar YAML's core schema reads as null: plain
+/// and untagged, `~`, `null`, `Null`, `NULL` or empty.
+fn is_null(event: &Event<'_>) -> bool {
+    matches!(
+        event,
+        Event::Scalar(text, ScalarStyle::Plain, _, None)
+            if matches!(text.as_ref(), "" | "~" | "null" | "Null" | "NULL")
+    )
 }
 
 fn too_deep(here: ByteSpan) -> ScreenError {

@@ -9,7 +9,8 @@
 //! [`MAX_PROBLEMS`] problems are only counted, and what costs more than the
 //! count (suggestions, lists of known names) is skipped.
 //!
-//! One file per section: `runner` ([`runner`]), `faults.random`
+//! Keys written with no value are refused first, wherever they are
+//! ([`nulls`]). One file per section: `runner` ([`runner`]), `faults.random`
 //! ([`random`]), `workers` ([`workers`]), `rollouts` ([`rollouts`], their
 //! scripted attempts in [`run`], their size in [`payload`]), `stop`
 //! ([`stop`]), the fault scripts ([`scripts`]), `faults.at` ([`timed`]),
@@ -30,6 +31,7 @@ mod cannot_hold;
 mod expect;
 mod heal;
 mod network;
+mod nulls;
 mod payload;
 mod random;
 mod rollouts;
@@ -156,6 +158,7 @@ impl Validator<'_> {
     /// Every section, checked and resolved in the order the module
     /// describes.
     fn resolve(&mut self, file: &ScenarioFile) -> Resolved {
+        self.nulls();
         let seeds = self.seeds(file);
         let runner = self.runner(&file.runner);
         let random_faults = self.random_faults(file.faults.random.as_ref());
