@@ -1,6 +1,5 @@
 //! The harness on a folder of its own: names, `seeds:` expansion, filters,
 //! a failing scenario, a file that does not load, and a check of one's own.
-//! (The runs inside print their own libtest summaries, failures included.)
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,11 +36,21 @@ fn folder(test: &str) -> PathBuf {
     dir
 }
 
+/// One thread, and the inner runs' own libtest output in a file of its
+/// own, so that the failures they are meant to have stay out of this
+/// test's log.
 fn args(filter: Option<&str>) -> Arguments {
+    static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let log = std::env::temp_dir().join(format!(
+        "rollout-harness-log-{}-{}",
+        std::process::id(),
+        RUN.fetch_add(1, Ordering::Relaxed)
+    ));
     Arguments {
         filter: filter.map(str::to_string),
         test_threads: Some(1),
         quiet: true,
+        logfile: Some(log.display().to_string()),
         ..Arguments::default()
     }
 }
