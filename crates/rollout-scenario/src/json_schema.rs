@@ -154,6 +154,24 @@ pub const DURATION_PATTERN: &str = concat!(
 /// A duration of zero, in any unit.
 const ZERO_DURATION_PATTERN: &str = r"^\s*0+(\.0+)?\s*(ns|us|µs|ms|s|m|min|h|d)\s*$";
 
+/// A type that exists only for its JSON Schema, named `$name` in the
+/// document: a restriction of a plain value that the serde types read as
+/// `String`, `u32` or `f64` (fields point at it with `#[schemars(with)]`).
+macro_rules! schema_only {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, |$generator:pat_param| $body:block) => {
+        $(#[$doc])*
+        pub(crate) struct $ty;
+
+        impl JsonSchema for $ty {
+            fn schema_name() -> Cow<'static, str> {
+                $name.into()
+            }
+
+            fn json_schema($generator: &mut SchemaGenerator) -> Schema $body
+        }
+    };
+}
+
 impl JsonSchema for Dur {
     fn schema_name() -> Cow<'static, str> {
         "Duration".into()
@@ -169,15 +187,9 @@ impl JsonSchema for Dur {
     }
 }
 
-/// A duration greater than 0: the timers, `for`, `every`, `stop.within`.
-pub(crate) struct Positive;
-
-impl JsonSchema for Positive {
-    fn schema_name() -> Cow<'static, str> {
-        "PositiveDuration".into()
-    }
-
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+schema_only! {
+    /// A duration greater than 0: the timers, `for`, `every`, `stop.within`.
+    Positive, "PositiveDuration", |generator| {
         let duration = generator.subschema_for::<Dur>();
         json_schema!({
             "description": "A duration greater than 0, with a unit: 5ms, 1.5s, 2m.",
@@ -187,16 +199,10 @@ impl JsonSchema for Positive {
     }
 }
 
-/// An id or a name: not blank, at most [`MAX_NAME_LEN`], no hidden
-/// characters.
-pub(crate) struct Name;
-
-impl JsonSchema for Name {
-    fn schema_name() -> Cow<'static, str> {
-        "Name".into()
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+schema_only! {
+    /// An id or a name: not blank, at most [`MAX_NAME_LEN`], no hidden
+    /// characters.
+    Name, "Name", |_| {
         json_schema!({
             "description": "An id or name: not blank, at most 128 bytes, no control or bidirectional formatting characters.",
             "type": "string",
@@ -206,16 +212,10 @@ impl JsonSchema for Name {
     }
 }
 
-/// A rollout id: a [`Name`], neither `*` nor holding `:attempt-`, which
-/// expectations use for every rollout and for attempts.
-pub(crate) struct RolloutIdText;
-
-impl JsonSchema for RolloutIdText {
-    fn schema_name() -> Cow<'static, str> {
-        "RolloutId".into()
-    }
-
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+schema_only! {
+    /// A rollout id: a [`Name`], neither `*` nor holding `:attempt-`, which
+    /// expectations use for every rollout and for attempts.
+    RolloutIdText, "RolloutId", |generator| {
         let name = generator.subschema_for::<Name>();
         json_schema!({
             "description": "A rollout id, unique in the file; not `*` and without `:attempt-` (reserved by expectations).",
@@ -225,15 +225,9 @@ impl JsonSchema for RolloutIdText {
     }
 }
 
-/// `generate.prefix`: like a [`Name`], but may be empty.
-pub(crate) struct Prefix;
-
-impl JsonSchema for Prefix {
-    fn schema_name() -> Cow<'static, str> {
-        "IdPrefix".into()
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+schema_only! {
+    /// `generate.prefix`: like a [`Name`], but may be empty.
+    Prefix, "IdPrefix", |_| {
         json_schema!({
             "type": "string",
             "maxLength": MAX_NAME_LEN,
@@ -242,16 +236,10 @@ impl JsonSchema for Prefix {
     }
 }
 
-/// A fault or executor error message: at most [`MAX_MESSAGE_LEN`], no
-/// hidden characters.
-pub(crate) struct Message;
-
-impl JsonSchema for Message {
-    fn schema_name() -> Cow<'static, str> {
-        "Message".into()
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+schema_only! {
+    /// A fault or executor error message: at most [`MAX_MESSAGE_LEN`], no
+    /// hidden characters.
+    Message, "Message", |_| {
         json_schema!({
             "description": "A message: at most 256 bytes, no control or bidirectional formatting characters.",
             "type": "string",
@@ -261,15 +249,9 @@ impl JsonSchema for Message {
     }
 }
 
-/// The scenario's `name`: not blank, no hidden characters, no limit.
-pub(crate) struct Title;
-
-impl JsonSchema for Title {
-    fn schema_name() -> Cow<'static, str> {
-        "Title".into()
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+schema_only! {
+    /// The scenario's `name`: not blank, no hidden characters, no limit.
+    Title, "Title", |_| {
         json_schema!({
             "type": "string",
             "pattern": not_blank_pattern()
@@ -277,15 +259,9 @@ impl JsonSchema for Title {
     }
 }
 
-/// The `description`: line feeds and tabs, but no other hidden character.
-pub(crate) struct Prose;
-
-impl JsonSchema for Prose {
-    fn schema_name() -> Cow<'static, str> {
-        "Prose".into()
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+schema_only! {
+    /// The `description`: line feeds and tabs, but no other hidden character.
+    Prose, "Prose", |_| {
         let hidden_but_lines =
             r"\u0000-\u0008\u000B-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069";
         json_schema!({
@@ -295,15 +271,9 @@ impl JsonSchema for Prose {
     }
 }
 
-/// A probability, in [0, 1].
-pub(crate) struct Probability;
-
-impl JsonSchema for Probability {
-    fn schema_name() -> Cow<'static, str> {
-        "Probability".into()
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+schema_only! {
+    /// A probability, in [0, 1].
+    Probability, "Probability", |_| {
         json_schema!({
             "description": "A probability, from 0 to 1: 0.1 for 10%.",
             "type": "number",
@@ -313,15 +283,9 @@ impl JsonSchema for Probability {
     }
 }
 
-/// The two different hosts of a link: `queue` or worker ids.
-pub(crate) struct HostPair;
-
-impl JsonSchema for HostPair {
-    fn schema_name() -> Cow<'static, str> {
-        "HostPair".into()
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+schema_only! {
+    /// The two different hosts of a link: `queue` or worker ids.
+    HostPair, "HostPair", |_| {
         json_schema!({
             "description": "Two different hosts: `queue` or worker ids, such as [worker-1, queue].",
             "type": "array",
@@ -333,16 +297,10 @@ impl JsonSchema for HostPair {
     }
 }
 
-/// `faults.random.heartbeat`, `flush`, `complete`: only a `fail_rate`
-/// (only dequeue comes back empty).
-pub(crate) struct FailRateOnly;
-
-impl JsonSchema for FailRateOnly {
-    fn schema_name() -> Cow<'static, str> {
-        "FailRate".into()
-    }
-
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+schema_only! {
+    /// `faults.random.heartbeat`, `flush`, `complete`: only a `fail_rate`
+    /// (only dequeue comes back empty).
+    FailRateOnly, "FailRate", |generator| {
         let probability = generator.subschema_for::<Probability>();
         json_schema!({
             "description": "The rate at which calls fail (`empty_rate` is for dequeue).",
@@ -353,15 +311,9 @@ impl JsonSchema for FailRateOnly {
     }
 }
 
-/// A script of dequeue calls: the only one with `empty` steps.
-pub(crate) struct DequeueScript;
-
-impl JsonSchema for DequeueScript {
-    fn schema_name() -> Cow<'static, str> {
-        "DequeueScript".into()
-    }
-
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+schema_only! {
+    /// A script of dequeue calls: the only one with `empty` steps.
+    DequeueScript, "DequeueScript", |generator| {
         let steps = [
             step(generator, "fail"),
             step(generator, "pass"),
@@ -586,44 +538,26 @@ impl JsonSchema for RewardExpect {
     }
 }
 
-/// A built-in invariant's name.
-pub(crate) struct InvariantName;
-
-impl JsonSchema for InvariantName {
-    fn schema_name() -> Cow<'static, str> {
-        "InvariantName".into()
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+schema_only! {
+    /// A built-in invariant's name.
+    InvariantName, "InvariantName", |_| {
         let names = Invariant::ALL.map(Invariant::name);
         json_schema!({ "enum": names })
     }
 }
 
-/// A built-in coverage goal's name.
-pub(crate) struct GoalName;
-
-impl JsonSchema for GoalName {
-    fn schema_name() -> Cow<'static, str> {
-        "GoalName".into()
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+schema_only! {
+    /// A built-in coverage goal's name.
+    GoalName, "GoalName", |_| {
         let names = Goal::ALL.map(Goal::name);
         json_schema!({ "enum": names })
     }
 }
 
-/// `expect.sometimes`: goals of the scenario's own, named apart from the
-/// built-in ones.
-pub(crate) struct SometimesGoals;
-
-impl JsonSchema for SometimesGoals {
-    fn schema_name() -> Cow<'static, str> {
-        "SometimesGoals".into()
-    }
-
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+schema_only! {
+    /// `expect.sometimes`: goals of the scenario's own, named apart from the
+    /// built-in ones.
+    SometimesGoals, "SometimesGoals", |generator| {
         let goal = generator.subschema_for::<super::schema::SometimesSpec>();
         let builtin = Goal::ALL.map(Goal::name);
         json_schema!({
@@ -829,15 +763,9 @@ pub(crate) fn sometimes_goal(schema: &mut Schema) {
     schema.insert("anyOf".into(), Value::Array(any));
 }
 
-/// `generate.count`: from 1 to [`MAX_ROLLOUTS`].
-pub(crate) struct RolloutCount;
-
-impl JsonSchema for RolloutCount {
-    fn schema_name() -> Cow<'static, str> {
-        "RolloutCount".into()
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+schema_only! {
+    /// `generate.count`: from 1 to [`MAX_ROLLOUTS`].
+    RolloutCount, "RolloutCount", |_| {
         json_schema!({
             "description": "How many rollouts: 1 to 1,000,000 (over the whole file).",
             "type": "integer",
