@@ -14,6 +14,7 @@
 //! Every command runs twice: the documents, trace hashes included, must be
 //! the same byte for byte but for wall times.
 
+mod common;
 #[path = "junit/xsd.rs"]
 mod xsd;
 
@@ -51,20 +52,6 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// `text` with every `time="..."` attribute set to `time="T"`.
-fn blank_times(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(at) = rest.find(" time=\"") {
-        let (before, after) = rest.split_at(at + 7);
-        out.push_str(before);
-        out.push_str("T\"");
-        rest = &after[after.find('"').unwrap() + 1..];
-    }
-    out.push_str(rest);
-    out
-}
-
 /// Runs `args` with `--junit` twice, each time into a fresh file: checks
 /// the exit code and that the two documents agree; the first document
 /// (times included) and its stderr.
@@ -85,8 +72,8 @@ fn junit(dir: &Path, args: &[&str], code: i32) -> (String, String) {
         documents.push((std::fs::read_to_string(&xml).unwrap(), stderr));
     }
     assert_eq!(
-        blank_times(&documents[0].0),
-        blank_times(&documents[1].0),
+        common::blank_times(&documents[0].0),
+        common::blank_times(&documents[1].0),
         "two runs of {args:?} wrote different JUnit"
     );
     documents.swap_remove(0)
@@ -217,7 +204,7 @@ fn a_passing_suite_is_valid() {
     // finished_at) and the 6 invariants; its trace hash is pinned in
     // tests/snapshots/trace-hashes.txt.
     assert_eq!(
-        blank_times(&doc),
+        common::blank_times(&doc),
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <testsuites name="rollout-sim" tests="1" failures="0" errors="0" time="T">
     <testsuite name="scenarios" tests="1" failures="0" errors="0" time="T">
@@ -307,7 +294,7 @@ fn an_invalid_file_is_a_test_case_with_an_error() {
     // The cases say what stderr says, in input order.
     assert_eq!(stderr, format!("{unknown}\n{duplicate}\n"));
     assert_eq!(
-        blank_times(&doc),
+        common::blank_times(&doc),
         format!(
             r#"<?xml version="1.0" encoding="UTF-8"?>
 <testsuites name="rollout-sim" tests="3" failures="0" errors="2" time="T">
@@ -351,7 +338,7 @@ fn explore_with_a_finding_has_its_test_case_exactly() {
                  --engine virtual --reassignment reference";
     let title = "invariant no-stranded-attempt; rollouts.r-&lt;n&gt;.status: expected succeeded, actual running";
     assert_eq!(
-        blank_times(&doc),
+        common::blank_times(&doc),
         format!(
             r#"<?xml version="1.0" encoding="UTF-8"?>
 <testsuites name="rollout-sim" tests="1" failures="1" errors="0" time="T">
@@ -402,7 +389,7 @@ fn a_clean_sweep_is_one_passing_test_case() {
     let (doc, _) = junit(&dir, &["explore", file, "--seeds", "0..20"], 0);
     valid(&doc);
     assert_eq!(
-        blank_times(&doc),
+        common::blank_times(&doc),
         format!(
             r#"<?xml version="1.0" encoding="UTF-8"?>
 <testsuites name="rollout-sim" tests="1" failures="0" errors="0" time="T">

@@ -112,3 +112,17 @@ pub fn explain_failure(outcome: &rollout_sim::scenario::ScenarioOutcome) -> Stri
     }
     lines.join("\n")
 }
+
+/// `text` with every XML attribute `time="..."` set to `time="T"`.
+pub fn blank_times(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(" time=\"") {
+        let (before, after) = rest.split_at(at + 7);
+        out.push_str(before);
+        out.push_str("T\"");
+        rest = &after[after.find('"').unwrap() + 1..];
+    }
+    out.push_str(rest);
+    out
+}
