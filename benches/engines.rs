@@ -29,6 +29,12 @@ use rollout_sim::scenario::{RunOptions, Scenario, load_file, load_str, run_scena
 use rollout_sim::sim::run_tokio_wall_clock;
 use rollout_sim::sim::{EngineKind, SimPlan, StopReason, run};
 
+// The same allocator as the binary: a run allocates and frees small blocks all the time: mimalloc, not
+// glibc's malloc (Cargo.toml, feature `mimalloc`).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ENGINES: [EngineKind; 3] = [EngineKind::Virtual, EngineKind::Tokio, EngineKind::Turmoil];
 
 fn path(rel: &str) -> String {

@@ -14,6 +14,12 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use rollout_sim::explore::{SeedRange, Shard, SweepOptions, sweep};
 use rollout_sim::scenario::load_file;
 
+// The same allocator as the binary: a run allocates and frees small blocks all the time: mimalloc, not
+// glibc's malloc (Cargo.toml, feature `mimalloc`).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SEEDS: u64 = 10_000;
 
 fn sweeps(c: &mut Criterion) {

@@ -13,6 +13,12 @@ use std::path::Path;
 use rollout_sim::scenario::{RunOptions, load_file, run_scenario};
 use rollout_sim::sim::EngineKind;
 
+// The same allocator as the binary: a run allocates and frees small blocks all the time: mimalloc, not
+// glibc's malloc (Cargo.toml, feature `mimalloc`).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let usage = "usage: profile FILE [virtual|tokio|turmoil] [RUNS]";

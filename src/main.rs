@@ -6,6 +6,12 @@
 
 mod cli;
 
+// A sweep allocates and frees small blocks all the time: mimalloc, not
+// glibc's malloc (Cargo.toml, feature `mimalloc`).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     std::process::ExitCode::from(cli::main_with_args(std::env::args_os()).code())
 }
