@@ -84,37 +84,29 @@ impl ScenarioOutcome {
 /// Runs a scenario and checks its expectations and invariants.
 pub fn run_scenario(scenario: &Scenario, options: RunOptions) -> ScenarioOutcome {
     let engine = options.engine.unwrap_or_else(|| scenario.engine());
-    // Copy the plan only to override it: a plan of a million rollouts is
-    // hundreds of megabytes.
+    // A swarm draw rewrites the plan (rates, crashes, network faults), so
+    // only a swarm run copies it; every other option goes beside the plan,
+    // which may be a million rollouts.
     let mut plan = std::borrow::Cow::Borrowed(&scenario.plan);
-    if let Some(seed) = options.seed
-        && seed != plan.seed
-    {
-        plan.to_mut().seed = seed;
-    }
-    if options.perturb_scheduling {
-        plan.to_mut().perturb_scheduling = true;
-    }
-    if let Some(policy) = options.reassignment
-        && policy != plan.reassignment
-    {
-        plan.to_mut().reassignment = policy;
-    }
-    if let Some(keep) = options.keep_events
-        && keep != plan.keep_events
-    {
-        plan.to_mut().keep_events = keep;
-    }
-    if !options.branch.is_empty() {
-        plan.to_mut().branch = options.branch.clone();
-    }
+    let seed = options.seed.unwrap_or(plan.seed);
     let swarm = options.swarm.then(|| {
-        let draw = scenario.swarm.draw(plan.seed, &plan.workers);
+        let draw = scenario.swarm.draw(seed, &plan.workers);
         draw.apply(plan.to_mut());
         draw
     });
+    let settings = rollout_simulator::RunSettings {
+        seed,
+        keep_events: options.keep_events.unwrap_or(plan.keep_events),
+        perturb_scheduling: plan.perturb_scheduling || options.perturb_scheduling,
+        reassignment: options.reassignment.unwrap_or(plan.reassignment),
+        branch: if options.branch.is_empty() {
+            &plan.branch
+        } else {
+            &options.branch
+        },
+    };
     let repro_flags = repro_flags(scenario, &options, engine);
-    let run = rollout_simulator::run(&plan, engine);
+    let run = rollout_simulator::run_with(&plan, settings, engine);
     let clean = run.stop.is_clean();
     let mut checks = Vec::with_capacity(usize::from(!clean) + scenario.expect.count(&run));
     if !clean {
@@ -151,7 +143,7 @@ pub fn run_scenario(scenario: &Scenario, options: RunOptions) -> ScenarioOutcome
         .map(|goal| (goal.name.clone(), goal.reached(&run)))
         .collect();
     ScenarioOutcome {
-        seed: plan.seed,
+        seed,
         engine,
         checks,
         invariants,

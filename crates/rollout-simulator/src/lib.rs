@@ -54,4 +54,4 @@ pub use trace::{
     TraceHash,
 };
 
-pub use run::{EngineKind, RunResult, run, run_tokio_wall_clock};
+pub use run::{EngineKind, RunResult, RunSettings, run, run_tokio_wall_clock, run_with};

@@ -123,6 +123,38 @@ impl RunResult {
     }
 }
 
+/// What a run may take from elsewhere than its plan: a sweep runs one plan
+/// with a thousand seeds, and copying the plan for each (then dropping it)
+/// cost more than a twentieth of a c02 run. [`RunSettings::of`] reads them
+/// all from the plan; [`run_with`] runs the plan with them instead.
+#[derive(Debug, Clone, Copy)]
+pub struct RunSettings<'a> {
+    /// The scenario seed ([`SimPlan::seed`]).
+    pub seed: u64,
+    /// Whether the trace keeps its events ([`SimPlan::keep_events`]).
+    pub keep_events: bool,
+    /// Whether same-instant tasks run in a seeded order
+    /// ([`SimPlan::perturb_scheduling`]).
+    pub perturb_scheduling: bool,
+    /// How the queue reassigns timed-out attempts ([`SimPlan::reassignment`]).
+    pub reassignment: rollout_core::ReassignmentPolicy,
+    /// The forced fault decisions ([`SimPlan::branch`]).
+    pub branch: &'a crate::Branch,
+}
+
+impl<'a> RunSettings<'a> {
+    /// The settings `plan` itself gives.
+    pub fn of(plan: &'a SimPlan) -> Self {
+        Self {
+            seed: plan.seed,
+            keep_events: plan.keep_events,
+            perturb_scheduling: plan.perturb_scheduling,
+            reassignment: plan.reassignment,
+            branch: &plan.branch,
+        }
+    }
+}
+
 /// Runs `plan` on `engine`.
 ///
 /// # Panics
@@ -133,6 +165,15 @@ impl RunResult {
 /// [`EngineKind::Turmoil`] and this build has no turmoil engine
 /// ([`EngineKind::is_built`]).
 pub fn run(plan: &SimPlan, engine: EngineKind) -> RunResult {
+    run_with(plan, RunSettings::of(plan), engine)
+}
+
+/// Runs `plan` on `engine` with `settings` in place of the plan's own.
+///
+/// # Panics
+///
+/// As [`run`].
+pub fn run_with(plan: &SimPlan, settings: RunSettings<'_>, engine: EngineKind) -> RunResult {
     if let Some(feature) = plan.network_feature() {
         assert!(
             engine == EngineKind::Turmoil,
@@ -141,10 +182,10 @@ pub fn run(plan: &SimPlan, engine: EngineKind) -> RunResult {
     }
     let started = Instant::now();
     match engine {
-        EngineKind::Virtual => run_virtual(plan, started),
-        EngineKind::Tokio => run_tokio(plan, true, started),
+        EngineKind::Virtual => run_virtual(plan, settings, started),
+        EngineKind::Tokio => run_tokio(plan, settings, true, started),
         #[cfg(feature = "turmoil")]
-        EngineKind::Turmoil => run_turmoil(plan, started),
+        EngineKind::Turmoil => run_turmoil(plan, settings, started),
         #[cfg(not(feature = "turmoil"))]
         EngineKind::Turmoil => {
             panic!(
@@ -160,17 +201,17 @@ pub fn run(plan: &SimPlan, engine: EngineKind) -> RunResult {
 /// of `benches/`; its time stamps follow the wall clock, so its trace is not
 /// deterministic.
 pub fn run_tokio_wall_clock(plan: &SimPlan) -> RunResult {
-    run_tokio(plan, false, Instant::now())
+    run_tokio(plan, RunSettings::of(plan), false, Instant::now())
 }
 
 /// The recorder of a run of `plan`: every event goes to the invariants'
 /// monitor and to the coverage goals, and is kept only if the plan asks.
-fn recorder(plan: &SimPlan) -> TraceRecorder {
+fn recorder(plan: &SimPlan, settings: RunSettings<'_>) -> TraceRecorder {
     let observers = RunObservers {
         monitor: Monitor::new(plan),
         coverage: Coverage::new(plan),
     };
-    TraceRecorder::observed(plan.keep_events, Box::new(observers))
+    TraceRecorder::observed(settings.keep_events, Box::new(observers))
 }
 
 /// What watches a run's events as they happen.
@@ -191,30 +232,40 @@ impl EventObserver for RunObservers {
     }
 }
 
-fn run_virtual(plan: &SimPlan, started: Instant) -> RunResult {
-    let mut engine = VirtualEngine::new(plan.perturb_scheduling);
-    let world = World::new(plan, engine.clock(), recorder(plan));
+fn run_virtual(plan: &SimPlan, settings: RunSettings<'_>, started: Instant) -> RunResult {
+    let mut engine = VirtualEngine::new(settings.perturb_scheduling);
+    let world = World::new(plan, settings, engine.clock(), recorder(plan, settings));
     let ending = drive(&mut engine, &world, plan);
     // The workers' tasks hold the world's queue: they go first.
     drop(engine);
     conclude(world, EngineKind::Virtual, ending, plan, started)
 }
 
-fn run_tokio(plan: &SimPlan, paused: bool, started: Instant) -> RunResult {
+fn run_tokio(
+    plan: &SimPlan,
+    settings: RunSettings<'_>,
+    paused: bool,
+    started: Instant,
+) -> RunResult {
     let mut engine = TokioEngine::new(plan, paused);
     let runtime = engine.runtime();
     // The world reads tokio's clock between the engine's own calls too.
     let _context = runtime.enter();
-    let world = World::new(plan, engine.clock(), recorder(plan));
+    let world = World::new(plan, settings, engine.clock(), recorder(plan, settings));
     let ending = drive(&mut engine, &world, plan);
     drop(engine);
     conclude(world, EngineKind::Tokio, ending, plan, started)
 }
 
 #[cfg(feature = "turmoil")]
-fn run_turmoil(plan: &SimPlan, started: Instant) -> RunResult {
+fn run_turmoil(plan: &SimPlan, settings: RunSettings<'_>, started: Instant) -> RunResult {
     let clock = super::network::TurmoilClock::new();
-    let world = Rc::new(World::new(plan, clock.clone(), recorder(plan)));
+    let world = Rc::new(World::new(
+        plan,
+        settings,
+        clock.clone(),
+        recorder(plan, settings),
+    ));
     let mut engine = TurmoilEngine::new(plan, world.clone(), clock);
     let ending = drive(&mut engine, &world, plan);
     // The hosts' software holds the world; dropping the simulation drops it.

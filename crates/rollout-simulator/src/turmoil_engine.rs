@@ -93,14 +93,14 @@ impl Hosts {
     }
 }
 
-fn build_sim(plan: &SimPlan) -> turmoil::Sim<'static> {
+fn build_sim(plan: &SimPlan, seed: u64) -> turmoil::Sim<'static> {
     let (latency_min, latency_max, loss_rate) = match plan.network.faults {
         Some(f) => (f.latency_min, f.latency_max, f.loss_rate),
         None => (Duration::ZERO, Duration::ZERO, 0.0),
     };
     turmoil::Builder::new()
         .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(EPOCH_UNIX_SECS))
-        .rng_seed(turmoil_seed(plan.seed))
+        .rng_seed(turmoil_seed(seed))
         .simulation_duration(plan.stop.within.saturating_add(TICK))
         .tick_duration(TICK)
         .min_message_latency(latency_min)
@@ -143,7 +143,7 @@ impl TurmoilEngine {
     pub(crate) fn new(plan: &SimPlan, world: Rc<World<TurmoilClock>>, clock: TurmoilClock) -> Self {
         let watch = DropWatch::new();
         let dispatch = tracing::dispatcher::set_default(&tracing::Dispatch::new(watch.clone()));
-        let mut sim = build_sim(plan);
+        let mut sim = build_sim(plan, world.config.seed);
         let meter = WireMeter::default();
         let server = Rc::new(QueueServer {
             queue: world.queue.clone(),

@@ -20,6 +20,7 @@ use rollout_core::{
 };
 
 use super::faults::{FaultInjector, FaultyQueue};
+use super::run::RunSettings;
 use super::plan::{RolloutPlan, RunStep, SimPlan, StepResult, TimedAction, TimedFault};
 use super::trace::{EventKind, TraceRecorder};
 
@@ -279,19 +280,20 @@ pub struct World<C: Clock> {
 }
 
 impl<C: Clock + 'static> World<C> {
-    /// A fresh world for `plan` on `clock`, recording into `trace`. It keeps
-    /// what it needs of the plan: the plan itself is only borrowed.
-    pub fn new(plan: &SimPlan, clock: C, trace: TraceRecorder) -> Self {
+    /// A fresh world for `plan` with `settings` on `clock`, recording into
+    /// `trace`. It keeps what it needs of the plan: the plan itself is only
+    /// borrowed.
+    pub fn new(plan: &SimPlan, settings: RunSettings<'_>, clock: C, trace: TraceRecorder) -> Self {
         let rollouts = RolloutTable::new(&plan.rollouts);
-        let queue = MemoryQueue::with_policy(clock.clone(), plan.reassignment);
+        let queue = MemoryQueue::with_policy(clock.clone(), settings.reassignment);
         queue.reserve(rollouts.ids.len());
         Self {
             queue: Rc::new(queue),
             trace: Rc::new(trace),
             faults: Rc::new(
                 FaultInjector::new(&plan.fault_scripts)
-                    .with_random(plan.seed, &plan.random_faults)
-                    .branching(&plan.branch)
+                    .with_random(settings.seed, &plan.random_faults)
+                    .branching(settings.branch)
                     .recording(plan.record_verdicts),
             ),
             rollouts: Rc::new(rollouts),
@@ -305,7 +307,7 @@ impl<C: Clock + 'static> World<C> {
             in_flight: Rc::default(),
             clock,
             config: WorldConfig {
-                seed: plan.seed,
+                seed: settings.seed,
                 runner: plan.runner.clone(),
                 runners: plan.worker_runners.clone(),
                 max_attempts: plan.max_attempts,
