@@ -424,20 +424,25 @@ fn run_seed(
             ..RunOptions::default()
         },
     );
-    let spans = &outcome.run.snapshot.spans;
-    let mut failures = Vec::with_capacity(outcome.run.snapshot.rollouts.len());
-    let mut backoff = Vec::with_capacity(outcome.run.snapshot.rollouts.len());
-    for rollout in &outcome.run.snapshot.rollouts {
-        let sum = |name: &str| -> u64 {
-            rollout
-                .attempts
-                .iter()
-                .flat_map(|a| spans.rewards(&a.id, name))
-                .map(|r| r.value.max(0.0) as u64)
-                .sum()
-        };
-        failures.push(sum(RETRY_FAILURES_METRIC));
-        backoff.push(sum(RETRY_BACKOFF_METRIC));
+    // Both metrics of every attempt in one pass over its spans, in the
+    // order they were stored: no lookup from the start, nothing allocated.
+    let rollouts = &outcome.run.snapshot.rollouts;
+    let mut lookup = outcome.run.snapshot.spans.lookup();
+    let mut failures = Vec::with_capacity(rollouts.len());
+    let mut backoff = Vec::with_capacity(rollouts.len());
+    for rollout in rollouts {
+        let (mut f, mut b) = (0, 0);
+        for attempt in &rollout.attempts {
+            for (name, value) in lookup.attempt(&attempt.id).filter_map(|s| s.reward()) {
+                match name {
+                    RETRY_FAILURES_METRIC => f += value.max(0.0) as u64,
+                    RETRY_BACKOFF_METRIC => b += value.max(0.0) as u64,
+                    _ => {}
+                }
+            }
+        }
+        failures.push(f);
+        backoff.push(b);
     }
     let mut cause = String::new();
     let failing = (!outcome.passed()).then(|| {
@@ -461,7 +466,6 @@ fn run_seed(
             branch: branch.clone(),
         }
     });
-    let rollouts = &outcome.run.snapshot.rollouts;
     let all_terminal = rollouts.len() == scenario.plan.rollouts.len()
         && rollouts.iter().all(|r| r.status.is_terminal());
     SeedResult {
