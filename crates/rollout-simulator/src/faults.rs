@@ -70,11 +70,55 @@ struct Overlay {
     stream: rand_chacha::ChaCha8Rng,
 }
 
+/// One entry per queue operation, at the operation's place in
+/// [`QueueOp::ALL`]: every call looks its operation up, and an array costs
+/// an index where a map costs a search (and an allocation per run).
+struct PerOp<T>([Option<T>; QueueOp::ALL.len()]);
+
+impl<T> Default for PerOp<T> {
+    fn default() -> Self {
+        Self(std::array::from_fn(|_| None))
+    }
+}
+
+impl<T> PerOp<T> {
+    fn get_mut(&mut self, op: QueueOp) -> Option<&mut T> {
+        self.0[op as usize].as_mut()
+    }
+
+    /// The operations that have an entry, in [`QueueOp::ALL`] order.
+    fn iter_mut(&mut self) -> impl Iterator<Item = (QueueOp, &mut T)> {
+        QueueOp::ALL
+            .into_iter()
+            .zip(&mut self.0)
+            .filter_map(|(op, t)| Some((op, t.as_mut()?)))
+    }
+
+    fn ops(&self) -> Vec<QueueOp> {
+        QueueOp::ALL
+            .into_iter()
+            .zip(&self.0)
+            .filter_map(|(op, t)| t.as_ref().map(|_| op))
+            .collect()
+    }
+}
+
+impl<T> FromIterator<(QueueOp, T)> for PerOp<T> {
+    fn from_iter<I: IntoIterator<Item = (QueueOp, T)>>(iter: I) -> Self {
+        let mut table = Self::default();
+        for (op, t) in iter {
+            table.0[op as usize] = Some(t);
+        }
+        table
+    }
+}
+
 /// Every operation's script, with its position, and the seeded overlay.
 #[derive(Default)]
 pub struct FaultInjector {
-    cursors: RefCell<BTreeMap<QueueOp, Cursors>>,
-    overlays: RefCell<BTreeMap<QueueOp, Overlay>>,
+    cursors: RefCell<PerOp<Cursors>>,
+    /// Boxed: a stream is a few hundred bytes, and most runs have none.
+    overlays: RefCell<PerOp<Box<Overlay>>>,
     log: RefCell<VerdictLog>,
     recording: bool,
     healed: std::cell::Cell<bool>,
@@ -88,11 +132,8 @@ pub struct FaultInjector {
 impl std::fmt::Debug for FaultInjector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FaultInjector")
-            .field("cursors", &self.cursors)
-            .field(
-                "overlays",
-                &self.overlays.borrow().keys().collect::<Vec<_>>(),
-            )
+            .field("cursors", &self.cursors.borrow().ops())
+            .field("overlays", &self.overlays.borrow().ops())
             .finish()
     }
 }
@@ -162,7 +203,7 @@ impl FaultInjector {
             .iter()
             .map(|(&op, &rates)| {
                 let stream = seeded_stream(seed, &format!("faults.random.{}", op.as_str()));
-                (op, Overlay { rates, stream })
+                (op, Box::new(Overlay { rates, stream }))
             })
             .collect();
         self
@@ -209,7 +250,7 @@ impl FaultInjector {
         {
             self.reseed(events);
         }
-        let drawn = self.overlays.borrow_mut().get_mut(&op).map(|o| {
+        let drawn = self.overlays.borrow_mut().get_mut(op).map(|o| {
             use rand_core::RngCore;
             let x = unit(o.stream.next_u64());
             if x < o.rates.fail_rate {
@@ -222,7 +263,7 @@ impl FaultInjector {
         });
         let scripted = {
             let mut cursors = self.cursors.borrow_mut();
-            match cursors.get_mut(&op) {
+            match cursors.get_mut(op) {
                 None => None,
                 Some(Cursors::Shared(cursor)) => cursor.next_step(),
                 Some(Cursors::PerWorker(map)) => {
@@ -481,6 +522,16 @@ impl<Q: Queue, C: Clock> Queue for FaultyQueue<Q, C> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_operation_is_at_its_place_in_the_per_op_table() {
+        for (i, op) in QueueOp::ALL.into_iter().enumerate() {
+            assert_eq!(op as usize, i, "{op:?}");
+            let mut table: PerOp<usize> = [(op, i)].into_iter().collect();
+            assert_eq!(table.get_mut(op), Some(&mut i.clone()));
+            assert_eq!(table.ops(), vec![op]);
+        }
+    }
 
     #[test]
     fn script_steps_then_pass_forever() {
