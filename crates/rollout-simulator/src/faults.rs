@@ -154,6 +154,19 @@ pub fn derived_seed(seed: u64, label: &str) -> u64 {
     seeded_stream(seed, label).next_u64()
 }
 
+/// The label of an operation's overlay stream, `faults.random.<op>`: a
+/// constant, because a sweep derives every stream afresh for each seed.
+fn overlay_label(op: QueueOp) -> &'static str {
+    match op {
+        QueueOp::Register => "faults.random.register",
+        QueueOp::Heartbeat => "faults.random.heartbeat",
+        QueueOp::Dequeue => "faults.random.dequeue",
+        QueueOp::Reassign => "faults.random.reassign",
+        QueueOp::Flush => "faults.random.flush",
+        QueueOp::Complete => "faults.random.complete",
+    }
+}
+
 /// A uniform draw in `[0, 1)` with 53 bits of precision.
 fn unit(x: u64) -> f64 {
     (x >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
@@ -202,7 +215,7 @@ impl FaultInjector {
         *self.overlays.borrow_mut() = rates
             .iter()
             .map(|(&op, &rates)| {
-                let stream = seeded_stream(seed, &format!("faults.random.{}", op.as_str()));
+                let stream = seeded_stream(seed, overlay_label(op));
                 (op, Box::new(Overlay { rates, stream }))
             })
             .collect();
@@ -223,8 +236,7 @@ impl FaultInjector {
         let mut k = self.next_point.get();
         while let Some(&at) = points.get(k).filter(|&&at| events >= at) {
             for (op, overlay) in self.overlays.borrow_mut().iter_mut() {
-                let label = format!("faults.random.{}", op.as_str());
-                overlay.stream = Branch::reseeded(self.seed, k, at, &label);
+                overlay.stream = Branch::reseeded(self.seed, k, at, overlay_label(op));
             }
             k += 1;
         }
@@ -522,6 +534,13 @@ impl<Q: Queue, C: Clock> Queue for FaultyQueue<Q, C> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_overlay_label_names_its_operation() {
+        for op in QueueOp::ALL {
+            assert_eq!(overlay_label(op), format!("faults.random.{}", op.as_str()));
+        }
+    }
 
     #[test]
     fn an_operation_is_at_its_place_in_the_per_op_table() {
