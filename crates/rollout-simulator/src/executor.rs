@@ -224,10 +224,22 @@ impl Timers {
 }
 
 /// The ready queue of task numbers, FIFO, each at most once.
-#[derive(Default)]
 struct Ready {
     queue: VecDeque<usize>,
     queued: Vec<bool>,
+}
+
+/// Room for the tasks of a few workers, so that a small run never grows
+/// its task tables (each growth is an allocation, a copy and a free).
+const TASKS_RESERVED: usize = 4;
+
+impl Default for Ready {
+    fn default() -> Self {
+        Self {
+            queue: VecDeque::with_capacity(TASKS_RESERVED),
+            queued: Vec::with_capacity(TASKS_RESERVED),
+        }
+    }
 }
 
 impl Ready {
@@ -379,7 +391,6 @@ struct Task {
 }
 
 /// A deterministic single-threaded executor over a [`VirtualClock`].
-#[derive(Default)]
 pub struct VirtualExecutor {
     clock: VirtualClock,
     tasks: Vec<Option<Task>>,
@@ -387,6 +398,19 @@ pub struct VirtualExecutor {
     polls: u64,
     advances: u64,
     late_advance: Option<u64>,
+}
+
+impl Default for VirtualExecutor {
+    fn default() -> Self {
+        Self {
+            clock: VirtualClock::default(),
+            tasks: Vec::with_capacity(TASKS_RESERVED),
+            remote: Arc::default(),
+            polls: 0,
+            advances: 0,
+            late_advance: None,
+        }
+    }
 }
 
 impl VirtualExecutor {

@@ -139,6 +139,10 @@ pub struct InvariantReport {
 #[derive(Debug, Clone, Default)]
 struct Findings(Vec<String>, usize);
 
+/// At most this many retry-metric expectations (one a dequeue) are sized
+/// in advance; a longer run grows the list as it goes.
+const EXPECTED_RESERVED: usize = 1024;
+
 impl Findings {
     fn add(&mut self, message: String) {
         if self.0.len() < MAX_LISTED {
@@ -468,9 +472,10 @@ impl Monitor {
                 .map(|(w, r)| (w.clone(), (r.backoff, r.retry_metrics)))
                 .collect(),
             default_settings: (plan.runner.backoff, plan.runner.retry_metrics),
-            workers: Vec::new(),
+            // Sized for the run, so that a small one never grows them.
+            workers: Vec::with_capacity(plan.workers.len()),
             worker_index: WorkerIndex::default(),
-            expected: Vec::new(),
+            expected: Vec::with_capacity(plan.rollouts.len().min(EXPECTED_RESERVED)),
             backoff: Findings::default(),
             open: OpenAttempts::default(),
             attempt_ids: Findings::default(),
