@@ -4,8 +4,9 @@
 # packages):
 #
 #   bash benches/measure.sh            # every row
-#   bash benches/measure.sh c02-seed   # one row (c02-seed, bulk-event,
-#                                      # c02-run, rss-1m, late-events, seeds-per-s)
+#   bash benches/measure.sh c02-seed   # one row (c02-seed, overlay-seed,
+#                                      # bulk-event, c02-run, core-floor, rss-1m,
+#                                      # late-events, seeds-per-s)
 #
 # Instruction counts come from callgrind (deterministic for one binary and
 # input, whatever else the machine runs), each as the difference of two
@@ -16,13 +17,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rows=("$@")
-[ ${#rows[@]} -eq 0 ] && rows=(c02-seed bulk-event c02-run rss-1m late-events seeds-per-s)
+[ ${#rows[@]} -eq 0 ] && rows=(c02-seed overlay-seed bulk-event c02-run core-floor rss-1m late-events seeds-per-s)
 want() { local r; for r in "${rows[@]}"; do [ "$r" = "$1" ] && return 0; done; return 1; }
 
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 2; }
-cargo build --release --quiet --bin rollout-sim --example profile
+cargo build --release --quiet --bin rollout-sim --example profile --example core_floor
 bin=target/release/rollout-sim
 profile=target/release/examples/profile
+floor=target/release/examples/core_floor
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -58,6 +60,12 @@ if want c02-seed; then
     echo "c02-seed      explore scenarios/c02.yaml, per seed, 1 job: $(( (b - a) / 2000 )) instructions"
 fi
 
+if want overlay-seed; then
+    a=$(instructions "$bin" explore benches/fixtures/c02-overlay.yaml --seeds 0..2000 --jobs 1 --format json)
+    b=$(instructions "$bin" explore benches/fixtures/c02-overlay.yaml --seeds 0..4000 --jobs 1 --format json)
+    echo "overlay-seed  explore benches/fixtures/c02-overlay.yaml, per seed, 1 job: $(( (b - a) / 2000 )) instructions"
+fi
+
 if want bulk-event; then
     small=$(bulk 5000); large=$(bulk 15000)
     a=$(instructions "$bin" scenario "$small"); b=$(instructions "$bin" scenario "$large")
@@ -72,6 +80,15 @@ if want c02-run; then
         b=$(instructions "$profile" scenarios/c02.yaml "$engine" $((2 * n)))
         echo "c02-run       one c02 run on $engine (examples/profile): $(( (b - a) / n )) instructions"
     done
+fi
+
+if want core-floor; then
+    # The runner core alone (examples/core_floor.rs): the system under test
+    # with no simulator around it, the floor under the rows above.
+    a=$(instructions "$floor" 200); b=$(instructions "$floor" 400)
+    echo "core-floor    c02's runner alone on the virtual executor, per run: $(( (b - a) / 200 )) instructions"
+    a=$(instructions "$floor" bulk 5000); b=$(instructions "$floor" bulk 15000)
+    echo "core-floor    bulk's runner alone, per rollout: $(( (b - a) / 10000 )) instructions"
 fi
 
 if want rss-1m; then

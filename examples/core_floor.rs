@@ -10,9 +10,16 @@
 //! under any run of c02 by this design: the simulator's own work comes on
 //! top of them.
 //!
+//! `core_floor bulk COUNT` is the same for the bulk row of the table: COUNT
+//! rollouts of 1 ms on one worker polling every 1 ms, one dequeue in ten
+//! failing (drawn from a fixed SplitMix64 stream), every rollout queued at
+//! the start (the simulator's `generate` queues one a millisecond; the
+//! runner takes one a poll either way).
+//!
 //! ```sh
 //! cargo build --release --example core_floor
 //! valgrind --tool=callgrind target/release/examples/core_floor 200
+//! valgrind --tool=callgrind target/release/examples/core_floor bulk 5000
 //! ```
 
 use std::cell::Cell;
@@ -23,8 +30,9 @@ use std::time::Duration;
 use rollout_sim::core::{
     AttemptId, AttemptOutcome, BackoffPolicy, Clock, Completion, Dequeued, Execution,
     ExecutionError, Jitter, MemoryQueue, Queue, QueueError, QueueOp, Reward, Rollout,
-    RolloutExecutor, RolloutId, Runner, RunnerConfig, Span, WorkerId,
+    RolloutExecutor, RolloutId, Runner, RunnerConfig, Span, SplitMix64, WorkerId,
 };
+use rollout_sim::core::JitterSource;
 use rollout_sim::sim::{VirtualClock, VirtualExecutor};
 
 // The same allocator as the binary: a run allocates and frees small blocks.
@@ -33,10 +41,11 @@ use rollout_sim::sim::{VirtualClock, VirtualExecutor};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The reference store, failing its first `left` dequeues as c02's script
-/// does.
+/// does, then one in ten if `random` is set.
 struct FailingDequeues<Q> {
     inner: Q,
     left: Cell<u32>,
+    random: Option<std::cell::RefCell<SplitMix64>>,
 }
 
 impl<Q: Queue> Queue for FailingDequeues<Q> {
@@ -53,8 +62,12 @@ impl<Q: Queue> Queue for FailingDequeues<Q> {
     }
 
     async fn dequeue(&self, worker: &WorkerId) -> Result<Option<Dequeued>, QueueError> {
-        if self.left.get() > 0 {
-            self.left.set(self.left.get() - 1);
+        let drawn = self
+            .random
+            .as_ref()
+            .is_some_and(|r| r.borrow_mut().next_u64() % 10 == 0);
+        if self.left.get() > 0 || drawn {
+            self.left.set(self.left.get().saturating_sub(1));
             return Err(QueueError::Transient {
                 op: QueueOp::Dequeue,
                 message: "unavailable".into(),
@@ -83,9 +96,10 @@ impl<Q: Queue> Queue for FailingDequeues<Q> {
     }
 }
 
-/// c02's rollout: 5 ms, then output `"4"` and `exact_match` 1.0.
+/// c02's rollout: `duration`, then output `"4"` and `exact_match` 1.0.
 struct C02Executor {
     clock: VirtualClock,
+    duration: Duration,
 }
 
 impl RolloutExecutor for C02Executor {
@@ -94,7 +108,7 @@ impl RolloutExecutor for C02Executor {
         _rollout: &Rollout,
         _attempt: &AttemptId,
     ) -> Result<Execution, ExecutionError> {
-        self.clock.sleep(Duration::from_millis(5)).await;
+        self.clock.sleep(self.duration).await;
         Ok(Execution {
             output: "4".into(),
             rewards: vec![Reward::new("exact_match", 1.0)],
@@ -104,18 +118,6 @@ impl RolloutExecutor for C02Executor {
 
 /// One run of c02's runner; the virtual time it ended at.
 fn run_once() -> Duration {
-    let mut exec = VirtualExecutor::new();
-    let clock = exec.clock();
-    let queue = Rc::new(MemoryQueue::new(clock.clone()));
-    queue
-        .enqueue(
-            Rollout {
-                id: RolloutId::new("r1"),
-                input: serde_json::json!({"prompt": "2+2"}),
-            },
-            None,
-        )
-        .expect("one rollout");
     let ms = Duration::from_millis;
     let config = RunnerConfig {
         worker_id: WorkerId::new("worker-1"),
@@ -130,20 +132,56 @@ fn run_once() -> Duration {
         },
         ..RunnerConfig::default()
     };
+    run(config, 1, ms(5), 3, None)
+}
+
+/// One bulk run of `count` rollouts; the virtual time it ended at.
+fn run_bulk(count: usize) -> Duration {
+    let config = RunnerConfig {
+        worker_id: WorkerId::new("worker-1"),
+        poll_interval: Duration::from_millis(1),
+        ..RunnerConfig::default()
+    };
+    run(config, count, Duration::from_millis(1), 0, Some(SplitMix64::new(7)))
+}
+
+/// `count` rollouts of `duration` through one runner with `config`, the
+/// first `failures` dequeues failing, then one in ten if `random`.
+fn run(
+    config: RunnerConfig,
+    count: usize,
+    duration: Duration,
+    failures: u32,
+    random: Option<SplitMix64>,
+) -> Duration {
+    let mut exec = VirtualExecutor::new();
+    let clock = exec.clock();
+    let queue = Rc::new(MemoryQueue::new(clock.clone()));
+    for i in 0..count {
+        let id = if count == 1 {
+            RolloutId::new("r1")
+        } else {
+            RolloutId::new(format!("r{i:06}"))
+        };
+        let input = serde_json::json!({"prompt": "2+2"});
+        queue.enqueue(Rollout { id, input }, None).expect("unique ids");
+    }
     let failing = FailingDequeues {
         inner: queue.clone(),
-        left: Cell::new(3),
+        left: Cell::new(failures),
+        random: random.map(std::cell::RefCell::new),
     };
     let executor = C02Executor {
         clock: clock.clone(),
+        duration,
     };
-    let runner = Runner::new(config, clock.clone(), failing, executor).expect("c02's settings");
+    let runner = Runner::new(config, clock.clone(), failing, executor).expect("valid settings");
     exec.spawn(async move {
         let _ = runner.run(std::future::pending()).await;
     });
     loop {
         exec.run_ready();
-        if queue.terminal_count() == 1 {
+        if queue.terminal_count() == count {
             break;
         }
         let next = exec.next_deadline().expect("the runner always waits on a timer");
@@ -153,9 +191,16 @@ fn run_once() -> Duration {
 }
 
 fn main() {
-    let runs: u64 = std::env::args()
-        .nth(1)
-        .map_or(1000, |n| n.parse().expect("usage: core_floor [RUNS]"));
+    let usage = "usage: core_floor [RUNS] | core_floor bulk COUNT";
+    let mut args = std::env::args().skip(1);
+    let first = args.next();
+    if first.as_deref() == Some("bulk") {
+        let count: usize = args.next().and_then(|n| n.parse().ok()).expect(usage);
+        let ended = std::hint::black_box(run_bulk(count));
+        println!("{count} rollouts through one runner, ending at {ended:?}");
+        return;
+    }
+    let runs: u64 = first.map_or(1000, |n| n.parse().expect(usage));
     let mut ended = Duration::ZERO;
     for _ in 0..runs {
         ended = std::hint::black_box(run_once());
