@@ -27,12 +27,12 @@ use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
+use rollout_sim::core::JitterSource;
 use rollout_sim::core::{
     AttemptId, AttemptOutcome, BackoffPolicy, Clock, Completion, Dequeued, Execution,
     ExecutionError, Jitter, MemoryQueue, Queue, QueueError, QueueOp, Reward, Rollout,
     RolloutExecutor, RolloutId, Runner, RunnerConfig, Span, SplitMix64, WorkerId,
 };
-use rollout_sim::core::JitterSource;
 use rollout_sim::sim::{VirtualClock, VirtualExecutor};
 
 // The same allocator as the binary: a run allocates and frees small blocks.
@@ -142,7 +142,13 @@ fn run_bulk(count: usize) -> Duration {
         poll_interval: Duration::from_millis(1),
         ..RunnerConfig::default()
     };
-    run(config, count, Duration::from_millis(1), 0, Some(SplitMix64::new(7)))
+    run(
+        config,
+        count,
+        Duration::from_millis(1),
+        0,
+        Some(SplitMix64::new(7)),
+    )
 }
 
 /// `count` rollouts of `duration` through one runner with `config`, the
@@ -164,7 +170,9 @@ fn run(
             RolloutId::new(format!("r{i:06}"))
         };
         let input = serde_json::json!({"prompt": "2+2"});
-        queue.enqueue(Rollout { id, input }, None).expect("unique ids");
+        queue
+            .enqueue(Rollout { id, input }, None)
+            .expect("unique ids");
     }
     let failing = FailingDequeues {
         inner: queue.clone(),
@@ -184,7 +192,9 @@ fn run(
         if queue.terminal_count() == count {
             break;
         }
-        let next = exec.next_deadline().expect("the runner always waits on a timer");
+        let next = exec
+            .next_deadline()
+            .expect("the runner always waits on a timer");
         exec.advance_to(next);
     }
     clock.now()

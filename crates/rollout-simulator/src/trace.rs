@@ -11,16 +11,21 @@
 //!
 //! The trace streams. A run's [`TraceRecorder`] hands every event, as it is
 //! recorded, to an [`EventObserver`] (the invariants' monitor), then either
-//! keeps it (the
-//! default: for `--trace`, `--timeline`, determinism checks and tests) or
-//! only encodes it. The hash cannot be computed as events arrive: the
-//! canonical encoding starts with the number of events. So the recorder
-//! writes the canonical encoding of the first events into a buffer, with
-//! room for the count in front, and hashes it in one call at the end; past
-//! 8 MiB (about 190,000 events), later events go to a compact log, a few
-//! bytes an event, replayed into the hash after the buffer. The buffer is
-//! kept for the next recording on the same thread, only for its capacity.
-//! Kept or not, the hash is the same, byte for byte.
+//! keeps it (the default: for `--trace`, `--timeline`, determinism checks
+//! and tests) or only encodes it. Kept or not, the hash is the same, byte
+//! for byte.
+//!
+//! The canonical encoding of a trace is the number of its events, then the
+//! events; a trace too long to hold at once is split in two so that it can
+//! be hashed as it is written. The first [`SEGMENT_BYTES`] of events (about
+//! 190,000) come after their own count, as the whole of a shorter trace
+//! does; the rest follow, and the number of every event ends the encoding.
+//! So a recorder buffers the first segment with room for its count in
+//! front (known once the segment is full, or the run over), hashes it, and
+//! from then on hands the hasher each 64 KiB chunk as it fills: a run of
+//! millions of events holds 8 MiB of encoding, not its whole trace, and
+//! pays the same per event early and late. The buffer is kept for the next
+//! recording on the same thread, only for its capacity.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -256,8 +261,8 @@ impl Serialize for TraceHash {
 }
 
 /// Receives an event's fields in canonical order (see [`TraceEvent::visit`]).
-/// Every string is one of three kinds, so that the compact log can keep a
-/// few recent ones of each kind and refer back to them.
+/// Ids are told apart from other text, so that an encoder may treat them
+/// alike (the canonical one writes every string the same way).
 trait Sink {
     fn u8(&mut self, v: u8);
     fn u64(&mut self, v: u64);
@@ -351,49 +356,92 @@ impl Sink for Vec<u8> {
     }
 }
 
-/// The canonical encoding of a trace too long to hold at once, hashed as
-/// it is written: bytes gather in `buf`, which goes to the hasher whenever
-/// it holds a [`CHUNK`](Self::CHUNK) (XXH3 gives the same hash however the
-/// input is split). A short trace is hashed in one call, with no hasher
-/// state at all.
+/// Bytes of events in the first segment of the canonical encoding: a trace
+/// whose events encode to fewer is its count and its events, as it always
+/// was; a longer one is split after the event that reaches this (module
+/// docs). Part of the format: changing it changes the hash of every trace
+/// longer than it.
+pub const SEGMENT_BYTES: usize = (8 << 20) - (64 << 10);
+
+/// The canonical encoding of a trace, hashed as it is written (module
+/// docs): the first segment gathers in `buf` behind eight bytes for its
+/// count; once it is full it goes to the hasher, and later bytes go in
+/// chunks of [`CHUNK`](Self::CHUNK) (XXH3 gives the same hash however the
+/// input is split). A trace shorter than a segment is hashed in one call,
+/// with no hasher state at all.
 struct Canonical {
     buf: Vec<u8>,
+    /// Events written so far.
+    events: u64,
+    /// Bytes of events the first segment holds ([`SEGMENT_BYTES`], less in
+    /// tests).
+    segment: usize,
+    /// Set once the first segment went to it.
     hasher: Option<Box<Xxh3>>,
 }
 
 impl Canonical {
     const CHUNK: usize = 64 * 1024;
 
-    /// The encoding of `events` events, about `size` bytes long: their
-    /// count comes first. The slack lets the event that fills a chunk
-    /// finish it without the buffer growing.
-    fn new(events: usize, size: usize) -> Self {
-        let mut buf = Vec::with_capacity(size.min(Self::CHUNK) + 1024);
-        buf.u64(events as u64);
-        Self { buf, hasher: None }
-    }
-
-    /// Hands the buffer to the hasher once it holds a chunk; called between
-    /// fields, so a field never needs more than one check.
-    #[inline]
-    fn spill(&mut self) {
-        if self.buf.len() >= Self::CHUNK {
-            self.hasher
-                .get_or_insert_with(|| Box::new(Xxh3::new()))
-                .update(&self.buf);
-            self.buf.clear();
+    /// An empty encoding in `buf` (emptied; its capacity is kept).
+    fn new(mut buf: Vec<u8>, segment: usize) -> Self {
+        buf.clear();
+        buf.u64(0);
+        Self {
+            buf,
+            events: 0,
+            segment,
+            hasher: None,
         }
     }
 
-    /// The hash of everything written; `buf` is left to reuse.
-    fn digest(&mut self) -> TraceHash {
-        TraceHash(match self.hasher.take() {
-            None => xxhash_rust::xxh3::xxh3_64(&self.buf),
+    /// Called after each event is written into `buf`: ends the first
+    /// segment when it is full, then hands the hasher each full chunk.
+    #[inline(always)]
+    fn event_written(&mut self) {
+        self.events += 1;
+        // Before the split, `segment + 8` bytes end the first segment; after
+        // it, a chunk's worth goes to the hasher.
+        let full = match self.hasher {
+            None => self.segment.saturating_add(8),
+            Some(_) => Self::CHUNK,
+        };
+        if self.buf.len() >= full {
+            self.hand_over();
+        }
+    }
+
+    /// Ends the first segment (its count goes in front), or hands the
+    /// hasher a full chunk.
+    #[cold]
+    #[inline(never)]
+    fn hand_over(&mut self) {
+        let hasher = match &mut self.hasher {
+            Some(hasher) => hasher,
+            None => {
+                self.buf[..8].copy_from_slice(&self.events.to_le_bytes());
+                self.hasher.insert(Box::new(Xxh3::new()))
+            }
+        };
+        hasher.update(&self.buf);
+        self.buf.clear();
+    }
+
+    /// The hash of everything written, and the buffer, to reuse.
+    fn digest(mut self) -> (TraceHash, Vec<u8>) {
+        let events = self.events.to_le_bytes();
+        let hash = match self.hasher.take() {
+            None => {
+                self.buf[..8].copy_from_slice(&events);
+                xxhash_rust::xxh3::xxh3_64(&self.buf)
+            }
             Some(mut hasher) => {
+                self.buf.extend_from_slice(&events);
                 hasher.update(&self.buf);
                 hasher.digest()
             }
-        })
+        };
+        (TraceHash(hash), self.buf)
     }
 }
 
@@ -404,10 +452,10 @@ impl TraceEvent {
     }
 }
 
-/// Walks an event's fields in canonical order. The one definition of the
-/// encoding: the hash, and the compact log replayed into it, both come
-/// from here. Takes the event in parts, so that a recorder that does not
-/// keep events need not build one.
+/// Walks an event's fields in canonical order. The one definition of an
+/// event's encoding, for kept traces and streamed ones alike. Takes the
+/// event in parts, so that a recorder that does not keep events need not
+/// build one.
 #[inline(always)]
 fn visit(at: Duration, worker: Option<&WorkerId>, kind: &EventKind, h: &mut impl Sink) {
     h.time(at.as_nanos() as u64);
@@ -530,220 +578,6 @@ fn visit(at: Duration, worker: Option<&WorkerId>, kind: &EventKind, h: &mut impl
     }
 }
 
-/// The compact log: each canonical field as one tagged byte, more only
-/// when it must. The top three bits of the byte say what the field is;
-/// the low five bits hold a small value or say what follows:
-///
-/// - `U8`, `U64`: the value when below 31; else 31, then the value (a raw
-///   byte for `U8`, a LEB128 varint for `U64`);
-/// - `TIME`: 0 for the previous event's time; 1 then a varint of whole
-///   milliseconds later; 2 then a varint of the absolute nanoseconds;
-/// - `ROLLOUT`, `WORKER`, `TEXT`: one of 31 slots per kind, each holding
-///   the last string whose content hashed to it ([`slot_of`]); or 31, then
-///   a varint length and the bytes, which take their slot.
-///
-/// A slot is where its string's bytes are in the log, so the log keeps no
-/// copies, and a slot is chosen by content alone, so the replay, seeing
-/// the same strings in the same order, fills the same slots. Replaying it
-/// writes exactly the canonical encoding of the events.
-struct CompactLog {
-    bytes: Vec<u8>,
-    last_time: u64,
-    slots: [Slots; 3],
-}
-
-impl Default for CompactLog {
-    fn default() -> Self {
-        Self {
-            bytes: Vec::with_capacity(64 * 1024),
-            last_time: 0,
-            slots: [[(0, 0); SLOTS]; 3],
-        }
-    }
-}
-
-const U8: u8 = 0;
-const U64: u8 = 1;
-const TIME: u8 = 2;
-const ROLLOUT: u8 = 3;
-const WORKER: u8 = 4;
-const TEXT: u8 = 5;
-/// Low bits: "the value (or string) follows".
-const FOLLOWS: u8 = 31;
-/// Strings remembered per kind, one per slot.
-const SLOTS: usize = FOLLOWS as usize;
-
-/// Per slot, `(offset, length)` of its string in the log. All slots start
-/// as the empty string at offset 0, for the writer and the replay alike.
-type Slots = [(usize, usize); SLOTS];
-
-/// The slot of a string: a hash of its length and of its first and last
-/// bytes, where ids such as `r00042` and `worker-3` differ. Two live
-/// strings sharing a slot only cost their bytes again.
-#[inline]
-fn slot_of(s: &[u8]) -> usize {
-    let n = s.len();
-    let word = |at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap());
-    let half = |at: usize| u64::from(u32::from_le_bytes(s[at..at + 4].try_into().unwrap()));
-    let key = if n >= 8 {
-        word(n - 8) ^ word(0).rotate_left(29)
-    } else if n >= 4 {
-        half(n - 4) << 32 | half(0)
-    } else if n > 0 {
-        u64::from(s[0]) << 16 | u64::from(s[n / 2]) << 8 | u64::from(s[n - 1])
-    } else {
-        0
-    };
-    let h = (key ^ n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    // The high bits are the best mixed: scale them to 0..SLOTS.
-    ((u128::from(h) * SLOTS as u128) >> 64) as usize
-}
-
-fn varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push(v as u8 | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn read_varint(bytes: &[u8], pos: &mut usize) -> u64 {
-    let mut v = 0u64;
-    let mut shift = 0;
-    loop {
-        let b = bytes[*pos];
-        *pos += 1;
-        v |= u64::from(b & 0x7f) << shift;
-        if b < 0x80 {
-            return v;
-        }
-        shift += 7;
-    }
-}
-
-impl CompactLog {
-    #[inline]
-    fn tag(&mut self, kind: u8, low: u8) {
-        self.bytes.push(kind << 5 | low);
-    }
-
-    #[inline]
-    fn string(&mut self, kind: u8, s: &str) {
-        let s = s.as_bytes();
-        let slot = slot_of(s);
-        let (start, len) = self.slots[(kind - ROLLOUT) as usize][slot];
-        if len == s.len() && self.bytes[start..start + len] == *s {
-            self.tag(kind, slot as u8);
-        } else {
-            self.tag(kind, FOLLOWS);
-            varint(&mut self.bytes, s.len() as u64);
-            self.slots[(kind - ROLLOUT) as usize][slot] = (self.bytes.len(), s.len());
-            self.bytes.extend_from_slice(s);
-        }
-    }
-
-    /// Writes the canonical encoding of every logged event into `out`.
-    fn replay(&self, out: &mut Canonical) {
-        let bytes = &self.bytes;
-        let mut slots = [[(0, 0); SLOTS]; 3];
-        let mut time = 0u64;
-        let mut pos = 0;
-        while pos < bytes.len() {
-            out.spill();
-            let b = bytes[pos];
-            pos += 1;
-            let (kind, low) = (b >> 5, b & 31);
-            match kind {
-                U8 => {
-                    let v = if low == FOLLOWS {
-                        pos += 1;
-                        bytes[pos - 1]
-                    } else {
-                        low
-                    };
-                    out.buf.u8(v);
-                }
-                U64 => {
-                    let v = if low == FOLLOWS {
-                        read_varint(bytes, &mut pos)
-                    } else {
-                        low.into()
-                    };
-                    out.buf.u64(v);
-                }
-                TIME => {
-                    match low {
-                        0 => {}
-                        1 => time += read_varint(bytes, &mut pos) * 1_000_000,
-                        _ => time = read_varint(bytes, &mut pos),
-                    }
-                    out.buf.u64(time);
-                }
-                _ => {
-                    let slots: &mut Slots = &mut slots[(kind - ROLLOUT) as usize];
-                    let (start, len) = if low == FOLLOWS {
-                        let len = read_varint(bytes, &mut pos) as usize;
-                        let start = pos;
-                        pos += len;
-                        slots[slot_of(&bytes[start..pos])] = (start, len);
-                        (start, len)
-                    } else {
-                        slots[low as usize]
-                    };
-                    out.buf.u64(len as u64);
-                    out.buf.extend_from_slice(&bytes[start..start + len]);
-                }
-            }
-        }
-    }
-}
-
-impl Sink for CompactLog {
-    #[inline]
-    fn u8(&mut self, v: u8) {
-        if v < FOLLOWS {
-            self.tag(U8, v);
-        } else {
-            self.tag(U8, FOLLOWS);
-            self.bytes.push(v);
-        }
-    }
-    #[inline]
-    fn u64(&mut self, v: u64) {
-        if v < u64::from(FOLLOWS) {
-            self.tag(U64, v as u8);
-        } else {
-            self.tag(U64, FOLLOWS);
-            varint(&mut self.bytes, v);
-        }
-    }
-    #[inline]
-    fn time(&mut self, nanos: u64) {
-        let later = nanos.wrapping_sub(self.last_time);
-        if nanos == self.last_time {
-            self.tag(TIME, 0);
-        } else if nanos > self.last_time && later % 1_000_000 == 0 {
-            self.tag(TIME, 1);
-            varint(&mut self.bytes, later / 1_000_000);
-        } else {
-            self.tag(TIME, 2);
-            varint(&mut self.bytes, nanos);
-        }
-        self.last_time = nanos;
-    }
-    #[inline]
-    fn worker(&mut self, id: &WorkerId) {
-        self.string(WORKER, id.as_str());
-    }
-    #[inline]
-    fn rollout(&mut self, id: &RolloutId) {
-        self.string(ROLLOUT, id.as_str());
-    }
-    #[inline]
-    fn text(&mut self, s: &str) {
-        self.string(TEXT, s);
-    }
-}
 /// Told of every event as it is recorded, before any [`TraceEvent`] is built
 /// (the invariants' monitor checks a run as it goes, so that events need not
 /// be kept).
@@ -765,19 +599,12 @@ pub struct TraceRecorder {
     state: RefCell<Recording>,
 }
 
-/// The most a recorder's buffer of canonical encoding grows to: 8 MiB,
-/// about 190,000 events. Most runs stay below it and are hashed in one call
-/// over the buffer; longer ones hold it besides their compact log.
-const DIRECT_CAPACITY: usize = 8 << 20;
-
-/// Bytes of canonical encoding a recorder that does not keep events writes
-/// as such before it turns to the compact log, a few times smaller but
-/// replayed at the end. Short of [`DIRECT_CAPACITY`] by more than an event
-/// takes, so that the buffer, grown by doubling, stops there.
-const DIRECT_LIMIT: usize = DIRECT_CAPACITY - (64 << 10);
+/// The most a recorder's buffer grows to and is still kept for the next
+/// recording: a first segment and a chunk.
+const SPARE_CAPACITY: usize = SEGMENT_BYTES + 2 * Canonical::CHUNK;
 
 /// The initial capacity of that buffer: a run of a few dozen events fits.
-const DIRECT_START: usize = 2048;
+const BUFFER_START: usize = 2048;
 
 thread_local! {
     /// The buffer of the last recording finished on this thread, emptied:
@@ -791,14 +618,14 @@ thread_local! {
 fn spare_buffer() -> Vec<u8> {
     let mut buf = SPARE.try_with(Cell::take).unwrap_or_default();
     buf.clear();
-    buf.reserve(DIRECT_START);
+    buf.reserve(BUFFER_START);
     buf
 }
 
 /// Keeps a finished recording's buffer for the next one on this thread,
 /// unless an outsize event grew it past the usual bound.
 fn recycle(buf: Vec<u8>) {
-    if buf.capacity() <= DIRECT_CAPACITY {
+    if buf.capacity() <= SPARE_CAPACITY {
         // During thread teardown there is no next recording: drop it.
         let _ = SPARE.try_with(|spare| spare.set(buf));
     }
@@ -808,13 +635,11 @@ struct Recording {
     count: usize,
     keep: bool,
     events: Vec<TraceEvent>,
-    /// When not keeping: the canonical encoding of the first events, after
-    /// eight bytes left for their count (known only at the end); empty
-    /// until the first event.
-    direct: Vec<u8>,
-    direct_limit: usize,
-    /// When not keeping, once `direct` is full: the later events.
-    log: Option<Box<CompactLog>>,
+    /// When not keeping: the canonical encoding so far.
+    canonical: Option<Canonical>,
+    /// Bytes of events in the first segment ([`SEGMENT_BYTES`], less in
+    /// tests).
+    segment: usize,
     observer: Option<Box<dyn EventObserver>>,
 }
 
@@ -860,22 +685,17 @@ impl TraceRecorder {
     }
 
     fn with(keep: bool, observer: Option<Box<dyn EventObserver>>) -> Self {
-        Self::with_limit(keep, observer, DIRECT_LIMIT)
+        Self::with_segment(keep, observer, SEGMENT_BYTES)
     }
 
-    fn with_limit(
-        keep: bool,
-        observer: Option<Box<dyn EventObserver>>,
-        direct_limit: usize,
-    ) -> Self {
+    fn with_segment(keep: bool, observer: Option<Box<dyn EventObserver>>, segment: usize) -> Self {
         Self {
             state: RefCell::new(Recording {
                 count: 0,
                 keep,
                 events: Vec::new(),
-                direct: Vec::new(),
-                direct_limit,
-                log: None,
+                canonical: (!keep).then(|| Canonical::new(spare_buffer(), segment)),
+                segment,
                 observer,
             }),
         }
@@ -889,26 +709,16 @@ impl TraceRecorder {
         if let Some(observer) = &mut state.observer {
             observer.observe(at, worker, &kind);
         }
-        if state.keep {
-            state.events.push(TraceEvent {
+        match &mut state.canonical {
+            Some(canonical) => {
+                visit(at, worker, &kind, &mut canonical.buf);
+                canonical.event_written();
+            }
+            None => state.events.push(TraceEvent {
                 at,
                 worker: worker.cloned(),
                 kind,
-            });
-        } else if let Some(log) = &mut state.log {
-            visit(at, worker, &kind, &mut **log);
-        } else {
-            let direct = &mut state.direct;
-            if direct.is_empty() {
-                if direct.capacity() == 0 {
-                    *direct = spare_buffer();
-                }
-                direct.u64(0);
-            }
-            visit(at, worker, &kind, direct);
-            if direct.len() >= state.direct_limit {
-                state.log = Some(Box::default());
-            }
+            }),
         }
     }
 
@@ -925,32 +735,16 @@ impl TraceRecorder {
             events: std::mem::take(&mut state.events),
         };
         let events = std::mem::take(&mut state.count);
-        let mut direct = std::mem::take(&mut state.direct);
-        let log = state.log.take();
         let hash = if state.keep {
-            trace.hash()
+            trace.hash_split_at(state.segment)
         } else {
-            if direct.is_empty() {
-                direct.u64(0);
-            }
-            direct[..8].copy_from_slice(&(events as u64).to_le_bytes());
-            let hash = match log {
-                None => TraceHash(xxhash_rust::xxh3::xxh3_64(&direct)),
-                Some(log) => {
-                    let mut hasher = Box::new(Xxh3::new());
-                    hasher.update(&direct);
-                    direct.clear();
-                    let mut canonical = Canonical {
-                        buf: direct,
-                        hasher: Some(hasher),
-                    };
-                    log.replay(&mut canonical);
-                    let hash = canonical.digest();
-                    direct = canonical.buf;
-                    hash
-                }
-            };
-            recycle(direct);
+            let segment = state.segment;
+            let canonical = state
+                .canonical
+                .take()
+                .unwrap_or_else(|| Canonical::new(Vec::new(), segment));
+            let (hash, buf) = canonical.digest();
+            recycle(buf);
             hash
         };
         Recorded {
@@ -972,12 +766,20 @@ pub struct Trace {
 impl Trace {
     /// The hash of every event, in order.
     pub fn hash(&self) -> TraceHash {
-        let mut canonical = Canonical::new(self.events.len(), self.events.len() * 40);
+        self.hash_split_at(SEGMENT_BYTES)
+    }
+
+    /// The hash with the first segment `segment` bytes of events long
+    /// (tests try small ones; the format is [`SEGMENT_BYTES`]).
+    fn hash_split_at(&self, segment: usize) -> TraceHash {
+        let capacity =
+            (self.events.len() * 40).min(segment.saturating_add(Canonical::CHUNK)) + 1024;
+        let mut canonical = Canonical::new(Vec::with_capacity(capacity), segment);
         for event in &self.events {
             event.visit(&mut canonical.buf);
-            canonical.spill();
+            canonical.event_written();
         }
-        canonical.digest()
+        canonical.digest().0
     }
 
     /// The index of the first event where two traces differ, if they do.
@@ -1020,8 +822,7 @@ mod tests {
         assert_eq!(a.first_divergence(&Trace::default()), Some(0));
     }
 
-    /// One event of every kind, and every kind of field value, in a
-    /// sequence that also runs the compact log's string slots over.
+    /// One event of every kind, and every kind of field value.
     fn every_kind() -> Vec<TraceEvent> {
         let a = |r: &str, n| AttemptId::new(RolloutId::new(r), n);
         let failed = |fault| CallResult::Failed {
@@ -1145,7 +946,7 @@ mod tests {
     }
 
     #[test]
-    fn the_compact_log_replays_the_canonical_encoding_exactly() {
+    fn a_streamed_recording_hashes_as_the_kept_trace() {
         let events = every_kind();
         for n in [0, 1, 2, 30, events.len()] {
             let kept = TraceRecorder::new();
@@ -1167,7 +968,7 @@ mod tests {
     }
 
     #[test]
-    fn the_hash_is_the_same_wherever_the_direct_encoding_stops() {
+    fn kept_and_streamed_agree_wherever_the_first_segment_ends() {
         let events = every_kind();
         let trace = Trace {
             events: events.clone(),
@@ -1177,15 +978,31 @@ mod tests {
             events.iter().for_each(|e| e.visit(&mut canonical));
             canonical.len()
         };
-        // From the first event on, after a few, mid-way, and never.
-        for limit in [0, 1, 100, 1000, size / 2, size - 1, size, usize::MAX] {
-            let streamed = TraceRecorder::with_limit(false, None, limit);
+        let unsplit = trace.hash();
+        // After the first event, after a few, mid-way, at the last, never.
+        for segment in [
+            0,
+            1,
+            100,
+            1000,
+            size / 2,
+            size - 1,
+            size,
+            size + 1,
+            usize::MAX,
+        ] {
+            let streamed = TraceRecorder::with_segment(false, None, segment);
+            let kept = TraceRecorder::with_segment(true, None, segment);
             for e in &events {
                 streamed.record(e.at, e.worker.as_ref(), e.kind.clone());
+                kept.record(e.at, e.worker.as_ref(), e.kind.clone());
             }
-            let went_compact = streamed.state.borrow().log.is_some();
-            assert_eq!(went_compact, limit <= size + 8, "limit {limit}");
-            assert_eq!(streamed.finish().hash, trace.hash(), "limit {limit}");
+            let split = trace.hash_split_at(segment);
+            assert_eq!(streamed.finish().hash, split, "segment {segment}");
+            assert_eq!(kept.finish().hash, split, "segment {segment}");
+            // A trace shorter than its first segment is encoded as it
+            // always was; a longer one ends with its count instead.
+            assert_eq!(split == unsplit, segment > size, "segment {segment}");
         }
         // A shorter recording after those, in the buffer they leave.
         let streamed = TraceRecorder::with(false, None);
@@ -1199,14 +1016,67 @@ mod tests {
     }
 
     #[test]
-    fn string_slots_are_spread() {
-        let ids: Vec<String> = (0..31)
-            .map(|i| format!("r{i:05}"))
-            .chain(["worker-1", "worker-2", "succeeded", "failed", ""].map(String::from))
+    fn a_run_past_the_first_segment_streams_as_kept_and_holds_a_segment() {
+        let streamed = TraceRecorder::with(false, None);
+        let mut events = Vec::new();
+        let mut i = 0u64;
+        // Until a chunk past the first segment.
+        while streamed
+            .state
+            .borrow()
+            .canonical
+            .as_ref()
+            .unwrap()
+            .hasher
+            .is_none()
+            || i % 5000 != 0
+        {
+            let e = event(i, EventKind::BackoffEnded { delay_ms: i });
+            streamed.record(e.at, e.worker.as_ref(), e.kind.clone());
+            events.push(e);
+            i += 1;
+        }
+        let held = streamed
+            .state
+            .borrow()
+            .canonical
+            .as_ref()
+            .unwrap()
+            .buf
+            .len();
+        assert!(held <= Canonical::CHUNK, "{held} bytes held past the split");
+        let trace = Trace { events };
+        assert_eq!(streamed.finish().hash, trace.hash());
+        assert_ne!(trace.hash(), trace.hash_split_at(usize::MAX));
+    }
+
+    #[test]
+    fn a_split_encoding_is_its_first_count_first_segment_rest_and_count() {
+        let events: Vec<TraceEvent> = (0..5)
+            .map(|i| event(i, EventKind::BackoffEnded { delay_ms: i }))
             .collect();
-        let mut used = [false; SLOTS];
-        ids.iter().for_each(|s| used[slot_of(s.as_bytes())] = true);
-        assert!(used.iter().filter(|u| **u).count() > 15);
+        let trace = Trace {
+            events: events.clone(),
+        };
+        let one = {
+            let mut e = Vec::new();
+            events[0].visit(&mut e);
+            e.len()
+        };
+        // Every event encodes alike: a segment of two events' bytes holds two.
+        let mut expected = Vec::new();
+        expected.u64(2);
+        events[..2].iter().for_each(|e| e.visit(&mut expected));
+        events[2..].iter().for_each(|e| e.visit(&mut expected));
+        expected.u64(5);
+        assert_eq!(
+            trace.hash_split_at(2 * one),
+            TraceHash(xxhash_rust::xxh3::xxh3_64(&expected))
+        );
+        let mut whole = Vec::new();
+        whole.u64(5);
+        events.iter().for_each(|e| e.visit(&mut whole));
+        assert_eq!(trace.hash(), TraceHash(xxhash_rust::xxh3::xxh3_64(&whole)));
     }
 
     #[test]
@@ -1219,5 +1089,7 @@ mod tests {
             ],
         };
         assert_eq!(t.hash().to_string(), "0d1bb2d846a5ae57");
+        // And a trace longer than its first segment (module docs).
+        assert_eq!(t.hash_split_at(1).to_string(), "56e7e6f2269b34f3");
     }
 }

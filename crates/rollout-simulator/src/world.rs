@@ -20,8 +20,8 @@ use rollout_core::{
 };
 
 use super::faults::{FaultInjector, FaultyQueue};
-use super::run::RunSettings;
 use super::plan::{RolloutPlan, RunStep, SimPlan, StepResult, TimedAction, TimedFault};
+use super::run::RunSettings;
 use super::trace::{EventKind, TraceRecorder};
 
 /// What a run keeps of each planned rollout, in plan order: a few words
