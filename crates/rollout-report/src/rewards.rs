@@ -31,6 +31,30 @@ pub struct RewardLog {
     name_numbers: BTreeMap<Box<str>, u32>,
 }
 
+/// An attempt's id as text, `{rollout}:attempt-{n}`, as its `Display`
+/// writes it, without the formatting machinery: a million-rollout run
+/// writes a million of them.
+fn attempt_text(attempt: &rollout_core::AttemptId) -> Box<str> {
+    let rollout = attempt.rollout.as_str();
+    let mut digits = [0u8; 10];
+    let mut n = attempt.number;
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut text = String::with_capacity(rollout.len() + 9 + digits.len() - at);
+    text.push_str(rollout);
+    text.push_str(":attempt-");
+    // Only ASCII digits were written.
+    text.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+    text.into_boxed_str()
+}
+
 impl RewardLog {
     /// The rewards of every `reward.emit` span in the store.
     pub fn from_spans(spans: &SpanStore) -> Self {
@@ -55,8 +79,7 @@ impl RewardLog {
             match log.attempts.last_mut() {
                 Some(run) if last.as_ref() == Some(&attempt) => run.2 += 1,
                 _ => {
-                    log.attempts
-                        .push((attempt.to_string().into_boxed_str(), at, 1));
+                    log.attempts.push((attempt_text(&attempt), at, 1));
                     last = Some(attempt);
                 }
             }
@@ -138,6 +161,15 @@ impl Serialize for RewardLog {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_attempt_id_is_written_as_it_displays() {
+        use rollout_core::{AttemptId, RolloutId};
+        for (rollout, n) in [("r1", 1), ("", 0), ("gen-00042", 10), ("x", u32::MAX)] {
+            let id = AttemptId::new(RolloutId::new(rollout), n);
+            assert_eq!(&*super::attempt_text(&id), id.to_string());
+        }
+    }
+
     use super::*;
     use rollout_core::{AttemptId, RolloutId};
     use rollout_core::{Reward, Tracer};
