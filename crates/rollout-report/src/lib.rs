@@ -145,16 +145,18 @@ pub struct AttemptOutcome {
 impl RolloutOutcome {
     fn of(r: &rollout_core::RolloutRecord) -> Self {
         Self {
-            id: r.id.to_string(),
+            // Written directly, not through `Display`: the report lists
+            // up to 10,000 rollouts.
+            id: r.id.as_str().to_owned(),
             status: r.status,
             error: r.error.clone(),
             attempts: r
                 .attempts
                 .iter()
                 .map(|a| AttemptOutcome {
-                    id: a.id.to_string(),
+                    id: rewards::attempt_text(&a.id),
                     status: a.status,
-                    worker: a.worker.to_string(),
+                    worker: a.worker.as_str().to_owned(),
                     error: a.error.clone(),
                 })
                 .collect(),

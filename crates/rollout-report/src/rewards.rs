@@ -34,7 +34,7 @@ pub struct RewardLog {
 /// An attempt's id as text, `{rollout}:attempt-{n}`, as its `Display`
 /// writes it, without the formatting machinery: a million-rollout run
 /// writes a million of them.
-fn attempt_text(attempt: &rollout_core::AttemptId) -> Box<str> {
+pub(crate) fn attempt_text(attempt: &rollout_core::AttemptId) -> String {
     let rollout = attempt.rollout.as_str();
     let mut digits = [0u8; 10];
     let mut n = attempt.number;
@@ -52,7 +52,7 @@ fn attempt_text(attempt: &rollout_core::AttemptId) -> Box<str> {
     text.push_str(":attempt-");
     // Only ASCII digits were written.
     text.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
-    text.into_boxed_str()
+    text
 }
 
 impl RewardLog {
@@ -79,7 +79,8 @@ impl RewardLog {
             match log.attempts.last_mut() {
                 Some(run) if last.as_ref() == Some(&attempt) => run.2 += 1,
                 _ => {
-                    log.attempts.push((attempt_text(&attempt), at, 1));
+                    log.attempts
+                        .push((attempt_text(&attempt).into_boxed_str(), at, 1));
                     last = Some(attempt);
                 }
             }
@@ -166,7 +167,7 @@ mod tests {
         use rollout_core::{AttemptId, RolloutId};
         for (rollout, n) in [("r1", 1), ("", 0), ("gen-00042", 10), ("x", u32::MAX)] {
             let id = AttemptId::new(RolloutId::new(rollout), n);
-            assert_eq!(&*super::attempt_text(&id), id.to_string());
+            assert_eq!(super::attempt_text(&id), id.to_string());
         }
     }
 
