@@ -26,13 +26,19 @@ use super::{Queue, QueueError, QueueOp};
 use crate::clock::Clock;
 use crate::telemetry::{Span, SpanStore};
 
-/// Rollout id to position. A keyed hash (aHash with a per-process random
-/// key, as resistant to chosen collisions as std's SipHash and several
-/// times cheaper on an id of a few bytes), because ids come from scenario
-/// files, which may be hostile (a hash without a key can be made to
+/// The keyed hash of the id indexes: aHash with the core's `fast-hash`
+/// feature (the simulator's choice), std's SipHash without it. Either has
+/// a per-process random key.
+#[cfg(feature = "fast-hash")]
+type KeyedHash = ahash::RandomState;
+#[cfg(not(feature = "fast-hash"))]
+type KeyedHash = std::hash::RandomState;
+
+/// Rollout id to position. A keyed hash ([`KeyedHash`]), because ids come
+/// from scenario files, which may be hostile (a hash without a key can be made to
 /// collide). Only looked up, never iterated, so its per-process key changes
 /// nothing observable.
-type IdIndex = HashMap<RolloutId, usize, ahash::RandomState>;
+type IdIndex = HashMap<RolloutId, usize, KeyedHash>;
 
 /// How reassignment finds stale attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -107,7 +113,7 @@ struct Store {
     heartbeats: VecDeque<(Duration, usize, u32)>,
     /// Keyed, as `index`: every call looks its worker up, and a run may
     /// have a thousand; only looked up, never iterated.
-    workers: HashMap<WorkerId, WorkerRecord, ahash::RandomState>,
+    workers: HashMap<WorkerId, WorkerRecord, KeyedHash>,
     /// [`ReassignmentPolicy::WorkerActiveIds`]: (last heartbeat, worker) of
     /// the workers that may list a running attempt among their active ids,
     /// for the same reason. Entries whose worker lists none are dropped
