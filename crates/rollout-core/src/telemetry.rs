@@ -83,6 +83,21 @@ impl SpanId {
     }
 }
 
+impl SpanId {
+    /// True when this is the id of span `sequence` of `attempt`, as
+    /// [`SpanId::new`] would make it, compared without making one.
+    fn is_of(&self, attempt: &AttemptId, sequence: u32) -> bool {
+        match &self.0 {
+            SpanIdRepr::Derived {
+                rollout,
+                attempt: number,
+                sequence: s,
+            } => *rollout == attempt.rollout && *number == attempt.number && *s == sequence,
+            SpanIdRepr::Text(_) => *self == SpanId::new(attempt, sequence),
+        }
+    }
+}
+
 impl fmt::Display for SpanId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
@@ -470,6 +485,10 @@ impl Span {
     }
 }
 
+/// Spans a [`Tracer`] has room for before it grows: the execution span, the
+/// runner's three rewards and a few of the executor's.
+const SPANS_RESERVED: usize = 8;
+
 /// Handle to a span opened by [`Tracer::start`].
 #[derive(Debug)]
 #[must_use = "an opened span stays open until ended"]
@@ -489,7 +508,9 @@ impl<C: Clock> Tracer<C> {
         Self {
             clock,
             attempt,
-            spans: Vec::new(),
+            // The runner's attempt writes its execution span and a few
+            // rewards: room for them without growing.
+            spans: Vec::with_capacity(SPANS_RESERVED),
         }
     }
 
@@ -659,9 +680,7 @@ impl SpanStore {
     /// The compact form of a span, when it has one.
     fn compact(&mut self, span: &Span) -> Option<CompactSpan> {
         let attempt = &span.attempt_id;
-        if span.rollout_id != attempt.rollout
-            || span.span_id != SpanId::new(attempt, span.sequence_id)
-        {
+        if span.rollout_id != attempt.rollout || !span.span_id.is_of(attempt, span.sequence_id) {
             return None;
         }
         let kind = match &span.attributes.0 {
