@@ -579,32 +579,16 @@ enum Record {
 }
 
 /// A runner span whose ids are derived (rollout of its attempt, id
-/// `{attempt}/{sequence}`) and whose attributes are a compact form: 32
-/// bytes, a [`Record`] too (a million-rollout run keeps two a rollout).
-/// The rollout is a number in the store's table of them, and a reward span,
-/// which ends when it starts (as the runner emits it), keeps its value
-/// where an execution span keeps its end.
+/// `{attempt}/{sequence}`) and whose attributes are a compact form.
 #[derive(Debug, Clone)]
 struct CompactSpan {
-    /// Nanoseconds.
-    start: u64,
-    /// An execution span's end, in nanoseconds; a reward span's value, as
-    /// the bits of the `f64`.
-    end_or_value: u64,
-    /// The rollout by number in the store's table.
-    rollout: u32,
+    rollout: RolloutId,
     attempt: u32,
     sequence: u32,
-    kind: PackedKind,
-}
-
-impl CompactSpan {
-    fn end(&self) -> u64 {
-        match self.kind.unpack() {
-            CompactKind::Execute { .. } => self.end_or_value,
-            CompactKind::Reward { .. } => self.start,
-        }
-    }
+    /// Nanoseconds.
+    start: u64,
+    end: u64,
+    kind: CompactKind,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -612,51 +596,12 @@ enum CompactKind {
     /// `runner.execute_rollout`; the worker by number in the store's table.
     Execute { worker: u32, succeeded: bool },
     /// `reward.emit`; the name by number in the store's table.
-    Reward { name: u32 },
-}
-
-/// A [`CompactKind`] in four bytes that are never zero, the niche that
-/// keeps a [`Record`] as small as its compact span: bit 31 always set, bit
-/// 30 for a reward span, bit 29 for an execution that succeeded, the
-/// worker's or the name's number below.
-#[derive(Debug, Clone, Copy)]
-struct PackedKind(std::num::NonZeroU32);
-
-impl PackedKind {
-    const SET: u32 = 1 << 31;
-    const REWARD: u32 = 1 << 30;
-    const SUCCEEDED: u32 = 1 << 29;
-    const NUMBER: u32 = Self::SUCCEEDED - 1;
-
-    /// `None` past the numbers it holds (the span is then kept whole).
-    fn pack(kind: CompactKind) -> Option<Self> {
-        let bits = match kind {
-            CompactKind::Execute { worker, succeeded } if worker <= Self::NUMBER => {
-                worker | if succeeded { Self::SUCCEEDED } else { 0 }
-            }
-            CompactKind::Reward { name } if name <= Self::NUMBER => name | Self::REWARD,
-            _ => return None,
-        };
-        std::num::NonZeroU32::new(bits | Self::SET).map(Self)
-    }
-
-    fn unpack(self) -> CompactKind {
-        let bits = self.0.get();
-        let number = bits & Self::NUMBER;
-        if bits & Self::REWARD != 0 {
-            CompactKind::Reward { name: number }
-        } else {
-            CompactKind::Execute {
-                worker: number,
-                succeeded: bits & Self::SUCCEEDED != 0,
-            }
-        }
-    }
+    Reward { name: u32, value: f64 },
 }
 
 /// Every persisted span, queryable by rollout, attempt and name.
 ///
-/// The runner's own spans are kept in a compact form (32 bytes, not
+/// The runner's own spans are kept in a compact form (about 56 bytes, not
 /// a [`Span`]'s 160 plus its strings); they read exactly as the spans
 /// given. The queries that return `&Span` ([`all`](Self::all),
 /// [`attempt`](Self::attempt), [`named`](Self::named),
@@ -668,10 +613,6 @@ impl PackedKind {
 #[derive(Debug, Clone, Default)]
 pub struct SpanStore {
     records: Vec<Record>,
-    /// Rollouts of compact spans, numbered by position: a rollout is
-    /// numbered again when its spans follow another's (an attempt's spans
-    /// arrive together), so that numbering costs a comparison, not a map.
-    rollouts: Vec<RolloutId>,
     /// Reward names of compact spans, numbered by position. A run has a
     /// handful, searched in place; past [`NAMES_SCANNED`] the map numbers
     /// them (built then: hashing a name costs more than comparing a few).
@@ -723,9 +664,7 @@ impl SpanStore {
         {
             return None;
         }
-        let start = nanos(span.start)?;
-        let end = nanos(span.end)?;
-        let (kind, end_or_value) = match &span.attributes.0 {
+        let kind = match &span.attributes.0 {
             AttrRepr::Execution(e)
                 if span.name == EXECUTE_SPAN
                     && e.attempt == *attempt
@@ -738,30 +677,23 @@ impl SpanStore {
                         self.workers.len() - 1
                     }
                 };
-                let kind = CompactKind::Execute {
-                    worker: u32::try_from(worker).ok()?,
+                CompactKind::Execute {
+                    worker: worker as u32,
                     succeeded: e.status == EXECUTION_STATUSES[0],
-                };
-                (kind, end)
+                }
             }
-            AttrRepr::Reward { name, value } if span.name == REWARD_SPAN && start == end => {
-                let kind = CompactKind::Reward {
-                    name: self.name_number(name),
-                };
-                (kind, value.to_bits())
-            }
+            AttrRepr::Reward { name, value } if span.name == REWARD_SPAN => CompactKind::Reward {
+                name: self.name_number(name),
+                value: *value,
+            },
             _ => return None,
         };
-        let kind = PackedKind::pack(kind)?;
-        if self.rollouts.last() != Some(&span.rollout_id) {
-            self.rollouts.push(span.rollout_id.clone());
-        }
         Some(CompactSpan {
-            start,
-            end_or_value,
-            rollout: u32::try_from(self.rollouts.len() - 1).ok()?,
+            rollout: span.rollout_id.clone(),
             attempt: attempt.number,
             sequence: span.sequence_id,
+            start: nanos(span.start)?,
+            end: nanos(span.end)?,
             kind,
         })
     }
@@ -942,7 +874,7 @@ impl<'a> SpanView<'a> {
     /// Its attempt, as `(rollout, number)`: [`AttemptId`]'s order.
     fn attempt_key(&self) -> (&'a RolloutId, u32) {
         match self.record {
-            Record::Compact(c) => (&self.store.rollouts[c.rollout as usize], c.attempt),
+            Record::Compact(c) => (&c.rollout, c.attempt),
             Record::Full(s) => (&s.attempt_id.rollout, s.attempt_id.number),
         }
     }
@@ -964,10 +896,11 @@ impl<'a> SpanView<'a> {
     /// Its name.
     pub fn name(&self) -> &'a str {
         match self.record {
-            Record::Compact(c) => match c.kind.unpack() {
-                CompactKind::Execute { .. } => EXECUTE_SPAN,
-                CompactKind::Reward { .. } => REWARD_SPAN,
-            },
+            Record::Compact(CompactSpan {
+                kind: CompactKind::Execute { .. },
+                ..
+            }) => EXECUTE_SPAN,
+            Record::Compact(_) => REWARD_SPAN,
             Record::Full(s) => &s.name,
         }
     }
@@ -976,13 +909,11 @@ impl<'a> SpanView<'a> {
     /// [`Span::reward`] reads them.
     pub fn reward(&self) -> Option<(&'a str, f64)> {
         match self.record {
-            Record::Compact(c) => match c.kind.unpack() {
-                CompactKind::Reward { name } => Some((
-                    &self.store.names[name as usize],
-                    read_back(f64::from_bits(c.end_or_value))?,
-                )),
-                CompactKind::Execute { .. } => None,
-            },
+            Record::Compact(CompactSpan {
+                kind: CompactKind::Reward { name, value },
+                ..
+            }) => Some((&self.store.names[*name as usize], read_back(*value)?)),
+            Record::Compact(_) => None,
             Record::Full(s) => s.reward_ref(),
         }
     }
@@ -993,34 +924,33 @@ impl<'a> SpanView<'a> {
             Record::Full(s) => return (**s).clone(),
             Record::Compact(c) => c,
         };
-        let rollout = &self.store.rollouts[c.rollout as usize];
-        let attempt = AttemptId::new(rollout.clone(), c.attempt);
-        let (name, attributes) = match c.kind.unpack() {
+        let attempt = AttemptId::new(c.rollout.clone(), c.attempt);
+        let (name, attributes) = match c.kind {
             CompactKind::Execute { worker, succeeded } => (
                 EXECUTE_SPAN,
                 Attributes::execution(
                     &attempt,
-                    rollout,
+                    &c.rollout,
                     EXECUTION_STATUSES[usize::from(!succeeded)],
                     &self.store.workers[worker as usize],
                 ),
             ),
-            CompactKind::Reward { name } => (
+            CompactKind::Reward { name, value } => (
                 REWARD_SPAN,
                 Attributes(AttrRepr::Reward {
                     name: self.store.names[name as usize].clone(),
-                    value: f64::from_bits(c.end_or_value),
+                    value,
                 }),
             ),
         };
         Span {
-            rollout_id: rollout.clone(),
+            rollout_id: c.rollout.clone(),
             span_id: SpanId::new(&attempt, c.sequence),
             attempt_id: attempt,
             sequence_id: c.sequence,
             name: name.to_string(),
             start: Duration::from_nanos(c.start),
-            end: Duration::from_nanos(c.end()),
+            end: Duration::from_nanos(c.end),
             attributes,
         }
     }
@@ -1355,37 +1285,10 @@ mod tests {
         assert_eq!(store.rewards(&attempt, "a").len(), 2);
         assert_eq!(store.named(&attempt, EXECUTE_SPAN).len(), 2);
         assert!(
-            std::mem::size_of::<Record>() <= 32,
+            std::mem::size_of::<Record>() <= 56,
             "{}",
             std::mem::size_of::<Record>()
         );
-    }
-
-    #[test]
-    fn packed_kinds_unpack_as_packed_and_refuse_what_they_cannot_hold() {
-        let max = PackedKind::NUMBER;
-        for kind in [
-            CompactKind::Execute {
-                worker: 0,
-                succeeded: true,
-            },
-            CompactKind::Execute {
-                worker: max,
-                succeeded: false,
-            },
-            CompactKind::Reward { name: 0 },
-            CompactKind::Reward { name: max },
-        ] {
-            let back = PackedKind::pack(kind).unwrap().unpack();
-            assert_eq!(format!("{back:?}"), format!("{kind:?}"));
-        }
-        assert!(PackedKind::pack(CompactKind::Reward { name: max + 1 }).is_none());
-        let worker = max + 1;
-        let kind = CompactKind::Execute {
-            worker,
-            succeeded: true,
-        };
-        assert!(PackedKind::pack(kind).is_none());
     }
 
     #[test]
