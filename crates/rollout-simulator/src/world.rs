@@ -25,16 +25,20 @@ use super::run::RunSettings;
 use super::trace::{EventKind, TraceRecorder};
 
 /// What a run keeps of each planned rollout, in plan order: a few words
-/// each, not a copy of the plan. Rollouts planned alike (a `generate`
-/// block) share one list of steps; inputs move into the queue when the
-/// rollouts are enqueued.
+/// each, not a copy of the plan. Consecutive rollouts planned alike (a
+/// `generate` block: the same input and the same steps) form one group,
+/// which keeps the input and the list of steps once; each rollout keeps
+/// its id (16 bytes, the plan's string shared), its time (16), its group's
+/// number (4) and its queue position's entry (4), where a copy of its input
+/// alone took 32. Inputs move into the queue when the rollouts are
+/// enqueued.
 #[derive(Debug, Default)]
 struct RolloutTable {
     ids: Vec<RolloutId>,
     enqueue_at: Vec<Duration>,
-    inputs: RefCell<Vec<serde_json::Value>>,
-    /// Index in `steps` of each rollout's attempts.
-    steps_of: Vec<u32>,
+    inputs: RefCell<Inputs>,
+    /// Index in `steps` (and in `inputs`' groups) of each rollout's group.
+    group_of: Rc<[u32]>,
     steps: Vec<Vec<RunStep>>,
     /// The plan index of each rollout in the queue, by queue position.
     by_position: RefCell<Vec<u32>>,
@@ -42,32 +46,129 @@ struct RolloutTable {
 
 impl RolloutTable {
     fn new(rollouts: &[RolloutPlan]) -> Self {
-        let mut table = Self {
-            ids: Vec::with_capacity(rollouts.len()),
-            enqueue_at: Vec::with_capacity(rollouts.len()),
-            inputs: RefCell::new(Vec::with_capacity(rollouts.len())),
-            steps_of: Vec::with_capacity(rollouts.len()),
-            ..Self::default()
-        };
+        let mut ids = Vec::with_capacity(rollouts.len());
+        let mut enqueue_at = Vec::with_capacity(rollouts.len());
+        let mut group_of = Vec::with_capacity(rollouts.len());
+        let mut steps: Vec<Vec<RunStep>> = Vec::new();
+        let mut inputs = Inputs::default();
         for r in rollouts {
-            table.ids.push(r.id.clone());
-            table.enqueue_at.push(r.enqueue_at);
-            table.inputs.get_mut().push(r.input.clone());
-            if table.steps.last() != Some(&r.attempts) {
-                table.steps.push(r.attempts.clone());
+            ids.push(r.id.clone());
+            enqueue_at.push(r.enqueue_at);
+            let alike = inputs
+                .groups
+                .last()
+                .is_some_and(|(input, _)| same_value(input, &r.input))
+                && steps.last().is_some_and(|s| same_steps(s, &r.attempts));
+            if alike {
+                inputs.groups.last_mut().expect("a group").1 += 1;
+            } else {
+                inputs.groups.push((r.input.clone(), 1));
+                steps.push(r.attempts.clone());
             }
-            table.steps_of.push(table.steps.len() as u32 - 1);
+            group_of.push(steps.len() as u32 - 1);
         }
-        table
+        let group_of: Rc<[u32]> = group_of.into();
+        inputs.group_of = group_of.clone();
+        Self {
+            ids,
+            enqueue_at,
+            inputs: RefCell::new(inputs),
+            group_of,
+            steps,
+            by_position: RefCell::default(),
+        }
     }
 
     /// The step for attempt `number` (1-based) of rollout `i`, as
     /// [`RolloutPlan::step`] picks it: attempt n runs entry n, the last
     /// repeats.
     fn step(&self, i: usize, number: u32) -> &RunStep {
-        let steps = &self.steps[self.steps_of[i] as usize];
+        let steps = &self.steps[self.group_of[i] as usize];
         &steps[(number.max(1) as usize - 1).min(steps.len().saturating_sub(1))]
     }
+}
+
+/// The inputs of a [`RolloutTable`], one per group: `inputs[i]`, mutably,
+/// is rollout `i`'s own input, to take as it is enqueued (a copy of its
+/// group's; the group's last rollout to be enqueued takes the group's
+/// itself, so that a rollout planned alone moves its input, as a rollout
+/// did when each kept its own). Read-only, `inputs[i]` is the group's.
+#[derive(Debug, Default)]
+struct Inputs {
+    /// Each group's input, and how many of its rollouts have not taken it.
+    groups: Vec<(serde_json::Value, u32)>,
+    /// The table's `group_of`.
+    group_of: Rc<[u32]>,
+    /// The input last handed out mutably.
+    taken: serde_json::Value,
+}
+
+impl std::ops::Index<usize> for Inputs {
+    type Output = serde_json::Value;
+
+    fn index(&self, i: usize) -> &serde_json::Value {
+        &self.groups[self.group_of[i] as usize].0
+    }
+}
+
+impl std::ops::IndexMut<usize> for Inputs {
+    fn index_mut(&mut self, i: usize) -> &mut serde_json::Value {
+        let (input, left) = &mut self.groups[self.group_of[i] as usize];
+        *left = left.saturating_sub(1);
+        self.taken = if *left == 0 {
+            std::mem::take(input)
+        } else {
+            input.clone()
+        };
+        &mut self.taken
+    }
+}
+
+/// Two inputs or outputs that serialize alike: `==` but with numbers
+/// compared bit for bit, since `-0.0 == 0.0` and the two are written
+/// differently.
+fn same_value(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            x == y && x.as_f64().map(f64::to_bits) == y.as_f64().map(f64::to_bits)
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_value(x, y))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((kx, x), (ky, y))| kx == ky && same_value(x, y))
+        }
+        _ => a == b,
+    }
+}
+
+/// Two lists of steps that script the same attempts, outputs and rewards
+/// bit for bit ([`same_value`]).
+fn same_steps(a: &[RunStep], b: &[RunStep]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(a, b)| {
+            a.duration == b.duration
+                && match (&a.result, &b.result) {
+                    (
+                        StepResult::Succeeded { output, rewards },
+                        StepResult::Succeeded {
+                            output: o,
+                            rewards: r,
+                        },
+                    ) => {
+                        same_value(output, o)
+                            && rewards.len() == r.len()
+                            && rewards.iter().zip(r).all(|(a, b)| {
+                                a.name == b.name && a.value.to_bits() == b.value.to_bits()
+                            })
+                    }
+                    (a, b) => a == b,
+                }
+        })
 }
 
 /// The executor of a simulated rollout: sleeps the scripted duration on the
@@ -479,5 +580,60 @@ impl ChaChaJitter {
 impl rollout_core::JitterSource for ChaChaJitter {
     fn next_u64(&mut self) -> u64 {
         rand_core::RngCore::next_u64(&mut self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn plan(id: &str, input: serde_json::Value, output: serde_json::Value) -> RolloutPlan {
+        RolloutPlan {
+            id: RolloutId::new(id),
+            input,
+            enqueue_at: Duration::ZERO,
+            attempts: vec![RunStep {
+                duration: Duration::from_millis(1),
+                result: StepResult::Succeeded {
+                    output,
+                    rewards: Vec::new(),
+                },
+            }],
+        }
+    }
+
+    #[test]
+    fn rollouts_planned_alike_share_a_group_and_each_takes_its_own_input() {
+        let rollouts = [
+            plan("a", json!({"n": 1}), json!("ok")),
+            plan("b", json!({"n": 1}), json!("ok")),
+            // Equal by `==`, written differently: groups of their own.
+            plan("c", json!(0.0), json!("ok")),
+            plan("d", json!(-0.0), json!("ok")),
+            plan("e", json!(-0.0), json!(-0.0)),
+            plan("f", json!(-0.0), json!(0.0)),
+        ];
+        let table = RolloutTable::new(&rollouts);
+        assert_eq!(*table.group_of, [0, 0, 1, 2, 3, 4]);
+        let mut inputs = table.inputs.borrow_mut();
+        for (i, r) in rollouts.iter().enumerate().rev() {
+            assert_eq!(inputs[i].to_string(), r.input.to_string());
+            assert_eq!(
+                std::mem::take(&mut inputs[i]).to_string(),
+                r.input.to_string()
+            );
+        }
+        // Every rollout of a group took its input: the group keeps none.
+        assert!(
+            inputs
+                .groups
+                .iter()
+                .all(|(input, left)| input.is_null() && *left == 0)
+        );
+        drop(inputs);
+        for (i, r) in rollouts.iter().enumerate() {
+            assert_eq!(table.step(i, 3), &r.attempts[0]);
+        }
     }
 }

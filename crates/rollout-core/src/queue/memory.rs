@@ -21,24 +21,11 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::future::{Future, ready};
 use std::time::Duration;
 
+use super::index::{IdIndex, KeyedHash};
 use super::model::*;
 use super::{Queue, QueueError, QueueOp};
 use crate::clock::Clock;
 use crate::telemetry::{Span, SpanStore};
-
-/// The keyed hash of the id indexes: aHash with the core's `fast-hash`
-/// feature (the simulator's choice), std's SipHash without it. Either has
-/// a per-process random key.
-#[cfg(feature = "fast-hash")]
-type KeyedHash = ahash::RandomState;
-#[cfg(not(feature = "fast-hash"))]
-type KeyedHash = std::hash::RandomState;
-
-/// Rollout id to position. A keyed hash ([`KeyedHash`]), because ids come
-/// from scenario files, which may be hostile (a hash without a key can be made to
-/// collide). Only looked up, never iterated, so its per-process key changes
-/// nothing observable.
-type IdIndex = HashMap<RolloutId, usize, KeyedHash>;
 
 /// How reassignment finds stale attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -75,11 +62,8 @@ impl QueueSnapshot {
     /// A rollout by id: by the queue's own index, checked, so that a
     /// snapshot whose `rollouts` were edited still answers right.
     pub fn rollout(&self, id: &str) -> Option<&RolloutRecord> {
-        if let Some(&i) = self.index.get(id)
-            && let Some(r) = self.rollouts.get(i)
-            && r.id.as_str() == id
-        {
-            return Some(r);
+        if let Some(i) = self.index.get_str(id, &self.rollouts) {
+            return Some(&self.rollouts[i]);
         }
         self.rollouts.iter().find(|r| r.id.as_str() == id)
     }
@@ -97,6 +81,7 @@ type StatusListener = Box<dyn Fn(&RolloutId, RolloutStatus)>;
 #[derive(Default)]
 struct Store {
     rollouts: Vec<RolloutRecord>,
+    /// Id to position in `rollouts` ([`IdIndex`]: positions only).
     index: IdIndex,
     waiting: VecDeque<usize>,
     /// Running attempts as (rollout index, attempt number): ordered, so scans
@@ -171,14 +156,14 @@ impl<C: Clock> MemoryQueue<C> {
     pub fn enqueue(&self, rollout: Rollout, max_attempts: Option<u32>) -> Result<(), QueueError> {
         let now = self.clock.now();
         let mut store = self.store.borrow_mut();
-        if store.index.contains_key(&rollout.id) {
+        let store = &mut *store;
+        if store.index.get(&rollout.id, &store.rollouts).is_some() {
             return Err(QueueError::Invalid {
                 op: QueueOp::Register,
                 message: format!("rollout `{}` is already in the queue", rollout.id),
             });
         }
         let idx = store.rollouts.len();
-        store.index.insert(rollout.id.clone(), idx);
         store.rollouts.push(RolloutRecord {
             id: rollout.id,
             input: rollout.input,
@@ -189,6 +174,7 @@ impl<C: Clock> MemoryQueue<C> {
             attempts: Vec::new(),
             error: None,
         });
+        store.index.insert(idx, &store.rollouts);
         store.waiting.push_back(idx);
         Ok(())
     }
@@ -197,8 +183,9 @@ impl<C: Clock> MemoryQueue<C> {
     /// how many it will enqueue allocates once.
     pub fn reserve(&self, additional: usize) {
         let mut store = self.store.borrow_mut();
+        let store = &mut *store;
         store.rollouts.reserve_exact(additional);
-        store.index.reserve(additional);
+        store.index.reserve(additional, &store.rollouts);
         store.waiting.reserve(additional.min(1 << 16));
     }
 
@@ -214,7 +201,8 @@ impl<C: Clock> MemoryQueue<C> {
 
     /// Where a rollout is in the order of enqueueing (0 for the first).
     pub fn position(&self, rollout: &RolloutId) -> Option<usize> {
-        self.store.borrow().index.get(rollout).copied()
+        let store = self.store.borrow();
+        store.index.get(rollout, &store.rollouts)
     }
 
     /// How many rollouts are succeeded, failed or cancelled.
@@ -235,7 +223,10 @@ impl<C: Clock> MemoryQueue<C> {
     /// The status of a rollout.
     pub fn status(&self, rollout: &RolloutId) -> Option<RolloutStatus> {
         let store = self.store.borrow();
-        store.index.get(rollout).map(|&i| store.rollouts[i].status)
+        store
+            .index
+            .get(rollout, &store.rollouts)
+            .map(|i| store.rollouts[i].status)
     }
 
     /// A copy of the whole state.
@@ -279,7 +270,7 @@ impl<C: Clock> MemoryQueue<C> {
         }
         if let Some(attempt) = attempt {
             record.active.push(attempt.clone());
-            if let Some(&idx) = store.index.get(&attempt.rollout)
+            if let Some(idx) = store.index.get(&attempt.rollout, &store.rollouts)
                 && let Some(a) = store.rollouts[idx]
                     .attempts
                     .get_mut((attempt.number as usize).wrapping_sub(1))
@@ -375,7 +366,7 @@ impl<C: Clock> MemoryQueue<C> {
                         && worker.last_heartbeat == *last
                     {
                         for a in &worker.active {
-                            if let Some(&idx) = store.index.get(&a.rollout)
+                            if let Some(idx) = store.index.get(&a.rollout, &store.rollouts)
                                 && store.running.contains(&(idx, a.number))
                             {
                                 found.insert((idx, a.number));
@@ -430,7 +421,7 @@ impl<C: Clock> MemoryQueue<C> {
         let now = self.clock.now();
         let mut guard = self.store.borrow_mut();
         let store = &mut *guard;
-        let Some(&idx) = store.index.get(&attempt.rollout) else {
+        let Some(idx) = store.index.get(&attempt.rollout, &store.rollouts) else {
             return Err(unknown(
                 QueueOp::Complete,
                 "rollout",

@@ -11,6 +11,7 @@
 //! [`model`] for the statuses). The simulator wraps it to inject faults; an
 //! embedder can wrap it too, or implement [`Queue`] over a real service.
 
+mod index;
 mod memory;
 pub(crate) mod model;
 
