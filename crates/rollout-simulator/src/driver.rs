@@ -316,8 +316,7 @@ pub(crate) fn drive<E: Engine>(engine: &mut E, world: &World<E::Clock>, plan: &S
             }
         });
     }
-    let controls = world.controls();
-    let mut next_control = 0;
+    let mut controls = world.controls();
     let within = plan.stop.within;
     let stop_at = match plan.stop.when {
         StopWhen::At(at) if at <= within => Some(at),
@@ -347,15 +346,12 @@ pub(crate) fn drive<E: Engine>(engine: &mut E, world: &World<E::Clock>, plan: &S
             heal_at = None;
             run.heal(&plan.workers);
         }
-        while let Some((at, control)) = controls.get(next_control)
-            && *at <= now
-        {
+        while let Some((at, control)) = controls.take_due(now) {
             let dropped =
-                plan.heal.is_some_and(|h| *at >= h.at) && matches!(control, Control::Fault(_));
+                plan.heal.is_some_and(|h| at >= h.at) && matches!(control, Control::Fault(_));
             if !dropped {
-                run.apply(control);
+                run.apply(&control);
             }
-            next_control += 1;
         }
         for worker in run.supervisor.take_due(now) {
             run.restart(&worker);
@@ -381,7 +377,7 @@ pub(crate) fn drive<E: Engine>(engine: &mut E, world: &World<E::Clock>, plan: &S
         }
         let next = [
             run.engine.next_wakeup(),
-            controls.get(next_control).map(|(at, _)| *at),
+            controls.next_at(),
             run.supervisor.next(),
             heal_at,
             window.filter(|&w| w > now),
@@ -408,7 +404,7 @@ pub(crate) fn drive<E: Engine>(engine: &mut E, world: &World<E::Clock>, plan: &S
         }
         if stop_at.is_none()
             && run.workers.alive == 0
-            && next_control >= controls.len()
+            && controls.is_done()
             && run.supervisor.next().is_none()
             && heal_at.is_none()
         {

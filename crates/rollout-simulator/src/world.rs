@@ -338,6 +338,57 @@ pub enum Control {
     Fault(TimedAction),
 }
 
+/// The controls of a run in the order to apply them ([`World::controls`]),
+/// taken one at a time: the enqueues from the rollouts' times (in time
+/// order, then rollout order), merged with the few others (late starts,
+/// then timed faults) as they come due.
+#[derive(Debug)]
+pub struct Controls {
+    /// The run's rollouts, for their enqueue times.
+    rollouts: Rc<RolloutTable>,
+    /// The rollouts by enqueue time, when the plan does not list them so.
+    order: Option<Vec<u32>>,
+    next_enqueue: usize,
+    others: std::collections::VecDeque<(Duration, Control)>,
+}
+
+impl Controls {
+    /// The next enqueue: its time and rollout.
+    fn enqueue(&self) -> Option<(Duration, usize)> {
+        let i = match &self.order {
+            Some(order) => *order.get(self.next_enqueue)? as usize,
+            None => self.next_enqueue,
+        };
+        Some((*self.rollouts.enqueue_at.get(i)?, i))
+    }
+
+    /// When the next control is due.
+    pub fn next_at(&self) -> Option<Duration> {
+        let enqueue = self.enqueue().map(|(at, _)| at);
+        let other = self.others.front().map(|(at, _)| *at);
+        enqueue.into_iter().chain(other).min()
+    }
+
+    /// The next control due by `now`, with the time it was due, taken; at
+    /// the same instant an enqueue comes before any other control.
+    pub fn take_due(&mut self, now: Duration) -> Option<(Duration, Control)> {
+        let other = self.others.front().map(|(at, _)| *at);
+        match self.enqueue() {
+            Some((at, i)) if at <= now && other.is_none_or(|o| at <= o) => {
+                self.next_enqueue += 1;
+                Some((at, Control::Enqueue(i)))
+            }
+            _ if other.is_some_and(|o| o <= now) => self.others.pop_front(),
+            _ => None,
+        }
+    }
+
+    /// True once every control was taken.
+    pub fn is_done(&self) -> bool {
+        self.enqueue().is_none() && self.others.is_empty()
+    }
+}
+
 /// What a run reads of its plan besides the rollouts and fault scripts: a
 /// few words, so that a run never copies the plan (a million rollouts are
 /// hundreds of megabytes, and even c02's plan costs more to copy and drop
@@ -425,26 +476,33 @@ impl<C: Clock + 'static> World<C> {
     /// Every control in the order to apply it: by time; at the same time,
     /// enqueues (in rollout order), then late starts (in worker order),
     /// then faults (in listed order).
-    pub fn controls(&self) -> Vec<(std::time::Duration, Control)> {
-        let mut controls: Vec<_> = self
-            .rollouts
-            .enqueue_at
+    pub fn controls(&self) -> Controls {
+        let times = &self.rollouts.enqueue_at;
+        // A plan's rollouts are nearly always listed in time order (a
+        // `generate` block is): then the enqueues need no list of their own,
+        // where a million of them took 56 bytes each.
+        let order = (!times.is_sorted()).then(|| {
+            let mut order: Vec<u32> = (0..times.len() as u32).collect();
+            order.sort_by_key(|&i| times[i as usize]);
+            order
+        });
+        let mut others: Vec<_> = self
+            .late_starts
             .iter()
-            .enumerate()
-            .map(|(i, &at)| (at, Control::Enqueue(i)))
-            .chain(
-                self.late_starts
-                    .iter()
-                    .map(|(at, w)| (*at, Control::Start(w.clone()))),
-            )
+            .map(|(at, w)| (*at, Control::Start(w.clone())))
             .chain(
                 self.timed_faults
                     .iter()
                     .map(|f| (f.at, Control::Fault(f.action.clone()))),
             )
             .collect();
-        controls.sort_by_key(|(at, _)| *at);
-        controls
+        others.sort_by_key(|(at, _)| *at);
+        Controls {
+            rollouts: self.rollouts.clone(),
+            order,
+            next_enqueue: 0,
+            others: others.into(),
+        }
     }
 
     /// Puts a rollout in the queue and records it.
@@ -600,6 +658,58 @@ mod tests {
                     rewards: Vec::new(),
                 },
             }],
+        }
+    }
+
+    #[test]
+    fn controls_come_by_time_then_enqueues_starts_and_faults_in_listed_order() {
+        let ms = Duration::from_millis;
+        let at = |id: &str, t| RolloutPlan {
+            enqueue_at: ms(t),
+            ..plan(id, json!(null), json!("ok"))
+        };
+        let w = |id: &str| WorkerId::new(id);
+        for rollouts in [
+            vec![at("a", 5), at("b", 0), at("c", 5), at("d", 2)],
+            vec![at("a", 0), at("b", 2), at("c", 5), at("d", 5)],
+        ] {
+            let fault = |t, worker: &str| TimedFault {
+                at: ms(t),
+                action: TimedAction::Crash(w(worker)),
+            };
+            let mut controls = Controls {
+                rollouts: Rc::new(RolloutTable::new(&rollouts)),
+                order: None,
+                next_enqueue: 0,
+                others: [
+                    (ms(2), Control::Start(w("w2"))),
+                    (ms(5), Control::Fault(fault(5, "w1").action)),
+                    (ms(5), Control::Fault(fault(5, "w2").action)),
+                ]
+                .into(),
+            };
+            let times: Vec<Duration> = rollouts.iter().map(|r| r.enqueue_at).collect();
+            if !times.is_sorted() {
+                let mut order: Vec<u32> = (0..4).collect();
+                order.sort_by_key(|&i| times[i as usize]);
+                controls.order = Some(order);
+            }
+            // What a stable sort of every control by time gives.
+            let mut expected: Vec<(Duration, Control)> = (0..4)
+                .map(|i| (times[i], Control::Enqueue(i)))
+                .chain(controls.others.iter().cloned())
+                .collect();
+            expected.sort_by_key(|(t, _)| *t);
+            let mut taken = Vec::new();
+            for now in [ms(0), ms(1), ms(2), ms(4), ms(5), ms(9)] {
+                while let Some(c) = controls.take_due(now) {
+                    assert!(c.0 <= now);
+                    taken.push(c);
+                }
+                assert!(controls.next_at().is_none_or(|t| t > now));
+            }
+            assert_eq!(taken, expected);
+            assert!(controls.is_done());
         }
     }
 
