@@ -230,11 +230,11 @@ pub struct RunLimits {
 /// The default event budget of a run, chosen to keep every run under 1 GiB
 /// while letting the largest plan the loader accepts (a million rollouts,
 /// about 11 events each) run to its end. Measured (release build, issue
-/// 7): a run keeps about 60 bytes per trace event beyond its plan (the
-/// trace streams; spans are compact), about 80 when most events are
-/// `reward.emit` spans; the million-rollout `generate` run
+/// 16): the trace holds at most 8 MiB of encoding however long the run
+/// (it streams into the hash), and the rest of a run grows with its
+/// rollouts, not its events; the million-rollout `generate` run
 /// (`benches/fixtures/generate-1m.yaml`, 11.0 million events) peaks at
-/// 0.87 GiB, plan included. See BENCHMARKS.md and the README, "Limits".
+/// 0.68 GiB, plan included. See BENCHMARKS.md and the README, "Limits".
 pub const DEFAULT_MAX_EVENTS: usize = 13_000_000;
 
 impl Default for RunLimits {
