@@ -234,7 +234,7 @@ pub struct RunLimits {
 /// (it streams into the hash), and the rest of a run grows with its
 /// rollouts, not its events; the million-rollout `generate` run
 /// (`benches/fixtures/generate-1m.yaml`, 11.0 million events) peaks at
-/// 0.68 GiB, plan included. See BENCHMARKS.md and the README, "Limits".
+/// 0.67 GiB, plan included. See BENCHMARKS.md and the README, "Limits".
 pub const DEFAULT_MAX_EVENTS: usize = 13_000_000;
 
 impl Default for RunLimits {
