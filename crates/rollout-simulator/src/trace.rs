@@ -260,24 +260,16 @@ impl Serialize for TraceHash {
     }
 }
 
-/// Receives an event's fields in canonical order (see [`TraceEvent::visit`]).
-/// Ids are told apart from other text, so that an encoder may treat them
-/// alike (the canonical one writes every string the same way).
+/// Receives an event's fields in canonical order (see [`TraceEvent::visit`]):
+/// bytes, integers and strings (ids among them).
 trait Sink {
     fn u8(&mut self, v: u8);
     fn u64(&mut self, v: u64);
-    /// The event's time, in nanoseconds; canonically a `u64`.
-    fn time(&mut self, nanos: u64);
-    /// Canonically a string.
-    fn worker(&mut self, id: &WorkerId);
-    /// Canonically a string.
-    fn rollout(&mut self, id: &RolloutId);
-    /// Canonically a string.
     fn text(&mut self, s: &str);
 
     #[inline(always)]
     fn attempt(&mut self, a: &AttemptId) {
-        self.rollout(&a.rollout);
+        self.text(a.rollout.as_str());
         self.u64(a.number.into());
     }
     #[inline(always)]
@@ -336,18 +328,6 @@ impl Sink for Vec<u8> {
     #[inline(always)]
     fn u64(&mut self, v: u64) {
         self.extend_from_slice(&v.to_le_bytes());
-    }
-    #[inline(always)]
-    fn time(&mut self, nanos: u64) {
-        self.u64(nanos);
-    }
-    #[inline(always)]
-    fn worker(&mut self, id: &WorkerId) {
-        self.text(id.as_str());
-    }
-    #[inline(always)]
-    fn rollout(&mut self, id: &RolloutId) {
-        self.text(id.as_str());
     }
     #[inline(always)]
     fn text(&mut self, s: &str) {
@@ -458,18 +438,18 @@ impl TraceEvent {
 /// build one.
 #[inline(always)]
 fn visit(at: Duration, worker: Option<&WorkerId>, kind: &EventKind, h: &mut impl Sink) {
-    h.time(at.as_nanos() as u64);
+    h.u64(at.as_nanos() as u64);
     match worker {
         Some(w) => {
             h.u8(1);
-            h.worker(w);
+            h.text(w.as_str());
         }
         None => h.u8(0),
     }
     match kind {
         EventKind::Enqueued { rollout } => {
             h.u8(1);
-            h.rollout(rollout);
+            h.text(rollout.as_str());
         }
         EventKind::WorkerStarted => h.u8(2),
         EventKind::WorkerCrashed => h.u8(3),

@@ -88,39 +88,28 @@ impl RolloutTable {
     }
 }
 
-/// The inputs of a [`RolloutTable`], one per group: `inputs[i]`, mutably,
-/// is rollout `i`'s own input, to take as it is enqueued (a copy of its
-/// group's; the group's last rollout to be enqueued takes the group's
-/// itself, so that a rollout planned alone moves its input, as a rollout
-/// did when each kept its own). Read-only, `inputs[i]` is the group's.
+/// The inputs of a [`RolloutTable`], one per group, each handed out as its
+/// rollouts are enqueued ([`take`](Self::take)).
 #[derive(Debug, Default)]
 struct Inputs {
     /// Each group's input, and how many of its rollouts have not taken it.
     groups: Vec<(serde_json::Value, u32)>,
     /// The table's `group_of`.
     group_of: Rc<[u32]>,
-    /// The input last handed out mutably.
-    taken: serde_json::Value,
 }
 
-impl std::ops::Index<usize> for Inputs {
-    type Output = serde_json::Value;
-
-    fn index(&self, i: usize) -> &serde_json::Value {
-        &self.groups[self.group_of[i] as usize].0
-    }
-}
-
-impl std::ops::IndexMut<usize> for Inputs {
-    fn index_mut(&mut self, i: usize) -> &mut serde_json::Value {
+impl Inputs {
+    /// Rollout `i`'s input, as its own: a copy of its group's, but for the
+    /// group's last rollout to take it, which takes the group's itself (so
+    /// a rollout planned alone moves its input, as when each kept its own).
+    fn take(&mut self, i: usize) -> serde_json::Value {
         let (input, left) = &mut self.groups[self.group_of[i] as usize];
         *left = left.saturating_sub(1);
-        self.taken = if *left == 0 {
+        if *left == 0 {
             std::mem::take(input)
         } else {
             input.clone()
-        };
-        &mut self.taken
+        }
     }
 }
 
@@ -353,6 +342,27 @@ pub struct Controls {
 }
 
 impl Controls {
+    /// The enqueues of `rollouts` merged with `others` (late starts, then
+    /// timed faults, each in their order), by time.
+    fn new(rollouts: Rc<RolloutTable>, mut others: Vec<(Duration, Control)>) -> Self {
+        let times = &rollouts.enqueue_at;
+        // A plan's rollouts are nearly always listed in time order (a
+        // `generate` block is): then the enqueues need no list of their own,
+        // where a million of them took 56 bytes each.
+        let order = (!times.is_sorted()).then(|| {
+            let mut order: Vec<u32> = (0..times.len() as u32).collect();
+            order.sort_by_key(|&i| times[i as usize]);
+            order
+        });
+        others.sort_by_key(|(at, _)| *at);
+        Self {
+            rollouts,
+            order,
+            next_enqueue: 0,
+            others: others.into(),
+        }
+    }
+
     /// The next enqueue: its time and rollout.
     fn enqueue(&self) -> Option<(Duration, usize)> {
         let i = match &self.order {
@@ -477,16 +487,7 @@ impl<C: Clock + 'static> World<C> {
     /// enqueues (in rollout order), then late starts (in worker order),
     /// then faults (in listed order).
     pub fn controls(&self) -> Controls {
-        let times = &self.rollouts.enqueue_at;
-        // A plan's rollouts are nearly always listed in time order (a
-        // `generate` block is): then the enqueues need no list of their own,
-        // where a million of them took 56 bytes each.
-        let order = (!times.is_sorted()).then(|| {
-            let mut order: Vec<u32> = (0..times.len() as u32).collect();
-            order.sort_by_key(|&i| times[i as usize]);
-            order
-        });
-        let mut others: Vec<_> = self
+        let others = self
             .late_starts
             .iter()
             .map(|(at, w)| (*at, Control::Start(w.clone())))
@@ -496,13 +497,7 @@ impl<C: Clock + 'static> World<C> {
                     .map(|f| (f.at, Control::Fault(f.action.clone()))),
             )
             .collect();
-        others.sort_by_key(|(at, _)| *at);
-        Controls {
-            rollouts: self.rollouts.clone(),
-            order,
-            next_enqueue: 0,
-            others: others.into(),
-        }
+        Controls::new(self.rollouts.clone(), others)
     }
 
     /// Puts a rollout in the queue and records it.
@@ -510,7 +505,7 @@ impl<C: Clock + 'static> World<C> {
         let id = &self.rollouts.ids[index];
         let rollout = Rollout {
             id: id.clone(),
-            input: std::mem::take(&mut self.rollouts.inputs.borrow_mut()[index]),
+            input: self.rollouts.inputs.borrow_mut().take(index),
         };
         let position = self.queue.len();
         // Ids are unique by validation; a duplicate would only be skipped.
@@ -677,27 +672,17 @@ mod tests {
                 at: ms(t),
                 action: TimedAction::Crash(w(worker)),
             };
-            let mut controls = Controls {
-                rollouts: Rc::new(RolloutTable::new(&rollouts)),
-                order: None,
-                next_enqueue: 0,
-                others: [
-                    (ms(2), Control::Start(w("w2"))),
-                    (ms(5), Control::Fault(fault(5, "w1").action)),
-                    (ms(5), Control::Fault(fault(5, "w2").action)),
-                ]
-                .into(),
-            };
+            let others = vec![
+                (ms(5), Control::Fault(fault(5, "w1").action)),
+                (ms(2), Control::Start(w("w2"))),
+                (ms(5), Control::Fault(fault(5, "w2").action)),
+            ];
+            let mut controls = Controls::new(Rc::new(RolloutTable::new(&rollouts)), others.clone());
             let times: Vec<Duration> = rollouts.iter().map(|r| r.enqueue_at).collect();
-            if !times.is_sorted() {
-                let mut order: Vec<u32> = (0..4).collect();
-                order.sort_by_key(|&i| times[i as usize]);
-                controls.order = Some(order);
-            }
             // What a stable sort of every control by time gives.
             let mut expected: Vec<(Duration, Control)> = (0..4)
                 .map(|i| (times[i], Control::Enqueue(i)))
-                .chain(controls.others.iter().cloned())
+                .chain(others)
                 .collect();
             expected.sort_by_key(|(t, _)| *t);
             let mut taken = Vec::new();
@@ -728,11 +713,7 @@ mod tests {
         assert_eq!(*table.group_of, [0, 0, 1, 2, 3, 4]);
         let mut inputs = table.inputs.borrow_mut();
         for (i, r) in rollouts.iter().enumerate().rev() {
-            assert_eq!(inputs[i].to_string(), r.input.to_string());
-            assert_eq!(
-                std::mem::take(&mut inputs[i]).to_string(),
-                r.input.to_string()
-            );
+            assert_eq!(inputs.take(i).to_string(), r.input.to_string());
         }
         // Every rollout of a group took its input: the group keeps none.
         assert!(
